@@ -1,0 +1,44 @@
+/*
+ * control.h - the control socket of ecard-vcard (DESIGN §1.2).
+ *
+ * A UNIX stream socket; each command is one text line, each answer one
+ * line ("ok ..." or "error ..."). The daemon polls it alongside the vpcd
+ * link; `ecard-vcard ctl PATH CMD` is the client.
+ */
+#ifndef VCARD_CONTROL_H
+#define VCARD_CONTROL_H
+
+#include <poll.h>
+#include <stddef.h>
+
+#define CONTROL_MAX_CLIENTS 8
+#define CONTROL_LINE_MAX 256
+
+struct control_client {
+	int fd;
+	char buf[CONTROL_LINE_MAX];
+	size_t len;
+};
+
+struct control {
+	int listen_fd;
+	char path[108];
+	struct control_client clients[CONTROL_MAX_CLIENTS];
+};
+
+typedef void (*control_handler)(void *arg, const char *line, char *reply, size_t reply_len);
+
+void control_init(struct control *c);
+/* Listen on path (an old socket file there is replaced). */
+int control_open(struct control *c, const char *path);
+void control_close(struct control *c);
+/* Add the sockets to poll; returns how many were added. */
+int control_fill_pollfds(const struct control *c, struct pollfd *fds, int max);
+/* Serve the sockets poll found ready. */
+void control_service(struct control *c, const struct pollfd *fds, int n,
+		     control_handler handler, void *arg);
+
+/* Client side: send one command, read one answer line. 0 on success. */
+int control_request(const char *path, const char *cmd, char *reply, size_t reply_len);
+
+#endif

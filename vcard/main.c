@@ -1,0 +1,601 @@
+/*
+ * main.c - ecard-vcard, the virtual card daemon.
+ *
+ *   ecard-vcard --new --image F [--serial HEX] [--size N] [--pin D] [--puk D]
+ *   ecard-vcard --image F [--vpcd HOST:PORT] [--control PATH] [--sync] ...
+ *   ecard-vcard ctl PATH COMMAND
+ *
+ * The daemon holds one card (libvcard + the built-in applets) on its image
+ * file and puts it behind vpcd. One thread, one poll loop: the vpcd link,
+ * the control socket, and a timer for reconnecting. A tear (power loss at
+ * a persistent write) makes the card leave the reader, recover, and come
+ * back after a short outage, exactly what pcscd sees with a real card
+ * pulled out during a write.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "applets.h"
+#include "card.h"
+#include "control.h"
+#include "hex.h"
+#include "log.h"
+#include "vpcd.h"
+
+#define BACKOFF_MIN_MS 100u
+#define BACKOFF_MAX_MS 2000u
+#define DEFAULT_OUTAGE_MS 1500u
+
+struct daemon {
+	struct logger log;
+	struct vc_storage *st;
+	struct vc_card card;
+	struct vpcd_link link;
+	struct control ctl;
+	bool present;		/* in the reader (not taken out by `remove`) */
+	uint64_t connect_at;	/* monotonic ms of the next connection attempt */
+	unsigned outage_ms;
+	bool warned_offline;
+	unsigned long tears;
+	uint8_t rsp[VC_RSP_MAX];
+};
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: ecard-vcard --new --image FILE [--serial HEX] [--size BYTES] [--pin DIGITS] [--puk DIGITS]\n"
+		"       ecard-vcard --image FILE [--vpcd HOST:PORT] [--control PATH] [options]\n"
+		"       ecard-vcard ctl PATH COMMAND\n"
+		"\n"
+		"A virtual smart card that pcscd sees through vsmartcard's vpcd.\n"
+		"\n"
+		"Card image:\n"
+		"  --new                 create a new card image and exit\n"
+		"  --image FILE          the card's persistent memory\n"
+		"  --serial HEX          card serial number, 8 bytes (default: random)\n"
+		"  --size BYTES          image size (default 262144)\n"
+		"  --pin DIGITS          initial PIN, 4 to 8 digits (default 1234)\n"
+		"  --puk DIGITS          initial PUK, 8 digits (default 12345678)\n"
+		"Running:\n"
+		"  --vpcd HOST:PORT      vpcd to connect to (default 127.0.0.1:35963)\n"
+		"  --control PATH        control socket (commands below)\n"
+		"  --sync                fsync the image at every commit\n"
+		"  --tear-at N[:LEN]     tear the N-th persistent write after power-up,\n"
+		"                        letting LEN bytes of it land (default: random)\n"
+		"  --tear-random SEED,P  tear each write with probability P (reproducible)\n"
+		"  --outage MS           time off the reader after a tear (default %u)\n"
+		"  --log-level LEVEL     error, warn, info (default) or debug\n"
+		"  -v, --verbose         same as --log-level debug (logs every APDU)\n"
+		"  -h, --help            this help\n"
+		"  -V, --version         print the version\n"
+		"\n"
+		"Control commands (ecard-vcard ctl PATH COMMAND):\n"
+		"  tear N [LEN]   tear the N-th persistent write from now\n"
+		"  remove         take the card out of the reader\n"
+		"  insert         put it back\n"
+		"  reset          power-cycle the card in place (recovery runs)\n"
+		"  writes         persistent writes since power-up\n"
+		"  status         one line of state\n",
+		DEFAULT_OUTAGE_MS);
+}
+
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("ecard-vcard: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 2;
+}
+
+/* ---- the card behind vpcd ---- */
+
+static void go_offline(struct daemon *d, unsigned delay_ms)
+{
+	vpcd_disconnect(&d->link);
+	d->connect_at = now_ms() + delay_ms;
+}
+
+static void power_lost(struct daemon *d)
+{
+	size_t landed, len;
+	vc_tear_last(d->st, &landed, &len);
+	d->tears++;
+	LOG_W(&d->log, "tear: power lost at a persistent write (%zu of %zu bytes landed); "
+	      "the card leaves the reader", landed, len);
+	go_offline(d, d->outage_ms);
+	vc_card_power_down(&d->card);
+	enum vc_status st = vc_card_power_up(&d->card);
+	if (st != VC_OK)
+		LOG_E(&d->log, "the card does not power up after the tear: %s", vc_status_str(st));
+	else
+		LOG_I(&d->log, "card recovered; back in the reader in %u ms", d->outage_ms);
+}
+
+static int ensure_powered(struct daemon *d)
+{
+	if (d->card.powered)
+		return 0;
+	enum vc_status st = vc_card_power_up(&d->card);
+	if (st != VC_OK) {
+		LOG_E(&d->log, "power-up failed: %s", vc_status_str(st));
+		return -1;
+	}
+	return 0;
+}
+
+static int on_frame(void *arg, const uint8_t *frame, size_t len)
+{
+	struct daemon *d = arg;
+
+	if (len == 1) {
+		switch (frame[0]) {
+		case VPCD_CTRL_OFF:
+			LOG_D(&d->log, "vpcd: power off");
+			vc_card_power_down(&d->card);
+			return 0;
+		case VPCD_CTRL_ON:
+			LOG_D(&d->log, "vpcd: power on");
+			return ensure_powered(d);
+		case VPCD_CTRL_RESET:
+			LOG_D(&d->log, "vpcd: reset");
+			if (d->card.powered)
+				vc_card_reset(&d->card);
+			return ensure_powered(d);
+		case VPCD_CTRL_ATR: {
+			uint8_t atr[VC_ATR_MAX];
+			size_t n = vc_card_atr(atr);
+			return vpcd_send(&d->link, atr, n);
+		}
+		default:
+			LOG_W(&d->log, "vpcd: unknown control byte %02X ignored", frame[0]);
+			return 0;
+		}
+	}
+	if (ensure_powered(d) != 0)
+		return -1;
+	size_t rlen;
+	enum vc_status st = vc_card_process(&d->card, frame, len, d->rsp, &rlen);
+	if (st == VC_ERR_POWER_LOST) {
+		power_lost(d);
+		return 0;
+	}
+	if (st != VC_OK) {
+		LOG_E(&d->log, "APDU not processed: %s", vc_status_str(st));
+		return -1;
+	}
+	return vpcd_send(&d->link, d->rsp, rlen);
+}
+
+static void try_connect(struct daemon *d)
+{
+	if (vpcd_connect(&d->link) == 0) {
+		LOG_I(&d->log, "connected to vpcd at %s:%s: card inserted", d->link.host, d->link.port);
+		d->link.backoff_ms = BACKOFF_MIN_MS;
+		d->warned_offline = false;
+		return;
+	}
+	if (!d->warned_offline) {
+		LOG_W(&d->log, "cannot reach vpcd at %s:%s (%s); retrying (is pcscd running with vpcd?)",
+		      d->link.host, d->link.port, strerror(errno));
+		d->warned_offline = true;
+	}
+	if (d->link.backoff_ms < BACKOFF_MIN_MS)
+		d->link.backoff_ms = BACKOFF_MIN_MS;
+	d->connect_at = now_ms() + d->link.backoff_ms;
+	d->link.backoff_ms = d->link.backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
+								     : d->link.backoff_ms * 2;
+}
+
+/* ---- control commands ---- */
+
+static void on_control(void *arg, const char *line, char *reply, size_t reply_len)
+{
+	struct daemon *d = arg;
+	char cmd[32] = "";
+	unsigned long n = 0, len = 0;
+	int fields = sscanf(line, "%31s %lu %lu", cmd, &n, &len);
+
+	if (fields >= 1 && strcmp(cmd, "tear") == 0) {
+		if (fields < 2 || n == 0) {
+			snprintf(reply, reply_len, "error usage: tear N [LEN] with N >= 1");
+			return;
+		}
+		struct vc_tear_plan plan = { .tear_at = n,
+					     .partial = fields == 3 ? len : VC_TEAR_PARTIAL_RANDOM,
+					     .seed = (uint64_t)now_ms() };
+		vc_tear_arm(d->st, &plan);
+		snprintf(reply, reply_len, "ok tear armed at write %lu from now", n);
+	} else if (fields == 1 && strcmp(cmd, "remove") == 0) {
+		d->present = false;
+		vpcd_disconnect(&d->link);
+		vc_card_power_down(&d->card);
+		LOG_I(&d->log, "card removed from the reader");
+		snprintf(reply, reply_len, "ok removed");
+	} else if (fields == 1 && strcmp(cmd, "insert") == 0) {
+		if (!d->present) {
+			d->present = true;
+			d->connect_at = now_ms();
+			d->link.backoff_ms = BACKOFF_MIN_MS;
+		}
+		snprintf(reply, reply_len, "ok inserted");
+	} else if (fields == 1 && strcmp(cmd, "reset") == 0) {
+		vc_card_power_down(&d->card);
+		enum vc_status st = vc_card_power_up(&d->card);
+		snprintf(reply, reply_len, st == VC_OK ? "ok reset" : "error power-up failed: %s",
+			 vc_status_str(st));
+	} else if (fields == 1 && strcmp(cmd, "writes") == 0) {
+		snprintf(reply, reply_len, "ok writes=%lu", vc_card_writes(&d->card));
+	} else if (fields == 1 && strcmp(cmd, "status") == 0) {
+		uint8_t serial[8] = { 0 };
+		char hex[17];
+		if (d->card.powered)
+			vc_card_serial(&d->card, serial);
+		hex_encode(serial, 8, hex);
+		snprintf(reply, reply_len,
+			 "ok powered=%d present=%d connected=%d writes=%lu apdus=%lu tears=%lu serial=%s",
+			 d->card.powered, d->present, d->link.fd >= 0, vc_card_writes(&d->card),
+			 d->card.apdus, d->tears, d->card.powered ? hex : "-");
+	} else {
+		snprintf(reply, reply_len, "error unknown command (tear N, remove, insert, reset, writes, status)");
+	}
+}
+
+static int run(struct daemon *d)
+{
+	sigset_t block, empty;
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigprocmask(SIG_BLOCK, &block, NULL);
+	sigemptyset(&empty);
+
+	d->present = true;
+	d->connect_at = 0;
+	while (!stop_signal) {
+		if (d->present && d->link.fd < 0 && now_ms() >= d->connect_at)
+			try_connect(d);
+
+		struct pollfd fds[2 + CONTROL_MAX_CLIENTS];
+		int n = 0;
+		if (d->link.fd >= 0)
+			fds[n++] = (struct pollfd){ .fd = d->link.fd, .events = POLLIN };
+		int link_slots = n;
+		n += control_fill_pollfds(&d->ctl, fds + n, (int)(sizeof(fds) / sizeof(fds[0])) - n);
+
+		struct timespec ts, *timeout = NULL;
+		if (d->present && d->link.fd < 0) {
+			uint64_t now = now_ms();
+			uint64_t wait = d->connect_at > now ? d->connect_at - now : 0;
+			ts.tv_sec = (time_t)(wait / 1000);
+			ts.tv_nsec = (long)(wait % 1000) * 1000000L;
+			timeout = &ts;
+		}
+		int rc = ppoll(fds, (nfds_t)n, timeout, &empty);
+		if (rc < 0) {
+			if (errno == EINTR)
+				continue;
+			return fail("poll failed: %s", strerror(errno));
+		}
+		if (link_slots && fds[0].revents) {
+			int fd_before = d->link.fd;
+			if (vpcd_receive(&d->link, on_frame, d) != 0 && d->link.fd == fd_before) {
+				LOG_W(&d->log, "vpcd closed the connection (pcscd stopped?): reconnecting");
+				go_offline(d, BACKOFF_MIN_MS);
+				d->link.backoff_ms = BACKOFF_MIN_MS;
+			}
+		}
+		control_service(&d->ctl, fds + link_slots, n - link_slots, on_control, d);
+	}
+	LOG_I(&d->log, "%s: shutting down", strsignal(stop_signal));
+	return 0;
+}
+
+/* ---- command line ---- */
+
+struct options {
+	bool create;
+	const char *image;
+	const char *vpcd;
+	const char *control;
+	const char *pin;
+	const char *puk;
+	const char *serial;
+	size_t size;
+	bool sync;
+	struct vc_tear_plan tear;
+	unsigned outage_ms;
+	int level;
+};
+
+static int parse_tear_at(const char *arg, struct vc_tear_plan *plan)
+{
+	char *end;
+	errno = 0;
+	unsigned long n = strtoul(arg, &end, 10);
+	if (errno || end == arg || n == 0)
+		return -1;
+	plan->tear_at = n;
+	plan->partial = VC_TEAR_PARTIAL_RANDOM;
+	if (*end == ':') {
+		const char *p = end + 1;
+		unsigned long len = strtoul(p, &end, 10);
+		if (end == p || *end)
+			return -1;
+		plan->partial = len;
+	} else if (*end) {
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_tear_random(const char *arg, struct vc_tear_plan *plan)
+{
+	char *end;
+	unsigned long long seed = strtoull(arg, &end, 0);
+	if (end == arg || *end != ',')
+		return -1;
+	const char *p = end + 1;
+	double prob = strtod(p, &end);
+	if (end == p || *end || !(prob > 0 && prob <= 1))
+		return -1;
+	plan->seed = seed;
+	plan->probability = prob;
+	plan->partial = VC_TEAR_PARTIAL_RANDOM;
+	return 0;
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	enum { OPT_NEW = 256, OPT_IMAGE, OPT_VPCD, OPT_CONTROL, OPT_PIN, OPT_PUK, OPT_SERIAL,
+	       OPT_SIZE, OPT_SYNC, OPT_TEAR_AT, OPT_TEAR_RANDOM, OPT_OUTAGE, OPT_LOG };
+	static const struct option longopts[] = {
+		{ "new", no_argument, NULL, OPT_NEW },
+		{ "image", required_argument, NULL, OPT_IMAGE },
+		{ "vpcd", required_argument, NULL, OPT_VPCD },
+		{ "control", required_argument, NULL, OPT_CONTROL },
+		{ "pin", required_argument, NULL, OPT_PIN },
+		{ "puk", required_argument, NULL, OPT_PUK },
+		{ "serial", required_argument, NULL, OPT_SERIAL },
+		{ "size", required_argument, NULL, OPT_SIZE },
+		{ "sync", no_argument, NULL, OPT_SYNC },
+		{ "tear-at", required_argument, NULL, OPT_TEAR_AT },
+		{ "tear-random", required_argument, NULL, OPT_TEAR_RANDOM },
+		{ "outage", required_argument, NULL, OPT_OUTAGE },
+		{ "log-level", required_argument, NULL, OPT_LOG },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	char *end;
+
+	while ((c = getopt_long(argc, argv, "vhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_NEW: o->create = true; break;
+		case OPT_IMAGE: o->image = optarg; break;
+		case OPT_VPCD: o->vpcd = optarg; break;
+		case OPT_CONTROL: o->control = optarg; break;
+		case OPT_PIN: o->pin = optarg; break;
+		case OPT_PUK: o->puk = optarg; break;
+		case OPT_SERIAL: o->serial = optarg; break;
+		case OPT_SYNC: o->sync = true; break;
+		case OPT_SIZE:
+			o->size = strtoul(optarg, &end, 0);
+			if (*end || o->size < 16384 || o->size > 64u * 1024 * 1024)
+				return fail("--size takes a byte count from 16384 to 67108864.");
+			break;
+		case OPT_TEAR_AT:
+			if (parse_tear_at(optarg, &o->tear) != 0)
+				return fail("--tear-at takes N or N:LEN with N >= 1, e.g. --tear-at 3:2.");
+			break;
+		case OPT_TEAR_RANDOM:
+			if (parse_tear_random(optarg, &o->tear) != 0)
+				return fail("--tear-random takes SEED,PROBABILITY with 0 < PROBABILITY <= 1, e.g. 42,0.01.");
+			break;
+		case OPT_OUTAGE:
+			o->outage_ms = (unsigned)strtoul(optarg, &end, 10);
+			if (*end || o->outage_ms > 60000)
+				return fail("--outage takes milliseconds from 0 to 60000.");
+			break;
+		case OPT_LOG:
+			if ((o->level = log_level_parse(optarg)) < 0)
+				return fail("--log-level takes error, warn, info or debug.");
+			break;
+		case 'v': o->level = LOG_DEBUG; break;
+		case 'h': usage(stdout); exit(0);
+		case 'V': printf("ecard-vcard %s\n", PACKAGE_VERSION); exit(0);
+		default:
+			fprintf(stderr, "Try 'ecard-vcard --help'.\n");
+			return 2;
+		}
+	}
+	if (optind != argc)
+		return fail("unexpected argument '%s'; try 'ecard-vcard --help'.", argv[optind]);
+	if (!o->image)
+		return fail("--image FILE is required; try 'ecard-vcard --help'.");
+	if (!o->create && (o->pin || o->puk || o->serial))
+		return fail("--pin, --puk and --serial only apply with --new.");
+	return 0;
+}
+
+static int create_image(const struct options *o)
+{
+	struct vc_card_options copt = { .pin = o->pin, .puk = o->puk };
+	struct logger log;
+	logger_stderr(&log, "ecard-vcard: ", (enum log_level)o->level);
+
+	if (o->pin) {
+		uint8_t block[VC_PIN_BLOCK];
+		if (!vc_pin_block_from_digits(o->pin, block))
+			return fail("--pin takes 4 to 8 digits.");
+	}
+	if (o->puk) {
+		uint8_t block[VC_PIN_BLOCK];
+		if (!vc_puk_from_digits(o->puk, block))
+			return fail("--puk takes exactly 8 digits.");
+	}
+	if (o->serial) {
+		if (hex_decode(o->serial, copt.serial, sizeof(copt.serial)) != 8)
+			return fail("--serial takes 8 bytes in hex (16 hex digits).");
+		copt.serial_set = true;
+	}
+
+	struct vc_storage *st;
+	enum vc_status s = vc_storage_file_create(o->image, o->size ? o->size : VC_NVM_DEFAULT_SIZE, &st);
+	if (s == VC_ERR_EXISTS)
+		return fail("%s already exists: remove it or choose another path.", o->image);
+	if (s != VC_OK)
+		return fail("cannot create %s: %s.", o->image, strerror(errno));
+	s = vc_card_create(st, &copt, ecard_applets, ecard_applet_count, &log);
+	vc_storage_destroy(st);
+	if (s != VC_OK) {
+		unlink(o->image);
+		return fail("cannot set up the card image: %s.", vc_status_str(s));
+	}
+
+	/* Read the serial back from the image, the way the card will. */
+	struct vc_card card;
+	struct vc_storage *check;
+	if (vc_storage_file_open(o->image, &check) == VC_OK) {
+		vc_card_init(&card, check, NULL);
+		if (vc_card_power_up(&card) == VC_OK) {
+			uint8_t serial[8];
+			char hex[17];
+			vc_card_serial(&card, serial);
+			hex_encode(serial, 8, hex);
+			printf("created card image %s (serial %s, %zu bytes)\n", o->image, hex, check->size);
+			vc_card_free(&card);
+		}
+		vc_storage_destroy(check);
+	}
+	return 0;
+}
+
+static int serve(const struct options *o)
+{
+	static struct daemon d;	/* large buffers: not on the stack */
+	char host[256], port[16];
+
+	logger_stderr(&d.log, "ecard-vcard: ", (enum log_level)o->level);
+	if (!vpcd_parse_address(o->vpcd ? o->vpcd : "127.0.0.1:35963", host, sizeof(host),
+				port, sizeof(port)))
+		return fail("--vpcd takes HOST:PORT, e.g. 127.0.0.1:35963.");
+	d.outage_ms = o->outage_ms ? o->outage_ms : DEFAULT_OUTAGE_MS;
+
+	struct vc_storage *file;
+	enum vc_status s = vc_storage_file_open(o->image, &file);
+	if (s == VC_ERR_NOT_FOUND)
+		return fail("%s does not exist: create it with 'ecard-vcard --new --image %s'.",
+			    o->image, o->image);
+	if (s != VC_OK)
+		return fail("cannot open %s: %s.", o->image, vc_status_str(s));
+	if (vc_storage_tear_create(file, &d.st) != VC_OK) {
+		vc_storage_destroy(file);
+		return fail("out of memory.");
+	}
+	if (o->tear.tear_at || o->tear.probability > 0)
+		vc_tear_arm(d.st, &o->tear);
+
+	vc_card_init(&d.card, d.st, &d.log);
+	for (size_t i = 0; i < ecard_applet_count; i++)
+		vc_card_register(&d.card, ecard_applets[i]);
+	d.card.nvm.sync_on_commit = o->sync;
+	s = vc_card_power_up(&d.card);
+	if (s != VC_OK) {
+		vc_storage_destroy(d.st);
+		return fail("%s is not a usable card image: %s.", o->image, vc_status_str(s));
+	}
+
+	control_init(&d.ctl);
+	if (o->control && control_open(&d.ctl, o->control) != 0) {
+		vc_card_free(&d.card);
+		vc_storage_destroy(d.st);
+		return fail("cannot listen on control socket %s: %s.", o->control, strerror(errno));
+	}
+	vpcd_init(&d.link, host, port);
+
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	uint8_t serial[8];
+	char hex[17];
+	vc_card_serial(&d.card, serial);
+	hex_encode(serial, 8, hex);
+	LOG_I(&d.log, "card %s ready on %s%s", hex, o->image, o->sync ? " (sync at commit)" : "");
+
+	int rc = run(&d);
+	vpcd_disconnect(&d.link);
+	control_close(&d.ctl);
+	vc_card_free(&d.card);
+	vc_storage_destroy(d.st);
+	return rc;
+}
+
+static int ctl_main(int argc, char **argv)
+{
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		printf("Usage: ecard-vcard ctl PATH COMMAND [ARGS]\n"
+		       "Send one command to a running ecard-vcard's control socket and print\n"
+		       "its answer. Commands: tear N [LEN], remove, insert, reset, writes, status.\n");
+		return 0;
+	}
+	if (argc < 3)
+		return fail("usage: ecard-vcard ctl PATH COMMAND [ARGS]");
+	char cmd[CONTROL_LINE_MAX] = "";
+	for (int i = 2; i < argc; i++) {
+		if (strlen(cmd) + strlen(argv[i]) + 2 > sizeof(cmd))
+			return fail("the command is too long.");
+		if (i > 2)
+			strcat(cmd, " ");
+		strcat(cmd, argv[i]);
+	}
+	char reply[CONTROL_LINE_MAX];
+	if (control_request(argv[1], cmd, reply, sizeof(reply)) != 0)
+		return fail("no answer on control socket %s (%s): is ecard-vcard running with --control?",
+			    argv[1], strerror(errno));
+	puts(reply);
+	return strncmp(reply, "ok", 2) == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "ctl") == 0)
+		return ctl_main(argc - 1, argv + 1);
+
+	struct options o = { .level = LOG_INFO };
+	int rc = parse_options(argc, argv, &o);
+	if (rc != 0)
+		return rc;
+	return o.create ? create_image(&o) : serve(&o);
+}

@@ -1,0 +1,166 @@
+/*
+ * storage_tear.c - power loss at a chosen persistent write.
+ *
+ * Wraps another backend and counts the writes that pass through it. When
+ * the plan says so, the current write lands only partly (a prefix of its
+ * bytes) and from then on the card is dead: every write fails with
+ * VC_ERR_POWER_LOST and changes nothing. This is the one place where the
+ * fault model of DESIGN §1.2 lives; the tests drive it in loops over every
+ * write index and several prefix lengths.
+ *
+ * The random plan uses a small deterministic generator (splitmix64) on
+ * purpose: a failing soak must be reproducible from its seed. It is a test
+ * tool, not a source of secrets.
+ */
+#include "storage.h"
+
+#include <stdlib.h>
+
+struct tear_storage {
+	struct vc_storage base;
+	struct vc_storage *inner;
+	struct vc_tear_plan plan;
+	bool armed;
+	bool torn;
+	unsigned long writes;
+	uint64_t rng;
+	size_t last_landed;
+	size_t last_len;
+};
+
+static uint64_t next_random(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+	return z ^ (z >> 31);
+}
+
+static bool should_tear(struct tear_storage *ts)
+{
+	if (!ts->armed)
+		return false;
+	if (ts->plan.tear_at && ts->writes == ts->plan.tear_at)
+		return true;
+	if (ts->plan.probability > 0) {
+		double u = (double)(next_random(&ts->rng) >> 11) / 9007199254740992.0;
+		return u < ts->plan.probability;
+	}
+	return false;
+}
+
+static enum vc_status tear_read(struct vc_storage *s, size_t off, void *buf, size_t len)
+{
+	struct tear_storage *ts = (struct tear_storage *)s;
+	return vc_storage_read(ts->inner, off, buf, len);
+}
+
+static enum vc_status tear_write(struct vc_storage *s, size_t off, const void *buf, size_t len)
+{
+	struct tear_storage *ts = (struct tear_storage *)s;
+
+	if (ts->torn)
+		return VC_ERR_POWER_LOST;
+	ts->writes++;
+	if (!should_tear(ts))
+		return vc_storage_write(ts->inner, off, buf, len);
+
+	size_t landed = ts->plan.partial;
+	if (landed == VC_TEAR_PARTIAL_RANDOM)
+		landed = len ? (size_t)(next_random(&ts->rng) % len) : 0;
+	if (landed > len)
+		landed = len;
+	ts->torn = true;
+	if (ts->plan.probability <= 0)
+		ts->armed = false;	/* a one-shot plan is spent */
+	ts->last_landed = landed;
+	ts->last_len = len;
+	if (landed > 0)
+		(void)vc_storage_write(ts->inner, off, buf, landed);
+	return VC_ERR_POWER_LOST;
+}
+
+static enum vc_status tear_sync(struct vc_storage *s)
+{
+	struct tear_storage *ts = (struct tear_storage *)s;
+	if (ts->torn)
+		return VC_ERR_POWER_LOST;
+	return vc_storage_sync(ts->inner);
+}
+
+static void tear_destroy(struct vc_storage *s)
+{
+	struct tear_storage *ts = (struct tear_storage *)s;
+	vc_storage_destroy(ts->inner);
+	free(ts);
+}
+
+static const struct vc_storage_ops tear_ops = {
+	.read = tear_read,
+	.write = tear_write,
+	.sync = tear_sync,
+	.destroy = tear_destroy,
+};
+
+enum vc_status vc_storage_tear_create(struct vc_storage *inner, struct vc_storage **out)
+{
+	struct tear_storage *ts = calloc(1, sizeof(*ts));
+	if (!ts)
+		return VC_ERR_NO_MEMORY;
+	ts->base.ops = &tear_ops;
+	ts->base.size = inner->size;
+	ts->inner = inner;
+	*out = &ts->base;
+	return VC_OK;
+}
+
+static struct tear_storage *as_tear(const struct vc_storage *s)
+{
+	return s && s->ops == &tear_ops ? (struct tear_storage *)s : NULL;
+}
+
+void vc_tear_arm(struct vc_storage *s, const struct vc_tear_plan *plan)
+{
+	struct tear_storage *ts = as_tear(s);
+	if (!ts)
+		return;
+	ts->plan = *plan;
+	ts->armed = plan->tear_at != 0 || plan->probability > 0;
+	ts->writes = 0;
+	ts->rng = plan->seed;
+}
+
+void vc_tear_disarm(struct vc_storage *s)
+{
+	struct tear_storage *ts = as_tear(s);
+	if (ts)
+		ts->armed = false;
+}
+
+void vc_tear_power_up(struct vc_storage *s)
+{
+	struct tear_storage *ts = as_tear(s);
+	if (!ts)
+		return;
+	ts->torn = false;
+	ts->writes = 0;
+}
+
+bool vc_tear_torn(const struct vc_storage *s)
+{
+	const struct tear_storage *ts = as_tear(s);
+	return ts && ts->torn;
+}
+
+unsigned long vc_tear_writes(const struct vc_storage *s)
+{
+	const struct tear_storage *ts = as_tear(s);
+	return ts ? ts->writes : 0;
+}
+
+void vc_tear_last(const struct vc_storage *s, size_t *landed, size_t *len)
+{
+	const struct tear_storage *ts = as_tear(s);
+	*landed = ts ? ts->last_landed : 0;
+	*len = ts ? ts->last_len : 0;
+}
