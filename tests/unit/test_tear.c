@@ -1,0 +1,307 @@
+/*
+ * test_tear.c - power loss at every persistent write of a transaction.
+ *
+ * The model is DESIGN §1.2: a tear at write k means writes 1..k-1 landed,
+ * a prefix of write k landed, nothing after. For a transaction of many
+ * writes we tear at every k and at several prefix lengths, power up
+ * (recovery), and require the state to be exactly the state before or
+ * exactly the state after; the commit point is the second write (the
+ * sealed commit record). Then tears during recovery itself, and a seeded
+ * random soak of transactions and tears against a model.
+ */
+#include <criterion/criterion.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nvm.h"
+
+#define IMG (128u * 1024u)
+#define JOURNAL 8192u
+#define AREA 6000u
+
+static struct vc_storage *tear;	/* owns the memory backend */
+static uint8_t *bytes;		/* the memory backend's image */
+static struct vc_nvm nvm;
+static struct vc_nvm_object area;
+static uint8_t *snap_before, *snap_after;
+
+static void power_up(void)
+{
+	vc_nvm_close(&nvm);
+	vc_tear_power_up(tear);
+	cr_assert_eq(vc_nvm_open(&nvm, tear), VC_OK);
+}
+
+static void setup(void)
+{
+	struct vc_storage *mem;
+	cr_assert_eq(vc_storage_mem_create(IMG, &mem), VC_OK);
+	bytes = vc_storage_mem_bytes(mem);
+	cr_assert_eq(vc_storage_tear_create(mem, &tear), VC_OK);
+	cr_assert_eq(vc_nvm_format(tear, JOURNAL), VC_OK);
+	memset(&nvm, 0, sizeof(nvm));
+	cr_assert_eq(vc_nvm_open(&nvm, tear), VC_OK);
+	cr_assert_eq(vc_nvm_alloc(&nvm, 1, 1, AREA, &area), VC_OK);
+	uint8_t fill[AREA];
+	for (size_t i = 0; i < AREA; i++)
+		fill[i] = (uint8_t)(i * 7 + 1);
+	cr_assert_eq(vc_nvm_begin(&nvm), VC_OK);
+	cr_assert_eq(vc_nvm_write(&nvm, area.off, fill, 4000), VC_OK);
+	cr_assert_eq(vc_nvm_commit(&nvm), VC_OK);
+	snap_before = malloc(IMG);
+	snap_after = malloc(IMG);
+}
+
+static void teardown(void)
+{
+	vc_nvm_close(&nvm);
+	vc_storage_destroy(tear);
+	free(snap_before);
+	free(snap_after);
+}
+
+TestSuite(tear, .init = setup, .fini = teardown, .timeout = 120);
+
+/* The operation under test: one transaction of many writes of many sizes,
+ * some overlapping (they merge), some far apart. */
+static enum vc_status big_transaction(void)
+{
+	static const struct { uint32_t off, len; } w[] = {
+		{ 0, 1 }, { 3, 2 }, { 10, 16 }, { 100, 333 }, { 500, 1000 },
+		{ 1490, 20 }, { 2000, 7 }, { 2008, 7 }, { 3000, 1 }, { 4100, 255 },
+		{ 5000, 64 }, { 5990, 10 }, { 20, 4 },
+	};
+	uint8_t data[1000];
+	enum vc_status s = vc_nvm_begin(&nvm);
+	for (size_t i = 0; s == VC_OK && i < sizeof(w) / sizeof(w[0]); i++) {
+		memset(data, (int)(0xA0 + i), w[i].len);
+		s = vc_nvm_write(&nvm, area.off + w[i].off, data, w[i].len);
+	}
+	if (s == VC_OK)
+		s = vc_nvm_commit(&nvm);
+	return s;
+}
+
+/* The logical state: everything but the journal (whose body may keep the
+ * bytes of a finished transaction). */
+static bool state_is(const uint8_t *snap)
+{
+	uint32_t from = nvm.table_off;
+	return memcmp(bytes + from, snap + from, IMG - from) == 0 &&
+	       memcmp(bytes, snap, nvm.journal_off) == 0;
+}
+
+static unsigned long count_writes(enum vc_status (*op)(void))
+{
+	memcpy(snap_before, bytes, IMG);
+	struct vc_tear_plan none = { 0 };
+	vc_tear_arm(tear, &none);
+	cr_assert_eq(op(), VC_OK);
+	unsigned long w = vc_tear_writes(tear);
+	memcpy(snap_after, bytes, IMG);
+	memcpy(bytes, snap_before, IMG);
+	power_up();
+	return w;
+}
+
+static const size_t partials[] = { 0, 1, 2, 7, 33, 500, SIZE_MAX / 2, VC_TEAR_PARTIAL_RANDOM };
+#define N_PARTIALS (sizeof(partials) / sizeof(partials[0]))
+
+Test(tear, every_write_of_a_transaction)
+{
+	unsigned long w = count_writes(big_transaction);
+	cr_assert_geq(w, 10, "the transaction has many writes (%lu)", w);
+	unsigned long points = 0, befores = 0, afters = 0;
+
+	for (unsigned long k = 1; k <= w; k++) {
+		for (size_t p = 0; p < N_PARTIALS; p++) {
+			memcpy(bytes, snap_before, IMG);
+			power_up();
+			struct vc_tear_plan plan = { .tear_at = k, .partial = partials[p], .seed = k * 31 + p };
+			vc_tear_arm(tear, &plan);
+			cr_assert_eq(big_transaction(), VC_ERR_POWER_LOST, "k=%lu", k);
+			size_t landed, len;
+			vc_tear_last(tear, &landed, &len);
+
+			power_up();
+			bool before = state_is(snap_before), after = state_is(snap_after);
+			cr_assert(before || after, "k=%lu landed=%zu/%zu: state is neither before nor after",
+				  k, landed, len);
+			/* Before the sealed record nothing happened; from the first
+			 * home write on, recovery completes the transaction. */
+			if (k == 1 || (k == 2 && landed < len))
+				cr_assert(before, "k=%lu landed=%zu/%zu must be before", k, landed, len);
+			if (k >= 3 || (k == 2 && landed == len))
+				cr_assert(after, "k=%lu landed=%zu/%zu must be after", k, landed, len);
+			befores += before;
+			afters += after;
+
+			/* Retrying the operation completes it. */
+			if (before) {
+				cr_assert_eq(big_transaction(), VC_OK);
+				power_up();
+				cr_assert(state_is(snap_after));
+			}
+			points++;
+		}
+	}
+	printf("tearing: transaction of %lu writes, %lu tear points (%lu before, %lu after)\n",
+	       w, points, befores, afters);
+	cr_assert_eq(points, w * N_PARTIALS);
+}
+
+Test(tear, tears_during_recovery)
+{
+	unsigned long w = count_writes(big_transaction);
+	unsigned long points = 0;
+
+	for (unsigned long k = 3; k <= w; k++) {
+		/* How many writes does recovery need after a tear at k? */
+		memcpy(bytes, snap_before, IMG);
+		power_up();
+		struct vc_tear_plan plan = { .tear_at = k, .partial = 0 };
+		vc_tear_arm(tear, &plan);
+		cr_assert_eq(big_transaction(), VC_ERR_POWER_LOST);
+		uint8_t *torn = malloc(IMG);
+		memcpy(torn, bytes, IMG);
+		power_up();
+		unsigned long rw = nvm.writes;
+		cr_assert(nvm.recovered);
+		cr_assert_geq(rw, 2);
+
+		for (unsigned long j = 1; j <= rw; j++) {
+			for (size_t p = 0; p < N_PARTIALS; p++) {
+				memcpy(bytes, torn, IMG);
+				vc_nvm_close(&nvm);
+				vc_tear_power_up(tear);
+				struct vc_tear_plan second = { .tear_at = j, .partial = partials[p], .seed = j };
+				vc_tear_arm(tear, &second);
+				cr_assert_eq(vc_nvm_open(&nvm, tear), VC_ERR_POWER_LOST,
+					     "recovery tear at %lu", j);
+				power_up();
+				cr_assert(state_is(snap_after), "k=%lu j=%lu p=%zu", k, j, p);
+				points++;
+			}
+		}
+		free(torn);
+	}
+	printf("tearing: %lu double-tear points (tear in commit, then in recovery)\n", points);
+}
+
+Test(tear, allocation_is_atomic)
+{
+	/* Allocation zeroes free space in place, then commits the table entry. */
+	uint8_t junk[512];
+	memset(junk, 0xEE, sizeof(junk));
+	struct vc_nvm_object scratch;
+	cr_assert_eq(vc_nvm_alloc(&nvm, 2, 1, sizeof(junk), &scratch), VC_OK);
+	cr_assert_eq(vc_nvm_begin(&nvm), VC_OK);
+	cr_assert_eq(vc_nvm_write(&nvm, scratch.off, junk, sizeof(junk)), VC_OK);
+	cr_assert_eq(vc_nvm_commit(&nvm), VC_OK);
+	cr_assert_eq(vc_nvm_free(&nvm, 2, 1), VC_OK);
+
+	memcpy(snap_before, bytes, IMG);
+	struct vc_tear_plan none = { 0 };
+	vc_tear_arm(tear, &none);
+	struct vc_nvm_object o;
+	cr_assert_eq(vc_nvm_alloc(&nvm, 3, 9, sizeof(junk), &o), VC_OK);
+	cr_assert_eq(o.off, scratch.off);
+	unsigned long w = vc_tear_writes(tear);
+	cr_assert_geq(w, 5, "zeroing + commit");
+
+	for (unsigned long k = 1; k <= w; k++) {
+		for (size_t p = 0; p < N_PARTIALS; p++) {
+			memcpy(bytes, snap_before, IMG);
+			power_up();
+			struct vc_tear_plan plan = { .tear_at = k, .partial = partials[p], .seed = k };
+			vc_tear_arm(tear, &plan);
+			cr_assert_eq(vc_nvm_alloc(&nvm, 3, 9, sizeof(junk), &o), VC_ERR_POWER_LOST);
+			power_up();
+			struct vc_nvm_object f;
+			if (vc_nvm_find(&nvm, 3, 9, &f) == VC_OK) {
+				uint8_t back[512], zero[512] = { 0 };
+				vc_nvm_read(&nvm, f.off, back, sizeof(back));
+				cr_assert_arr_eq(back, zero, sizeof(zero), "an allocated object is zero (k=%lu)", k);
+			} else {
+				cr_assert_eq(vc_nvm_alloc(&nvm, 3, 9, sizeof(junk), &f), VC_OK, "retry");
+			}
+		}
+	}
+}
+
+/* ---- random soak against a model ---- */
+
+static uint64_t rng_state;
+
+static uint32_t rnd(uint32_t n)
+{
+	rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (uint32_t)((rng_state >> 33) % n);
+}
+
+Test(tear, random_soak)
+{
+	uint8_t *model = malloc(AREA), *next = malloc(AREA);
+	vc_nvm_read(&nvm, area.off, model, AREA);
+	rng_state = 20261121;
+	unsigned long tears = 0, commits = 0, aborts = 0;
+	const int steps = 4000;
+
+	for (int step = 0; step < steps; step++) {
+		memcpy(next, model, AREA);
+		bool do_abort = rnd(10) == 0;
+		struct vc_tear_plan plan = { 0 };
+		if (rnd(4) == 0) {
+			plan.tear_at = 1 + rnd(12);
+			plan.partial = VC_TEAR_PARTIAL_RANDOM;
+			plan.seed = (uint64_t)step;
+		}
+		vc_tear_arm(tear, &plan);
+
+		enum vc_status s = vc_nvm_begin(&nvm);
+		int n = 1 + (int)rnd(8);
+		for (int i = 0; s == VC_OK && i < n; i++) {
+			uint32_t len = 1 + rnd(300);
+			uint32_t off = rnd(AREA - len);
+			uint8_t buf[300];
+			for (uint32_t b = 0; b < len; b++)
+				buf[b] = (uint8_t)rnd(256);
+			s = vc_nvm_write(&nvm, area.off + off, buf, len);
+			memcpy(next + off, buf, len);
+		}
+		if (s == VC_OK)
+			s = do_abort ? vc_nvm_abort(&nvm) : vc_nvm_commit(&nvm);
+
+		uint8_t now[AREA];
+		if (s == VC_ERR_POWER_LOST) {
+			tears++;
+			power_up();
+			vc_nvm_read(&nvm, area.off, now, AREA);
+			bool before = memcmp(now, model, AREA) == 0;
+			bool after = memcmp(now, next, AREA) == 0;
+			cr_assert(before || after, "step %d: torn transaction is half applied", step);
+			if (after)
+				memcpy(model, next, AREA);
+		} else {
+			cr_assert_eq(s, VC_OK, "step %d", step);
+			if (do_abort) {
+				aborts++;
+			} else {
+				commits++;
+				memcpy(model, next, AREA);
+			}
+			/* Every few steps, a clean power cycle too. */
+			if (rnd(8) == 0)
+				power_up();
+			vc_nvm_read(&nvm, area.off, now, AREA);
+			cr_assert_arr_eq(now, model, AREA, "step %d", step);
+		}
+	}
+	printf("tearing soak: %d steps, %lu commits, %lu aborts, %lu tears\n", steps, commits, aborts,
+	       tears);
+	cr_assert_gt(tears, 100);
+	free(model);
+	free(next);
+}
