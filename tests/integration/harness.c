@@ -1,0 +1,274 @@
+/*
+ * harness.c - processes for the integration tests (see harness.h).
+ */
+#include "harness.h"
+
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <winscard.h>
+
+static struct harness *current;
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+static const char *env_or(const char *name, const char *fallback)
+{
+	const char *v = getenv(name);
+	return v && *v ? v : fallback;
+}
+
+const char *harness_program(const char *name, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s", env_or("top_builddir", "."), name);
+	return buf;
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	cr_assert(f, "cannot write %s", path);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void cleanup_at_exit(void)
+{
+	if (current)
+		harness_stop(current);
+}
+
+static pid_t spawn(const char *const *argv, const char *log_path)
+{
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+void harness_init(struct harness *h)
+{
+	memset(h, 0, sizeof(*h));
+	strcpy(h->dir, "/tmp/ecard-it-XXXXXX");
+	cr_assert(mkdtemp(h->dir), "mkdtemp: %s", strerror(errno));
+	snprintf(h->confdir, sizeof(h->confdir), "%s/reader.conf.d", h->dir);
+	snprintf(h->image, sizeof(h->image), "%s/card.img", h->dir);
+	snprintf(h->control, sizeof(h->control), "%s/control", h->dir);
+	mkdir(h->confdir, 0700);
+
+	/* A port of our own: vpcd listens on it (and the next one). */
+	h->port = 20000 + (int)(getpid() % 20000) * 2;
+	snprintf(h->reader, sizeof(h->reader), "ecard-it-%d 00 00", h->port);
+	char conf[512], path[160];
+	snprintf(conf, sizeof(conf),
+		 "FRIENDLYNAME \"ecard-it-%d\"\nDEVICENAME /dev/null:0x%X\nLIBPATH %s\nCHANNELID 0x%X\n",
+		 h->port, h->port, env_or("VPCD_DRIVER", "/usr/lib/pcsc/drivers/serial/libifdvpcd.so"),
+		 h->port);
+	snprintf(path, sizeof(path), "%s/vpcd", h->confdir);
+	write_file(path, conf);
+
+	char prog[256], out[512];
+	const char *args[] = { "--new", "--image", h->image, "--serial", "0102030405060708", NULL };
+	int rc = harness_run(harness_program("ecard-vcard", prog, sizeof(prog)), args, out, sizeof(out));
+	cr_assert_eq(rc, 0, "ecard-vcard --new failed: %s", out);
+
+	current = h;
+	static bool registered;
+	if (!registered) {
+		atexit(cleanup_at_exit);
+		registered = true;
+	}
+}
+
+void harness_start_pcscd(struct harness *h)
+{
+	const char *pcscd = env_or("PCSCD", "/usr/sbin/pcscd");
+	char log[128];
+	snprintf(log, sizeof(log), "%s/pcscd.log", h->dir);
+	const char *argv[] = { pcscd, "--foreground", "--config", h->confdir, NULL };
+	h->pcscd = spawn(argv, log);
+
+	/* Ready when a client can list our reader. */
+	for (int i = 0; i < 100; i++) {
+		SCARDCONTEXT ctx;
+		if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx) == SCARD_S_SUCCESS) {
+			char names[1024];
+			DWORD len = sizeof(names);
+			LONG rv = SCardListReaders(ctx, NULL, names, &len);
+			SCardReleaseContext(ctx);
+			if (rv == SCARD_S_SUCCESS)
+				for (char *p = names; *p; p += strlen(p) + 1)
+					if (strcmp(p, h->reader) == 0)
+						return;
+		}
+		sleep_ms(50);
+	}
+	cr_assert_fail("pcscd did not come up with reader %s (see %s)", h->reader, log);
+}
+
+static int stop_pid(pid_t *pid, int sig)
+{
+	if (*pid <= 0)
+		return 0;
+	kill(*pid, sig);
+	int status = 0;
+	for (int i = 0; i < 100; i++) {
+		pid_t r = waitpid(*pid, &status, WNOHANG);
+		if (r == *pid)
+			break;
+		if (i == 99) {
+			kill(*pid, SIGKILL);
+			waitpid(*pid, &status, 0);
+		}
+		sleep_ms(50);
+	}
+	*pid = 0;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+}
+
+void harness_stop_pcscd(struct harness *h)
+{
+	stop_pid(&h->pcscd, SIGTERM);
+	/* A new pcscd refuses to start while the old socket is there. */
+	unlink("/run/pcscd/pcscd.comm");
+	unlink("/run/pcscd/pcscd.pid");
+}
+
+void harness_start_vcard(struct harness *h, const char *const *extra)
+{
+	char prog[256], vpcd[64], log[128];
+	const char *argv[24];
+	int n = 0;
+	snprintf(vpcd, sizeof(vpcd), "127.0.0.1:%d", h->port);
+	snprintf(log, sizeof(log), "%s/vcard.log", h->dir);
+	argv[n++] = harness_program("ecard-vcard", prog, sizeof(prog));
+	argv[n++] = "--image";
+	argv[n++] = h->image;
+	argv[n++] = "--vpcd";
+	argv[n++] = vpcd;
+	argv[n++] = "--control";
+	argv[n++] = h->control;
+	argv[n++] = "--outage";
+	argv[n++] = "1200";
+	for (int i = 0; extra && extra[i] && n < 23; i++)
+		argv[n++] = extra[i];
+	argv[n] = NULL;
+	h->vcard = spawn(argv, log);
+	for (int i = 0; i < 100 && access(h->control, F_OK) != 0; i++)
+		sleep_ms(20);
+}
+
+int harness_stop_vcard(struct harness *h, int sig)
+{
+	return stop_pid(&h->vcard, sig);
+}
+
+void harness_stop(struct harness *h)
+{
+	harness_stop_vcard(h, SIGTERM);
+	harness_stop_pcscd(h);
+	/* ECARD_KEEP_TEST_DIR=1 keeps the logs of pcscd and the card. */
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", h->dir);
+	if (!getenv("ECARD_KEEP_TEST_DIR") && system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", h->dir);
+	if (current == h)
+		current = NULL;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bool harness_wait_card(struct harness *h, bool present, int timeout_ms)
+{
+	SCARDCONTEXT ctx;
+	if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx) != SCARD_S_SUCCESS)
+		return false;
+	SCARD_READERSTATE rs = { .szReader = h->reader, .dwCurrentState = SCARD_STATE_UNAWARE };
+	long long deadline = now_ms() + timeout_ms;
+	bool ok = false;
+	while (!ok && now_ms() <= deadline) {
+		LONG rv = SCardGetStatusChange(ctx, 200, &rs, 1);
+		if (rv == SCARD_S_SUCCESS) {
+			ok = ((rs.dwEventState & SCARD_STATE_PRESENT) != 0) == present;
+			rs.dwCurrentState = rs.dwEventState & ~SCARD_STATE_CHANGED;
+		} else if (rv != SCARD_E_TIMEOUT) {
+			sleep_ms(100);
+		}
+	}
+	SCardReleaseContext(ctx);
+	return ok;
+}
+
+const char *harness_ctl(struct harness *h, const char *cmd)
+{
+	static char out[512];
+	char prog[256];
+	const char *args[] = { "ctl", h->control, cmd, NULL };
+	out[0] = '\0';
+	harness_run(harness_program("ecard-vcard", prog, sizeof(prog)), args, out, sizeof(out));
+	size_t n = strlen(out);
+	if (n && out[n - 1] == '\n')
+		out[n - 1] = '\0';
+	return out;
+}
+
+int harness_run(const char *program, const char *const *args, char *out, size_t out_len)
+{
+	int p[2];
+	cr_assert_eq(pipe(p), 0);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		const char *argv[32];
+		int n = 0;
+		argv[n++] = program;
+		for (int i = 0; args && args[i] && n < 31; i++)
+			argv[n++] = args[i];
+		argv[n] = NULL;
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		close(p[0]);
+		close(p[1]);
+		execv(program, (char *const *)argv);
+		_exit(127);
+	}
+	close(p[1]);
+	size_t got = 0;
+	ssize_t r;
+	char sink[256];
+	while ((r = read(p[0], got + 1 < out_len ? out + got : sink,
+			 got + 1 < out_len ? out_len - 1 - got : sizeof(sink))) > 0)
+		if (got + 1 < out_len)
+			got += (size_t)r;
+	out[got] = '\0';
+	close(p[0]);
+	int status;
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}

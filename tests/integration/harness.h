@@ -1,0 +1,52 @@
+/*
+ * harness.h - start and stop the real pieces for integration tests: a
+ * private pcscd (foreground, own reader.conf.d with a vpcd entry on a port
+ * of the test's own), ecard-vcard on a fresh card image, and the ecard CLI.
+ *
+ * Tests run inside tests/integration/in-namespace.sh, so /run/pcscd is a
+ * private tmpfs and the system's pcscd, if any, is never touched. Every
+ * process started here is stopped by harness_stop(), and by an atexit()
+ * hook if a test fails half-way.
+ */
+#ifndef ECARD_TEST_HARNESS_H
+#define ECARD_TEST_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct harness {
+	char dir[64];		/* scratch directory */
+	char confdir[96];
+	char image[96];
+	char control[96];
+	char reader[64];	/* PC/SC name of the reader the card is in */
+	int port;
+	pid_t pcscd;
+	pid_t vcard;
+};
+
+/* Scratch dir, ports, reader.conf.d, a new card image; starts nothing. */
+void harness_init(struct harness *h);
+void harness_start_pcscd(struct harness *h);
+void harness_stop_pcscd(struct harness *h);
+/* Extra arguments for ecard-vcard, NULL-terminated (may be NULL). */
+void harness_start_vcard(struct harness *h, const char *const *extra);
+/* Stop with a signal and return the exit status (or -signal). */
+int harness_stop_vcard(struct harness *h, int sig);
+void harness_stop(struct harness *h);
+
+/* Wait until the reader reports a card present (or absent). */
+bool harness_wait_card(struct harness *h, bool present, int timeout_ms);
+
+/* Send a control command; returns the answer line ("" on failure). */
+const char *harness_ctl(struct harness *h, const char *cmd);
+
+/* Run a program from the build tree (e.g. "ecard"), capture its stdout.
+ * Returns the exit status, -1 if it did not exit normally. */
+int harness_run(const char *program, const char *const *args, char *out, size_t out_len);
+
+/* Path of a program in the build tree. */
+const char *harness_program(const char *name, char *buf, size_t len);
+
+#endif
