@@ -1,0 +1,113 @@
+#!/bin/sh
+# quickstart.sh - install what ecard needs on Debian 12, build it, and then
+#   demo   run the virtual card behind a private pcscd and talk to it
+#   test   run the whole test suite (warnings as errors, then the unit
+#          tests again under AddressSanitizer + UndefinedBehaviorSanitizer,
+#          then make distcheck)
+#   bench  run the benchmarks (make bench)
+#
+# Debian packages are installed with apt-get only when missing (as root, or
+# through sudo). The build goes to ./build; nothing is installed system-wide
+# except those packages.
+set -eu
+
+cd "$(dirname "$0")"
+top=$(pwd)
+mode=${1:-}
+case "$mode" in
+demo | test | bench) ;;
+-h | --help)
+	sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+	exit 0
+	;;
+*)
+	echo "usage: ./quickstart.sh demo|test|bench" >&2
+	exit 2
+	;;
+esac
+
+say() { printf '\n== %s\n' "$*"; }
+
+# --- Debian packages --------------------------------------------------------
+build_deps="build-essential autoconf automake libtool pkg-config \
+libpcsclite-dev libssl-dev libcriterion-dev libusb-1.0-0-dev"
+run_deps="pcscd vsmartcard-vpcd opensc util-linux"
+bench_deps="vsmartcard-vpicc python3-virtualsmartcard python3-pycryptodome"
+
+wanted="$build_deps $run_deps"
+[ "$mode" = bench ] && wanted="$wanted $bench_deps"
+missing=
+for p in $wanted; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	say "installing Debian packages:$missing"
+	if [ "$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi
+	$sudo apt-get update -qq
+	# shellcheck disable=SC2086
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends $missing
+fi
+# Debian starts a system pcscd on install; ours run in private namespaces,
+# so it does no harm, but it is not needed either.
+
+# --- build --------------------------------------------------------------------
+jobs=$(nproc 2>/dev/null || echo 2)
+build() { # build DIR CONFIGURE-ARGS...
+	dir=$1
+	shift
+	mkdir -p "$dir"
+	(cd "$dir" && "$top/configure" -q "$@" && make -j"$jobs" -s)
+}
+say "building"
+[ -x configure ] && [ configure -nt configure.ac ] && [ configure -nt Makefile.am ] || autoreconf -fi
+build build --enable-werror
+
+# --- modes ----------------------------------------------------------------------
+case "$mode" in
+demo)
+	exec "$top/tests/integration/in-namespace.sh" "$top/tests/demo.sh" "$top/build"
+	;;
+bench)
+	(cd build && make -s bench)
+	;;
+test)
+	status=0
+	say "make check (warnings are errors)"
+	(cd build && make -j"$jobs" check) || status=1
+	say "unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+	build build-sanitizers --enable-werror --enable-sanitizers
+	(cd build-sanitizers && ASAN_OPTIONS=detect_leaks=1 make -j"$jobs" check-unit) || status=1
+	say "make distcheck"
+	(cd build && make -s distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror >distcheck.log 2>&1 &&
+		grep -E "archives ready|ecard-.*tar" distcheck.log | head -3) ||
+		{ tail -40 build/distcheck.log; status=1; }
+
+	say "summary"
+	# Criterion's own summary lines, one per test program, then the total.
+	for log in build/tests/unit/*.log build/tests/integration/*.log \
+		build-sanitizers/tests/unit/*.log; do
+		[ -f "$log" ] || continue
+		case "$log" in *test-suite.log) continue ;; esac
+		line=$(grep -a "Synthesis:" "$log" | tail -1)
+		printf '%-50s %s\n' "$log" "${line:-no Criterion summary (see the log)}"
+	done
+	for log in build/test-suite.log build-sanitizers/test-suite.log; do
+		if [ -f "$log" ] && grep -q "^# FAIL: *[1-9]" "$log"; then
+			echo "---- $log"
+			cat "$log"
+		fi
+	done
+	total=$(cat build/tests/unit/*.log build/tests/integration/*.log \
+		build-sanitizers/tests/unit/*.log 2>/dev/null |
+		grep -a "Synthesis:" | awk -F'|' '{
+			for (i = 1; i <= NF; i++) {
+				if ($i ~ /Passing:/) { split($i, a, ":"); p += a[2] }
+				if ($i ~ /Failing:/) { split($i, a, ":"); f += a[2] }
+				if ($i ~ /Crashing:/) { split($i, a, ":"); f += a[2] }
+			}
+		} END { printf "%d passed, %d failed", p, f }')
+	echo
+	echo "$total"
+	exit $status
+	;;
+esac

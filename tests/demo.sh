@@ -1,0 +1,69 @@
+#!/bin/sh
+# demo.sh - the virtual card, end to end, in a few steps a person can follow:
+# a private pcscd with vpcd, a new card, the card seen by PC/SC tools, a
+# transaction, a power loss in the middle of the next one, and the card
+# coming back with its state intact. Runs inside in-namespace.sh (a private
+# /run/pcscd); stops everything it started.
+#
+# usage: demo.sh BUILD_DIR
+set -eu
+build=$(cd "${1:?usage: demo.sh BUILD_DIR}" && pwd)
+pcscd=${PCSCD:-/usr/sbin/pcscd}
+vpcd_driver=${VPCD_DRIVER:-/usr/lib/pcsc/drivers/serial/libifdvpcd.so}
+work=$(mktemp -d /tmp/ecard-demo.XXXXXX)
+port=$((30000 + $$ % 10000 * 2))
+reader="ecard demo 00 00"
+pids=
+
+cleanup() {
+	for p in $pids; do kill "$p" 2>/dev/null || true; done
+	for p in $pids; do wait "$p" 2>/dev/null || true; done
+	rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+step() { printf '\n--- %s\n' "$*"; }
+run() { printf '$ %s\n' "$*"; "$@"; }
+
+mkdir "$work/conf"
+cat >"$work/conf/vpcd" <<EOF
+FRIENDLYNAME "ecard demo"
+DEVICENAME /dev/null:0x$(printf %X $port)
+LIBPATH $vpcd_driver
+CHANNELID 0x$(printf %X $port)
+EOF
+
+step "a private pcscd with a vpcd reader on port $port"
+"$pcscd" --foreground --config "$work/conf" >"$work/pcscd.log" 2>&1 &
+pids="$pids $!"
+for _ in $(seq 50); do [ -S /run/pcscd/pcscd.comm ] && break; sleep 0.1; done
+
+step "a new card image, and the card daemon"
+run "$build/ecard-vcard" --new --image "$work/card.img" --serial 00E0CA4D00000001
+"$build/ecard-vcard" --image "$work/card.img" --vpcd 127.0.0.1:$port \
+	--control "$work/ctl" 2>"$work/vcard.log" &
+pids="$pids $!"
+sleep 1.5
+
+step "the card in the reader, as PC/SC tools see it"
+run "$build/ecard" readers
+command -v opensc-tool >/dev/null && run opensc-tool --reader 0 --atr
+
+step "select the diagnostic applet, echo, verify the PIN (1234), count up twice"
+run "$build/ecard" apdu --reader "$reader" 00A4040008F045434152444401 \
+	801000000548656C6C6F 002000810831323334FFFFFFFF 80200000 80200000
+
+step "power loss: tear the 3rd persistent write of the next command"
+run "$build/ecard-vcard" ctl "$work/ctl" tear 3
+"$build/ecard" apdu --reader "$reader" 00A4040008F045434152444401 80200000 || true
+echo "(the card left the reader in the middle of the command)"
+sleep 3
+run "$build/ecard-vcard" ctl "$work/ctl" status
+
+step "back in the reader: the interrupted transaction was rolled forward"
+run "$build/ecard" apdu --reader "$reader" 00A4040008F045434152444401 80200000
+echo "(the counter answers 4: two increments, the torn one completed by recovery, and this one)"
+
+step "what the card daemon logged"
+cat "$work/vcard.log"
+printf '\ndemo finished: everything it started is stopped.\n'
