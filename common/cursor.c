@@ -6,9 +6,14 @@
 
 #include <string.h>
 
+/* Stand-ins for a NULL buffer, so that no pointer arithmetic is ever done
+ * on NULL and a zero-length read of an empty cursor behaves like any other. */
+static const uint8_t no_bytes[1];
+static uint8_t no_room[1];
+
 void cursor_init(struct cursor *c, const void *data, size_t len)
 {
-	c->data = data;
+	c->data = data ? data : no_bytes;
 	c->len = data ? len : 0;
 	c->pos = 0;
 	c->failed = false;
@@ -149,7 +154,7 @@ fail:
 
 void writer_init(struct writer *w, void *buf, size_t cap)
 {
-	w->data = buf;
+	w->data = buf ? buf : no_room;
 	w->cap = buf ? cap : 0;
 	w->len = 0;
 	w->overflow = false;

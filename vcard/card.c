@@ -528,6 +528,11 @@ static uint16_t dispatch(struct vc_card *card, const struct vc_apdu *a, struct v
 		return SW_CHANNEL_NOT_SUPPORTED;
 	if (a->chaining)
 		return SW_CHAINING_NOT_SUPPORTED;
+	/* The platform has no secure messaging: an inter-industry command that
+	 * claims it must not run as plain. Proprietary classes (GlobalPlatform
+	 * 84) are the applet's business. */
+	if (a->secure_messaging && !a->proprietary)
+		return SW_SM_NOT_SUPPORTED;
 
 	if (!a->proprietary && a->ins == 0xC0)
 		return do_get_response(card, a, rsp);
@@ -681,7 +686,8 @@ bool vc_rsp_append(struct vc_response *rsp, const void *data, size_t len)
 {
 	if (len > rsp->cap - rsp->len)
 		return false;
-	memcpy(rsp->data + rsp->len, data, len);
+	if (len)
+		memcpy(rsp->data + rsp->len, data, len);
 	rsp->len += len;
 	return true;
 }
