@@ -91,6 +91,8 @@ test)
 		line=$(grep -a "Synthesis:" "$log" | tail -1)
 		printf '%-50s %s\n' "$log" "${line:-no Criterion summary (see the log)}"
 	done
+	# What the fault-injection loops covered (tear points per operation).
+	grep -ah "^tearing" build/tests/unit/*.log 2>/dev/null || true
 	for log in build/test-suite.log build-sanitizers/test-suite.log; do
 		if [ -f "$log" ] && grep -q "^# FAIL: *[1-9]" "$log"; then
 			echo "---- $log"

@@ -131,42 +131,6 @@ static uint16_t tries_sw(uint8_t left)
 	return (uint16_t)(SW_VERIFY_FAILED | (left & 0x0F));
 }
 
-static uint16_t verify(struct vc_nvm *nvm, uint32_t rec_off, struct vc_pin_session *s,
-		       const struct vc_apdu *cmd, enum vc_status *st)
-{
-	uint8_t left;
-
-	if (cmd->nc == 0) {
-		/* Status query: no try is spent. */
-		if (s->verified)
-			return SW_OK;
-		left = vc_pin_tries(nvm, rec_off);
-		return left == 0 ? SW_AUTH_BLOCKED : (uint16_t)(SW_VERIFY_FAILED | left);
-	}
-	if (cmd->nc != VC_PIN_BLOCK)
-		return SW_WRONG_LENGTH;
-	if (!vc_pin_block_valid(cmd->data))
-		return SW_WRONG_DATA;
-
-	s->verified = false;
-	s->fresh = false;
-	int r = check_secret(nvm, rec_off, VC_PIN_OFF_TRIES, VC_PIN_OFF_BLOCK, cmd->data, &left);
-	if (r == -2) {
-		*st = VC_ERR_POWER_LOST;
-		return SW_UNKNOWN;
-	}
-	if (r == -1)
-		return SW_AUTH_BLOCKED;
-	if (r == 0)
-		return tries_sw(left);
-	*st = restore_counter(nvm, rec_off, VC_PIN_OFF_TRIES, VC_PIN_OFF_LIMIT);
-	if (*st != VC_OK)
-		return SW_MEMORY_FAILURE;
-	s->verified = true;
-	s->fresh = true;
-	return SW_OK;
-}
-
 /* Replace the PIN (and reset both counters) in one transaction. */
 static enum vc_status set_pin(struct vc_nvm *nvm, uint32_t rec_off, const uint8_t *new_block,
 			      bool reset_puk)
@@ -190,65 +154,82 @@ static enum vc_status set_pin(struct vc_nvm *nvm, uint32_t rec_off, const uint8_
 	return vc_nvm_commit(nvm);
 }
 
-static uint16_t change(struct vc_nvm *nvm, uint32_t rec_off, struct vc_pin_session *s,
-		       const struct vc_apdu *cmd, enum vc_status *st)
+/*
+ * The one path of every check: the session loses its verified state, the
+ * secret (the PIN, or the PUK when by_puk) is checked, and on a match either
+ * the counter is restored or, with new_block, the new PIN is committed
+ * together with fresh counters (the PUK's too when unblocking).
+ */
+static uint16_t authenticate(struct vc_nvm *nvm, uint32_t rec_off, struct vc_pin_session *s,
+			     bool by_puk, const uint8_t *given, const uint8_t *new_block,
+			     enum vc_status *st)
 {
 	uint8_t left;
 
+	s->verified = false;
+	s->fresh = false;
+	int r = by_puk ? check_secret(nvm, rec_off, VC_PIN_OFF_PUK_TRIES, VC_PIN_OFF_PUK, given, &left)
+		       : check_secret(nvm, rec_off, VC_PIN_OFF_TRIES, VC_PIN_OFF_BLOCK, given, &left);
+	if (r == -2) {
+		*st = VC_ERR_POWER_LOST;
+		return SW_UNKNOWN;
+	}
+	if (r == -1)
+		return SW_AUTH_BLOCKED;	/* for the PUK: blocked for good */
+	if (r == 0)
+		return tries_sw(left);
+	if (new_block)
+		*st = set_pin(nvm, rec_off, new_block, by_puk);
+	else
+		*st = restore_counter(nvm, rec_off, VC_PIN_OFF_TRIES, VC_PIN_OFF_LIMIT);
+	if (*st != VC_OK)
+		return SW_MEMORY_FAILURE;
+	if (!by_puk) {
+		s->verified = true;
+		s->fresh = true;
+	}
+	return SW_OK;
+}
+
+static uint16_t verify(struct vc_nvm *nvm, uint32_t rec_off, struct vc_pin_session *s,
+		       const struct vc_apdu *cmd, enum vc_status *st)
+{
+	if (cmd->nc == 0) {
+		/* Status query: no try is spent. */
+		if (s->verified)
+			return SW_OK;
+		uint8_t left = vc_pin_tries(nvm, rec_off);
+		return left == 0 ? SW_AUTH_BLOCKED : tries_sw(left);
+	}
+	if (cmd->nc != VC_PIN_BLOCK)
+		return SW_WRONG_LENGTH;
+	if (!vc_pin_block_valid(cmd->data))
+		return SW_WRONG_DATA;
+	return authenticate(nvm, rec_off, s, false, cmd->data, NULL, st);
+}
+
+static uint16_t change(struct vc_nvm *nvm, uint32_t rec_off, struct vc_pin_session *s,
+		       const struct vc_apdu *cmd, enum vc_status *st)
+{
 	if (cmd->nc != 2 * VC_PIN_BLOCK)
 		return SW_WRONG_LENGTH;
 	const uint8_t *old_block = cmd->data;
 	const uint8_t *new_block = cmd->data + VC_PIN_BLOCK;
 	if (!vc_pin_block_valid(old_block) || !vc_pin_block_valid(new_block))
 		return SW_WRONG_DATA;
-
-	s->verified = false;
-	s->fresh = false;
-	int r = check_secret(nvm, rec_off, VC_PIN_OFF_TRIES, VC_PIN_OFF_BLOCK, old_block, &left);
-	if (r == -2) {
-		*st = VC_ERR_POWER_LOST;
-		return SW_UNKNOWN;
-	}
-	if (r == -1)
-		return SW_AUTH_BLOCKED;
-	if (r == 0)
-		return tries_sw(left);
-	/* The new PIN and the restored counter commit together. */
-	*st = set_pin(nvm, rec_off, new_block, false);
-	if (*st != VC_OK)
-		return SW_MEMORY_FAILURE;
-	s->verified = true;
-	s->fresh = true;
-	return SW_OK;
+	return authenticate(nvm, rec_off, s, false, old_block, new_block, st);
 }
 
 static uint16_t unblock(struct vc_nvm *nvm, uint32_t rec_off, struct vc_pin_session *s,
 			const struct vc_apdu *cmd, enum vc_status *st)
 {
-	uint8_t left;
-
 	if (cmd->nc != 2 * VC_PIN_BLOCK)
 		return SW_WRONG_LENGTH;
 	const uint8_t *puk = cmd->data;
 	const uint8_t *new_block = cmd->data + VC_PIN_BLOCK;
 	if (!puk_valid(puk) || !vc_pin_block_valid(new_block))
 		return SW_WRONG_DATA;
-
-	s->verified = false;
-	s->fresh = false;
-	int r = check_secret(nvm, rec_off, VC_PIN_OFF_PUK_TRIES, VC_PIN_OFF_PUK, puk, &left);
-	if (r == -2) {
-		*st = VC_ERR_POWER_LOST;
-		return SW_UNKNOWN;
-	}
-	if (r == -1)
-		return SW_AUTH_BLOCKED;	/* blocked for good */
-	if (r == 0)
-		return tries_sw(left);
-	*st = set_pin(nvm, rec_off, new_block, true);
-	if (*st != VC_OK)
-		return SW_MEMORY_FAILURE;
-	return SW_OK;
+	return authenticate(nvm, rec_off, s, true, puk, new_block, st);
 }
 
 uint16_t vc_pin_process(struct vc_nvm *nvm, uint32_t rec_off, struct vc_pin_session *session,

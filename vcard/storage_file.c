@@ -18,7 +18,8 @@ struct file_storage {
 	int fd;
 };
 
-static enum vc_status file_read(struct vc_storage *s, size_t off, void *buf, size_t len)
+/* pread/pwrite until the whole range is done (they may do less). */
+static enum vc_status file_io(struct vc_storage *s, size_t off, void *buf, size_t len, bool write)
 {
 	struct file_storage *fs = (struct file_storage *)s;
 	uint8_t *p = buf;
@@ -26,7 +27,7 @@ static enum vc_status file_read(struct vc_storage *s, size_t off, void *buf, siz
 	if (off > s->size || len > s->size - off)
 		return VC_ERR_ARG;
 	while (len > 0) {
-		ssize_t n = pread(fs->fd, p, len, (off_t)off);
+		ssize_t n = write ? pwrite(fs->fd, p, len, (off_t)off) : pread(fs->fd, p, len, (off_t)off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -38,24 +39,15 @@ static enum vc_status file_read(struct vc_storage *s, size_t off, void *buf, siz
 	return VC_OK;
 }
 
+static enum vc_status file_read(struct vc_storage *s, size_t off, void *buf, size_t len)
+{
+	return file_io(s, off, buf, len, false);
+}
+
 static enum vc_status file_write(struct vc_storage *s, size_t off, const void *buf, size_t len)
 {
-	struct file_storage *fs = (struct file_storage *)s;
-	const uint8_t *p = buf;
-
-	if (off > s->size || len > s->size - off)
-		return VC_ERR_ARG;
-	while (len > 0) {
-		ssize_t n = pwrite(fs->fd, p, len, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return VC_ERR_IO;
-		p += n;
-		off += (size_t)n;
-		len -= (size_t)n;
-	}
-	return VC_OK;
+	/* file_io only reads from buf when writing. */
+	return file_io(s, off, (void *)buf, len, true);
 }
 
 static enum vc_status file_sync(struct vc_storage *s)

@@ -14,51 +14,18 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "hex.h"
 
 /* ---- helpers ---- */
-
-static int nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Decode a hex string (spaces allowed between bytes) into out; the test
  * aborts on malformed text or overflow, which would be a typo in a vector. */
 static size_t unhex(const char *text, uint8_t *out, size_t cap)
 {
-	size_t n = 0;
+	long n = hex_decode(text, out, cap);
 
-	for (const char *p = text; *p != '\0';) {
-		if (*p == ' ') {
-			p++;
-			continue;
-		}
-		int hi = nibble(p[0]);
-		int lo = hi < 0 ? -1 : nibble(p[1]);
-
-		cr_assert(hi >= 0 && lo >= 0, "bad hex in vector: %s", text);
-		cr_assert(n < cap, "vector too long: %s", text);
-		out[n++] = (uint8_t)(hi << 4 | lo);
-		p += 2;
-	}
-	return n;
-}
-
-static void tohex(const uint8_t *data, size_t len, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < len; i++) {
-		out[2 * i] = digits[data[i] >> 4];
-		out[2 * i + 1] = digits[data[i] & 15];
-	}
-	out[2 * len] = '\0';
+	cr_assert(n >= 0, "bad hex in vector, or vector too long: %s", text);
+	return (size_t)n;
 }
 
 /* Assert that len bytes at got equal the hex text expected. */
@@ -71,7 +38,7 @@ static void check_hex(const uint8_t *got, size_t len, const char *expected,
 
 	cr_assert_eq(n, len, "%s: vector has %zu bytes, result %zu", what, n,
 		     len);
-	tohex(got, len, shown);
+	hex_encode(got, len, shown);
 	cr_assert(memcmp(got, want, len) == 0, "%s: got %s, want %s", what,
 		  shown, expected);
 }
