@@ -15,17 +15,21 @@
  * Exit status: 0 measured, 1 bad arguments, 2 PC/SC error.
  */
 #include <ctype.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <winscard.h>
 
 #define WARMUP_APDUS 20
 #define CARD_WAIT_MS 10000L
+#define ANSWER_WAIT_S 10
 #define APDU_MAX (4 + 3 + 65535 + 3)
+#define COUNT_MAX 100000000UL /* keeps the sample array and p99 arithmetic sane */
 
 static const char default_apdu[] = "80CA000000";
 
@@ -34,9 +38,24 @@ static uint8_t response[MAX_BUFFER_SIZE_EXTENDED];
 
 static void die_pcsc(const char *what, LONG rv)
 {
-	fprintf(stderr, "rtt: %s failed: %s (0x%08lX); is pcscd running with the reader configured?\n",
-		what, pcsc_stringify_error(rv), (unsigned long)rv);
+	fprintf(stderr, "rtt: %s failed: %s (0x%08lX).%s\n", what, pcsc_stringify_error(rv),
+		(unsigned long)rv, rv == SCARD_E_NO_SERVICE ? " Is pcscd running?" : "");
 	exit(2);
+}
+
+/*
+ * SCardTransmit has no timeout of its own: a card that stops answering (or
+ * a stuck driver) would hang `make bench` for good.
+ */
+static void on_no_answer(int signo)
+{
+	static const char message[] = "rtt: no answer to an APDU within 10 s; the card or pcscd is stuck.\n";
+	ssize_t written;
+
+	(void)signo;
+	written = write(STDERR_FILENO, message, sizeof(message) - 1);
+	(void)written; /* nothing more can be done about a failed message */
+	_exit(2);
 }
 
 static double now_us(void)
@@ -153,6 +172,7 @@ static char *wait_for_card(SCARDCONTEXT ctx, const char *substring)
 	}
 }
 
+/* The watchdog is armed by the caller, outside the timed window. */
 static void exchange(SCARDHANDLE card, const SCARD_IO_REQUEST *pci, size_t apdu_len)
 {
 	DWORD response_len = sizeof(response);
@@ -190,8 +210,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	count = strtoul(argv[2], &end, 10);
-	if (*argv[2] == '\0' || *end != '\0' || count == 0) {
-		fprintf(stderr, "rtt: N must be a positive number, not \"%s\".\n", argv[2]);
+	if (*argv[2] == '\0' || *end != '\0' || count == 0 || count > COUNT_MAX) {
+		fprintf(stderr, "rtt: N must be a number from 1 to %lu, not \"%s\".\n", COUNT_MAX, argv[2]);
 		return 1;
 	}
 	apdu_len = parse_hex(apdu_text, apdu, sizeof(apdu));
@@ -215,18 +235,24 @@ int main(int argc, char **argv)
 		die_pcsc("SCardConnect", rv);
 	pci = protocol == SCARD_PROTOCOL_T0 ? SCARD_PCI_T0 : SCARD_PCI_T1;
 
-	/* Warm-up: first exchanges pay for cold caches and TCP slow start. */
-	for (int i = 0; i < WARMUP_APDUS; i++)
+	/* Warm-up: the first exchanges pay for cold caches and lazy setup. */
+	signal(SIGALRM, on_no_answer);
+	for (int i = 0; i < WARMUP_APDUS; i++) {
+		alarm(ANSWER_WAIT_S);
 		exchange(card, pci, apdu_len);
+	}
 
 	start = now_us();
 	for (size_t i = 0; i < count; i++) {
-		double before = now_us();
+		double before;
 
+		alarm(ANSWER_WAIT_S);
+		before = now_us();
 		exchange(card, pci, apdu_len);
 		samples[i] = now_us() - before;
 	}
 	total = now_us() - start;
+	alarm(0);
 
 	qsort(samples, count, sizeof(*samples), compare_double);
 	median = count % 2 ? samples[count / 2] : (samples[count / 2 - 1] + samples[count / 2]) / 2;
