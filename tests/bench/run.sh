@@ -23,8 +23,8 @@
 #    round just before it; the target is judged on the median of those
 #    per-round ratios of medians. Both rounds of a pair see the same
 #    conditions, and a burst spoils a pair or two rather than the result.
-#    The table shows each card's median round; means and p99 are there
-#    for information.
+#    The table shows each figure's median over the rounds; means and p99
+#    are there for information.
 #
 # Environment (set by `make bench`): top_builddir, top_srcdir, PCSCD,
 # VPCD_DRIVER. Optional: ECARD_BENCH_N (APDUs for echo and ecard, 2000),
@@ -106,8 +106,12 @@ cleanup() {
 	started_pids=
 	rm -rf "$tmp"
 }
+# The EXIT trap alone would not run when a signal kills the shell, e.g. a
+# closed pipe (run.sh | head) or Ctrl-C, so those become an exit.
 trap cleanup EXIT
+trap 'exit 129' HUP
 trap 'exit 130' INT
+trap 'exit 141' PIPE
 trap 'exit 143' TERM
 
 # Remembers a background process for cleanup. The newest goes first, so
@@ -318,7 +322,7 @@ fi
 
 echo
 echo "APDU $bench_apdu through pcscd + vpcd, microseconds per APDU ($placement)"
-echo "echo and ecard: $n_rounds alternating rounds of $per_round APDUs, median round shown"
+echo "echo and ecard: $n_rounds alternating rounds of $per_round APDUs, medians over the rounds"
 echo "vicc: one round of $n_vicc APDUs"
 printf '%-8s %12s %12s %12s %16s\n' card mean median p99 "median vs echo"
 for name in echo ecard vicc; do
