@@ -553,6 +553,21 @@ static uint16_t dispatch(struct vc_card *card, const struct vc_apdu *a, struct v
 	return do_applet(card, a, rsp);
 }
 
+/* The APDU trace of debug logs. PIN commands carry the PIN and the PUK:
+ * only their header is shown, never their data. */
+static void log_exchange(const struct vc_card *card, const uint8_t *cmd, size_t cmd_len,
+			 const uint8_t *rsp, size_t rsp_len)
+{
+	char hin[80], hout[80];
+	struct vc_apdu a;
+	size_t shown = cmd_len;
+	if (vc_apdu_parse(cmd, cmd_len, &a) == SW_OK && vc_pin_is_command(&a) && a.nc > 0)
+		shown = 4;
+	log_hex(hin, sizeof(hin), cmd, shown);
+	log_hex(hout, sizeof(hout), rsp, rsp_len);
+	LOG_D(card->log, "C: %s%s  R: %s", hin, shown < cmd_len ? " [PIN data hidden]" : "", hout);
+}
+
 /* Whether data may accompany this status word (9000 and warnings). */
 static bool sw_carries_data(uint16_t sw)
 {
@@ -604,11 +619,8 @@ enum vc_status vc_card_process(struct vc_card *card, const uint8_t *cmd, size_t 
 	rsp[limit] = (uint8_t)(sw >> 8);
 	rsp[limit + 1] = (uint8_t)sw;
 	*rsp_len = limit + 2;
-	if (card->log && card->log->level >= LOG_DEBUG) {
-		char hin[80], hout[80];
-		LOG_D(card->log, "C: %s  R: %s", log_hex(hin, sizeof(hin), cmd, cmd_len),
-		      log_hex(hout, sizeof(hout), rsp, *rsp_len));
-	}
+	if (card->log && card->log->level >= LOG_DEBUG)
+		log_exchange(card, cmd, cmd_len, rsp, *rsp_len);
 	return VC_OK;
 }
 

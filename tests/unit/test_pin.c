@@ -222,6 +222,33 @@ Test(pin, personal_pin_and_puk)
 	cr_assert_eq(send(VERIFY_1234), 0x9000);
 }
 
+static char captured[4096];
+
+static void capture(void *arg, enum log_level level, const char *msg)
+{
+	(void)arg;
+	(void)level;
+	strncat(captured, msg, sizeof(captured) - strlen(captured) - 2);
+	strcat(captured, "\n");
+}
+
+Test(pin, never_in_the_debug_log)
+{
+	struct logger lg = { .level = LOG_DEBUG, .emit = capture };
+	captured[0] = '\0';
+	card.log = &lg;
+	cr_assert_eq(send(VERIFY_1234), 0x9000);
+	cr_assert_eq(send(CHANGE_1234_TO_5678), 0x9000);
+	cr_assert_eq(send(UNBLOCK_TO_5678), 0x9000);
+	cr_assert_eq(send("00 A4 04 00 08 F045434152444401"), 0x9000);
+	card.log = NULL;
+	cr_assert(strstr(captured, "[PIN data hidden]"), "%s", captured);
+	cr_assert(strstr(captured, "F045434152444401"), "other commands are traced: %s", captured);
+	cr_assert_null(strstr(captured, "31323334"), "PIN in the log: %s", captured);
+	cr_assert_null(strstr(captured, "35363738"), "new PIN in the log: %s", captured);
+	cr_assert_null(strstr(captured, "3132333435363738"), "PUK in the log: %s", captured);
+}
+
 /* ---- tearing ---- */
 
 /* Persistent writes one command makes, measured on a copy of the state. */
