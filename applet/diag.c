@@ -140,6 +140,3 @@ const struct vc_applet applet_diag = {
 	.install = install,
 	.process = process,
 };
-
-const struct vc_applet *const ecard_applets[] = { &applet_diag };
-const size_t ecard_applet_count = sizeof(ecard_applets) / sizeof(ecard_applets[0]);

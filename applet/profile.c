@@ -1,0 +1,205 @@
+/*
+ * profile.c - the holder's personal data (DESIGN §2.2; APDUs in applets.h).
+ *
+ * Eleven fields in two classes, each class with a release policy: never ask
+ * for the PIN, once per session (the session has a verified PIN), or every
+ * time (a fresh VERIFY consumed by this read). Changing a field or a policy
+ * always needs a fresh VERIFY. One persistent object: policy(2) followed by
+ * a fixed slot per field, length(1) || value(64); a change rewrites the
+ * whole slot in one transaction, so old bytes never linger past a shorter
+ * value.
+ */
+#include "applets.h"
+
+#include <string.h>
+
+#define TAG_PROFILE 1u
+#define POLICY_GENERAL 0u
+#define POLICY_PRIVATE 1u
+#define SLOT_LEN (1u + PROFILE_VALUE_MAX)
+#define FIELDS_OFF 2u
+#define PROFILE_SIZE (FIELDS_OFF + PROFILE_FIELDS * SLOT_LEN)
+
+#define POLICY_NEVER 0x00
+#define POLICY_SESSION 0x01
+#define POLICY_ALWAYS 0x02
+
+static bool is_private(uint8_t id)
+{
+	return id == 0x02 || id == 0x09;	/* password, card number */
+}
+
+static bool valid_utf8(const uint8_t *s, size_t n)
+{
+	size_t i = 0;
+	while (i < n) {
+		uint8_t c = s[i];
+		size_t extra;
+		uint32_t cp;
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if ((c & 0xE0) == 0xC0) {
+			extra = 1;
+			cp = c & 0x1F;
+		} else if ((c & 0xF0) == 0xE0) {
+			extra = 2;
+			cp = c & 0x0F;
+		} else if ((c & 0xF8) == 0xF0) {
+			extra = 3;
+			cp = c & 0x07;
+		} else {
+			return false;
+		}
+		if (extra > n - i - 1)
+			return false;
+		for (size_t k = 1; k <= extra; k++) {
+			if ((s[i + k] & 0xC0) != 0x80)
+				return false;
+			cp = (cp << 6) | (s[i + k] & 0x3F);
+		}
+		/* No overlong forms, no surrogates, nothing past U+10FFFF. */
+		static const uint32_t min_cp[] = { 0, 0x80, 0x800, 0x10000 };
+		if (cp < min_cp[extra] || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+			return false;
+		i += extra + 1;
+	}
+	return true;
+}
+
+static uint16_t install(struct vc_applet_ctx *ctx, const uint8_t *params, size_t len)
+{
+	struct vc_obj obj;
+	static const uint8_t defaults[2] = { POLICY_NEVER, POLICY_ALWAYS };
+	(void)params;
+	(void)len;
+	if (vc_obj_alloc(ctx, TAG_PROFILE, PROFILE_SIZE, &obj) != VC_OK)
+		return SW_NOT_ENOUGH_MEMORY;
+	return vc_obj_write(ctx, &obj, 0, defaults, sizeof(defaults)) == VC_OK ? SW_OK
+									  : SW_MEMORY_FAILURE;
+}
+
+static uint8_t policy_of(struct vc_applet_ctx *ctx, const struct vc_obj *obj, uint8_t id)
+{
+	uint8_t p = POLICY_ALWAYS;
+	vc_obj_read(ctx, obj, is_private(id) ? POLICY_PRIVATE : POLICY_GENERAL, &p, 1);
+	return p;
+}
+
+/* Write one object range in a transaction of its own. */
+static uint16_t commit_write(struct vc_applet_ctx *ctx, const struct vc_obj *obj, uint32_t off,
+			     const void *data, size_t len)
+{
+	enum vc_status st = vc_tx_begin(ctx);
+	if (st == VC_OK)
+		st = vc_obj_write(ctx, obj, off, data, len);
+	if (st == VC_OK)
+		st = vc_tx_commit(ctx);
+	else if (st != VC_ERR_POWER_LOST)
+		vc_tx_abort(ctx);
+	return st == VC_OK ? SW_OK : SW_MEMORY_FAILURE;
+}
+
+static uint16_t get_field(struct vc_applet_ctx *ctx, const struct vc_obj *obj,
+			  const struct vc_apdu *cmd, struct vc_response *rsp)
+{
+	uint8_t id = cmd->p2, slot[SLOT_LEN];
+	if (cmd->p1 != 0x01)
+		return SW_INCORRECT_P1P2;
+	if (id < 1 || id > PROFILE_FIELDS)
+		return SW_REF_DATA_NOT_FOUND;
+	if (cmd->nc != 0)
+		return SW_WRONG_LENGTH;
+	switch (policy_of(ctx, obj, id)) {
+	case POLICY_NEVER:
+		break;
+	case POLICY_SESSION:
+		if (!vc_pin_verified(ctx))
+			return SW_SECURITY_STATUS;
+		break;
+	default:
+		if (!vc_pin_take_fresh(ctx))
+			return SW_SECURITY_STATUS;
+		break;
+	}
+	vc_obj_read(ctx, obj, FIELDS_OFF + (id - 1u) * SLOT_LEN, slot, sizeof(slot));
+	if (slot[0] > PROFILE_VALUE_MAX)
+		return SW_MEMORY_FAILURE;
+	vc_rsp_append(rsp, slot + 1, slot[0]);
+	return SW_OK;
+}
+
+static uint16_t put_field(struct vc_applet_ctx *ctx, const struct vc_obj *obj,
+			  const struct vc_apdu *cmd)
+{
+	uint8_t id = cmd->p2, slot[SLOT_LEN] = { 0 };
+	if (cmd->p1 != 0x01)
+		return SW_INCORRECT_P1P2;
+	if (id < 1 || id > PROFILE_FIELDS)
+		return SW_REF_DATA_NOT_FOUND;
+	if (cmd->nc > PROFILE_VALUE_MAX)
+		return SW_WRONG_LENGTH;
+	if (!valid_utf8(cmd->data, cmd->nc))
+		return SW_WRONG_DATA;
+	if (!vc_pin_take_fresh(ctx))
+		return SW_SECURITY_STATUS;
+	slot[0] = (uint8_t)cmd->nc;
+	if (cmd->nc)
+		memcpy(slot + 1, cmd->data, cmd->nc);
+	return commit_write(ctx, obj, FIELDS_OFF + (id - 1u) * SLOT_LEN, slot, sizeof(slot));
+}
+
+static uint16_t set_policy(struct vc_applet_ctx *ctx, const struct vc_obj *obj,
+			   const struct vc_apdu *cmd)
+{
+	if (cmd->p1 != 0 || cmd->p2 != 0)
+		return SW_INCORRECT_P1P2;
+	if (cmd->nc != 2)
+		return SW_WRONG_LENGTH;
+	if (cmd->data[0] > POLICY_ALWAYS || cmd->data[1] > POLICY_ALWAYS)
+		return SW_WRONG_DATA;
+	if (!vc_pin_take_fresh(ctx))
+		return SW_SECURITY_STATUS;
+	return commit_write(ctx, obj, POLICY_GENERAL, cmd->data, 2);
+}
+
+static uint16_t get_policy(struct vc_applet_ctx *ctx, const struct vc_obj *obj,
+			   const struct vc_apdu *cmd, struct vc_response *rsp)
+{
+	uint8_t p[2];
+	if (cmd->p1 != 0 || cmd->p2 != 0)
+		return SW_INCORRECT_P1P2;
+	if (cmd->nc != 0)
+		return SW_WRONG_LENGTH;
+	vc_obj_read(ctx, obj, POLICY_GENERAL, p, 2);
+	vc_rsp_append(rsp, p, 2);
+	return SW_OK;
+}
+
+static uint16_t process(struct vc_applet_ctx *ctx, const struct vc_apdu *cmd,
+			struct vc_response *rsp)
+{
+	struct vc_obj obj;
+	if (vc_obj_find(ctx, TAG_PROFILE, &obj) != VC_OK)
+		return SW_CONDITIONS;
+	uint8_t chan = cmd->channel & 3;
+	if (cmd->cla == chan && cmd->ins == 0xCA)
+		return get_field(ctx, &obj, cmd, rsp);
+	if (cmd->cla == chan && cmd->ins == 0xDA)
+		return put_field(ctx, &obj, cmd);
+	if (cmd->cla == (0x80 | chan) && cmd->ins == 0x30)
+		return get_policy(ctx, &obj, cmd, rsp);
+	if (cmd->cla == (0x80 | chan) && cmd->ins == 0x32)
+		return set_policy(ctx, &obj, cmd);
+	if (cmd->cla != chan && cmd->cla != (0x80 | chan))
+		return SW_CLA_NOT_SUPPORTED;
+	return SW_INS_NOT_SUPPORTED;
+}
+
+const struct vc_applet applet_profile = {
+	.name = "profile",
+	.aid = { 0xF0, 0x45, 0x43, 0x41, 0x52, 0x44, 0x50, 0x01 },
+	.aid_len = 8,
+	.install = install,
+	.process = process,
+};

@@ -1,0 +1,370 @@
+/*
+ * test_wallet.c - the wallet applet's protocol and security rules, in
+ * process: personalization, top-up (S1, S2, S3, replay, wrong S2, maximum),
+ * purchase (merchant certificate and signature, fresh PIN, funds, currency,
+ * offline verification), GET LAST TRANSACTION, the log and the counter.
+ */
+#include "wallet_fixture.h"
+
+TestSuite(wallet, .init = fx_setup, .fini = fx_teardown);
+
+static void boot_blank(void)
+{
+	fx_boot(false);
+}
+
+TestSuite(perso, .init = boot_blank, .fini = fx_teardown);
+
+/* ---- personalization ---- */
+
+Test(perso, purse_commands_wait_for_personalization)
+{
+	fx_select_wallet();
+	cr_assert_eq(fx_send("80 5C 00 00 00"), 0x6985);
+	cr_assert_eq(fx_send("80 40 00 00 04 00000064 00"), 0x6985);
+	cr_assert_eq(fx_send("80 4A 00 00 00"), 0x6985);
+}
+
+Test(perso, last_block_needs_everything)
+{
+	fx_select_wallet();
+	uint8_t tlv[40];
+	size_t n = fx_tlv(tlv, 0xC1, fx.kload, PURSE_KEY_LEN);
+	cr_assert_eq(fx_store(0x80, tlv, n), 0x6985, "no key pair, CA, limits or certificate");
+	cr_assert_eq(fx_send("80 5C 00 00 00"), 0x6985);
+	fx_personalize();
+	cr_assert_eq(fx_purse().max, FX_MAX);
+}
+
+Test(perso, certificate_must_match_the_card)
+{
+	uint8_t pub[CRYPTO_EC_PUB_LEN], cert[PURSE_CERT_LEN], tlv[200], other[8] = { 9 };
+	fx_select_wallet();
+	cr_assert_eq(fx_send("80 E4 00 00 00"), 0x9000);
+	memcpy(fx.serial, fx.rsp, 8);
+	memcpy(pub, fx.rsp + 8, sizeof(pub));
+	/* Another card's serial. */
+	cr_assert_eq(purse_cert_make(fx.ca_priv, other, pub, cert), 0);
+	cr_assert_eq(fx_store(0x00, tlv, fx_tlv(tlv, 0xC4, cert, sizeof(cert))), 0x6A80);
+	/* Another key. */
+	cr_assert_eq(purse_cert_make(fx.ca_priv, fx.serial, fx.merchant_pub, cert), 0);
+	cr_assert_eq(fx_store(0x00, tlv, fx_tlv(tlv, 0xC4, cert, sizeof(cert))), 0x6A80);
+	/* Wrong lengths and unknown tags. */
+	cr_assert_eq(fx_store(0x00, tlv, fx_tlv(tlv, 0xC1, fx.kload, 15)), 0x6A80);
+	cr_assert_eq(fx_store(0x00, tlv, fx_tlv(tlv, 0xC9, fx.kload, 16)), 0x6A80);
+	cr_assert_eq(fx_store(0x00, (const uint8_t *)"\xC1\x20", 2), 0x6A80, "truncated TLV");
+}
+
+Test(perso, certificate_from_another_ca_refused_at_the_last_block)
+{
+	uint8_t pub[CRYPTO_EC_PUB_LEN], cert[PURSE_CERT_LEN], tlv[300], limits[6] = { 0x03, 0xD2, 0, 0, 0x27, 0x10 };
+	uint8_t rogue_priv[32], rogue_pub[65];
+	cr_assert_eq(crypto_ec_generate(rogue_priv, rogue_pub), 0);
+	fx_select_wallet();
+	cr_assert_eq(fx_send("80 E4 00 00 00"), 0x9000);
+	memcpy(fx.serial, fx.rsp, 8);
+	memcpy(pub, fx.rsp + 8, sizeof(pub));
+	cr_assert_eq(purse_cert_make(rogue_priv, fx.serial, pub, cert), 0);
+	size_t n = fx_tlv(tlv, 0xC1, fx.kload, 16);
+	n += fx_tlv(tlv + n, 0xC2, fx.ca_pub, 65);
+	n += fx_tlv(tlv + n, 0xC3, limits, 6);
+	cr_assert_eq(fx_store(0x00, tlv, n), 0x9000);
+	cr_assert_eq(fx_store(0x80, tlv, fx_tlv(tlv, 0xC4, cert, sizeof(cert))), 0x6A80);
+	cr_assert_eq(fx_send("80 5C 00 00 00"), 0x6985, "still not personalized");
+}
+
+Test(wallet, personalization_is_closed_afterwards)
+{
+	uint8_t tlv[40];
+	cr_assert_eq(fx_send("80 E4 00 00 00"), 0x6985);
+	cr_assert_eq(fx_store(0x80, tlv, fx_tlv(tlv, 0xC1, fx.kload, 16)), 0x6985);
+}
+
+Test(wallet, fresh_purse)
+{
+	struct fx_purse p = fx_purse();
+	cr_assert_eq(p.balance, 0);
+	cr_assert_eq(p.counter, 0);
+	cr_assert_eq(p.currency, FX_CURRENCY);
+	cr_assert_eq(p.max, FX_MAX);
+	cr_assert_eq(fx_send("80 46 00 00 00"), 0x6A83, "no debit yet");
+	cr_assert_eq(fx_send("80 48 00 00 00"), 0x6A83, "empty log");
+}
+
+/* ---- load ---- */
+
+Test(wallet, load_credits_and_counts)
+{
+	fx_load(2000);
+	fx_load(550);
+	struct fx_purse p = fx_purse();
+	cr_assert_eq(p.balance, 2550);
+	cr_assert_eq(p.counter, 2);
+	cr_assert_eq(fx_send("80 46 01 00 00"), 0x9000);
+	cr_assert_eq(fx.rsp_len, 24);
+	cr_assert_eq(load_be32(fx.rsp), 2);
+	cr_assert_eq(load_be32(fx.rsp + 4), 2550);
+	fx_power_cycle();
+	fx_select_wallet();
+	cr_assert_eq(fx_purse().balance, 2550, "persistent");
+}
+
+Test(wallet, replayed_s2_refused)
+{
+	struct purse_load l;
+	uint8_t s2[16];
+	cr_assert_eq(fx_init_load(1000, &l), 0x9000);
+	cr_assert_eq(purse_s2(fx.kload, &l, s2), 0);
+	cr_assert_eq(fx_credit(s2), 0x9000);
+	cr_assert_eq(fx_credit(s2), 0x6985);
+	/* Even after a new INITIALIZE LOAD the old S2 is worthless. */
+	struct purse_load l2;
+	cr_assert_eq(fx_init_load(1000, &l2), 0x9000);
+	cr_assert_eq(fx_credit(s2), 0x6982);
+	struct fx_purse p = fx_purse();
+	cr_assert_eq(p.balance, 1000);
+	cr_assert_eq(p.counter, 1);
+}
+
+Test(wallet, wrong_s2_refused_and_pending_cleared)
+{
+	struct purse_load l;
+	uint8_t s2[16];
+	cr_assert_eq(fx_init_load(1000, &l), 0x9000);
+	cr_assert_eq(purse_s2(fx.kload, &l, s2), 0);
+	s2[3] ^= 0x40;
+	cr_assert_eq(fx_credit(s2), 0x6982);
+	s2[3] ^= 0x40;
+	cr_assert_eq(fx_credit(s2), 0x6985, "the pending load is gone");
+	cr_assert_eq(fx_purse().balance, 0);
+}
+
+Test(wallet, s2_for_another_amount_refused)
+{
+	struct purse_load l;
+	uint8_t s2[16];
+	cr_assert_eq(fx_init_load(1000, &l), 0x9000);
+	l.amount = 100000;
+	cr_assert_eq(purse_s2(fx.kload, &l, s2), 0);
+	cr_assert_eq(fx_credit(s2), 0x6982);
+	cr_assert_eq(fx_purse().balance, 0);
+}
+
+Test(wallet, retransmitted_s2_after_a_lost_command)
+{
+	struct purse_load l;
+	uint8_t s2[16];
+	cr_assert_eq(fx_init_load(700, &l), 0x9000);
+	cr_assert_eq(purse_s2(fx.kload, &l, s2), 0);
+	/* The link drops: the card is reset, the pending load survives. */
+	fx_power_cycle();
+	fx_select_wallet();
+	cr_assert_eq(fx_credit(s2), 0x9000);
+	cr_assert_eq(fx_purse().balance, 700);
+}
+
+Test(wallet, maximum_balance)
+{
+	struct purse_load l;
+	fx_load(FX_MAX - 100);
+	unsigned long writes = vc_card_writes(&fx.card);
+	cr_assert_eq(fx_init_load(101, &l), 0x6985);
+	cr_assert_eq(fx_init_load(0xFFFFFFFF, &l), 0x6985);
+	cr_assert_eq(vc_card_writes(&fx.card), writes, "nothing changed");
+	fx_load(100);
+	cr_assert_eq(fx_purse().balance, FX_MAX);
+	cr_assert_eq(fx_init_load(1, &l), 0x6985);
+}
+
+Test(wallet, load_argument_checks)
+{
+	cr_assert_eq(fx_send("80 40 00 00 04 00000000 00"), 0x6A80, "zero amount");
+	cr_assert_eq(fx_send("80 40 00 00 03 000001 00"), 0x6700);
+	cr_assert_eq(fx_send("80 40 01 00 04 00000001 00"), 0x6A86);
+	cr_assert_eq(fx_send("80 42 00 00 0F 000102030405060708090A0B0C0D0E 00"), 0x6700);
+	cr_assert_eq(fx_send("80 42 00 00 10 000102030405060708090A0B0C0D0E0F 00"), 0x6985,
+		     "no load pending");
+}
+
+/* ---- debit ---- */
+
+Test(wallet, pay_debits_signs_and_logs)
+{
+	fx_load(5000);
+	cr_assert_eq(fx_pay(1250), 0x9000);
+	struct purse_debit_record r;
+	cr_assert(purse_debit_record_parse(fx.rsp, PURSE_DEBIT_RECORD_LEN, &r));
+	cr_assert_eq(r.counter, 2);
+	cr_assert_eq(r.balance, 3750);
+	cr_assert_eq(r.currency, FX_CURRENCY);
+	cr_assert_arr_eq(r.serial, fx.serial, 8);
+	cr_assert_arr_eq(r.merchant_id, fx.merchant_id, 8);
+	struct fx_purse p = fx_purse();
+	cr_assert_eq(p.balance, 3750);
+	cr_assert_eq(p.counter, 2);
+}
+
+Test(wallet, get_last_transaction_repeats_without_debiting)
+{
+	fx_load(5000);
+	cr_assert_eq(fx_pay(999), 0x9000);
+	uint8_t first[110];
+	memcpy(first, fx.rsp, sizeof(first));
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(fx_send("80 46 00 00 00"), 0x9000);
+		cr_assert_eq(fx.rsp_len, 110);
+		cr_assert_arr_eq(fx.rsp, first, 110, "the same signed record");
+	}
+	cr_assert_eq(fx_purse().balance, 4001);
+	cr_assert_eq(fx_send("80 46 02 00 00"), 0x6A86);
+}
+
+Test(wallet, debit_needs_a_fresh_pin)
+{
+	uint8_t req[PURSE_DEBIT_REQUEST_LEN];
+	fx_load(5000);
+	fx_debit_request(100, req);
+	cr_assert_eq(fx_send_debit(req), 0x6982, "no VERIFY");
+	cr_assert_eq(fx_send(VERIFY_1234), 0x9000);
+	cr_assert_eq(fx_send_debit(req), 0x9000);
+	fx_debit_request(100, req);
+	cr_assert_eq(fx_send_debit(req), 0x6982, "the VERIFY was spent by the first debit");
+	cr_assert_eq(fx_send("00 20 00 81"), 0x9000, "the session stays verified");
+	cr_assert_eq(fx_purse().balance, 4900);
+}
+
+Test(wallet, altered_request_refused)
+{
+	uint8_t req[PURSE_DEBIT_REQUEST_LEN];
+	fx_load(5000);
+	static const size_t spots[] = { 3, 5, 7, 20, 40, 200, 230 };	/* amount .. signature */
+	for (size_t i = 0; i < sizeof(spots) / sizeof(spots[0]); i++) {
+		fx_debit_request(100, req);
+		req[spots[i]] ^= 0x01;
+		cr_assert_eq(fx_send(VERIFY_1234), 0x9000);
+		uint16_t sw = fx_send_debit(req);
+		cr_assert(sw == 0x6982 || (spots[i] == 5 && sw == 0x6A80), "byte %zu: %04X", spots[i], sw);
+	}
+	struct fx_purse p = fx_purse();
+	cr_assert_eq(p.balance, 5000);
+	cr_assert_eq(p.counter, 1);
+}
+
+Test(wallet, merchant_certificate_from_another_ca_refused)
+{
+	uint8_t rogue_priv[32], rogue_pub[65], req[PURSE_DEBIT_REQUEST_LEN];
+	struct purse_debit_request r = { .amount = 100, .currency = FX_CURRENCY };
+	fx_load(5000);
+	cr_assert_eq(crypto_ec_generate(rogue_priv, rogue_pub), 0);
+	memcpy(r.merchant_id, fx.merchant_id, 8);
+	cr_assert_eq(purse_cert_make(rogue_priv, fx.merchant_id, fx.merchant_pub, r.cert), 0);
+	cr_assert_eq(purse_debit_request_make(&r, fx.merchant_priv, req), 0);
+	cr_assert_eq(fx_send(VERIFY_1234), 0x9000);
+	cr_assert_eq(fx_send_debit(req), 0x6982);
+	/* A genuine certificate of another merchant id than the request's. */
+	uint8_t other[8] = { 1, 2, 3 };
+	memcpy(r.merchant_id, other, 8);
+	memcpy(r.cert, fx.merchant_cert, PURSE_CERT_LEN);
+	cr_assert_eq(purse_debit_request_make(&r, fx.merchant_priv, req), 0);
+	cr_assert_eq(fx_send(VERIFY_1234), 0x9000);
+	cr_assert_eq(fx_send_debit(req), 0x6982);
+	cr_assert_eq(fx_purse().balance, 5000);
+}
+
+Test(wallet, insufficient_funds_change_nothing)
+{
+	uint8_t req[PURSE_DEBIT_REQUEST_LEN];
+	fx_load(500);
+	fx_debit_request(501, req);
+	cr_assert_eq(fx_send(VERIFY_1234), 0x9000);
+	unsigned long writes = vc_card_writes(&fx.card);
+	cr_assert_eq(fx_send_debit(req), 0x6400);
+	cr_assert_eq(vc_card_writes(&fx.card), writes);
+	struct fx_purse p = fx_purse();
+	cr_assert_eq(p.balance, 500);
+	cr_assert_eq(p.counter, 1);
+	cr_assert_eq(fx_pay(500), 0x9000, "exactly the balance is fine");
+	cr_assert_eq(fx_purse().balance, 0);
+}
+
+Test(wallet, debit_argument_checks)
+{
+	uint8_t req[PURSE_DEBIT_REQUEST_LEN];
+	struct purse_debit_request r = { .amount = 100, .currency = 840 };
+	fx_load(500);
+	memcpy(r.merchant_id, fx.merchant_id, 8);
+	memcpy(r.cert, fx.merchant_cert, PURSE_CERT_LEN);
+	cr_assert_eq(purse_debit_request_make(&r, fx.merchant_priv, req), 0);
+	cr_assert_eq(fx_send(VERIFY_1234), 0x9000);
+	cr_assert_eq(fx_send_debit(req), 0x6A80, "another currency");
+	r.currency = FX_CURRENCY;
+	r.amount = 0;
+	cr_assert_eq(purse_debit_request_make(&r, fx.merchant_priv, req), 0);
+	cr_assert_eq(fx_send_debit(req), 0x6A80, "zero amount");
+	cr_assert_eq(fx_send_data(0x80, 0x44, 0, 0, req, PURSE_DEBIT_REQUEST_LEN - 1, true), 0x6700);
+	cr_assert_eq(fx_send("80 44 00 00 00"), 0x6700);
+	cr_assert_eq(fx_purse().balance, 500);
+}
+
+Test(wallet, pending_load_voided_by_a_debit)
+{
+	struct purse_load l;
+	uint8_t s2[16];
+	fx_load(1000);
+	cr_assert_eq(fx_init_load(500, &l), 0x9000);
+	cr_assert_eq(fx_pay(100), 0x9000);
+	cr_assert_eq(purse_s2(fx.kload, &l, s2), 0);
+	cr_assert_eq(fx_credit(s2), 0x6985);
+	cr_assert_eq(fx_purse().balance, 900);
+}
+
+/* ---- log and counter ---- */
+
+Test(wallet, log_keeps_the_last_sixteen_newest_first)
+{
+	fx_load(90000);
+	for (uint32_t i = 1; i <= 20; i++)
+		cr_assert_eq(fx_pay(i), 0x9000);
+	uint32_t balance = fx_purse().balance;
+	for (uint8_t idx = 0; idx < WALLET_LOG_ENTRIES; idx++) {
+		char cmd[32];
+		snprintf(cmd, sizeof(cmd), "80 48 %02X 00 00", idx);
+		cr_assert_eq(fx_send(cmd), 0x9000);
+		cr_assert_eq(fx.rsp_len, WALLET_LOG_ENTRY_LEN);
+		cr_assert_eq(fx.rsp[0], 0x02, "a debit");
+		cr_assert_eq(load_be32(fx.rsp + 1), 21u - idx, "counter");
+		cr_assert_eq(load_be32(fx.rsp + 5), 20u - idx, "amount");
+		cr_assert_eq(load_be32(fx.rsp + 9), balance, "balance after");
+		cr_assert_arr_eq(fx.rsp + 13, fx.merchant_id, 8);
+		balance += 20u - idx;
+	}
+	cr_assert_eq(fx_send("80 48 10 00 00"), 0x6A83);
+}
+
+Test(wallet, counter_is_strictly_monotonic)
+{
+	uint32_t last = fx_purse().counter;
+	for (int i = 0; i < 6; i++) {
+		if (i % 2)
+			cr_assert_eq(fx_pay(10), 0x9000);
+		else
+			fx_load(100);
+		uint32_t now = fx_purse().counter;
+		cr_assert_eq(now, last + 1);
+		last = now;
+	}
+	/* Refused operations do not move it. */
+	uint8_t req[PURSE_DEBIT_REQUEST_LEN];
+	fx_debit_request(100000, req);
+	cr_assert_eq(fx_send(VERIFY_1234), 0x9000);
+	cr_assert_eq(fx_send_debit(req), 0x6400);
+	cr_assert_eq(fx_purse().counter, last);
+}
+
+Test(wallet, class_and_instruction_checks)
+{
+	cr_assert_eq(fx_send("00 5C 00 00 00"), 0x6E00);
+	cr_assert_eq(fx_send("80 99 00 00 00"), 0x6D00);
+	cr_assert_eq(fx_send("80 5C 01 00 00"), 0x6A86);
+	cr_assert_eq(fx_send("80 48 00 01 00"), 0x6A86);
+}
