@@ -384,6 +384,16 @@ enum vc_status vc_card_install(struct vc_card *card, const uint8_t *type_aid, si
 
 /* ---- dispatch ---- */
 
+/* Java Card's rule for every applet entry point: a transaction still open
+ * when the applet returns is aborted. */
+static void abort_left_open(struct vc_card *card, const struct vc_instance *in)
+{
+	if (card->nvm.in_tx && !card->nvm.dead) {
+		LOG_W(card->log, "applet %s left a transaction open: aborted", in->type->name);
+		vc_nvm_abort(&card->nvm);
+	}
+}
+
 static void deselect_channel(struct vc_card *card, uint8_t channel)
 {
 	struct vc_channel *ch = &card->chan[channel];
@@ -394,6 +404,7 @@ static void deselect_channel(struct vc_card *card, uint8_t channel)
 		struct vc_applet_ctx ctx;
 		make_ctx(card, ch->selected, channel, &ctx);
 		in->type->deselect(&ctx);
+		abort_left_open(card, in);
 	}
 	if (in->transient)
 		memset(in->transient, 0, in->type->transient_size);
@@ -439,6 +450,7 @@ static uint16_t do_select(struct vc_card *card, const struct vc_apdu *a, struct 
 		struct vc_applet_ctx ctx;
 		make_ctx(card, idx, a->channel, &ctx);
 		sw = in->type->select(&ctx, rsp);
+		abort_left_open(card, in);
 	}
 	if (sw != SW_OK) {
 		rsp->len = 0;
@@ -514,11 +526,7 @@ static uint16_t do_applet(struct vc_card *card, const struct vc_apdu *a, struct 
 	struct vc_applet_ctx ctx;
 	make_ctx(card, idx, a->channel, &ctx);
 	uint16_t sw = in->type->process(&ctx, a, rsp);
-	if (card->nvm.in_tx && !card->nvm.dead) {
-		/* Java Card's rule: a transaction left open is aborted. */
-		LOG_W(card->log, "applet %s left a transaction open: aborted", in->type->name);
-		vc_nvm_abort(&card->nvm);
-	}
+	abort_left_open(card, in);
 	return sw;
 }
 
@@ -559,9 +567,10 @@ static void log_exchange(const struct vc_card *card, const uint8_t *cmd, size_t 
 			 const uint8_t *rsp, size_t rsp_len)
 {
 	char hin[80], hout[80];
-	struct vc_apdu a;
 	size_t shown = cmd_len;
-	if (vc_apdu_parse(cmd, cmd_len, &a) == SW_OK && vc_pin_is_command(&a) && a.nc > 0)
+	/* By the INS byte alone: a malformed or proprietary-class PIN command
+	 * carries the PIN just the same. */
+	if (cmd_len > 4 && (cmd[1] == 0x20 || cmd[1] == 0x24 || cmd[1] == 0x2C))
 		shown = 4;
 	log_hex(hin, sizeof(hin), cmd, shown);
 	log_hex(hout, sizeof(hout), rsp, rsp_len);
@@ -597,22 +606,24 @@ enum vc_status vc_card_process(struct vc_card *card, const uint8_t *cmd, size_t 
 	/* More data than the reader asked for: the rest waits for GET
 	 * RESPONSE behind 61xx (xx = bytes left, 00 for 256 or more). */
 	size_t limit = out.len;
-	if (out.len > 0 && sw == SW_OK) {
-		size_t ne = a.ne ? a.ne : (a.extended ? VC_APDU_MAX_NE : 256);
-		if (out.len > ne) {
-			struct vc_channel *ch = &card->chan[a.channel];
-			size_t left = out.len - ne;
-			ch->pending = malloc(left);
-			if (ch->pending) {
-				memcpy(ch->pending, out.data + ne, left);
-				ch->pending_len = left;
-				ch->pending_off = 0;
-				limit = ne;
-				sw = (uint16_t)(SW_BYTES_REMAINING | (left > 255 ? 0 : left));
-			} else {
-				limit = 0;
-				sw = SW_UNKNOWN;
-			}
+	size_t ne = a.ne ? a.ne : (a.extended ? VC_APDU_MAX_NE : 256);
+	if (card->max_rsp_data && ne > card->max_rsp_data)
+		ne = card->max_rsp_data;	/* the front-end's frame limit */
+	if (out.len > ne && sw != SW_OK) {
+		limit = ne;	/* a warning keeps its status word: no 61xx */
+	} else if (out.len > ne) {
+		struct vc_channel *ch = &card->chan[a.channel];
+		size_t left = out.len - ne;
+		ch->pending = malloc(left);
+		if (ch->pending) {
+			memcpy(ch->pending, out.data + ne, left);
+			ch->pending_len = left;
+			ch->pending_off = 0;
+			limit = ne;
+			sw = (uint16_t)(SW_BYTES_REMAINING | (left > 255 ? 0 : left));
+		} else {
+			limit = 0;
+			sw = SW_UNKNOWN;
 		}
 	}
 	memcpy(rsp, out.data, limit);

@@ -71,6 +71,10 @@ struct vc_card {
 	struct vc_nvm_object pin_obj;
 	struct vc_nvm_object registry_obj;
 
+	/* Response data a front-end can carry in one frame; 0 = VC_APDU_MAX_NE.
+	 * Anything beyond waits for GET RESPONSE behind 61xx. */
+	size_t max_rsp_data;
+
 	uint8_t rsp_buf[VC_RSP_MAX];
 	unsigned long apdus;	/* commands processed since power-up */
 };

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -35,10 +36,19 @@ int control_open(struct control *c, const char *path)
 	struct sockaddr_un sa;
 	if (fill_address(&sa, path) != 0)
 		return -1;
+	/* Replace a stale socket, never anything else (a typo must not
+	 * delete a card image). */
+	struct stat st;
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			errno = EEXIST;
+			return -1;
+		}
+		unlink(path);
+	}
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -1;
-	unlink(path);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 4) != 0) {
 		int saved = errno;
 		close(fd);
@@ -82,7 +92,7 @@ int control_fill_pollfds(const struct control *c, struct pollfd *fds, int max)
 
 static void accept_client(struct control *c)
 {
-	int fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	int fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd < 0)
 		return;
 	for (int i = 0; i < CONTROL_MAX_CLIENTS; i++) {
@@ -100,6 +110,8 @@ static void accept_client(struct control *c)
 static void serve_client(struct control_client *cl, control_handler handler, void *arg)
 {
 	ssize_t n = read(cl->fd, cl->buf + cl->len, sizeof(cl->buf) - 1 - cl->len);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
 	if (n <= 0) {
 		drop_client(cl);
 		return;

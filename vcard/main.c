@@ -308,6 +308,8 @@ static int run(struct daemon *d)
 			if (vpcd_receive(&d->link, on_frame, d) != 0 && d->link.fd == fd_before) {
 				LOG_W(&d->log, "vpcd closed the connection (pcscd stopped?): reconnecting");
 				go_offline(d, BACKOFF_MIN_MS);
+				/* Out of the reader is out of power: the session ends. */
+				vc_card_power_down(&d->card);
 				d->link.backoff_ms = BACKOFF_MIN_MS;
 			}
 		}
@@ -525,6 +527,7 @@ static int serve(const struct options *o)
 		vc_tear_arm(d.st, &o->tear);
 
 	vc_card_init(&d.card, d.st, &d.log);
+	d.card.max_rsp_data = VPCD_MAX_FRAME - 2;	/* data + SW1 SW2 in one frame */
 	for (size_t i = 0; i < ecard_applet_count; i++)
 		vc_card_register(&d.card, ecard_applets[i]);
 	d.card.nvm.sync_on_commit = o->sync;

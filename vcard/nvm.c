@@ -64,12 +64,14 @@ static enum vc_status phys_sync(struct vc_nvm *nvm)
 
 enum vc_status vc_nvm_format(struct vc_storage *st, uint32_t journal_size)
 {
-	uint32_t table_off = JOURNAL_OFF + journal_size;
-	uint32_t heap_off = table_off + VC_NVM_MAX_OBJECTS * TABLE_ENTRY;
+	/* 64-bit: a journal size near 4 GiB must not wrap the layout. */
+	uint64_t table_end = (uint64_t)JOURNAL_OFF + journal_size + VC_NVM_MAX_OBJECTS * TABLE_ENTRY;
 
 	if (journal_size < RECORD_LEN + 64 || st->size > UINT32_MAX ||
-	    heap_off >= st->size || (journal_size & 15))
+	    table_end >= st->size || (journal_size & 15))
 		return VC_ERR_ARG;
+	uint32_t table_off = JOURNAL_OFF + journal_size;
+	uint32_t heap_off = (uint32_t)table_end;
 
 	uint8_t super[SUPER_LEN];
 	struct writer w;
@@ -123,10 +125,12 @@ static enum vc_status parse_super(struct vc_nvm *nvm)
 	    version != SUPER_VERSION || size != nvm->size)
 		return VC_ERR_FORMAT;
 	/* Offsets must describe the layout format() writes, nothing else. */
+	uint64_t table_end = (uint64_t)JOURNAL_OFF + nvm->journal_size +
+			     VC_NVM_MAX_OBJECTS * TABLE_ENTRY;
 	if (nvm->journal_off != JOURNAL_OFF || nvm->journal_size < RECORD_LEN + 64 ||
+	    table_end >= size ||
 	    nvm->table_off != nvm->journal_off + nvm->journal_size ||
-	    nvm->heap_off != nvm->table_off + VC_NVM_MAX_OBJECTS * TABLE_ENTRY ||
-	    nvm->heap_off >= size || nvm->heap_size != size - nvm->heap_off)
+	    nvm->heap_off != table_end || nvm->heap_size != size - nvm->heap_off)
 		return VC_ERR_FORMAT;
 	return VC_OK;
 }
@@ -137,7 +141,21 @@ static bool writable(const struct vc_nvm *nvm, uint32_t off, size_t len)
 	return off >= nvm->table_off && off <= nvm->size && len <= nvm->size - off;
 }
 
-/* Roll a sealed journal forward; ignore anything else. */
+/* A record that is not replayed is cleared, so that every commit starts
+ * on an all-zero record: a torn clear (a prefix of zeros) must never meet
+ * a torn record write whose prefix restores the old magic. */
+static enum vc_status clear_record(struct vc_nvm *nvm)
+{
+	if (memcmp(nvm->mirror + nvm->journal_off, zeros, RECORD_LEN) == 0)
+		return VC_OK;
+	enum vc_status st = phys_write(nvm, nvm->journal_off, zeros, RECORD_LEN);
+	if (st != VC_OK)
+		return st;
+	memset(nvm->mirror + nvm->journal_off, 0, RECORD_LEN);
+	return phys_sync(nvm);
+}
+
+/* Roll a sealed journal forward; clear anything else. */
 static enum vc_status recover(struct vc_nvm *nvm)
 {
 	struct cursor c;
@@ -155,11 +173,11 @@ static enum vc_status recover(struct vc_nvm *nvm)
 	if (!cursor_ok(&c) || magic != RECORD_MAGIC ||
 	    rec_crc != crypto_crc32(0, rec, 20) ||
 	    body_len > nvm->journal_size - RECORD_LEN)
-		return VC_OK;	/* no sealed commit: nothing reached a home */
+		return clear_record(nvm);	/* no sealed commit: nothing reached a home */
 
 	const uint8_t *body = rec + RECORD_LEN;
 	if (body_crc != crypto_crc32(0, body, body_len))
-		return VC_OK;
+		return clear_record(nvm);
 
 	/* Validate every entry before touching any home. */
 	cursor_init(&c, body, body_len);
@@ -317,7 +335,9 @@ enum vc_status vc_nvm_commit(struct vc_nvm *nvm)
 	if (s == VC_OK)
 		s = phys_write(nvm, nvm->journal_off, zeros, RECORD_LEN);
 	if (s != VC_OK) {
-		/* Power lost or I/O error: the mirror is void; power-up recovers. */
+		/* Power lost or I/O error: the mirror is void and the record may
+		 * be sealed; refuse everything until a power-up recovers. */
+		nvm->dead = true;
 		end_tx(nvm);
 		return s;
 	}
@@ -413,6 +433,8 @@ enum vc_status vc_nvm_write_now(struct vc_nvm *nvm, uint32_t off, const void *bu
 	enum vc_status s = phys_write(nvm, off, buf, len);
 	if (s == VC_OK)
 		memcpy(nvm->mirror + off, buf, len);
+	if (s == VC_OK)
+		s = phys_sync(nvm);	/* a try counter is spent before the check */
 	return s;
 }
 

@@ -67,7 +67,7 @@ static enum vc_status tear_write(struct vc_storage *s, size_t off, const void *b
 
 	size_t landed = ts->plan.partial;
 	if (landed == VC_TEAR_PARTIAL_RANDOM)
-		landed = len ? (size_t)(next_random(&ts->rng) % len) : 0;
+		landed = (size_t)(next_random(&ts->rng) % (len + 1));	/* 0..len */
 	if (landed > len)
 		landed = len;
 	ts->torn = true;

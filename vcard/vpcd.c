@@ -19,6 +19,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "crypto.h"
 #include "cursor.h"
 
 bool vpcd_parse_address(const char *spec, char *host, size_t host_len,
@@ -134,6 +135,8 @@ int vpcd_receive(struct vpcd_link *l,
 	}
 	memmove(l->in, l->in + c.pos, l->in_len - c.pos);
 	l->in_len -= c.pos;
+	/* Frames carry PIN blocks: wipe what was consumed. */
+	crypto_wipe(l->in + l->in_len, c.pos);
 	set_quickack(l->fd);
 	return 0;
 }

@@ -202,6 +202,7 @@ Test(pcsc, pcscd_restart_reconnects)
 	connect_card();
 	cr_assert_eq(xfer(SELECT_DIAG, NULL, NULL), 0x9000);
 	cr_assert_eq(xfer("80 20 00 00 04", NULL, NULL), 0x9000);
+	cr_assert_eq(xfer("00 20 00 81 08 31323334FFFFFFFF", NULL, NULL), 0x9000);
 	ec_release(&pc);
 
 	harness_stop_pcscd(&h);
@@ -214,6 +215,7 @@ Test(pcsc, pcscd_restart_reconnects)
 	ec_pcsc_init(&pc, NULL);
 	cr_assert_eq(ec_establish(&pc), EC_OK);
 	connect_card();
+	cr_assert_eq(xfer("00 20 00 81", NULL, NULL), 0x63C3, "out of the reader, the session ended");
 	cr_assert_eq(read_counter(), 1, "state survived");
 }
 

@@ -33,6 +33,18 @@ static uint16_t probe_install(struct vc_applet_ctx *ctx, const uint8_t *params, 
 	return vc_obj_alloc(ctx, 1, 8, &obj) == VC_OK ? SW_OK : SW_NOT_ENOUGH_MEMORY;
 }
 
+static bool leave_open_in_select;
+
+static uint16_t probe_select(struct vc_applet_ctx *ctx, struct vc_response *rsp)
+{
+	struct vc_obj obj;
+	(void)rsp;
+	if (leave_open_in_select && vc_obj_find(ctx, 1, &obj) == VC_OK &&
+	    vc_tx_begin(ctx) == VC_OK)
+		vc_obj_write(ctx, &obj, 0, "\x7F\x7F\x7F\x7F", 4);
+	return SW_OK;
+}
+
 static void probe_deselect(struct vc_applet_ctx *ctx)
 {
 	(void)ctx;
@@ -78,6 +90,7 @@ static const struct vc_applet probe = {
 	.aid_len = 5,
 	.transient_size = 32,
 	.install = probe_install,
+	.select = probe_select,
 	.deselect = probe_deselect,
 	.process = probe_process,
 };
@@ -94,6 +107,7 @@ static void setup(void)
 	cr_assert_eq(vc_card_register(&card, &probe), VC_OK);
 	cr_assert_eq(vc_card_power_up(&card), VC_OK);
 	deselects = 0;
+	leave_open_in_select = false;
 }
 
 static void teardown(void)
@@ -155,6 +169,19 @@ Test(api, transaction_left_open_is_aborted)
 	cr_assert_eq(vc_card_writes(&card), writes, "nothing reached the image");
 	cr_assert_eq(send("80 03 00 00 00", d, &n), 0x9000);
 	cr_assert_eq(load_be32(d), 0, "the write was rolled back");
+}
+
+Test(api, transaction_left_open_by_select_is_aborted)
+{
+	uint8_t d[8];
+	size_t n;
+	leave_open_in_select = true;
+	cr_assert_eq(send(SELECT_PROBE, NULL, NULL), 0x9000);
+	cr_assert(!card.nvm.in_tx);
+	cr_assert_eq(send("80 03 00 00 00", d, &n), 0x9000);
+	cr_assert_eq(load_be32(d), 0);
+	/* The card-wide PIN still works: no transaction is in its way. */
+	cr_assert_eq(send("00 24 00 81 10 31323334FFFFFFFF 35363738FFFFFFFF", NULL, NULL), 0x9000);
 }
 
 Test(api, object_bounds)

@@ -512,6 +512,23 @@ Test(card, echo_without_data)
 	cr_assert_eq(rsp_len, 0);
 }
 
+/* A front-end whose frames hold less than an extended answer (vpcd: 65535
+ * bytes) gets the rest behind 61xx instead of an answer it cannot send. */
+Test(card, front_end_frame_limit)
+{
+	card->max_rsp_data = 1000;
+	expect_sw(SELECT_DIAG, SW_OK);
+	cr_assert_eq(send_hex("80 12 0B B8 00 00 00"), 0x6100, "3000 bytes asked, 1000 sent");
+	cr_assert_eq(rsp_len, 1000);
+	cr_assert_eq(rsp[999], (uint8_t)999);
+	cr_assert_eq(send_hex("00 C0 00 00 00 00 00"), 0x6100);
+	cr_assert_eq(rsp_len, 1000);
+	cr_assert_eq(rsp[0], (uint8_t)1000);
+	cr_assert_eq(send_hex("00 C0 00 00 00 00 00"), SW_OK);
+	cr_assert_eq(rsp_len, 1000);
+	cr_assert_eq(rsp[999], (uint8_t)2999);
+}
+
 Test(card, invalid_class)
 {
 	expect_sw("FF A4 04 00 08 " DIAG_AID, SW_CLA_NOT_SUPPORTED);

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "crypto.h"
 #include "nvm.h"
 
 #define IMG (64u * 1024u)
@@ -39,6 +40,14 @@ static void reopen(void)
 {
 	vc_nvm_close(&nvm);
 	cr_assert_eq(vc_nvm_open(&nvm, st), VC_OK);
+}
+
+static void store_be32_test(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
 }
 
 static struct vc_nvm_object make_object(uint16_t tag, uint32_t size)
@@ -280,6 +289,85 @@ Test(nvm, damaged_superblock_is_refused)
 	bytes[0] = 'X';
 	cr_assert_eq(vc_nvm_open(&nvm, st), VC_ERR_FORMAT);
 	bytes[0] = 'E';
+	cr_assert_eq(vc_nvm_open(&nvm, st), VC_OK);
+}
+
+/* A superblock whose sums wrap in 32 bits must be refused, not trusted:
+ * journal size near 4 GiB, offsets that "add up" modulo 2^32. */
+Test(nvm, wrapping_layout_is_refused)
+{
+	uint8_t *bytes = vc_storage_mem_bytes(st);
+	vc_nvm_close(&nvm);
+	uint32_t journal = 0xFFFFFE40u, table = 512u + journal, heap = table + 2048u;
+	store_be32_test(bytes + 16, journal);
+	store_be32_test(bytes + 20, table);
+	store_be32_test(bytes + 24, heap);
+	store_be32_test(bytes + 28, IMG - heap);
+	store_be32_test(bytes + 32, crypto_crc32(0, bytes, 32));
+	cr_assert_eq(vc_nvm_open(&nvm, st), VC_ERR_FORMAT);
+	cr_assert_eq(vc_nvm_format(st, 0xFFFFFE40u), VC_ERR_ARG);
+	cr_assert_eq(vc_nvm_format(st, JOURNAL), VC_OK);
+	cr_assert_eq(vc_nvm_open(&nvm, st), VC_OK);
+}
+
+/* A medium that fails (EIO) at a chosen write: after a failed commit the
+ * card refuses everything until power-up, which recovers. */
+struct failing {
+	struct vc_storage base;
+	struct vc_storage *inner;
+	unsigned long writes, fail_at;
+};
+
+static enum vc_status failing_read(struct vc_storage *s, size_t off, void *buf, size_t len)
+{
+	return vc_storage_read(((struct failing *)s)->inner, off, buf, len);
+}
+
+static enum vc_status failing_write(struct vc_storage *s, size_t off, const void *buf, size_t len)
+{
+	struct failing *f = (struct failing *)s;
+	if (++f->writes == f->fail_at)
+		return VC_ERR_IO;
+	return vc_storage_write(f->inner, off, buf, len);
+}
+
+static enum vc_status failing_sync(struct vc_storage *s)
+{
+	(void)s;
+	return VC_OK;
+}
+
+static void failing_destroy(struct vc_storage *s)
+{
+	(void)s;
+}
+
+static const struct vc_storage_ops failing_ops = {
+	failing_read, failing_write, failing_sync, failing_destroy,
+};
+
+Test(nvm, io_error_in_commit_stops_the_card_until_power_up)
+{
+	struct vc_nvm_object o = make_object(1, 16);
+	vc_nvm_close(&nvm);
+	for (unsigned long k = 1; k <= 4; k++) {
+		struct failing f = { { &failing_ops, IMG }, st, 0, k };
+		cr_assert_eq(vc_nvm_open(&nvm, &f.base), VC_OK);
+		uint8_t before[4];
+		vc_nvm_read(&nvm, o.off, before, 4);
+		cr_assert_eq(vc_nvm_begin(&nvm), VC_OK);
+		cr_assert_eq(vc_nvm_write(&nvm, o.off, "EIO!", 4), VC_OK);
+		cr_assert_eq(vc_nvm_commit(&nvm), VC_ERR_IO, "k=%lu", k);
+		cr_assert(nvm.dead);
+		cr_assert_eq(vc_nvm_begin(&nvm), VC_ERR_POWER_LOST);
+		vc_nvm_close(&nvm);
+		cr_assert_eq(vc_nvm_open(&nvm, st), VC_OK);
+		uint8_t now[4];
+		vc_nvm_read(&nvm, o.off, now, 4);
+		/* Before the sealed record: before; from the homes on: after. */
+		cr_assert_arr_eq(now, k <= 2 ? before : (const uint8_t *)"EIO!", 4, "k=%lu", k);
+		vc_nvm_close(&nvm);
+	}
 	cr_assert_eq(vc_nvm_open(&nvm, st), VC_OK);
 }
 

@@ -241,6 +241,10 @@ Test(pin, never_in_the_debug_log)
 	cr_assert_eq(send(CHANGE_1234_TO_5678), 0x9000);
 	cr_assert_eq(send(UNBLOCK_TO_5678), 0x9000);
 	cr_assert_eq(send("00 A4 04 00 08 F045434152444401"), 0x9000);
+	/* Malformed or in another class, the PIN is still a PIN. */
+	cr_assert_eq(send("00 20 00 81 08 31323334FFFFFFFF 0000"), 0x6700);
+	cr_assert_eq(send("80 20 00 81 08 31323334FFFFFFFF"), 0x6700);
+	cr_assert_eq(send("00 20 00 81 07 31323334FFFFFF"), 0x6700);
 	card.log = NULL;
 	cr_assert(strstr(captured, "[PIN data hidden]"), "%s", captured);
 	cr_assert(strstr(captured, "F045434152444401"), "other commands are traced: %s", captured);

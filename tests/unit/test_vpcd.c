@@ -5,10 +5,15 @@
  */
 #include <criterion/criterion.h>
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "control.h"
 #include "vpcd.h"
 
 static struct vpcd_link link_;
@@ -132,4 +137,63 @@ Test(vpcd, address_parsing)
 	cr_assert_not(vpcd_parse_address("host:", host, sizeof(host), port, sizeof(port)));
 	cr_assert_not(vpcd_parse_address(":123", host, sizeof(host), port, sizeof(port)));
 	cr_assert_not(vpcd_parse_address("host:12a", host, sizeof(host), port, sizeof(port)));
+}
+
+/* ---- the control socket ---- */
+
+static void no_handler(void *arg, const char *line, char *reply, size_t len)
+{
+	(void)arg;
+	snprintf(reply, len, "ok %s", line);
+}
+
+Test(control, never_replaces_anything_but_a_socket)
+{
+	char dir[] = "/tmp/ecard-ctl-XXXXXX", path[64];
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/card.img", dir);
+	FILE *f = fopen(path, "w");
+	fputs("precious", f);
+	fclose(f);
+
+	struct control c;
+	control_init(&c);
+	cr_assert_eq(control_open(&c, path), -1, "a regular file is not replaced");
+	cr_assert_eq(access(path, F_OK), 0, "and it is still there");
+
+	snprintf(path, sizeof(path), "%s/ctl", dir);
+	cr_assert_eq(control_open(&c, path), 0);
+	control_close(&c);
+	/* A stale socket left by a killed daemon is replaced. */
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	strcpy(sa.sun_path, path);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	close(fd);
+	control_init(&c);
+	cr_assert_eq(control_open(&c, path), 0);
+
+	/* One line in, one line out. */
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		char reply[64];
+		int rc = control_request(path, "status", reply, sizeof(reply));
+		_exit(rc == 0 && strcmp(reply, "ok status") == 0 ? 0 : 1);
+	}
+	for (int i = 0; i < 50; i++) {
+		struct pollfd fds[4];
+		int n = control_fill_pollfds(&c, fds, 4);
+		if (poll(fds, (nfds_t)n, 100) > 0)
+			control_service(&c, fds, n, no_handler, NULL);
+		int status;
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+			break;
+		}
+	}
+	control_close(&c);
+	cr_assert_neq(access(path, F_OK), 0, "closing removes the socket");
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	cr_assert_eq(system(path), 0);
 }
