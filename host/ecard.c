@@ -1,29 +1,31 @@
 /*
  * ecard.c - the ecard command line: global options, the table of verbs, and
- * the first verbs, `readers` and `apdu`.
+ * the verbs that are about the reader rather than an applet, `readers` and
+ * `apdu`.
  *
  * `ecard [GLOBAL OPTIONS] VERB [ARGS...]`. Each verb is one function and
  * one row of verbs[] below (name, function, one-line summary, usage text);
  * `ecard --help` lists the rows and `ecard VERB --help` prints a row's
  * usage, so adding a verb never touches the dispatch. Verbs written in other
- * files share struct cli and the cli_* helpers through a header with this
- * file, and add their row here.
+ * files (cli_wallet.c, cli_issuer.c, cli_pin.c, cli_profile.c) share struct
+ * cli and the cli_* helpers (cli_common.c) through cli.h, and add their row
+ * here.
  *
- * Exit status, for every verb: 0 success, 1 the card refused (a status word
- * other than 9000), 2 a usage or environment error (bad arguments, no
- * pcscd, no reader, no card). Every error is one sentence on standard error
- * starting with "ecard: ".
+ * Exit status, for every verb: 0 success, 1 the card or a check said no
+ * (a status word other than 9000, a forged MAC or signature), 2 a usage or
+ * environment error (bad arguments, no pcscd, no reader, no card). Every
+ * error is one sentence on standard error starting with "ecard: ".
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "hex.h"
 #include "log.h"
 #include "pcsc.h"
@@ -32,29 +34,6 @@
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "(version unknown: built without configure)"
 #endif
-
-enum {
-	EXIT_CARD_REFUSED = 1,
-	EXIT_USAGE = 2,		/* also environment: no pcscd, reader, card */
-	CLI_CONTINUE = -1,	/* option parsing: go on with the verb */
-};
-
-/* What every verb gets: the global options and the transport. */
-struct cli {
-	const char *reader;	/* --reader: name, part of a name, or index */
-	bool json;
-	bool verbose;
-	struct logger log;
-	struct ec_pcsc pc;
-	const struct verb *verb;	/* the verb running */
-};
-
-struct verb {
-	const char *name;
-	int (*run)(struct cli *cli, int argc, char **argv);
-	const char *summary;	/* one line in `ecard --help` */
-	const char *usage;	/* `ecard VERB --help` */
-};
 
 static int verb_readers(struct cli *cli, int argc, char **argv);
 static int verb_apdu(struct cli *cli, int argc, char **argv);
@@ -91,6 +70,14 @@ static const struct verb verbs[] = {
 		"\n"
 		"example: ecard apdu '00 A4 04 00 08 F0 45 43 41 52 44 57 01' 805C000000\n",
 	},
+	{ "balance", verb_balance, "show the wallet's balance", cli_usage_balance },
+	{ "log", verb_log, "show the wallet's transaction log, newest first", cli_usage_log },
+	{ "load", verb_load, "top the wallet up with the issuer's keys (offline issuer)", cli_usage_load },
+	{ "pay", verb_pay, "take a payment from the card as a merchant", cli_usage_pay },
+	{ "pin", verb_pin, "verify, change or unblock the card's PIN", cli_usage_pin },
+	{ "profile", verb_profile, "show or change the personal data on the card", cli_usage_profile },
+	{ "issuer", verb_issuer, "make issuer keys; authorize a load by hand", cli_usage_issuer },
+	{ "merchant", verb_merchant, "make a merchant key file certified by the issuer", cli_usage_merchant },
 	{
 		"help", verb_help,
 		"show this help, or a command's help: ecard help COMMAND",
@@ -99,19 +86,6 @@ static const struct verb verbs[] = {
 };
 
 #define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
-
-/* One sentence on standard error, the way every ecard error looks. */
-static void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void cli_error(const char *fmt, ...)
-{
-	va_list ap;
-	fputs("ecard: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 static const struct verb *find_verb(const char *name)
 {
@@ -142,140 +116,20 @@ static void print_help(FILE *f)
 	      "  --help               this help; \"ecard COMMAND --help\" for one command\n"
 	      "  --version            print the version\n"
 	      "\n"
-	      "Exit status: 0 success, 1 the card refused (a status word other than 9000),\n"
-	      "2 usage or environment error (no pcscd, no reader, no card, bad arguments).\n",
+	      "PINs are never taken from the command line: they are asked for on the\n"
+	      "terminal without echo, or read from a file descriptor with --pin-fd N.\n"
+	      "Amounts are in major units of the currency, like 12.50 (or \"12.50 EUR\").\n"
+	      "\n"
+	      "Exit status: 0 success, 1 the card or a check said no (a status word other\n"
+	      "than 9000, a wrong PIN, a forged MAC or signature), 2 usage or environment\n"
+	      "error (no pcscd, no reader, no card, bad arguments, unreadable files).\n",
 	      f);
-}
-
-/*
- * Apply an option that every verb accepts. Returns 1 when argv[*i] was one
- * (having consumed its value), 0 when it is not, or -1 after an error
- * message.
- */
-static int cli_common_option(struct cli *cli, int argc, char **argv, int *i)
-{
-	const char *a = argv[*i];
-
-	if (strcmp(a, "--json") == 0) {
-		cli->json = true;
-		return 1;
-	}
-	if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
-		cli->verbose = true;
-		cli->log.level = LOG_DEBUG;
-		return 1;
-	}
-	if (strncmp(a, "--reader=", 9) == 0) {
-		cli->reader = a + 9;
-		return 1;
-	}
-	if (strcmp(a, "--reader") == 0) {
-		if (*i + 1 >= argc) {
-			cli_error("--reader needs a reader name or index: run \"ecard readers\" to see them.");
-			return -1;
-		}
-		cli->reader = argv[++*i];
-		return 1;
-	}
-	return 0;
-}
-
-/*
- * Sort a verb's arguments: common options go to cli, --help prints the
- * verb's usage, and the remaining arguments are moved, in order, to
- * argv[1..*npos]. Returns CLI_CONTINUE, or the exit status to end with.
- */
-static int cli_verb_args(struct cli *cli, int argc, char **argv, int *npos)
-{
-	bool options_done = false;
-
-	*npos = 0;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (options_done || a[0] != '-' || a[1] == '\0') {
-			argv[1 + (*npos)++] = argv[i];
-			continue;
-		}
-		if (strcmp(a, "--") == 0) {
-			options_done = true;
-			continue;
-		}
-		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			fputs(cli->verb->usage, stdout);
-			return EXIT_SUCCESS;
-		}
-		int r = cli_common_option(cli, argc, argv, &i);
-		if (r < 0)
-			return EXIT_USAGE;
-		if (r == 0) {
-			cli_error("\"%s\" is not an option of \"ecard %s\": run \"ecard %s --help\" to see its options.",
-				  a, cli->verb->name, cli->verb->name);
-			return EXIT_USAGE;
-		}
-	}
-	return CLI_CONTINUE;
-}
-
-/* Report a failed transport call in one sentence, naming the reader asked for. */
-static void cli_transport_error(struct cli *cli, enum ec_status st)
-{
-	switch (st) {
-	case EC_ERR_NO_READER:
-		cli_error("no reader matches \"%s\": run \"ecard readers\" to see the names and indexes.",
-			  cli->reader ? cli->reader : "");
-		break;
-	case EC_ERR_AMBIGUOUS_READER:
-		cli_error("\"%s\" matches several readers: give more of the name, or the index shown by \"ecard readers\".",
-			  cli->reader ? cli->reader : "");
-		break;
-	case EC_ERR_NO_CARD:
-		cli_error("no reader holds a card: insert one, or choose a reader with --reader.");
-		break;
-	default:
-		cli_error("%s", ec_strerror(&cli->pc, st));
-		break;
-	}
-}
-
-/* Connect to the reader --reader names; returns 0 or the exit status. */
-static int cli_connect(struct cli *cli)
-{
-	uint8_t atr[EC_ATR_MAX];
-	size_t atr_len;
-	char atr_hex[2 * EC_ATR_MAX + 1];
-
-	enum ec_status st = ec_connect(&cli->pc, cli->reader, 0);
-	if (st != EC_OK) {
-		cli_transport_error(cli, st);
-		return EXIT_USAGE;
-	}
-	if (ec_get_atr(&cli->pc, atr, sizeof(atr), &atr_len) == EC_OK) {
-		hex_encode(atr, atr_len, atr_hex);
-		LOG_I(&cli->log, "reader \"%s\", T=%d, ATR %s", cli->pc.reader,
-		      cli->pc.protocol == SCARD_PROTOCOL_T0 ? 0 : 1, atr_hex);
-	}
-	return 0;
-}
-
-/* A JSON string literal, escaped as RFC 8259 requires. */
-static void json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);
-	}
-	fputc('"', f);
 }
 
 static int verb_help(struct cli *cli, int argc, char **argv)
 {
 	int npos;
-	int r = cli_verb_args(cli, argc, argv, &npos);
+	int r = cli_verb_args(cli, argc, argv, NULL, &npos);
 	if (r != CLI_CONTINUE)
 		return r;
 	if (npos == 0) {
@@ -298,7 +152,7 @@ static int verb_readers(struct cli *cli, int argc, char **argv)
 	size_t n;
 	int npos;
 
-	int r = cli_verb_args(cli, argc, argv, &npos);
+	int r = cli_verb_args(cli, argc, argv, NULL, &npos);
 	if (r != CLI_CONTINUE)
 		return r;
 	if (npos > 0) {
@@ -317,7 +171,7 @@ static int verb_readers(struct cli *cli, int argc, char **argv)
 		for (size_t i = 0; i < n; i++) {
 			const struct ec_reader_info *ri = &readers[i];
 			printf("%s\n  {\"index\": %zu, \"name\": ", i ? "," : "", i);
-			json_string(stdout, ri->name);
+			cli_json_string(stdout, ri->name);
 			printf(", \"card_present\": %s, \"mute\": %s, \"in_use\": %s, \"atr\": ",
 			       ri->card_present ? "true" : "false",
 			       ri->card_mute ? "true" : "false",
@@ -420,7 +274,7 @@ static int exchange_apdus(struct cli *cli, const struct apdu_arg *apdus, int n,
 			hex_encode(resp, len - 2, hex);
 			printf("\"response\": \"%s\", \"sw\": \"%04X\", \"description\": ",
 			       hex, sw);
-			json_string(stdout, meaning);
+			cli_json_string(stdout, meaning);
 			fputs("}", stdout);
 		} else {
 			hex_encode(apdus[i].bytes, apdus[i].len, hex);
@@ -438,7 +292,7 @@ static int exchange_apdus(struct cli *cli, const struct apdu_arg *apdus, int n,
 static int verb_apdu(struct cli *cli, int argc, char **argv)
 {
 	int npos;
-	int r = cli_verb_args(cli, argc, argv, &npos);
+	int r = cli_verb_args(cli, argc, argv, NULL, &npos);
 	if (r != CLI_CONTINUE)
 		return r;
 	if (npos == 0) {

@@ -4,14 +4,18 @@
  * This is the only file of libecard that calls pcsc-lite. Reader names come
  * from pcscd as a multi-string and are walked with explicit bounds; APDUs
  * are classified through the cursor, so the T=0 rules below never index a
- * command with a length they have not checked.
+ * command with a length they have not checked. The sentences for statuses
+ * live here too, with the struct ec_error helpers that the wallet, issuer
+ * and merchant clients fill their messages with.
  */
 #include "pcsc.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cursor.h"
+#include "sw.h"
 
 #define CLA_FURTHER_INTERINDUSTRY 0x40
 #define INS_GET_RESPONSE 0xC0
@@ -608,6 +612,56 @@ const char *ec_strerror(const struct ec_pcsc *pc, enum ec_status st)
 		return "the card kept announcing more data (61xx) past the limit on GET RESPONSE rounds: the card is misbehaving, reset it and try again.";
 	case EC_ERR_BAD_RESPONSE:
 		return "the card's answer has no status word: the card or the reader is misbehaving, reinsert the card and try again.";
+	case EC_ERR_CARD:
+		return "the card refused the command.";
+	case EC_ERR_CHECK:
+		return "a cryptographic check failed: the data was not made by the key it claims.";
+	case EC_ERR_NOT_DONE:
+		return "the card's answer was lost and the card did not carry the command out: nothing changed, run it again.";
+	case EC_ERR_FILE:
+		return "a file could not be read or written: check the path and its permissions.";
+	case EC_ERR_INSECURE:
+		return "a secret key file can be read by other users: make it readable by its owner only (chmod 600).";
+	case EC_ERR_EXISTS:
+		return "the file or directory exists already and was left as it is: choose another name.";
+	case EC_ERR_FORMAT:
+		return "a file or an answer is not in the expected format.";
+	case EC_ERR_CRYPTO:
+		return "the cryptographic library failed: check the OpenSSL installation.";
+	case EC_ERR_CANCELLED:
+		return "no PIN was given: the operation was cancelled.";
 	}
 	return "libecard reported an unknown status.";
+}
+
+enum ec_status ec_error_set(struct ec_error *err, enum ec_status st, const char *fmt, ...)
+{
+	if (!err)
+		return st;
+	err->status = st;
+	err->sw = 0;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(err->text, sizeof(err->text), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		snprintf(err->text, sizeof(err->text), "%s", ec_strerror(NULL, st));
+	return st;
+}
+
+enum ec_status ec_error_sw(struct ec_error *err, const char *what, uint16_t sw)
+{
+	char text[EC_SW_TEXT_MAX];
+
+	ec_error_set(err, EC_ERR_CARD, "the card refused %s: SW %04X (%s).", what, sw,
+		     ec_sw_describe(sw, text, sizeof(text)));
+	if (err)
+		err->sw = sw;
+	return EC_ERR_CARD;
+}
+
+enum ec_status ec_error_transport(struct ec_error *err, const struct ec_pcsc *pc,
+				  enum ec_status st, const char *what)
+{
+	return ec_error_set(err, st, "%s failed: %s", what, ec_strerror(pc, st));
 }

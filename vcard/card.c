@@ -378,7 +378,7 @@ enum vc_status vc_card_install(struct vc_card *card, const uint8_t *type_aid, si
 	if (st == VC_OK)
 		st = load_registry(card);
 	if (st == VC_OK)
-		LOG_I(card->log, "installed applet %s", type->name);
+		LOG_D(card->log, "installed applet %s", type->name);
 	return st;
 }
 

@@ -28,6 +28,8 @@
 #include "card.h"
 #include "control.h"
 #include "hex.h"
+#include "inproc.h"
+#include "issuer.h"
 #include "log.h"
 #include "vpcd.h"
 
@@ -66,7 +68,8 @@ static uint64_t now_ms(void)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: ecard-vcard --new --image FILE [--serial HEX] [--size BYTES] [--pin DIGITS] [--puk DIGITS]\n"
+		"Usage: ecard-vcard --new --image FILE [--personalize DIR] [--serial HEX] [--size BYTES]\n"
+		"                   [--pin DIGITS] [--puk DIGITS]\n"
 		"       ecard-vcard --image FILE [--vpcd HOST:PORT] [--control PATH] [options]\n"
 		"       ecard-vcard ctl PATH COMMAND\n"
 		"\n"
@@ -74,6 +77,8 @@ static void usage(FILE *out)
 		"\n"
 		"Card image:\n"
 		"  --new                 create a new card image and exit\n"
+		"  --personalize DIR     with --new: personalize the wallet for the issuer\n"
+		"                        whose keys are in DIR (ecard issuer init DIR)\n"
 		"  --image FILE          the card's persistent memory\n"
 		"  --serial HEX          card serial number, 8 bytes (default: random)\n"
 		"  --size BYTES          image size (default 262144)\n"
@@ -329,6 +334,7 @@ struct options {
 	const char *pin;
 	const char *puk;
 	const char *serial;
+	const char *personalize;
 	size_t size;
 	bool sync;
 	struct vc_tear_plan tear;
@@ -375,10 +381,11 @@ static int parse_tear_random(const char *arg, struct vc_tear_plan *plan)
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_NEW = 256, OPT_IMAGE, OPT_VPCD, OPT_CONTROL, OPT_PIN, OPT_PUK, OPT_SERIAL,
+	enum { OPT_NEW = 256, OPT_PERSONALIZE, OPT_IMAGE, OPT_VPCD, OPT_CONTROL, OPT_PIN, OPT_PUK, OPT_SERIAL,
 	       OPT_SIZE, OPT_SYNC, OPT_TEAR_AT, OPT_TEAR_RANDOM, OPT_OUTAGE, OPT_LOG };
 	static const struct option longopts[] = {
 		{ "new", no_argument, NULL, OPT_NEW },
+		{ "personalize", required_argument, NULL, OPT_PERSONALIZE },
 		{ "image", required_argument, NULL, OPT_IMAGE },
 		{ "vpcd", required_argument, NULL, OPT_VPCD },
 		{ "control", required_argument, NULL, OPT_CONTROL },
@@ -402,6 +409,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	while ((c = getopt_long(argc, argv, "vhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_NEW: o->create = true; break;
+		case OPT_PERSONALIZE: o->personalize = optarg; break;
 		case OPT_IMAGE: o->image = optarg; break;
 		case OPT_VPCD: o->vpcd = optarg; break;
 		case OPT_CONTROL: o->control = optarg; break;
@@ -443,9 +451,60 @@ static int parse_options(int argc, char **argv, struct options *o)
 		return fail("unexpected argument '%s'; try 'ecard-vcard --help'.", argv[optind]);
 	if (!o->image)
 		return fail("--image FILE is required; try 'ecard-vcard --help'.");
-	if (!o->create && (o->pin || o->puk || o->serial))
-		return fail("--pin, --puk and --serial only apply with --new.");
+	if (!o->create && (o->pin || o->puk || o->serial || o->personalize))
+		return fail("--pin, --puk, --serial and --personalize only apply with --new.");
 	return 0;
+}
+
+/*
+ * The factory's last steps on a new image: personalize the wallet for the
+ * issuer when asked (through the same client code an issuer uses on a
+ * real card, attached in process), then read the serial back the way the
+ * card will and report. A failure removes the half-made image.
+ */
+static int finish_image(const struct options *o, const struct logger *log)
+{
+	struct vc_storage *st;
+	struct vc_card card;
+	struct ec_issuer issuer;
+	struct ec_error err = { 0 };
+	uint8_t serial[8];
+	char hex[17];
+
+	if (vc_storage_file_open(o->image, &st) != VC_OK) {
+		unlink(o->image);
+		return fail("cannot reopen %s: %s.", o->image, strerror(errno));
+	}
+	vc_card_init(&card, st, log);
+	for (size_t i = 0; i < ecard_applet_count; i++)
+		vc_card_register(&card, ecard_applets[i]);
+	enum vc_status s = vc_card_power_up(&card);
+	int rc = 0;
+	if (s != VC_OK) {
+		rc = fail("the new image does not power up: %s.", vc_status_str(s));
+	} else if (o->personalize) {
+		if (ec_issuer_load(o->personalize, &issuer, &err) != EC_OK) {
+			rc = fail("%s", err.text);
+		} else {
+			struct ec_pcsc pc;
+			ec_pcsc_init(&pc, NULL);
+			vc_inproc_attach(&pc, &card);
+			if (ec_issuer_personalize(&issuer, &pc, serial, &err) != EC_OK)
+				rc = fail("personalization failed: %s", err.text);
+			ec_issuer_wipe(&issuer);
+		}
+	}
+	if (rc == 0) {
+		vc_card_serial(&card, serial);
+		hex_encode(serial, 8, hex);
+		printf("created card image %s (serial %s, %zu bytes%s)\n", o->image, hex, st->size,
+		       o->personalize ? ", wallet personalized" : "");
+	}
+	vc_card_free(&card);
+	vc_storage_destroy(st);
+	if (rc != 0)
+		unlink(o->image);
+	return rc;
 }
 
 static int create_image(const struct options *o)
@@ -483,22 +542,7 @@ static int create_image(const struct options *o)
 		return fail("cannot set up the card image: %s.", vc_status_str(s));
 	}
 
-	/* Read the serial back from the image, the way the card will. */
-	struct vc_card card;
-	struct vc_storage *check;
-	if (vc_storage_file_open(o->image, &check) == VC_OK) {
-		vc_card_init(&card, check, NULL);
-		if (vc_card_power_up(&card) == VC_OK) {
-			uint8_t serial[8];
-			char hex[17];
-			vc_card_serial(&card, serial);
-			hex_encode(serial, 8, hex);
-			printf("created card image %s (serial %s, %zu bytes)\n", o->image, hex, check->size);
-			vc_card_free(&card);
-		}
-		vc_storage_destroy(check);
-	}
-	return 0;
+	return finish_image(o, &log);
 }
 
 static int serve(const struct options *o)

@@ -1,0 +1,263 @@
+/*
+ * cli_common.c - the helpers every verb of the ecard command line uses
+ * (see cli.h): option sorting, connecting, error and JSON output, and the
+ * parsing of amounts, descriptors and hex given as arguments.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "amount.h"
+#include "hex.h"
+
+void cli_error(const char *fmt, ...)
+{
+	va_list ap;
+	fflush(stdout);
+	fputs("ecard: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int cli_common_option(struct cli *cli, int argc, char **argv, int *i)
+{
+	const char *a = argv[*i];
+
+	if (strcmp(a, "--json") == 0) {
+		cli->json = true;
+		return 1;
+	}
+	if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+		cli->verbose = true;
+		cli->log.level = LOG_DEBUG;
+		return 1;
+	}
+	if (strncmp(a, "--reader=", 9) == 0) {
+		cli->reader = a + 9;
+		return 1;
+	}
+	if (strcmp(a, "--reader") == 0) {
+		if (*i + 1 >= argc) {
+			cli_error("--reader needs a reader name or index: run \"ecard readers\" to see them.");
+			return -1;
+		}
+		cli->reader = argv[++*i];
+		return 1;
+	}
+	return 0;
+}
+
+/* A verb's own option; same return values as cli_common_option(). */
+static int verb_option(struct cli *cli, const struct cli_option *opts, int argc, char **argv,
+		       int *i)
+{
+	const char *a = argv[*i];
+
+	for (const struct cli_option *o = opts; o && o->name; o++) {
+		size_t n = strlen(o->name);
+		if (strncmp(a, o->name, n) != 0 || (a[n] != '\0' && a[n] != '='))
+			continue;
+		if (!o->value) {
+			if (a[n] == '=') {
+				cli_error("%s takes no value: run \"ecard %s --help\".", o->name,
+					  cli->verb->name);
+				return -1;
+			}
+			*o->flag = true;
+			return 1;
+		}
+		if (a[n] == '=') {
+			*o->value = a + n + 1;
+			return 1;
+		}
+		if (*i + 1 >= argc) {
+			cli_error("%s needs a value: run \"ecard %s --help\".", o->name,
+				  cli->verb->name);
+			return -1;
+		}
+		*o->value = argv[++*i];
+		return 1;
+	}
+	return 0;
+}
+
+int cli_verb_args(struct cli *cli, int argc, char **argv, const struct cli_option *opts,
+		  int *npos)
+{
+	bool options_done = false;
+
+	*npos = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (options_done || a[0] != '-' || a[1] == '\0') {
+			argv[1 + (*npos)++] = argv[i];
+			continue;
+		}
+		if (strcmp(a, "--") == 0) {
+			options_done = true;
+			continue;
+		}
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			fputs(cli->verb->usage, stdout);
+			return EXIT_SUCCESS;
+		}
+		int r = cli_common_option(cli, argc, argv, &i);
+		if (r == 0)
+			r = verb_option(cli, opts, argc, argv, &i);
+		if (r < 0)
+			return EXIT_USAGE;
+		if (r == 0) {
+			cli_error("\"%s\" is not an option of \"ecard %s\": run \"ecard %s --help\" to see its options.",
+				  a, cli->verb->name, cli->verb->name);
+			return EXIT_USAGE;
+		}
+	}
+	return CLI_CONTINUE;
+}
+
+void cli_transport_error(struct cli *cli, enum ec_status st)
+{
+	switch (st) {
+	case EC_ERR_NO_READER:
+		cli_error("no reader matches \"%s\": run \"ecard readers\" to see the names and indexes.",
+			  cli->reader ? cli->reader : "");
+		break;
+	case EC_ERR_AMBIGUOUS_READER:
+		cli_error("\"%s\" matches several readers: give more of the name, or the index shown by \"ecard readers\".",
+			  cli->reader ? cli->reader : "");
+		break;
+	case EC_ERR_NO_CARD:
+		cli_error("no reader holds a card: insert one, or choose a reader with --reader.");
+		break;
+	default:
+		cli_error("%s", ec_strerror(&cli->pc, st));
+		break;
+	}
+}
+
+int cli_connect(struct cli *cli)
+{
+	uint8_t atr[EC_ATR_MAX];
+	size_t atr_len;
+	char atr_hex[2 * EC_ATR_MAX + 1];
+
+	enum ec_status st = ec_connect(&cli->pc, cli->reader, 0);
+	if (st != EC_OK) {
+		cli_transport_error(cli, st);
+		return EXIT_USAGE;
+	}
+	if (ec_get_atr(&cli->pc, atr, sizeof(atr), &atr_len) == EC_OK) {
+		hex_encode(atr, atr_len, atr_hex);
+		LOG_I(&cli->log, "reader \"%s\", T=%d, ATR %s", cli->pc.reader,
+		      cli->pc.protocol == SCARD_PROTOCOL_T0 ? 0 : 1, atr_hex);
+	}
+	return 0;
+}
+
+int cli_exit_status(enum ec_status st)
+{
+	switch (st) {
+	case EC_OK:
+		return EXIT_SUCCESS;
+	case EC_ERR_CARD:
+	case EC_ERR_CHECK:
+		return EXIT_CARD_REFUSED;
+	default:
+		return EXIT_USAGE;
+	}
+}
+
+int cli_fail(const struct ec_error *err)
+{
+	cli_error("%s", err->text[0] ? err->text : ec_strerror(NULL, err->status));
+	return cli_exit_status(err->status);
+}
+
+void cli_json_bytes(FILE *f, const char *s, size_t len)
+{
+	fputc('"', f);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+void cli_json_string(FILE *f, const char *s)
+{
+	cli_json_bytes(f, s, strlen(s));
+}
+
+void cli_json_hex(FILE *f, const uint8_t *data, size_t len)
+{
+	fputc('"', f);
+	for (size_t i = 0; i < len; i++)
+		fprintf(f, "%02X", data[i]);
+	fputc('"', f);
+}
+
+void cli_print_safe(FILE *f, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		fputc(c < 0x20 || c == 0x7F ? '?' : c, f);
+	}
+}
+
+int cli_parse_amount(const char *option, const char *text, uint16_t currency, uint32_t *minor)
+{
+	const struct ec_currency *cur = ec_currency_by_numeric(currency);
+	enum ec_amount_status st = ec_amount_parse(text, currency, minor);
+
+	if (st == EC_AMOUNT_OK && *minor == 0) {
+		cli_error("%s %s: the amount must be more than zero.", option, text);
+		return EXIT_USAGE;
+	}
+	if (st != EC_AMOUNT_OK) {
+		cli_error("%s \"%s\" is not an amount in %s: %s.", option, text,
+			  cur ? cur->code : "the card's currency", ec_amount_strerror(st));
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+int cli_parse_fd(const char *text, int *fd)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(text, &end, 10);
+	if (errno || end == text || *end != '\0' || v < 0 || v > INT_MAX) {
+		cli_error("--pin-fd \"%s\" is not a file descriptor number: give a number such as 3.", text);
+		return EXIT_USAGE;
+	}
+	if (fcntl((int)v, F_GETFD) == -1) {
+		cli_error("--pin-fd %ld: file descriptor %ld is not open; open it in the shell, e.g. \"3<pinfile\".",
+			  v, v);
+		return EXIT_USAGE;
+	}
+	*fd = (int)v;
+	return 0;
+}
+
+int cli_parse_hex(const char *what, const char *text, uint8_t *out, size_t len)
+{
+	long n = hex_decode(text, out, len);
+	if (n != (long)len) {
+		cli_error("%s must be exactly %zu bytes in hex (%zu hex digits), not \"%.40s%s\".", what,
+			  len, 2 * len, text, strlen(text) > 40 ? "..." : "");
+		return EXIT_USAGE;
+	}
+	return 0;
+}
