@@ -1,8 +1,11 @@
 /*
  * bench_inproc.c - in-process figures of the card platform for `make bench`:
- * the rate of SELECT + a trivial command, and the cost of one committed
- * 16-byte transaction on the memory backend, on a file, and on a file with
- * fsync at commit. Wall-clock, several rounds, best round reported.
+ * the rate of SELECT + a trivial command, the cost of one committed 16-byte
+ * transaction (memory backend, image file, image file with fsync at
+ * commit), and the wallet's purse operations: top-ups (INITIALIZE LOAD +
+ * CREDIT, with the issuer's S2 computed alongside) and purchases (VERIFY +
+ * DEBIT: two ECDSA verifications and one signature on the card).
+ * Wall-clock, several rounds, best round reported.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +15,10 @@
 
 #include "applets.h"
 #include "card.h"
+#include "cursor.h"
+#include "inproc.h"
+#include "issuer.h"
+#include "purse.h"
 
 static double now_s(void)
 {
@@ -96,6 +103,127 @@ static double commit_cost(struct vc_storage *st, bool sync, int n)
 	return best;
 }
 
+/* A personalized card on the memory backend, its issuer and a merchant. */
+struct purse_bench {
+	struct vc_storage *st;
+	struct vc_card card;
+	struct ec_issuer issuer;
+	uint8_t kload[PURSE_KEY_LEN];
+	uint8_t request[PURSE_DEBIT_REQUEST_LEN];
+};
+
+static void purse_setup(struct purse_bench *b)
+{
+	struct ec_error err = { 0 };
+	struct ec_pcsc pc;
+	uint8_t serial[PURSE_SERIAL_LEN], mpriv[CRYPTO_EC_PRIV_LEN], mpub[CRYPTO_EC_PUB_LEN];
+	enum vc_status s;
+
+	if ((s = vc_storage_mem_create(VC_NVM_DEFAULT_SIZE, &b->st)) != VC_OK ||
+	    (s = vc_card_create(b->st, NULL, ecard_applets, ecard_applet_count, NULL)) != VC_OK)
+		die("card", s);
+	vc_card_init(&b->card, b->st, NULL);
+	for (size_t i = 0; i < ecard_applet_count; i++)
+		vc_card_register(&b->card, ecard_applets[i]);
+	if ((s = vc_card_power_up(&b->card)) != VC_OK)
+		die("power-up", s);
+
+	b->issuer.currency = 978;
+	b->issuer.max_balance = 10000000;
+	if (crypto_random(b->issuer.master_key, sizeof(b->issuer.master_key)) != 0 ||
+	    crypto_ec_generate(b->issuer.ca_priv, b->issuer.ca_pub) != 0)
+		die("issuer keys", VC_ERR_IO);
+	ec_pcsc_init(&pc, NULL);
+	vc_inproc_attach(&pc, &b->card);
+	if (ec_issuer_personalize(&b->issuer, &pc, serial, &err) != EC_OK) {
+		fprintf(stderr, "bench_inproc: %s\n", err.text);
+		exit(2);
+	}
+	purse_derive_kload(b->issuer.master_key, serial, b->kload);
+
+	/* One merchant request, signed once: the card does not remember
+	 * challenges, so replaying it measures the card's work only. */
+	struct purse_debit_request r = { .amount = 1, .currency = 978 };
+	memcpy(r.merchant_id, "BENCH001", PURSE_ID_LEN);
+	crypto_random(r.challenge, sizeof(r.challenge));
+	if (crypto_ec_generate(mpriv, mpub) != 0 ||
+	    purse_cert_make(b->issuer.ca_priv, r.merchant_id, mpub, r.cert) != 0 ||
+	    purse_debit_request_make(&r, mpriv, b->request) != 0)
+		die("merchant", VC_ERR_IO);
+}
+
+static uint16_t xfer(struct purse_bench *b, const uint8_t *cmd, size_t len, uint8_t *rsp, size_t *rlen)
+{
+	vc_card_process(&b->card, cmd, len, rsp, rlen);
+	return (uint16_t)(rsp[*rlen - 2] << 8 | rsp[*rlen - 1]);
+}
+
+/* Top-ups of 1 cent per second (INITIALIZE LOAD + CREDIT). */
+static double credit_rate(struct purse_bench *b, int n)
+{
+	static uint8_t rsp[VC_RSP_MAX];
+	uint8_t init[] = { 0x80, 0x40, 0, 0, 4, 0, 0, 0, 1, 0 };
+	uint8_t credit[4 + 1 + PURSE_MAC_LEN + 1] = { 0x80, 0x42, 0, 0, PURSE_MAC_LEN };
+	size_t rlen;
+	double t0 = now_s();
+	for (int i = 0; i < n; i++) {
+		struct purse_load l = { .amount = 1 };
+		if (xfer(b, init, sizeof(init), rsp, &rlen) != 0x9000)
+			die("INITIALIZE LOAD refused", VC_ERR_STATE);
+		memcpy(l.challenge, rsp, 16);
+		memcpy(l.serial, rsp + 16, 8);
+		l.counter = load_be32(rsp + 24);
+		purse_s2(b->kload, &l, credit + 5);
+		if (xfer(b, credit, sizeof(credit), rsp, &rlen) != 0x9000)
+			die("CREDIT refused", VC_ERR_STATE);
+	}
+	return n / (now_s() - t0);
+}
+
+/* Purchases of 1 cent per second (VERIFY + DEBIT). */
+static double debit_rate(struct purse_bench *b, int n)
+{
+	static uint8_t rsp[VC_RSP_MAX];
+	static const uint8_t verify[] = { 0x00, 0x20, 0x00, 0x81, 0x08, '1', '2', '3', '4',
+					  0xFF, 0xFF, 0xFF, 0xFF };
+	uint8_t debit[5 + PURSE_DEBIT_REQUEST_LEN + 1] = { 0x80, 0x44, 0, 0, PURSE_DEBIT_REQUEST_LEN };
+	size_t rlen;
+	memcpy(debit + 5, b->request, PURSE_DEBIT_REQUEST_LEN);
+	double t0 = now_s();
+	for (int i = 0; i < n; i++) {
+		if (xfer(b, verify, sizeof(verify), rsp, &rlen) != 0x9000 ||
+		    xfer(b, debit, sizeof(debit), rsp, &rlen) != 0x9000)
+			die("DEBIT refused", VC_ERR_STATE);
+	}
+	return n / (now_s() - t0);
+}
+
+static void purse_figures(void)
+{
+	static struct purse_bench b;
+	static const uint8_t select[] = { 0x00, 0xA4, 0x04, 0x00, 0x08, 0xF0, 0x45, 0x43,
+					  0x41, 0x52, 0x44, 0x57, 0x01 };
+	static uint8_t rsp[VC_RSP_MAX];
+	size_t rlen;
+	purse_setup(&b);
+	if (xfer(&b, select, sizeof(select), rsp, &rlen) != 0x9000)
+		die("SELECT wallet", VC_ERR_STATE);
+	double best_credit = 0, best_debit = 0;
+	for (int round = 0; round < 3; round++) {
+		double c = credit_rate(&b, 3000), d = debit_rate(&b, 1000);
+		if (c > best_credit)
+			best_credit = c;
+		if (d > best_debit)
+			best_debit = d;
+	}
+	printf("  wallet top-ups (INITIALIZE LOAD + CREDIT): %.0f /s (%.1f us each)\n", best_credit,
+	       1e6 / best_credit);
+	printf("  wallet purchases (VERIFY + DEBIT, ECDSA on the card): %.0f /s (%.1f us each)\n",
+	       best_debit, 1e6 / best_debit);
+	vc_card_free(&b.card);
+	vc_storage_destroy(b.st);
+}
+
 int main(void)
 {
 	printf("in-process (libvcard, no I/O to the reader):\n");
@@ -125,5 +253,6 @@ int main(void)
 	       commit_cost(file, true, 200));
 	vc_storage_destroy(file);
 	unlink(path);
+	purse_figures();
 	return 0;
 }

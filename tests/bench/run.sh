@@ -262,7 +262,9 @@ started $!
 have_ecard=
 if [ -x "$vcard" ]; then
 	echo "starting ecard-vcard on port $port_ecard..."
-	if "$vcard" --new --image "$tmp/card.img" >"$tmp/ecard.log" 2>&1; then
+	# A personalized card: the same card serves the purchase latency below.
+	if "$top_builddir/ecard" issuer init "$tmp/issuer" >"$tmp/ecard.log" 2>&1 &&
+		"$vcard" --new --image "$tmp/card.img" --personalize "$tmp/issuer" >>"$tmp/ecard.log" 2>&1; then
 		"$vcard" --image "$tmp/card.img" --vpcd "127.0.0.1:$port_ecard" >>"$tmp/ecard.log" 2>&1 &
 		started $!
 		have_ecard=1
@@ -344,6 +346,43 @@ if [ -n "$vicc_speedup" ]; then
 fi
 echo "$(verdict "$ecard_vs_echo" "<=" 1.25): ecard-vcard within 1.25x of the echo card"
 echo "$(verdict "$vicc_speedup" ">=" 100): ecard-vcard at least 100x faster than vicc"
+
+# `ecard pay` end to end: process start, PC/SC connect, SELECT, purse data,
+# card certificate, VERIFY, DEBIT and the offline checks, through pcscd +
+# vpcd. `ecard balance` (start, connect, two APDUs) is measured beside it.
+now_us() { date +%s%N | cut -c1-16; }
+time_command() { # time_command N OUTFILE COMMAND...: one line of microseconds a run
+	count=$1 out=$2
+	shift 2
+	: >"$out"
+	i=0
+	while [ "$i" -lt "$count" ]; do
+		t0=$(now_us)
+		"$@" >/dev/null 2>>"$tmp/pay.log" </dev/null || return 1
+		echo $(($(now_us) - t0)) >>"$out"
+		i=$((i + 1))
+	done
+}
+pay_once() { echo 1234 | "$top_builddir/ecard" --reader "bench-ecard 00 00" pay --merchant "$tmp/merchant" --amount 0.01 --pin-fd 0 >/dev/null; }
+median_ms() { sort -n "$1" | awk '{ v[NR] = $1 } END { printf "%.2f", (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) / 1000 }'; }
+if [ -n "$have_ecard" ]; then
+	n_pay=${ECARD_BENCH_PAY_N:-30}
+	echo
+	echo "measuring ecard pay end to end ($n_pay purchases of 0.01 EUR)..."
+	if "$top_builddir/ecard" merchant init --issuer "$tmp/issuer" --id 42454E4348303031 \
+		"$tmp/merchant" >>"$tmp/pay.log" 2>&1 &&
+		"$top_builddir/ecard" --reader "bench-ecard 00 00" load --issuer "$tmp/issuer" --amount 100.00 \
+			>>"$tmp/pay.log" 2>&1 &&
+		time_command "$n_pay" "$tmp/pay.us" pay_once &&
+		time_command "$n_pay" "$tmp/balance.us" "$top_builddir/ecard" --reader "bench-ecard 00 00" balance; then
+		echo "ecard pay:     median $(median_ms "$tmp/pay.us") ms per purchase"
+		echo "ecard balance: median $(median_ms "$tmp/balance.us") ms (process start + connect + 2 APDUs, for scale)"
+	else
+		echo "ecard pay could not be measured; its log:" >&2
+		cat "$tmp/pay.log" >&2
+		failed=1
+	fi
+fi
 
 if [ -x "$bench_dir/bench_inproc" ]; then
 	echo
