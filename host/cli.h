@@ -106,7 +106,7 @@ void cli_print_safe(FILE *f, const char *s, size_t len);
  */
 int cli_parse_amount(const char *option, const char *text, uint16_t currency, uint32_t *minor);
 /* Parse --pin-fd's value: an open file descriptor. 0 or EXIT_USAGE. */
-int cli_parse_fd(const char *text, int *fd);
+int cli_parse_fd(const char *option, const char *text, int *fd);
 /* Exactly len bytes of hex; 0 or EXIT_USAGE after naming what. */
 int cli_parse_hex(const char *what, const char *text, uint8_t *out, size_t len);
 

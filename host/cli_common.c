@@ -233,18 +233,19 @@ int cli_parse_amount(const char *option, const char *text, uint16_t currency, ui
 	return 0;
 }
 
-int cli_parse_fd(const char *text, int *fd)
+int cli_parse_fd(const char *option, const char *text, int *fd)
 {
 	char *end;
 	errno = 0;
 	long v = strtol(text, &end, 10);
 	if (errno || end == text || *end != '\0' || v < 0 || v > INT_MAX) {
-		cli_error("--pin-fd \"%s\" is not a file descriptor number: give a number such as 3.", text);
+		cli_error("%s \"%s\" is not a file descriptor number: give a number such as 3.", option,
+			  text);
 		return EXIT_USAGE;
 	}
 	if (fcntl((int)v, F_GETFD) == -1) {
-		cli_error("--pin-fd %ld: file descriptor %ld is not open; open it in the shell, e.g. \"3<pinfile\".",
-			  v, v);
+		cli_error("%s %ld: file descriptor %ld is not open; open it in the shell, e.g. \"3<file\".",
+			  option, v, v);
 		return EXIT_USAGE;
 	}
 	*fd = (int)v;

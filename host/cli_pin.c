@@ -60,7 +60,7 @@ int verb_pin(struct cli *cli, int argc, char **argv)
 			  action);
 		return EXIT_USAGE;
 	}
-	if (fd_text && cli_parse_fd(fd_text, &fd) != 0)
+	if (fd_text && cli_parse_fd("--pin-fd", fd_text, &fd) != 0)
 		return EXIT_USAGE;
 	r = cli_connect(cli);
 	if (r != 0)

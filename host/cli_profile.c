@@ -9,10 +9,18 @@
  * verification per read). A wrong PIN stops the verifying at once, so one
  * mistyped PIN costs one try, not one per field. The PIN and the values
  * read from the card (which may be private) are wiped once used.
+ *
+ * `set` takes the value from the command line, or with --value-fd N as one
+ * line from a descriptor, so that a password never shows in `ps`; that
+ * value is wiped once sent too.
  */
 #include "cli.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crypto.h"
 #include "pin_entry.h"
@@ -23,13 +31,19 @@
 const char cli_usage_profile[] =
 	"usage: ecard profile show [--verify] [--pin-fd N] [--json]\n"
 	"       ecard profile set FIELD VALUE [--pin-fd N]\n"
+	"       ecard profile set FIELD --value-fd N [--pin-fd N]\n"
 	"       ecard profile policy [--general POLICY] [--private POLICY] [--pin-fd N] [--json]\n"
 	"\n"
 	"show: every field and the release policy. A field the card releases\n"
 	"only after the PIN is shown as locked; with --verify the PIN is asked\n"
 	"and those fields are read too.\n"
 	"set: write VALUE (UTF-8, at most 64 bytes; \"\" clears) into FIELD,\n"
-	"after the PIN. FIELD is a name or an id in hex:\n"
+	"after the PIN. With --value-fd N the value is not given as an\n"
+	"argument but read as one line from file descriptor N (its line end\n"
+	"dropped; an empty line clears), so that it never shows in the\n"
+	"process list: use it for the password. When --pin-fd names the same\n"
+	"descriptor, the value is its first line and the PIN the second.\n"
+	"FIELD is a name or an id in hex:\n"
 	"  01 username, 02 password (private), 03 forename, 04 surname,\n"
 	"  05 street, 06 town, 07 county, 08 postcode, 09 card-number (private),\n"
 	"  0A email, 0B phone\n"
@@ -143,7 +157,7 @@ static int profile_show(struct cli *cli, int argc, char **argv)
 		cli_error("\"ecard profile show\" takes no arguments: run \"ecard profile --help\".");
 		return EXIT_USAGE;
 	}
-	if (fd_text && cli_parse_fd(fd_text, &fd) != 0)
+	if (fd_text && cli_parse_fd("--pin-fd", fd_text, &fd) != 0)
 		return EXIT_USAGE;
 	pin_entry_init(&pe, fd);
 	r = open_profile(cli, &err);
@@ -179,22 +193,81 @@ static int profile_show(struct cli *cli, int argc, char **argv)
 	return r;
 }
 
+/*
+ * One line from fd into out (cap bytes), without its line end, read a
+ * byte at a time so that nothing after the line is taken from a
+ * descriptor the PIN comes from too. 0, or EXIT_USAGE after a message;
+ * out is wiped then.
+ */
+static int read_value_line(int fd, const char *field, char *out, size_t cap, size_t *len)
+{
+	size_t n = 0;
+	bool any = false, too_long = false;
+	char c = 0;
+
+	for (;;) {
+		ssize_t r = read(fd, &c, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int saved = errno;
+			crypto_wipe(out, cap);
+			cli_error("reading the value from --value-fd %d failed: %s.", fd, strerror(saved));
+			return EXIT_USAGE;
+		}
+		if (r == 0)
+			break;
+		any = true;
+		if (c == '\n')
+			break;
+		if (n + 1 < cap)
+			out[n++] = c;
+		else
+			too_long = true;
+	}
+	c = 0;
+	if (n > 0 && out[n - 1] == '\r')
+		n--;
+	out[n] = '\0';
+	if (!any) {
+		cli_error("--value-fd %d ended before a value was given: nothing was sent to the card (an empty line clears the field).",
+			  fd);
+		return EXIT_USAGE;
+	}
+	if (too_long || n > EC_PROFILE_VALUE_MAX) {
+		crypto_wipe(out, cap);
+		cli_error("the value read for %s from --value-fd %d is longer than the %d bytes the card keeps: shorten it.",
+			  field, fd, EC_PROFILE_VALUE_MAX);
+		return EXIT_USAGE;
+	}
+	*len = n;
+	return 0;
+}
+
 static int profile_set(struct cli *cli, int argc, char **argv)
 {
-	const char *fd_text = NULL;
+	const char *fd_text = NULL, *value_fd_text = NULL;
 	const struct cli_option opts[] = {
 		{ "--pin-fd", &fd_text, NULL },
+		{ "--value-fd", &value_fd_text, NULL },
 		{ NULL, NULL, NULL },
 	};
 	struct ec_error err = { 0 };
 	struct pin_entry pe;
-	int fd = -1, npos;
+	/* Room for what the card keeps, a '\r' and the NUL. */
+	char value[EC_PROFILE_VALUE_MAX + 2];
+	size_t len;
+	int fd = -1, value_fd = -1, npos;
 
 	int r = cli_verb_args(cli, argc, argv, opts, &npos);
 	if (r != CLI_CONTINUE)
 		return r;
-	if (npos != 2) {
-		cli_error("\"ecard profile set\" needs a FIELD and a VALUE (\"\" to clear): run \"ecard profile --help\".");
+	if (value_fd_text && npos != 1) {
+		cli_error("with --value-fd, \"ecard profile set\" needs a FIELD and no VALUE: run \"ecard profile --help\".");
+		return EXIT_USAGE;
+	}
+	if (!value_fd_text && npos != 2) {
+		cli_error("\"ecard profile set\" needs a FIELD and a VALUE (\"\" to clear), or a FIELD and --value-fd N: run \"ecard profile --help\".");
 		return EXIT_USAGE;
 	}
 	const struct ec_profile_field *f = ec_profile_field_find(argv[1]);
@@ -203,22 +276,30 @@ static int profile_set(struct cli *cli, int argc, char **argv)
 			  argv[1]);
 		return EXIT_USAGE;
 	}
-	size_t len = strlen(argv[2]);
-	if (len > EC_PROFILE_VALUE_MAX) {
-		cli_error("the value for %s has %zu bytes, the card keeps at most %d: shorten it.",
-			  f->name, len, EC_PROFILE_VALUE_MAX);
+	if (fd_text && cli_parse_fd("--pin-fd", fd_text, &fd) != 0)
 		return EXIT_USAGE;
+	if (value_fd_text) {
+		if (cli_parse_fd("--value-fd", value_fd_text, &value_fd) != 0 ||
+		    read_value_line(value_fd, f->name, value, sizeof(value), &len) != 0)
+			return EXIT_USAGE;
+	} else {
+		len = strlen(argv[2]);
+		if (len > EC_PROFILE_VALUE_MAX) {
+			cli_error("the value for %s has %zu bytes, the card keeps at most %d: shorten it.",
+				  f->name, len, EC_PROFILE_VALUE_MAX);
+			return EXIT_USAGE;
+		}
+		memcpy(value, argv[2], len + 1);
 	}
-	if (fd_text && cli_parse_fd(fd_text, &fd) != 0)
-		return EXIT_USAGE;
 	pin_entry_init(&pe, fd);
 	r = open_profile(cli, &err);
+	/* PUT FIELD consumes a fresh verification: VERIFY right before it. */
+	if (r == 0 && (ask_and_verify(cli, &pe, &err) != EC_OK ||
+		       ec_profile_put_field(&cli->pc, f->id, value, len, &err) != EC_OK))
+		r = cli_fail(&err);
+	crypto_wipe(value, sizeof(value));
 	if (r != 0)
 		return r;
-	/* PUT FIELD consumes a fresh verification: VERIFY right before it. */
-	if (ask_and_verify(cli, &pe, &err) != EC_OK ||
-	    ec_profile_put_field(&cli->pc, f->id, argv[2], len, &err) != EC_OK)
-		return cli_fail(&err);
 	printf(len ? "%s set.\n" : "%s cleared.\n", f->name);
 	return EXIT_SUCCESS;
 }
@@ -258,7 +339,7 @@ static int profile_policy(struct cli *cli, int argc, char **argv)
 	if ((general_text && parse_policy("--general", general_text, &new_general) != 0) ||
 	    (private_text && parse_policy("--private", private_text, &new_private) != 0))
 		return EXIT_USAGE;
-	if (fd_text && cli_parse_fd(fd_text, &fd) != 0)
+	if (fd_text && cli_parse_fd("--pin-fd", fd_text, &fd) != 0)
 		return EXIT_USAGE;
 	r = open_profile(cli, &err);
 	if (r != 0)

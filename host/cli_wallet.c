@@ -324,7 +324,7 @@ int verb_pay(struct cli *cli, int argc, char **argv)
 		cli_error("\"ecard pay\" needs --merchant FILE and --amount AMOUNT, and nothing else: run \"ecard pay --help\".");
 		return EXIT_USAGE;
 	}
-	if (fd_text && cli_parse_fd(fd_text, &fd) != 0)
+	if (fd_text && cli_parse_fd("--pin-fd", fd_text, &fd) != 0)
 		return EXIT_USAGE;
 	if (ec_merchant_load(path, &merchant, &err) != EC_OK)
 		return cli_fail(&err);

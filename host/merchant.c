@@ -165,6 +165,14 @@ static enum ec_status verify_pin(struct ec_pcsc *pc, ec_pin_fn get_pin, void *pi
 	} else {
 		pin[EC_PIN_TEXT_MAX - 1] = '\0';
 		st = ec_pin_verify(pc, pin, NULL, err);
+		if (st == EC_ERR_CARD && err) {
+			/* Say what matters to the merchant first; keep the SW. */
+			char why[EC_ERROR_TEXT_MAX];
+			uint16_t sw = err->sw;
+			snprintf(why, sizeof(why), "%s", err->text);
+			ec_error_set(err, st, "nothing was debited: %s", why);
+			err->sw = sw;
+		}
 	}
 	crypto_wipe(pin, sizeof(pin));
 	return st;

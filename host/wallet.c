@@ -361,6 +361,13 @@ enum ec_status ec_wallet_load(struct ec_pcsc *pc, const struct ec_issuer *issuer
 	init[9] = 0x00;
 	st = ec_command(pc, "INITIALIZE LOAD", init, sizeof(init), answer, sizeof(answer), &len,
 			err);
+	if (st != EC_OK && st != EC_ERR_CARD) {
+		/* Lost on the way (a tear, a reset): the card holds at most a
+		 * pending load, which the next INITIALIZE LOAD replaces. */
+		char why[EC_ERROR_TEXT_MAX];
+		snprintf(why, sizeof(why), "%s", err ? err->text : "");
+		return ec_error_set(err, st, "the answer to INITIALIZE LOAD was lost, so nothing was loaded: run the load again (%s)", why);
+	}
 	if (st != EC_OK)
 		return st;
 	st = ec_issuer_authorize_load(issuer, answer, len, amount, &result->load, s2, err);

@@ -67,7 +67,9 @@ static pid_t spawn(const char *const *argv, const char *log_path)
 	return pid;
 }
 
-void harness_init(struct harness *h)
+/* Dirs, ports, reader.conf.d and the card image; with_issuer: issuer
+ * keys in h->issuer and the image personalized for them. */
+static void init_with(struct harness *h, bool with_issuer)
 {
 	memset(h, 0, sizeof(*h));
 	strcpy(h->dir, "/tmp/ecard-it-XXXXXX");
@@ -88,17 +90,36 @@ void harness_init(struct harness *h)
 	snprintf(path, sizeof(path), "%s/vpcd", h->confdir);
 	write_file(path, conf);
 
-	char prog[256], out[512];
-	const char *args[] = { "--new", "--image", h->image, "--serial", "0102030405060708", NULL };
-	int rc = harness_run(harness_program("ecard-vcard", prog, sizeof(prog)), args, out, sizeof(out));
-	cr_assert_eq(rc, 0, "ecard-vcard --new failed: %s", out);
-
+	/* Registered before anything that may fail, so the dir is removed. */
 	current = h;
 	static bool registered;
 	if (!registered) {
 		atexit(cleanup_at_exit);
 		registered = true;
 	}
+
+	char prog[256], out[1024];
+	int rc;
+	if (with_issuer) {
+		snprintf(h->issuer, sizeof(h->issuer), "%s/issuer", h->dir);
+		const char *init[] = { "issuer", "init", h->issuer, NULL };
+		rc = harness_run(harness_program("ecard", prog, sizeof(prog)), init, out, sizeof(out));
+		cr_assert_eq(rc, 0, "ecard issuer init failed: %s", out);
+	}
+	const char *args[] = { "--new", "--image", h->image, "--serial", "0102030405060708",
+			       with_issuer ? "--personalize" : NULL, h->issuer, NULL };
+	rc = harness_run(harness_program("ecard-vcard", prog, sizeof(prog)), args, out, sizeof(out));
+	cr_assert_eq(rc, 0, "ecard-vcard --new failed: %s", out);
+}
+
+void harness_init(struct harness *h)
+{
+	init_with(h, false);
+}
+
+void harness_init_issuer(struct harness *h)
+{
+	init_with(h, true);
 }
 
 void harness_start_pcscd(struct harness *h)
@@ -238,9 +259,55 @@ const char *harness_ctl(struct harness *h, const char *cmd)
 	return out;
 }
 
+bool harness_wait_usable(struct harness *h, int timeout_ms)
+{
+	long long deadline = now_ms() + timeout_ms;
+	while (!strstr(harness_ctl(h, "status"), "connected=1")) {
+		if (now_ms() > deadline)
+			return false;
+		sleep_ms(50);
+	}
+	long long left = deadline - now_ms();
+	if (left < 0 || !harness_wait_card(h, true, (int)left))
+		return false;
+
+	/* Right after an insertion pcscd may still be resetting the card. */
+	SCARDCONTEXT ctx;
+	if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx) != SCARD_S_SUCCESS)
+		return false;
+	bool ok = false;
+	while (!ok && now_ms() <= deadline) {
+		SCARDHANDLE card;
+		DWORD protocol;
+		if (SCardConnect(ctx, h->reader, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1,
+				 &card, &protocol) == SCARD_S_SUCCESS) {
+			SCardDisconnect(card, SCARD_LEAVE_CARD);
+			ok = true;
+		} else {
+			sleep_ms(50);
+		}
+	}
+	SCardReleaseContext(ctx);
+	return ok;
+}
+
 int harness_run(const char *program, const char *const *args, char *out, size_t out_len)
 {
-	int p[2];
+	return harness_run_input(program, args, NULL, out, out_len);
+}
+
+int harness_run_input(const char *program, const char *const *args, const char *input,
+		      char *out, size_t out_len)
+{
+	int p[2], in[2] = { -1, -1 };
+	if (input) {
+		/* Small enough for the pipe's buffer: written before the child runs. */
+		size_t n = strlen(input);
+		cr_assert_lt(n, 4096, "input for %s too long", program);
+		cr_assert_eq(pipe(in), 0);
+		cr_assert_eq(write(in[1], input, n), (ssize_t)n);
+		close(in[1]);
+	}
 	cr_assert_eq(pipe(p), 0);
 	pid_t pid = fork();
 	cr_assert_geq(pid, 0);
@@ -253,11 +320,20 @@ int harness_run(const char *program, const char *const *args, char *out, size_t 
 		argv[n] = NULL;
 		dup2(p[1], 1);
 		dup2(p[1], 2);
-		close(p[0]);
-		close(p[1]);
+		/* fd 3 becomes the input; whatever else was there is not needed. */
+		if (input && in[0] != 3)
+			dup2(in[0], 3);
+		if (!input || p[0] != 3)
+			close(p[0]);
+		if (!input || p[1] != 3)
+			close(p[1]);
+		if (input && in[0] != 3)
+			close(in[0]);
 		execv(program, (char *const *)argv);
 		_exit(127);
 	}
+	if (input)
+		close(in[0]);
 	close(p[1]);
 	size_t got = 0;
 	ssize_t r;

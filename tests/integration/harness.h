@@ -21,6 +21,7 @@ struct harness {
 	char image[96];
 	char control[96];
 	char reader[64];	/* PC/SC name of the reader the card is in */
+	char issuer[96];	/* issuer key directory (harness_init_issuer) */
 	int port;
 	pid_t pcscd;
 	pid_t vcard;
@@ -28,6 +29,10 @@ struct harness {
 
 /* Scratch dir, ports, reader.conf.d, a new card image; starts nothing. */
 void harness_init(struct harness *h);
+/* The same, but with issuer keys made by `ecard issuer init` in
+ * h->issuer and the card image's wallet personalized for that issuer
+ * (`ecard-vcard --new --personalize`). */
+void harness_init_issuer(struct harness *h);
 void harness_start_pcscd(struct harness *h);
 void harness_stop_pcscd(struct harness *h);
 /* Extra arguments for ecard-vcard, NULL-terminated (may be NULL). */
@@ -39,12 +44,20 @@ void harness_stop(struct harness *h);
 /* Wait until the reader reports a card present (or absent). */
 bool harness_wait_card(struct harness *h, bool present, int timeout_ms);
 
+/* After a tear: wait until the card is back on vpcd, pcscd reports it
+ * present and a connection to it succeeds. */
+bool harness_wait_usable(struct harness *h, int timeout_ms);
+
 /* Send a control command; returns the answer line ("" on failure). */
 const char *harness_ctl(struct harness *h, const char *cmd);
 
 /* Run a program from the build tree (e.g. "ecard"), capture its stdout.
  * Returns the exit status, -1 if it did not exit normally. */
 int harness_run(const char *program, const char *const *args, char *out, size_t out_len);
+/* The same, with input (may be NULL: nothing) readable by the program on
+ * file descriptor 3, for --pin-fd 3 and the like. */
+int harness_run_input(const char *program, const char *const *args, const char *input,
+		      char *out, size_t out_len);
 
 /* Path of a program in the build tree. */
 const char *harness_program(const char *name, char *buf, size_t len);
