@@ -30,7 +30,7 @@ say() { printf '\n== %s\n' "$*"; }
 
 # --- Debian packages --------------------------------------------------------
 build_deps="build-essential autoconf automake libtool pkg-config \
-libpcsclite-dev libssl-dev libcriterion-dev libusb-1.0-0-dev"
+libpcsclite-dev libssl-dev libcriterion-dev libusb-1.0-0-dev libzip-dev"
 run_deps="pcscd vsmartcard-vpcd opensc util-linux"
 bench_deps="vsmartcard-vpicc python3-virtualsmartcard python3-pycryptodome"
 
@@ -78,7 +78,7 @@ test)
 	build build-sanitizers --enable-werror --enable-sanitizers
 	(cd build-sanitizers && ASAN_OPTIONS=detect_leaks=1 make -j"$jobs" check-unit) || status=1
 	say "make distcheck"
-	(cd build && make -s distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror >distcheck.log 2>&1 &&
+	(cd build && make -s distcheck DISTCHECK_CONFIGURE_FLAGS="--enable-werror --with-shared=$top/../shared" >distcheck.log 2>&1 &&
 		grep -E "archives ready|ecard-.*tar" distcheck.log | head -3) ||
 		{ tail -40 build/distcheck.log; status=1; }
 

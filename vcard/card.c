@@ -6,7 +6,8 @@
  *   tag 1  card record: version(1) serial(8) next owner id(4)
  *   tag 2  PIN record (pin.h)
  *   tag 3  registry: VC_MAX_INSTANCES entries of
- *          used(1) state(1) aid_len(1) aid(16) type_len(1) type_aid(16) owner(4)
+ *          used(1) state(1) aid_len(1) aid(16) module_len(1) module_aid(16)
+ *          owner(4) privileges(3) elf_len(1) elf_aid(16) reserved(4)
  * Everything else (channels, selections, PIN verified, pending response
  * bytes, transient memory) is session state, rebuilt at every power-up.
  */
@@ -17,6 +18,7 @@
 
 #include "crypto.h"
 #include "cursor.h"
+#include "isd.h"
 
 #define PLATFORM_OWNER 0u
 #define TAG_CARD 1u
@@ -28,7 +30,7 @@
 #define CARD_OFF_SERIAL 1u
 #define CARD_OFF_NEXT_OWNER 9u
 
-#define REG_ENTRY 40u
+#define REG_ENTRY 64u
 #define REG_OFF_USED 0u
 #define REG_OFF_STATE 1u
 #define REG_OFF_AID_LEN 2u
@@ -36,6 +38,9 @@
 #define REG_OFF_TYPE_LEN 19u
 #define REG_OFF_TYPE 20u
 #define REG_OFF_OWNER 36u
+#define REG_OFF_PRIV 40u
+#define REG_OFF_ELF_LEN 43u
+#define REG_OFF_ELF 44u
 
 #define FIRST_APPLET_OWNER 0x100u
 
@@ -46,6 +51,8 @@ void vc_card_init(struct vc_card *card, struct vc_storage *st, const struct logg
 	memset(card, 0, sizeof(*card));
 	card->st = st;
 	card->log = log;
+	/* Every card has its card manager. */
+	vc_card_register(card, &vc_isd_applet);
 }
 
 enum vc_status vc_card_register(struct vc_card *card, const struct vc_applet *type)
@@ -83,10 +90,13 @@ static void release_instances(struct vc_card *card)
 		clear_pending(&card->chan[i]);
 }
 
-/* Bind the persistent registry to the native applet types. */
+/*
+ * Bind the persistent registry to the native applet types. An instance that
+ * was already loaded (same slot, same owner) keeps its transient memory, so
+ * a registry change made by the card manager does not wipe a session.
+ */
 static enum vc_status load_registry(struct vc_card *card)
 {
-	release_instances(card);
 	const uint8_t *reg = vc_nvm_peek(&card->nvm, card->registry_obj.off,
 					 VC_MAX_INSTANCES * REG_ENTRY);
 	if (!reg || card->registry_obj.size < VC_MAX_INSTANCES * REG_ENTRY)
@@ -94,18 +104,32 @@ static enum vc_status load_registry(struct vc_card *card)
 	for (size_t i = 0; i < VC_MAX_INSTANCES; i++) {
 		const uint8_t *e = reg + i * REG_ENTRY;
 		struct vc_instance *in = &card->inst[i];
+		bool same = e[REG_OFF_USED] && in->used && in->owner == load_be32(e + REG_OFF_OWNER);
+		uint8_t *transient = same ? in->transient : NULL;
+		if (!same)
+			free(in->transient);
+		memset(in, 0, sizeof(*in));
 		if (!e[REG_OFF_USED])
 			continue;
 		if (e[REG_OFF_AID_LEN] == 0 || e[REG_OFF_AID_LEN] > VC_AID_MAX ||
-		    e[REG_OFF_TYPE_LEN] > VC_AID_MAX)
+		    e[REG_OFF_TYPE_LEN] > VC_AID_MAX || e[REG_OFF_ELF_LEN] > VC_AID_MAX) {
+			free(transient);
 			return VC_ERR_FORMAT;
+		}
 		in->used = true;
 		in->aid_len = e[REG_OFF_AID_LEN];
 		memcpy(in->aid, e + REG_OFF_AID, in->aid_len);
 		in->owner = load_be32(e + REG_OFF_OWNER);
+		in->state = e[REG_OFF_STATE];
+		memcpy(in->privileges, e + REG_OFF_PRIV, 3);
+		in->module_aid_len = e[REG_OFF_TYPE_LEN];
+		memcpy(in->module_aid, e + REG_OFF_TYPE, in->module_aid_len);
+		in->elf_aid_len = e[REG_OFF_ELF_LEN];
+		memcpy(in->elf_aid, e + REG_OFF_ELF, in->elf_aid_len);
 		/* No native implementation: the instance is inert (DESIGN §3). */
 		in->type = find_type(card, e + REG_OFF_TYPE, e[REG_OFF_TYPE_LEN]);
-		if (in->type && in->type->transient_size) {
+		in->transient = transient;
+		if (!in->transient && in->type && in->type->transient_size) {
 			in->transient = calloc(1, in->type->transient_size);
 			if (!in->transient)
 				return VC_ERR_NO_MEMORY;
@@ -115,6 +139,7 @@ static enum vc_status load_registry(struct vc_card *card)
 }
 
 static void deselect_channel(struct vc_card *card, uint8_t channel);
+static void select_default(struct vc_card *card, uint8_t channel);
 
 static void new_session(struct vc_card *card)
 {
@@ -130,6 +155,7 @@ static void new_session(struct vc_card *card)
 			memset(card->inst[i].transient, 0, card->inst[i].type->transient_size);
 	card->pin_session.verified = false;
 	card->pin_session.fresh = false;
+	select_default(card, 0);
 }
 
 enum vc_status vc_card_power_up(struct vc_card *card)
@@ -151,8 +177,10 @@ enum vc_status vc_card_power_up(struct vc_card *card)
 		vc_nvm_close(&card->nvm);
 		return VC_ERR_FORMAT;
 	}
+	release_instances(card);
 	st = load_registry(card);
 	if (st != VC_OK) {
+		release_instances(card);
 		vc_nvm_close(&card->nvm);
 		return st;
 	}
@@ -221,15 +249,21 @@ size_t vc_card_atr(uint8_t atr[VC_ATR_MAX])
 
 static enum vc_status write_registry_entry(struct vc_card *card, size_t slot,
 					   const uint8_t *aid, size_t aid_len,
-					   const uint8_t *type_aid, size_t type_len, uint32_t owner)
+					   const uint8_t *type_aid, size_t type_len, uint32_t owner,
+					   const struct vc_install_info *info)
 {
 	uint8_t e[REG_ENTRY] = { 0 };
 	e[REG_OFF_USED] = 1;
+	e[REG_OFF_STATE] = info->state ? info->state : VC_APP_SELECTABLE;
 	e[REG_OFF_AID_LEN] = (uint8_t)aid_len;
 	memcpy(e + REG_OFF_AID, aid, aid_len);
 	e[REG_OFF_TYPE_LEN] = (uint8_t)type_len;
 	memcpy(e + REG_OFF_TYPE, type_aid, type_len);
 	store_be32(e + REG_OFF_OWNER, owner);
+	memcpy(e + REG_OFF_PRIV, info->privileges, 3);
+	e[REG_OFF_ELF_LEN] = (uint8_t)info->elf_aid_len;
+	if (info->elf_aid_len)
+		memcpy(e + REG_OFF_ELF, info->elf_aid, info->elf_aid_len);
 	return vc_nvm_write(&card->nvm, card->registry_obj.off + (uint32_t)(slot * REG_ENTRY),
 			    e, sizeof(e));
 }
@@ -293,6 +327,15 @@ enum vc_status vc_card_create(struct vc_storage *st, const struct vc_card_option
 		if ((s = vc_card_register(&card, applets[i])) != VC_OK)
 			return s;
 	s = vc_card_power_up(&card);
+	/* The card manager first: security domain, card lock and terminate,
+	 * default selected (card reset), global PIN (CVM management). */
+	const struct vc_install_info isd_info = {
+		.privileges = { VC_PRIV_SECURITY_DOMAIN | VC_PRIV_CARD_LOCK | VC_PRIV_CARD_TERMINATE |
+				VC_PRIV_CARD_RESET | VC_PRIV_CVM_MANAGEMENT, 0, 0 },
+	};
+	if (s == VC_OK)
+		s = vc_card_install_instance(&card, vc_isd_aid, VC_ISD_AID_LEN, vc_isd_aid,
+					     VC_ISD_AID_LEN, NULL, 0, &isd_info, false);
 	for (size_t i = 0; s == VC_OK && i < n_applets; i++)
 		s = vc_card_install(&card, applets[i]->aid, applets[i]->aid_len,
 				    applets[i]->aid, applets[i]->aid_len, NULL, 0);
@@ -315,8 +358,10 @@ static void make_ctx(struct vc_card *card, int idx, uint8_t channel, struct vc_a
 }
 
 static enum vc_status install_in_tx(struct vc_card *card, const struct vc_applet *type,
+				    const uint8_t *module_aid, size_t module_len,
 				    const uint8_t *aid, size_t aid_len,
-				    const uint8_t *params, size_t params_len)
+				    const uint8_t *params, size_t params_len,
+				    const struct vc_install_info *info)
 {
 	size_t slot = VC_MAX_INSTANCES;
 	for (size_t i = 0; i < VC_MAX_INSTANCES; i++) {
@@ -336,8 +381,8 @@ static enum vc_status install_in_tx(struct vc_card *card, const struct vc_applet
 	enum vc_status st = vc_nvm_write(&card->nvm, card->card_obj.off + CARD_OFF_NEXT_OWNER,
 					 next_owner, 4);
 	if (st == VC_OK)
-		st = write_registry_entry(card, slot, aid, aid_len, type->aid, type->aid_len, owner);
-	if (st != VC_OK || !type->install)
+		st = write_registry_entry(card, slot, aid, aid_len, module_aid, module_len, owner, info);
+	if (st != VC_OK || !type || !type->install)
 		return st;
 
 	/* The applet's own objects join the platform's transaction. */
@@ -355,22 +400,28 @@ static enum vc_status install_in_tx(struct vc_card *card, const struct vc_applet
 	return sw == SW_OK ? VC_OK : VC_ERR_STATE;
 }
 
-enum vc_status vc_card_install(struct vc_card *card, const uint8_t *type_aid, size_t type_len,
-			       const uint8_t *aid, size_t aid_len,
-			       const uint8_t *params, size_t params_len)
+enum vc_status vc_card_install_instance(struct vc_card *card, const uint8_t *module_aid,
+					size_t module_len, const uint8_t *aid, size_t aid_len,
+					const uint8_t *params, size_t params_len,
+					const struct vc_install_info *info, bool in_tx)
 {
+	static const struct vc_install_info plain;
 	if (!card->powered)
 		return VC_ERR_STATE;
-	if (aid_len == 0 || aid_len > VC_AID_MAX)
+	if (aid_len == 0 || aid_len > VC_AID_MAX || module_len == 0 || module_len > VC_AID_MAX ||
+	    (info && info->elf_aid_len > VC_AID_MAX))
 		return VC_ERR_ARG;
-	const struct vc_applet *type = find_type(card, type_aid, type_len);
-	if (!type)
-		return VC_ERR_NOT_FOUND;
+	if (!info)
+		info = &plain;
+	/* No native implementation: an inert instance (DESIGN §3). */
+	const struct vc_applet *type = find_type(card, module_aid, module_len);
 
-	enum vc_status st = vc_nvm_begin(&card->nvm);
+	enum vc_status st = in_tx ? VC_OK : vc_nvm_begin(&card->nvm);
 	if (st != VC_OK)
 		return st;
-	st = install_in_tx(card, type, aid, aid_len, params, params_len);
+	st = install_in_tx(card, type, module_aid, module_len, aid, aid_len, params, params_len, info);
+	if (in_tx)
+		return st;
 	if (st == VC_OK)
 		st = vc_nvm_commit(&card->nvm);
 	else if (card->nvm.in_tx)
@@ -378,7 +429,61 @@ enum vc_status vc_card_install(struct vc_card *card, const uint8_t *type_aid, si
 	if (st == VC_OK)
 		st = load_registry(card);
 	if (st == VC_OK)
-		LOG_D(card->log, "installed applet %s", type->name);
+		LOG_D(card->log, "installed %s", type ? type->name : "an inert instance");
+	return st;
+}
+
+enum vc_status vc_card_install(struct vc_card *card, const uint8_t *type_aid, size_t type_len,
+			       const uint8_t *aid, size_t aid_len,
+			       const uint8_t *params, size_t params_len)
+{
+	if (!find_type(card, type_aid, type_len))
+		return VC_ERR_NOT_FOUND;
+	return vc_card_install_instance(card, type_aid, type_len, aid, aid_len, params, params_len,
+					NULL, false);
+}
+
+int vc_card_find_instance(const struct vc_card *card, const uint8_t *aid, size_t aid_len)
+{
+	for (size_t i = 0; i < VC_MAX_INSTANCES; i++)
+		if (card->inst[i].used && card->inst[i].aid_len == aid_len &&
+		    memcmp(card->inst[i].aid, aid, aid_len) == 0)
+			return (int)i;
+	return -1;
+}
+
+enum vc_status vc_card_set_state(struct vc_card *card, int slot, uint8_t state)
+{
+	if (slot < 0 || slot >= VC_MAX_INSTANCES || !card->inst[slot].used)
+		return VC_ERR_ARG;
+	return vc_nvm_write(&card->nvm, card->registry_obj.off + (uint32_t)slot * REG_ENTRY +
+			    REG_OFF_STATE, &state, 1);
+}
+
+enum vc_status vc_card_remove_instance(struct vc_card *card, int slot)
+{
+	static const uint8_t empty[REG_ENTRY];
+	if (slot < 0 || slot >= VC_MAX_INSTANCES || !card->inst[slot].used)
+		return VC_ERR_ARG;
+	for (uint8_t c = 0; c < VC_CHANNELS; c++)
+		if (card->chan[c].open && card->chan[c].selected == slot)
+			deselect_channel(card, c);
+	enum vc_status st = vc_nvm_free_owner(&card->nvm, card->inst[slot].owner);
+	if (st == VC_OK)
+		st = vc_nvm_write(&card->nvm, card->registry_obj.off + (uint32_t)slot * REG_ENTRY,
+				  empty, sizeof(empty));
+	return st;
+}
+
+enum vc_status vc_card_reload(struct vc_card *card)
+{
+	/* Selections name registry slots: keep them where the slot survives. */
+	int selected[VC_CHANNELS];
+	for (uint8_t c = 0; c < VC_CHANNELS; c++)
+		selected[c] = card->chan[c].selected;
+	enum vc_status st = load_registry(card);
+	for (uint8_t c = 0; c < VC_CHANNELS; c++)
+		card->chan[c].selected = selected[c] >= 0 && card->inst[selected[c]].used ? selected[c] : -1;
 	return st;
 }
 
@@ -411,6 +516,27 @@ static void deselect_channel(struct vc_card *card, uint8_t channel)
 	ch->selected = -1;
 }
 
+/* Selectable: SELECTABLE or beyond in its life cycle, and not locked. */
+static bool selectable(const struct vc_instance *in)
+{
+	return in->used && (in->state & 0x07) == 0x07 && !(in->state & VC_APP_LOCKED_BIT);
+}
+
+/* Security domains may be selected on several channels at once. */
+static bool multi_selectable(const struct vc_instance *in)
+{
+	return (in->privileges[0] & VC_PRIV_SECURITY_DOMAIN) != 0;
+}
+
+/* The instance with the Card Reset privilege is selected by default. */
+static int default_instance(const struct vc_card *card)
+{
+	for (size_t i = 0; i < VC_MAX_INSTANCES; i++)
+		if (card->inst[i].used && (card->inst[i].privileges[0] & VC_PRIV_CARD_RESET))
+			return (int)i;
+	return -1;
+}
+
 static int find_instance(const struct vc_card *card, const uint8_t *aid, size_t len)
 {
 	/* An exact match wins; otherwise the first instance whose AID starts
@@ -428,27 +554,15 @@ static int find_instance(const struct vc_card *card, const uint8_t *aid, size_t 
 	return partial;
 }
 
-static uint16_t do_select(struct vc_card *card, const struct vc_apdu *a, struct vc_response *rsp)
+/* Make idx the selection of a channel (after deselecting what was there). */
+static uint16_t select_on(struct vc_card *card, uint8_t channel, int idx, struct vc_response *rsp)
 {
-	if (a->p2 != 0x00 && a->p2 != 0x0C)
-		return SW_INCORRECT_P1P2;	/* only first-or-only occurrence */
-	if (a->nc == 0)
-		return SW_FILE_NOT_FOUND;	/* no default application yet */
-	if (a->nc > VC_AID_MAX)
-		return SW_WRONG_LENGTH;
-	int idx = find_instance(card, a->data, a->nc);
-	if (idx < 0)
-		return SW_FILE_NOT_FOUND;
-	for (uint8_t c = 0; c < VC_CHANNELS; c++)
-		if (c != a->channel && card->chan[c].open && card->chan[c].selected == idx)
-			return SW_CONDITIONS;	/* not multi-selectable */
-
-	deselect_channel(card, a->channel);
+	deselect_channel(card, channel);
 	struct vc_instance *in = &card->inst[idx];
 	uint16_t sw = SW_OK;
 	if (in->type && in->type->select) {
 		struct vc_applet_ctx ctx;
-		make_ctx(card, idx, a->channel, &ctx);
+		make_ctx(card, idx, channel, &ctx);
 		sw = in->type->select(&ctx, rsp);
 		abort_left_open(card, in);
 	}
@@ -456,10 +570,44 @@ static uint16_t do_select(struct vc_card *card, const struct vc_apdu *a, struct 
 		rsp->len = 0;
 		return SW_APPLET_SELECT_FAILED;
 	}
-	card->chan[a->channel].selected = idx;
-	if (a->p2 == 0x0C)
-		rsp->len = 0;
+	card->chan[channel].selected = idx;
 	return SW_OK;
+}
+
+/* Select the default instance on a channel, if there is one and it may
+ * be selected there; its FCI goes nowhere. */
+static void select_default(struct vc_card *card, uint8_t channel)
+{
+	int idx = default_instance(card);
+	if (idx < 0 || !selectable(&card->inst[idx]))
+		return;
+	for (uint8_t c = 0; c < VC_CHANNELS; c++)
+		if (c != channel && card->chan[c].open && card->chan[c].selected == idx &&
+		    !multi_selectable(&card->inst[idx]))
+			return;
+	uint8_t scratch[256];
+	struct vc_response rsp = { scratch, sizeof(scratch), 0 };
+	select_on(card, channel, idx, &rsp);
+}
+
+static uint16_t do_select(struct vc_card *card, const struct vc_apdu *a, struct vc_response *rsp)
+{
+	if (a->p2 != 0x00 && a->p2 != 0x0C)
+		return SW_INCORRECT_P1P2;	/* only first-or-only occurrence */
+	if (a->nc > VC_AID_MAX)
+		return SW_WRONG_LENGTH;
+	/* An empty AID selects the default application (the card manager). */
+	int idx = a->nc == 0 ? default_instance(card) : find_instance(card, a->data, a->nc);
+	if (idx < 0 || !selectable(&card->inst[idx]))
+		return SW_FILE_NOT_FOUND;
+	for (uint8_t c = 0; c < VC_CHANNELS; c++)
+		if (c != a->channel && card->chan[c].open && card->chan[c].selected == idx &&
+		    !multi_selectable(&card->inst[idx]))
+			return SW_CONDITIONS;	/* not multi-selectable */
+	uint16_t sw = select_on(card, a->channel, idx, rsp);
+	if (sw == SW_OK && a->p2 == 0x0C)
+		rsp->len = 0;
+	return sw;
 }
 
 static uint16_t do_manage_channel(struct vc_card *card, const struct vc_apdu *a,
@@ -482,6 +630,9 @@ static uint16_t do_manage_channel(struct vc_card *card, const struct vc_apdu *a,
 		}
 		card->chan[target].open = true;
 		card->chan[target].selected = -1;
+		/* Opened from the basic channel: the default application. */
+		if (a->channel == 0)
+			select_default(card, target);
 		if (a->p2 == 0)
 			vc_rsp_append(rsp, &target, 1);
 		return SW_OK;

@@ -34,13 +34,40 @@ struct vc_card_options {
 	uint32_t journal_size;	/* 0 = default */
 };
 
+/* GlobalPlatform life cycle of an application (GP 2.3.1 §5.3.1). */
+#define VC_APP_INSTALLED 0x03
+#define VC_APP_SELECTABLE 0x07
+#define VC_APP_PERSONALIZED 0x0F
+#define VC_APP_LOCKED_BIT 0x80
+
+/* Privileges, first byte (GP 2.3.1 §6.6.1). */
+#define VC_PRIV_SECURITY_DOMAIN 0x80
+#define VC_PRIV_CARD_LOCK 0x10
+#define VC_PRIV_CARD_TERMINATE 0x08
+#define VC_PRIV_CARD_RESET 0x04	/* default selected */
+#define VC_PRIV_CVM_MANAGEMENT 0x02
+
 struct vc_instance {
 	bool used;
 	uint8_t aid[VC_AID_MAX];
 	uint8_t aid_len;
 	uint32_t owner;
-	const struct vc_applet *type;	/* native implementation */
+	const struct vc_applet *type;	/* native implementation (NULL: inert) */
 	uint8_t *transient;
+	uint8_t state;			/* VC_APP_* */
+	uint8_t privileges[3];
+	uint8_t module_aid[VC_AID_MAX];	/* the module it is an instance of */
+	uint8_t module_aid_len;
+	uint8_t elf_aid[VC_AID_MAX];	/* its load file; empty for built-ins */
+	uint8_t elf_aid_len;
+};
+
+/* What vc_card_install_instance() records beside the applet itself. */
+struct vc_install_info {
+	uint8_t state;			/* 0 = VC_APP_SELECTABLE */
+	uint8_t privileges[3];
+	const uint8_t *elf_aid;
+	size_t elf_aid_len;
 };
 
 struct vc_channel {
@@ -115,6 +142,24 @@ enum vc_status vc_card_process(struct vc_card *card, const uint8_t *cmd, size_t 
 enum vc_status vc_card_install(struct vc_card *card, const uint8_t *type_aid, size_t type_len,
 			       const uint8_t *aid, size_t aid_len,
 			       const uint8_t *params, size_t params_len);
+/*
+ * The same with GlobalPlatform's details, for the card manager: the module
+ * need not have a native implementation (the instance is then inert), and
+ * the caller may already hold the transaction (in_tx: nothing committed
+ * here).
+ */
+enum vc_status vc_card_install_instance(struct vc_card *card, const uint8_t *module_aid,
+					size_t module_len, const uint8_t *aid, size_t aid_len,
+					const uint8_t *params, size_t params_len,
+					const struct vc_install_info *info, bool in_tx);
+/* Registry slot of an instance by exact AID, or -1. */
+int vc_card_find_instance(const struct vc_card *card, const uint8_t *aid, size_t aid_len);
+/* Change an instance's life cycle state (inside the caller's transaction). */
+enum vc_status vc_card_set_state(struct vc_card *card, int slot, uint8_t state);
+/* Remove an instance and free its persistent objects (caller's transaction). */
+enum vc_status vc_card_remove_instance(struct vc_card *card, int slot);
+/* Reload the registry into RAM after a committed change. */
+enum vc_status vc_card_reload(struct vc_card *card);
 
 void vc_card_serial(const struct vc_card *card, uint8_t serial[8]);
 /* Physical writes to the image since power-up. */

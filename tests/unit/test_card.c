@@ -224,8 +224,48 @@ Test(card, select_unknown_aid)
 	expect_sw("00 A4 04 00 05 A0 00 00 00 01", SW_FILE_NOT_FOUND);
 	expect_sw("00 A4 04 00 08 F0 45 43 41 52 44 44 02", SW_FILE_NOT_FOUND);
 	expect_sw("00 A4 04 00 09 " DIAG_AID " 00", SW_FILE_NOT_FOUND);
-	expect_sw("00 A4 04 00", SW_FILE_NOT_FOUND);
 	expect_sw("80 10 00 00 01 AA", SW_INS_NOT_SUPPORTED);
+}
+
+/* The card manager is selected at power-up, by an empty SELECT, and on a
+ * channel opened from the basic channel; it answers GET DATA at once. */
+Test(card, card_manager_is_the_default_application)
+{
+	expect_sw("80 CA 00 66 00", SW_OK);
+	cr_assert_eq(rsp[0], 0x66, "card recognition data without any SELECT");
+	expect_sw(SELECT_DIAG, SW_OK);
+	expect_sw("80 CA 00 66 00", SW_INS_NOT_SUPPORTED);
+	expect_rsp("00 A4 04 00 00", "6F 10 84 08 A0 00 00 01 51 00 00 00 A5 04 9F 65 01 FF", SW_OK);
+	expect_sw("80 CA 00 C1 00", SW_OK);
+	cr_assert_eq(rsp_len, 5);
+	cr_assert_eq(rsp[0], 0xC1);
+	/* Security domains are multi-selectable: a new channel gets it too. */
+	expect_rsp("00 70 00 00 01", "01", SW_OK);
+	expect_sw("81 CA 00 66 00", SW_OK);
+	expect_sw("01 A4 04 00 08 A0 00 00 01 51 00 00 00", SW_OK);
+	vc_card_reset(card);
+	expect_sw("80 CA 00 66 00", SW_OK);
+}
+
+Test(card, card_manager_get_data)
+{
+	expect_sw("80 CA 9F 7F 00", SW_OK);
+	cr_assert_eq(rsp_len, 45);
+	cr_assert_eq(rsp[0], 0x9F);
+	cr_assert_eq(rsp[2], 42);
+	cr_assert_arr_eq(rsp + 3 + 12, "\x05\x06\x07\x08", 4, "IC serial from the card serial");
+	expect_sw("80 CA 00 E0 00", SW_OK);
+	/* ENC, MAC, DEK of key set 30, AES, 16 bytes */
+	cr_assert_eq(rsp_len, 2 + 18);
+	cr_assert_arr_eq(rsp + 2, "\xC0\x04\x01\x30\x88\x10\xC0\x04\x02\x30\x88\x10", 12);
+	expect_sw("80 CA 00 C1 00", SW_OK);
+	cr_assert_arr_eq(rsp, "\xC1\x03\x00\x00\x00", 5);
+	expect_sw("80 CA 12 34 00", SW_REF_DATA_NOT_FOUND);
+	expect_sw("80 CA 00 66 01 00 00", SW_WRONG_LENGTH);
+	/* Card content management needs a secure channel. */
+	expect_sw("80 F2 80 00 02 4F 00 00", SW_SECURITY_STATUS);
+	expect_sw("80 E6 02 00 00", SW_SECURITY_STATUS);
+	expect_sw("84 CA 00 66 00", SW_SECURITY_STATUS);
 }
 
 Test(card, select_by_full_aid)
