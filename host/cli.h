@@ -136,4 +136,8 @@ extern const char cli_usage_pin[];
 int verb_profile(struct cli *cli, int argc, char **argv);
 extern const char cli_usage_profile[];
 
+/* cli_cap.c */
+int verb_cap(struct cli *cli, int argc, char **argv);
+extern const char cli_usage_cap[];
+
 #endif

@@ -78,6 +78,7 @@ static const struct verb verbs[] = {
 	{ "profile", verb_profile, "show or change the personal data on the card", cli_usage_profile },
 	{ "issuer", verb_issuer, "make issuer keys; authorize a load by hand", cli_usage_issuer },
 	{ "merchant", verb_merchant, "make a merchant key file certified by the issuer", cli_usage_merchant },
+	{ "cap", verb_cap, "show what a Java Card CAP file holds and its load file hash", cli_usage_cap },
 	{
 		"help", verb_help,
 		"show this help, or a command's help: ecard help COMMAND",

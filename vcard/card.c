@@ -465,9 +465,11 @@ enum vc_status vc_card_remove_instance(struct vc_card *card, int slot)
 	static const uint8_t empty[REG_ENTRY];
 	if (slot < 0 || slot >= VC_MAX_INSTANCES || !card->inst[slot].used)
 		return VC_ERR_ARG;
+	/* No deselect callback: the applet is going away, and the card
+	 * manager's transaction is open around this call. */
 	for (uint8_t c = 0; c < VC_CHANNELS; c++)
 		if (card->chan[c].open && card->chan[c].selected == slot)
-			deselect_channel(card, c);
+			card->chan[c].selected = -1;
 	enum vc_status st = vc_nvm_free_owner(&card->nvm, card->inst[slot].owner);
 	if (st == VC_OK)
 		st = vc_nvm_write(&card->nvm, card->registry_obj.off + (uint32_t)slot * REG_ENTRY,
@@ -511,15 +513,27 @@ static void deselect_channel(struct vc_card *card, uint8_t channel)
 		in->type->deselect(&ctx);
 		abort_left_open(card, in);
 	}
-	if (in->transient)
-		memset(in->transient, 0, in->type->transient_size);
 	ch->selected = -1;
+	/* Transient memory is cleared when the instance is deselected from
+	 * its last channel (a security domain may stay selected elsewhere). */
+	bool elsewhere = false;
+	for (uint8_t c = 0; c < VC_CHANNELS; c++)
+		elsewhere |= card->chan[c].open && card->chan[c].selected == (int)(in - card->inst);
+	if (in->transient && !elsewhere)
+		memset(in->transient, 0, in->type->transient_size);
 }
 
-/* Selectable: SELECTABLE or beyond in its life cycle, and not locked. */
-static bool selectable(const struct vc_instance *in)
+/* Selectable: SELECTABLE or beyond in its life cycle, and not locked; on
+ * a locked or terminated card only the security domains. */
+static bool selectable(const struct vc_card *card, const struct vc_instance *in)
 {
-	return in->used && (in->state & 0x07) == 0x07 && !(in->state & VC_APP_LOCKED_BIT);
+	if (!in->used)
+		return false;
+	if (in->privileges[0] & VC_PRIV_SECURITY_DOMAIN)
+		return card->life_cycle != VC_CARD_TERMINATED || (in->privileges[0] & VC_PRIV_CARD_RESET);
+	if (card->life_cycle == VC_CARD_LOCKED || card->life_cycle == VC_CARD_TERMINATED)
+		return false;
+	return (in->state & 0x07) == 0x07 && !(in->state & VC_APP_LOCKED_BIT);
 }
 
 /* Security domains may be selected on several channels at once. */
@@ -579,7 +593,7 @@ static uint16_t select_on(struct vc_card *card, uint8_t channel, int idx, struct
 static void select_default(struct vc_card *card, uint8_t channel)
 {
 	int idx = default_instance(card);
-	if (idx < 0 || !selectable(&card->inst[idx]))
+	if (idx < 0 || !selectable(card, &card->inst[idx]))
 		return;
 	for (uint8_t c = 0; c < VC_CHANNELS; c++)
 		if (c != channel && card->chan[c].open && card->chan[c].selected == idx &&
@@ -598,7 +612,7 @@ static uint16_t do_select(struct vc_card *card, const struct vc_apdu *a, struct 
 		return SW_WRONG_LENGTH;
 	/* An empty AID selects the default application (the card manager). */
 	int idx = a->nc == 0 ? default_instance(card) : find_instance(card, a->data, a->nc);
-	if (idx < 0 || !selectable(&card->inst[idx]))
+	if (idx < 0 || !selectable(card, &card->inst[idx]))
 		return SW_FILE_NOT_FOUND;
 	for (uint8_t c = 0; c < VC_CHANNELS; c++)
 		if (c != a->channel && card->chan[c].open && card->chan[c].selected == idx &&

@@ -102,6 +102,10 @@ struct vc_card {
 	 * Anything beyond waits for GET RESPONSE behind 61xx. */
 	size_t max_rsp_data;
 
+	/* The card life cycle, as the card manager keeps it (0 before it was
+	 * selected the first time: nothing is restricted). */
+	uint8_t life_cycle;
+
 	uint8_t rsp_buf[VC_RSP_MAX];
 	unsigned long apdus;	/* commands processed since power-up */
 };

@@ -11,20 +11,30 @@
  *   5  key sets: KVN(1) key length(1) ENC(32) MAC(32) DEK(32), ISD_KEYSETS of them
  *
  * Card content management (GET STATUS, INSTALL, LOAD, DELETE, PUT KEY, SET
- * STATUS, STORE DATA) is accepted only inside an authenticated secure
- * channel; outside it those commands answer 6982.
+ * STATUS, STORE DATA) is accepted only inside an authenticated SCP03
+ * secure channel, opened on one logical channel by INITIALIZE UPDATE and
+ * EXTERNAL AUTHENTICATE; outside it those commands answer 6982. The session
+ * lives in the ISD's transient memory: deselection or a reset ends it.
+ * The management itself is in isd_content.c.
+ *
+ * INITIALIZE UPDATE answers with key diversification data 00 00 || serial,
+ * so a host can derive per-card keys from it, and with a pseudo-random
+ * card challenge (i = 70) from the key set's sequence counter, which is
+ * incremented in persistent memory before the answer leaves the card.
  */
 #include "isd.h"
 
 #include <string.h>
 
-#include "card.h"
+#include "crypto.h"
 #include "cursor.h"
+#include "isd_internal.h"
+#include "scp03.h"
 
 const uint8_t vc_isd_aid[VC_ISD_AID_LEN] = { 0xA0, 0x00, 0x00, 0x01, 0x51, 0x00, 0x00, 0x00 };
 
-#define TAG_STATE 1u
-#define ST_LIFE_CYCLE 0u
+#define TAG_STATE ISD_TAG_STATE
+#define ST_LIFE_CYCLE ISD_ST_LIFE_CYCLE
 #define ST_SEQUENCE 1u
 #define ST_KEYSET_COUNT 4u
 #define ST_KEYSETS 5u
@@ -33,16 +43,30 @@ const uint8_t vc_isd_aid[VC_ISD_AID_LEN] = { 0xA0, 0x00, 0x00, 0x01, 0x51, 0x00,
 #define STATE_SIZE (ST_KEYSETS + ISD_KEYSETS * KEYSET_LEN)
 
 #define KEY_TYPE_AES 0x88
+#define ISD_I_PARAM 0x70	/* pseudo-random challenge, R-MAC, R-ENC */
+#define ELFS_SIZE (ISD_MAX_ELFS * 96u)
+#define LOAD_SIZE 64u
 
-struct isd {
-	struct vc_applet_ctx *ctx;
-	struct vc_obj state;
+/* The secure channel, in transient memory. */
+struct isd_session {
+	struct scp03_session scp;
+	uint8_t channel;	/* where INITIALIZE UPDATE came */
+	uint8_t personalizing;	/* registry slot + 1 STORE DATA goes to; 0 none */
 };
 
 static bool open_isd(struct vc_applet_ctx *ctx, struct isd *d)
 {
 	d->ctx = ctx;
-	return vc_obj_find(ctx, TAG_STATE, &d->state) == VC_OK;
+	d->card = ctx->card;
+	return vc_obj_find(ctx, TAG_STATE, &d->state) == VC_OK &&
+	       vc_obj_find(ctx, ISD_TAG_ELFS, &d->elfs) == VC_OK &&
+	       vc_obj_find(ctx, ISD_TAG_LOAD, &d->load) == VC_OK;
+}
+
+static struct isd_session *session_of(struct vc_applet_ctx *ctx)
+{
+	return ctx->transient_size >= sizeof(struct isd_session) ? (struct isd_session *)ctx->transient
+								  : NULL;
 }
 
 static uint8_t state_byte(struct isd *d, uint32_t off)
@@ -68,7 +92,10 @@ static uint16_t install(struct vc_applet_ctx *ctx, const uint8_t *params, size_t
 	for (int k = 0; k < 3; k++)
 		for (int i = 0; i < 16; i++)
 			ks[2 + 32 * k + i] = (uint8_t)(0x40 + i);
-	if (vc_obj_alloc(ctx, TAG_STATE, STATE_SIZE, &obj) != VC_OK)
+	struct vc_obj elfs, load;
+	if (vc_obj_alloc(ctx, TAG_STATE, STATE_SIZE, &obj) != VC_OK ||
+	    vc_obj_alloc(ctx, ISD_TAG_ELFS, ELFS_SIZE, &elfs) != VC_OK ||
+	    vc_obj_alloc(ctx, ISD_TAG_LOAD, LOAD_SIZE, &load) != VC_OK)
 		return SW_NOT_ENOUGH_MEMORY;
 	return vc_obj_write(ctx, &obj, 0, head, sizeof(head)) == VC_OK ? SW_OK : SW_MEMORY_FAILURE;
 }
@@ -80,10 +107,25 @@ static uint16_t select_isd(struct vc_applet_ctx *ctx, struct vc_response *rsp)
 	/* FCI: the AID, and the largest command data field we take. */
 	uint8_t fci[] = { 0x6F, 0x10, 0x84, VC_ISD_AID_LEN, 0, 0, 0, 0, 0, 0, 0, 0,
 			  0xA5, 0x04, 0x9F, 0x65, 0x01, 0xFF };
+	struct isd d;
 	memcpy(fci + 4, vc_isd_aid, VC_ISD_AID_LEN);
-	(void)ctx;
+	/* The platform enforces the card life cycle the ISD keeps. */
+	if (open_isd(ctx, &d))
+		ctx->card->life_cycle = isd_life_cycle(&d);
+	struct isd_session *sess = session_of(ctx);
+	if (sess && sess->scp.state != SCP03_CLOSED && sess->channel == ctx->channel) {
+		scp03_close(&sess->scp);	/* a new SELECT ends this channel's session */
+		sess->personalizing = 0;
+	}
 	vc_rsp_append(rsp, fci, sizeof(fci));
 	return SW_OK;
+}
+
+static void deselect_isd(struct vc_applet_ctx *ctx)
+{
+	struct isd_session *sess = session_of(ctx);
+	if (sess && sess->channel == ctx->channel)
+		scp03_close(&sess->scp);
 }
 
 /* Card Production Life Cycle data: who made what, when (GP 2.3.1 H.6). */
@@ -142,6 +184,8 @@ static void key_info(struct isd *d, struct writer *w)
 	}
 }
 
+static uint16_t get_data(struct isd *d, const struct vc_apdu *cmd, struct vc_response *rsp);
+
 static uint16_t get_data(struct isd *d, const struct vc_apdu *cmd, struct vc_response *rsp)
 {
 	struct writer w;
@@ -176,21 +220,353 @@ static uint16_t get_data(struct isd *d, const struct vc_apdu *cmd, struct vc_res
 	return SW_OK;
 }
 
+/* ---- the secure channel ---- */
+
+/* The key set with this version (0: the first one), into keys. */
+static bool key_set(struct isd *d, uint8_t kvn, struct scp03_keys *keys, unsigned *index)
+{
+	uint8_t count = state_byte(d, ST_KEYSET_COUNT);
+	for (unsigned s = 0; s < count && s < ISD_KEYSETS; s++) {
+		uint32_t off = ST_KEYSETS + s * KEYSET_LEN;
+		uint8_t v = state_byte(d, off), len = state_byte(d, off + 1);
+		if ((kvn && v != kvn) || (len != 16 && len != 24 && len != 32))
+			continue;
+		memset(keys, 0, sizeof(*keys));
+		keys->kvn = v;
+		keys->len = len;
+		vc_obj_read(d->ctx, &d->state, off + 2, keys->enc, len);
+		vc_obj_read(d->ctx, &d->state, off + 2 + 32, keys->mac, len);
+		vc_obj_read(d->ctx, &d->state, off + 2 + 64, keys->dek, len);
+		if (index)
+			*index = s;
+		return true;
+	}
+	return false;
+}
+
+/* Rebuild the short APDU bytes the secure channel MACs. */
+static bool raw_apdu(const struct vc_apdu *cmd, uint8_t *out, size_t *len)
+{
+	if (cmd->extended || cmd->nc > 255)
+		return false;
+	size_t n = 0;
+	out[n++] = cmd->cla;
+	out[n++] = cmd->ins;
+	out[n++] = cmd->p1;
+	out[n++] = cmd->p2;
+	if (cmd->nc) {
+		out[n++] = (uint8_t)cmd->nc;
+		memcpy(out + n, cmd->data, cmd->nc);
+		n += cmd->nc;
+	}
+	if (cmd->kase == 2 || cmd->kase == 4)
+		out[n++] = (uint8_t)(cmd->ne == 256 ? 0 : cmd->ne);
+	*len = n;
+	return true;
+}
+
+static uint16_t initialize_update(struct isd *d, struct isd_session *sess,
+				  const struct vc_apdu *cmd, struct vc_response *rsp)
+{
+	struct scp03_keys keys;
+	uint8_t raw[SCP03_APDU_MAX], kdd[SCP03_KDD_LEN] = { 0 }, out[SCP03_INIT_UPDATE_RESP_SEQ_LEN];
+	size_t raw_len, out_len;
+	unsigned index;
+
+	scp03_close(&sess->scp);
+	sess->personalizing = 0;
+	if (cmd->p2 != 0)
+		return SW_INCORRECT_P1P2;
+	if (cmd->nc != SCP03_CHALLENGE_LEN || !raw_apdu(cmd, raw, &raw_len))
+		return SW_WRONG_LENGTH;
+	if (!key_set(d, cmd->p1, &keys, &index))
+		return SW_REF_DATA_NOT_FOUND;
+
+	/* The counter moves before the challenge derived from it leaves. */
+	uint8_t seq_bytes[3];
+	vc_obj_read(d->ctx, &d->state, ST_SEQUENCE, seq_bytes, 3);
+	uint32_t seq = (uint32_t)seq_bytes[0] << 16 | (uint32_t)seq_bytes[1] << 8 | seq_bytes[2];
+	if (seq >= SCP03_SEQ_MAX) {
+		crypto_wipe(&keys, sizeof(keys));
+		return SW_CONDITIONS;	/* exhausted: new keys needed */
+	}
+	seq++;
+	seq_bytes[0] = (uint8_t)(seq >> 16);
+	seq_bytes[1] = (uint8_t)(seq >> 8);
+	seq_bytes[2] = (uint8_t)seq;
+	enum vc_status st = vc_tx_begin(d->ctx);
+	if (st == VC_OK)
+		st = vc_obj_write(d->ctx, &d->state, ST_SEQUENCE, seq_bytes, 3);
+	if (st == VC_OK)
+		st = vc_tx_commit(d->ctx);
+	else if (st != VC_ERR_POWER_LOST)
+		vc_tx_abort(d->ctx);
+	if (st != VC_OK) {
+		crypto_wipe(&keys, sizeof(keys));
+		return SW_MEMORY_FAILURE;
+	}
+
+	vc_card_serial_of(d->ctx, kdd + 2);
+	struct scp03_card_params params = { .kdd = kdd, .i_param = ISD_I_PARAM, .seq = seq,
+					    .aid = vc_isd_aid, .aid_len = VC_ISD_AID_LEN };
+	enum scp03_status ss = scp03_card_initialize_update(&sess->scp, &keys, &params, raw, raw_len,
+							    out, sizeof(out), &out_len);
+	crypto_wipe(&keys, sizeof(keys));
+	if (ss != SCP03_OK)
+		return ss == SCP03_ERR_NO_KEY ? SW_REF_DATA_NOT_FOUND : SW_WRONG_DATA;
+	sess->channel = d->ctx->channel;
+	vc_rsp_append(rsp, out, out_len);
+	return SW_OK;
+}
+
+static uint16_t external_authenticate(struct isd_session *sess, const struct vc_apdu *cmd)
+{
+	uint8_t raw[SCP03_APDU_MAX];
+	size_t raw_len;
+	if (sess->scp.state != SCP03_INITIALIZED || sess->channel != (cmd->channel & 3))
+		return SW_CONDITIONS;
+	if (!raw_apdu(cmd, raw, &raw_len))
+		return SW_WRONG_LENGTH;
+	if (scp03_card_external_authenticate(&sess->scp, raw, raw_len) != SCP03_OK)
+		return SW_SECURITY_STATUS;	/* the session is over */
+	return SW_OK;
+}
+
+/* PUT KEY (GP 2.3.1 §11.8, Amendment D §7.2): replace (P1 = its version)
+ * or add (P1 = 0) a key set of ENC, MAC and DEK, each encrypted with the
+ * current DEK and checked by its KCV. Answers the new KVN and the KCVs. */
+static uint16_t put_key(struct isd *d, const struct scp03_keys *current,
+			const struct vc_apdu *cmd, struct vc_response *rsp)
+{
+	struct cursor c;
+	uint8_t new_kvn, keys[3][32], out[1 + 3 * SCP03_KCV_LEN];
+	uint8_t key_len = 0;
+	unsigned slot;
+	struct scp03_keys old;
+
+	if (cmd->p2 != 0x81)
+		return SW_INCORRECT_P1P2;	/* the whole set, from key 1 */
+	cursor_init(&c, cmd->data, cmd->nc);
+	if (!cursor_u8(&c, &new_kvn) || new_kvn == 0 || new_kvn == 0xFF)
+		return SW_WRONG_DATA;
+	out[0] = new_kvn;
+	for (int k = 0; k < 3; k++) {
+		uint8_t type, total, len, kcv_len;
+		const uint8_t *enc, *kcv;
+		uint8_t check[SCP03_KCV_LEN];
+		if (!cursor_u8(&c, &type) || type != KEY_TYPE_AES || !cursor_u8(&c, &total) ||
+		    !cursor_u8(&c, &len) || (len != 16 && len != 24 && len != 32) ||
+		    total != (uint8_t)(1 + ((len + 15) / 16) * 16) ||
+		    !cursor_bytes(&c, (size_t)total - 1, &enc) || !cursor_u8(&c, &kcv_len) ||
+		    kcv_len != SCP03_KCV_LEN || !cursor_bytes(&c, kcv_len, &kcv) ||
+		    (key_len && len != key_len))
+			return SW_WRONG_DATA;
+		key_len = len;
+		uint8_t plain[32];
+		if (scp03_dek_decrypt(current, enc, (size_t)total - 1, plain) != SCP03_OK ||
+		    scp03_kcv(plain, len, check) != SCP03_OK || !crypto_equal(check, kcv, SCP03_KCV_LEN)) {
+			crypto_wipe(plain, sizeof(plain));
+			crypto_wipe(keys, sizeof(keys));
+			return SW_WRONG_DATA;	/* the KCV tells a wrong DEK or a damaged key */
+		}
+		memcpy(keys[k], plain, len);
+		crypto_wipe(plain, sizeof(plain));
+		memcpy(out + 1 + k * SCP03_KCV_LEN, check, SCP03_KCV_LEN);
+	}
+	if (!cursor_done(&c)) {
+		crypto_wipe(keys, sizeof(keys));
+		return SW_WRONG_DATA;
+	}
+	uint8_t count = state_byte(d, ST_KEYSET_COUNT);
+	if (cmd->p1 == 0) {
+		if (key_set(d, new_kvn, &old, NULL) || count >= ISD_KEYSETS) {
+			crypto_wipe(keys, sizeof(keys));
+			return count >= ISD_KEYSETS ? SW_NOT_ENOUGH_MEMORY : SW_CONDITIONS;
+		}
+		slot = count;
+	} else if (!key_set(d, cmd->p1, &old, &slot)) {
+		crypto_wipe(keys, sizeof(keys));
+		return SW_REF_DATA_NOT_FOUND;
+	}
+	crypto_wipe(&old, sizeof(old));
+
+	uint8_t record[KEYSET_LEN] = { new_kvn, key_len };
+	for (int k = 0; k < 3; k++)
+		memcpy(record + 2 + 32 * k, keys[k], key_len);
+	crypto_wipe(keys, sizeof(keys));
+	enum vc_status st = vc_tx_begin(d->ctx);
+	if (st == VC_OK)
+		st = vc_obj_write(d->ctx, &d->state, ST_KEYSETS + slot * KEYSET_LEN, record, sizeof(record));
+	if (st == VC_OK && cmd->p1 == 0) {
+		uint8_t n = (uint8_t)(count + 1);
+		st = vc_obj_write(d->ctx, &d->state, ST_KEYSET_COUNT, &n, 1);
+	}
+	crypto_wipe(record, sizeof(record));
+	if (st == VC_OK)
+		st = vc_tx_commit(d->ctx);
+	else if (st != VC_ERR_POWER_LOST)
+		vc_tx_abort(d->ctx);
+	if (st != VC_OK)
+		return SW_MEMORY_FAILURE;
+	vc_rsp_append(rsp, out, sizeof(out));
+	return SW_OK;
+}
+
+/* STORE DATA for the application under personalization. With P1 b6-b5 =
+ * 11 the data is encrypted with the DEK (padded 80 00..): the ISD decrypts
+ * it, and the application sees the plain command. */
+static uint16_t store_data(struct isd *d, struct isd_session *sess,
+			   const struct scp03_keys *keys, const struct vc_apdu *cmd,
+			   struct vc_response *rsp)
+{
+	if (!sess->personalizing)
+		return SW_CONDITIONS;	/* no INSTALL [for personalization] */
+	int slot = sess->personalizing - 1;
+	struct vc_instance *in = &d->card->inst[slot];
+	if (!in->used || !in->type || !in->type->process)
+		return SW_CONDITIONS;
+	uint8_t plain[256];
+	struct vc_apdu fwd = *cmd;
+	fwd.cla = 0x80 | (cmd->channel & 3);
+	fwd.secure_messaging = false;
+	if ((cmd->p1 & 0x60) == 0x60) {
+		size_t n = cmd->nc;
+		if (n == 0 || n % 16 || n > sizeof(plain) ||
+		    scp03_dek_decrypt(keys, cmd->data, n, plain) != SCP03_OK)
+			return SW_WRONG_DATA;
+		while (n > 0 && plain[n - 1] == 0x00)
+			n--;
+		if (n == 0 || plain[n - 1] != 0x80)
+			return SW_WRONG_DATA;
+		fwd.data = plain;
+		fwd.nc = (uint32_t)(n - 1);
+		fwd.p1 = cmd->p1 & (uint8_t)~0x60;
+	}
+	struct vc_applet_ctx actx = *d->ctx;
+	actx.owner = in->owner;
+	actx.transient = in->transient;
+	actx.transient_size = in->type->transient_size;
+	actx.aid = in->aid;
+	actx.aid_len = in->aid_len;
+	uint16_t sw = in->type->process(&actx, &fwd, rsp);
+	crypto_wipe(plain, sizeof(plain));
+	if (d->card->nvm.in_tx && !d->card->nvm.dead)
+		vc_tx_abort(d->ctx);	/* the application left one open */
+	return sw;
+}
+
+/* A command that arrived inside the secure channel, plain by now. */
+static uint16_t managed(struct isd *d, struct isd_session *sess, const struct scp03_keys *keys,
+			const struct vc_apdu *cmd, struct vc_response *rsp)
+{
+	if (cmd->cla != (0x80 | (cmd->channel & 3)))
+		return SW_CLA_NOT_SUPPORTED;
+	uint8_t life = isd_life_cycle(d);
+	bool content_change = cmd->ins == 0xE6 || cmd->ins == 0xE8 || cmd->ins == 0xE4;
+	if (life == VC_CARD_TERMINATED || (life == VC_CARD_LOCKED && content_change))
+		return SW_CONDITIONS;
+	int personalize = -1;
+	uint16_t sw;
+	switch (cmd->ins) {
+	case 0xCA:
+		if (cmd->p1 == 0xDF && cmd->p2 == 0x70)
+			return isd_load_progress(d, rsp);
+		return get_data(d, cmd, rsp);
+	case 0xF2:
+		return isd_get_status(d, cmd, rsp);
+	case 0xE6:
+		sw = isd_install(d, cmd, rsp, &personalize);
+		if (sw == SW_OK && personalize >= 0)
+			sess->personalizing = (uint8_t)(personalize + 1);
+		return sw;
+	case 0xE8:
+		return isd_load_block(d, cmd, rsp);
+	case 0xE4:
+		return isd_delete(d, cmd, rsp);
+	case 0xF0:
+		return isd_set_status(d, cmd);
+	case 0xD8:
+		return put_key(d, keys, cmd, rsp);
+	case 0xE2:
+		return store_data(d, sess, keys, cmd, rsp);
+	default:
+		return SW_INS_NOT_SUPPORTED;
+	}
+}
+
+/* Unwrap, run, wrap: one command of the open secure channel. */
+static uint16_t secured(struct isd *d, struct isd_session *sess, const struct vc_apdu *cmd,
+			struct vc_response *rsp)
+{
+	uint8_t raw[SCP03_APDU_MAX], plain[SCP03_APDU_MAX];
+	size_t raw_len, plain_len;
+	struct vc_apdu inner;
+	struct scp03_keys keys;
+
+	if (!raw_apdu(cmd, raw, &raw_len))
+		return SW_WRONG_LENGTH;
+	if (scp03_card_unwrap_command(&sess->scp, raw, raw_len, plain, sizeof(plain), &plain_len) != SCP03_OK)
+		return SW_SECURITY_STATUS;	/* bad MAC or cryptogram: the session is over */
+	if (vc_apdu_parse(plain, plain_len, &inner) != SW_OK) {
+		inner = *cmd;	/* answer the error through the channel below */
+		inner.kase = 0;
+	}
+	inner.channel = cmd->channel;
+	if (!key_set(d, sess->scp.kvn, &keys, NULL))
+		memset(&keys, 0, sizeof(keys));
+
+	uint8_t data[256 + 32];
+	struct vc_response plain_rsp = { data, sizeof(data), 0 };
+	uint16_t sw = inner.kase ? managed(d, sess, &keys, &inner, &plain_rsp) : SW_WRONG_LENGTH;
+	crypto_wipe(&keys, sizeof(keys));
+
+	uint8_t out[sizeof(data) + 16 + SCP03_MAC_LEN + 2];
+	size_t out_len;
+	if (scp03_card_wrap_response(&sess->scp, data, plain_rsp.len, sw, out, sizeof(out), &out_len) !=
+	    SCP03_OK || out_len < 2)
+		return SW_UNKNOWN;
+	crypto_wipe(data, sizeof(data));
+	vc_rsp_append(rsp, out, out_len - 2);
+	return (uint16_t)(out[out_len - 2] << 8 | out[out_len - 1]);
+}
+
 static uint16_t process(struct vc_applet_ctx *ctx, const struct vc_apdu *cmd,
 			struct vc_response *rsp)
 {
 	struct isd d;
-	if (!open_isd(ctx, &d))
+	struct isd_session *sess = session_of(ctx);
+	if (!open_isd(ctx, &d) || !sess)
 		return SW_CONDITIONS;
 	uint8_t chan = cmd->channel & 3;
 	bool plain = cmd->cla == chan || cmd->cla == (0x80 | chan);
 	if (!plain && cmd->cla != (0x84 | chan))
 		return SW_CLA_NOT_SUPPORTED;
+	bool ours = sess->channel == chan;
 
+	if (cmd->ins == 0x50 && cmd->cla == (0x80 | chan))
+		return initialize_update(&d, sess, cmd, rsp);
+	if (cmd->ins == 0x82 && cmd->cla == (0x84 | chan))
+		return external_authenticate(sess, cmd);
+	if (scp03_is_open(&sess->scp) && ours && (!plain || sess->scp.level == 0)) {
+		if (!plain)
+			return secured(&d, sess, cmd, rsp);
+		struct scp03_keys keys;
+		if (!key_set(&d, sess->scp.kvn, &keys, NULL))
+			return SW_CONDITIONS;
+		uint16_t sw = managed(&d, sess, &keys, cmd, rsp);
+		crypto_wipe(&keys, sizeof(keys));
+		return sw;
+	}
+	if (!plain) {
+		/* A secured command outside a session: the session, if any, ends. */
+		if (ours)
+			scp03_close(&sess->scp);
+		return SW_SECURITY_STATUS;
+	}
 	switch (cmd->ins) {
 	case 0xCA:
-		if (!plain)
-			return SW_SECURITY_STATUS;
+		if (cmd->p1 == 0xDF && cmd->p2 == 0x70)
+			return isd_load_progress(&d, rsp);
 		return get_data(&d, cmd, rsp);
 	case 0xF2: case 0xE6: case 0xE8: case 0xE4: case 0xD8: case 0xF0: case 0xE2:
 		/* Card content management: only in a secure channel. */
@@ -204,7 +580,9 @@ const struct vc_applet vc_isd_applet = {
 	.name = "issuer security domain",
 	.aid = { 0xA0, 0x00, 0x00, 0x01, 0x51, 0x00, 0x00, 0x00 },
 	.aid_len = VC_ISD_AID_LEN,
+	.transient_size = sizeof(struct isd_session),
 	.install = install,
 	.select = select_isd,
+	.deselect = deselect_isd,
 	.process = process,
 };
