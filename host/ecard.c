@@ -7,7 +7,7 @@
  * one row of verbs[] below (name, function, one-line summary, usage text);
  * `ecard --help` lists the rows and `ecard VERB --help` prints a row's
  * usage, so adding a verb never touches the dispatch. Verbs written in other
- * files (cli_wallet.c, cli_issuer.c, cli_pin.c, cli_profile.c) share struct
+ * files (cli_wallet.c, cli_issuer.c, cli_pin.c, cli_profile.c, cli_cap.c) share struct
  * cli and the cli_* helpers (cli_common.c) through cli.h, and add their row
  * here.
  *
