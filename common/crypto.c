@@ -1,6 +1,7 @@
 /*
- * crypto.c - the one crypto module of ecard: AES, CMAC, SP 800-108 KDF,
- * SHA-256, P-256 ECDSA, randomness and CRC-32 over OpenSSL 3.
+ * crypto.c - the one crypto module of ecard: AES, Triple DES, CMAC,
+ * SP 800-108 KDF, SHA-256, P-256 ECDSA, randomness and CRC-32 over
+ * OpenSSL 3.
  *
  * Only the provider (EVP) interfaces and the EC/BN functions that OpenSSL 3.0
  * does not deprecate are used, so the build stays clean under -Werror.
@@ -25,7 +26,8 @@
 #include <openssl/rand.h>
 
 /* EVP takes int lengths: long buffers go through in chunks of this size,
- * a multiple of the AES block so that no chunk leaves a partial block. */
+ * a multiple of the AES and DES blocks so that no chunk leaves a partial
+ * block. */
 #define CHUNK_MAX ((size_t)1 << 30)
 
 /* The order n of the P-256 group, big-endian (FIPS 186-4, D.1.2.3). */
@@ -128,19 +130,22 @@ static const char *aes_name(size_t keylen, const char *mode)
 	}
 }
 
-/* Run AES without padding in one direction; iv is NULL for ECB. */
-static int aes_crypt(const char *mode, const uint8_t *key, size_t keylen,
-		     const uint8_t *iv, const uint8_t *in, size_t len,
-		     uint8_t *out, int enc)
+/*
+ * Run a block cipher without padding in one direction; iv is NULL for ECB.
+ * name is the OpenSSL algorithm (NULL when the caller found the key length
+ * unusable), block its block size.
+ */
+static int block_crypt(const char *name, size_t block, const uint8_t *key,
+		       const uint8_t *iv, const uint8_t *in, size_t len,
+		       uint8_t *out, int enc)
 {
-	const char *name = aes_name(keylen, mode);
 	EVP_CIPHER *cipher = NULL;
 	EVP_CIPHER_CTX *ctx = NULL;
 	size_t done = 0;
 	int outl;
 	int rc = -1;
 
-	if (name == NULL || key == NULL || len % CRYPTO_AES_BLOCK != 0)
+	if (name == NULL || key == NULL || len % block != 0)
 		return -1;
 	if (len == 0)
 		return 0;
@@ -177,6 +182,15 @@ out:
 	return rc;
 }
 
+/* Run AES without padding in one direction; iv is NULL for ECB. */
+static int aes_crypt(const char *mode, const uint8_t *key, size_t keylen,
+		     const uint8_t *iv, const uint8_t *in, size_t len,
+		     uint8_t *out, int enc)
+{
+	return block_crypt(aes_name(keylen, mode), CRYPTO_AES_BLOCK, key, iv,
+			   in, len, out, enc);
+}
+
 int crypto_aes_ecb_encrypt(const uint8_t *key, size_t keylen,
 			   const uint8_t *in, size_t len, uint8_t *out)
 {
@@ -205,6 +219,59 @@ int crypto_aes_cbc_decrypt(const uint8_t *key, size_t keylen,
 	if (iv == NULL)
 		return -1;
 	return aes_crypt("CBC", key, keylen, iv, in, len, out, 0);
+}
+
+/* ---- Triple DES ---- */
+
+/*
+ * The default provider's name for two- or three-key TDEA in this mode, or
+ * NULL for any other key length. Both are EDE; the two-key form is the
+ * three-key one with K3 = K1.
+ */
+static const char *des3_name(size_t keylen, int cbc)
+{
+	switch (keylen) {
+	case 16:
+		return cbc ? "DES-EDE-CBC" : "DES-EDE-ECB";
+	case 24:
+		return cbc ? "DES-EDE3-CBC" : "DES-EDE3-ECB";
+	default:
+		return NULL;
+	}
+}
+
+int crypto_des3_ecb_encrypt(const uint8_t *key, size_t keylen,
+			    const uint8_t *in, size_t len, uint8_t *out)
+{
+	return block_crypt(des3_name(keylen, 0), CRYPTO_DES_BLOCK, key, NULL,
+			   in, len, out, 1);
+}
+
+int crypto_des3_ecb_decrypt(const uint8_t *key, size_t keylen,
+			    const uint8_t *in, size_t len, uint8_t *out)
+{
+	return block_crypt(des3_name(keylen, 0), CRYPTO_DES_BLOCK, key, NULL,
+			   in, len, out, 0);
+}
+
+int crypto_des3_cbc_encrypt(const uint8_t *key, size_t keylen,
+			    const uint8_t iv[CRYPTO_DES_BLOCK],
+			    const uint8_t *in, size_t len, uint8_t *out)
+{
+	if (iv == NULL)
+		return -1;
+	return block_crypt(des3_name(keylen, 1), CRYPTO_DES_BLOCK, key, iv,
+			   in, len, out, 1);
+}
+
+int crypto_des3_cbc_decrypt(const uint8_t *key, size_t keylen,
+			    const uint8_t iv[CRYPTO_DES_BLOCK],
+			    const uint8_t *in, size_t len, uint8_t *out)
+{
+	if (iv == NULL)
+		return -1;
+	return block_crypt(des3_name(keylen, 1), CRYPTO_DES_BLOCK, key, iv,
+			   in, len, out, 0);
 }
 
 /* ---- AES-CMAC ---- */

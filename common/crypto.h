@@ -44,6 +44,27 @@ int crypto_aes_cbc_decrypt(const uint8_t *key, size_t keylen,
 			   const uint8_t iv[CRYPTO_AES_BLOCK],
 			   const uint8_t *in, size_t len, uint8_t *out);
 
+/*
+ * Triple DES (TDEA, SP 800-67) in encrypt-decrypt-encrypt form, no padding:
+ * len must be a multiple of 8. keylen is 16 (two-key K1 || K2, as
+ * GlobalPlatform SCP02 and EMV use it) or 24 (three keys). Single DES is
+ * only in OpenSSL's legacy provider; a caller that needs one DES step with
+ * key K passes K || K, which EDE reduces to DES under K. in and out may be
+ * the same buffer.
+ */
+#define CRYPTO_DES_BLOCK 8
+
+int crypto_des3_ecb_encrypt(const uint8_t *key, size_t keylen,
+			    const uint8_t *in, size_t len, uint8_t *out);
+int crypto_des3_ecb_decrypt(const uint8_t *key, size_t keylen,
+			    const uint8_t *in, size_t len, uint8_t *out);
+int crypto_des3_cbc_encrypt(const uint8_t *key, size_t keylen,
+			    const uint8_t iv[CRYPTO_DES_BLOCK],
+			    const uint8_t *in, size_t len, uint8_t *out);
+int crypto_des3_cbc_decrypt(const uint8_t *key, size_t keylen,
+			    const uint8_t iv[CRYPTO_DES_BLOCK],
+			    const uint8_t *in, size_t len, uint8_t *out);
+
 /* AES-CMAC (NIST SP 800-38B), full 16-byte tag. */
 int crypto_aes_cmac(const uint8_t *key, size_t keylen,
 		    const void *msg, size_t len, uint8_t mac[CRYPTO_AES_BLOCK]);

@@ -2,11 +2,11 @@
  * test_crypto.c - known-answer tests for common/crypto.c.
  *
  * Expected values come from the published standards (FIPS 197, SP 800-38A,
- * SP 800-38B / RFC 4493, FIPS 180 examples, RFC 6979) rather than from
- * OpenSSL itself, so that a wrong algorithm name or parameter in the wrapper
- * cannot agree with its own output. The SP 800-108 KDF, which has no
- * published vector in OpenSSL's default layout, is checked against the same
- * construction built by hand from CMAC.
+ * SP 800-38B / RFC 4493, FIPS 81, SP 800-67, FIPS 180 examples, RFC 6979)
+ * rather than from OpenSSL itself, so that a wrong algorithm name or
+ * parameter in the wrapper cannot agree with its own output. The SP 800-108
+ * KDF, which has no published vector in OpenSSL's default layout, is checked
+ * against the same construction built by hand from CMAC.
  */
 #include <criterion/criterion.h>
 
@@ -320,6 +320,109 @@ Test(crc32, empty_is_identity)
 {
 	cr_assert_eq(crypto_crc32(0, NULL, 0), 0u);
 	cr_assert_eq(crypto_crc32(0xCBF43926u, "", 0), 0xCBF43926u);
+}
+
+/* ---- Triple DES ---- */
+
+/*
+ * FIPS 81 appendix B (ECB) and C (CBC): single DES with key 0123456789ABCDEF
+ * over "Now is the time for all ". EDE with K || K (two-key) or K || K || K
+ * (three-key) is single DES under K, which is how SCP02's retail MAC runs
+ * its single-DES steps, so these vectors check both key lengths.
+ */
+static const char fips81_key[] = "0123456789ABCDEF";
+static const char fips81_pt[] = "4E6F772069732074 68652074696D6520 666F7220616C6C20";
+static const char fips81_ecb[] = "3FA40E8A984D4815 6A271787AB8883F9 893D51EC4B563B53";
+static const char fips81_iv[] = "1234567890ABCDEF";
+static const char fips81_cbc[] = "E5C7CDDE872BF27C 43E934008C389C0F 683788499A7C05F6";
+
+/* The key K repeated n times (n = 2 or 3). */
+static size_t repeated_des_key(uint8_t key[24], int n)
+{
+	uint8_t k[8];
+
+	unhex(fips81_key, k, sizeof(k));
+	for (int i = 0; i < n; i++)
+		memcpy(key + 8 * i, k, 8);
+	return (size_t)n * 8;
+}
+
+Test(des3, fips81_ecb_as_two_and_three_key)
+{
+	uint8_t key[24], pt[24], buf[24];
+
+	unhex(fips81_pt, pt, sizeof(pt));
+	for (int n = 2; n <= 3; n++) {
+		size_t keylen = repeated_des_key(key, n);
+
+		cr_assert_eq(crypto_des3_ecb_encrypt(key, keylen, pt, 24, buf), 0);
+		check_hex(buf, 24, fips81_ecb, "DES-EDE ECB encrypt");
+		cr_assert_eq(crypto_des3_ecb_decrypt(key, keylen, buf, 24, buf), 0);
+		check_hex(buf, 24, fips81_pt, "DES-EDE ECB decrypt in place");
+	}
+}
+
+Test(des3, fips81_cbc_as_two_and_three_key)
+{
+	uint8_t key[24], iv[8], pt[24], buf[24];
+
+	unhex(fips81_iv, iv, sizeof(iv));
+	unhex(fips81_pt, pt, sizeof(pt));
+	for (int n = 2; n <= 3; n++) {
+		size_t keylen = repeated_des_key(key, n);
+
+		cr_assert_eq(crypto_des3_cbc_encrypt(key, keylen, iv, pt, 24, buf), 0);
+		check_hex(buf, 24, fips81_cbc, "DES-EDE CBC encrypt");
+		cr_assert_eq(crypto_des3_cbc_decrypt(key, keylen, iv, buf, 24, buf), 0);
+		check_hex(buf, 24, fips81_pt, "DES-EDE CBC decrypt in place");
+	}
+}
+
+/* SP 800-67 Rev. 1, the three-key TDEA example (its plaintext has the typo). */
+Test(des3, sp800_67_three_key_example)
+{
+	uint8_t key[24], pt[24], buf[24];
+
+	unhex("0123456789ABCDEF 23456789ABCDEF01 456789ABCDEF0123", key, 24);
+	unhex("5468652071756663 6B2062726F776E20 666F78206A756D70", pt, 24);
+	cr_assert_eq(crypto_des3_ecb_encrypt(key, 24, pt, 24, buf), 0);
+	check_hex(buf, 24, "A826FD8CE53B855F CCE21C8112256FE6 68D5C05DD9B6B900",
+		  "TDEA ECB encrypt");
+	cr_assert_eq(crypto_des3_ecb_decrypt(key, 24, buf, 24, buf), 0);
+	check_hex(buf, 24, "5468652071756663 6B2062726F776E20 666F78206A756D70",
+		  "TDEA ECB decrypt");
+}
+
+/*
+ * Two-key TDEA with K1 != K2: the GlobalPlatform default test key
+ * 404142..4F has the published key check value 8BAF47 (the first bytes of
+ * the key's encryption of eight zero bytes), and K1 || K2 must equal the
+ * three-key K1 || K2 || K1.
+ */
+Test(des3, two_key_is_k1_k2_k1)
+{
+	uint8_t k16[16], k24[24], zero[16] = { 0 }, a[16], b[16];
+
+	unhex("404142434445464748494A4B4C4D4E4F", k16, 16);
+	memcpy(k24, k16, 16);
+	memcpy(k24 + 16, k16, 8);
+	cr_assert_eq(crypto_des3_ecb_encrypt(k16, 16, zero, 8, a), 0);
+	check_hex(a, 3, "8BAF47", "KCV of 404142..4F");
+	cr_assert_eq(crypto_des3_cbc_encrypt(k16, 16, zero, zero, 16, a), 0);
+	cr_assert_eq(crypto_des3_cbc_encrypt(k24, 24, zero, zero, 16, b), 0);
+	cr_assert(memcmp(a, b, 16) == 0);
+}
+
+Test(des3, rejects_bad_key_length_and_partial_block)
+{
+	uint8_t key[24] = { 1 }, iv[8] = { 0 }, buf[16] = { 0 };
+
+	cr_assert_eq(crypto_des3_ecb_encrypt(key, 8, buf, 8, buf), -1);
+	cr_assert_eq(crypto_des3_ecb_encrypt(key, 32, buf, 8, buf), -1);
+	cr_assert_eq(crypto_des3_ecb_encrypt(key, 16, buf, 12, buf), -1);
+	cr_assert_eq(crypto_des3_cbc_encrypt(key, 16, NULL, buf, 8, buf), -1);
+	cr_assert_eq(crypto_des3_cbc_decrypt(key, 24, iv, buf, 7, buf), -1);
+	cr_assert_eq(crypto_des3_ecb_encrypt(key, 16, buf, 0, buf), 0);
 }
 
 /* ---- SP 800-108 KDF in counter mode with CMAC ---- */
