@@ -1,8 +1,9 @@
 #!/bin/sh
 # demo.sh - the virtual card, end to end, in a few steps a person can follow:
-# a private pcscd with vpcd, a new card, the card seen by PC/SC tools, a
-# transaction, a power loss in the middle of the next one, and the card
-# coming back with its state intact. Runs inside in-namespace.sh (a private
+# a private pcscd with vpcd, an issuer and a card personalized for it, the
+# card seen by PC/SC tools, a top-up and a purchase with the holder's PIN,
+# a power loss in the middle of a transaction, and the card coming back
+# with its state intact. Runs inside in-namespace.sh (a private
 # /run/pcscd); stops everything it started.
 #
 # usage: demo.sh BUILD_DIR
@@ -23,7 +24,14 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 step() { printf '\n--- %s\n' "$*"; }
-run() { printf '$ %s\n' "$*"; "$@"; }
+run() { # show the command as one could type it, then run it
+	printf '$'
+	for a in "$@"; do
+		case $a in *" "*) printf " '%s'" "$a" ;; *) printf ' %s' "$a" ;; esac
+	done
+	echo
+	"$@"
+}
 
 mkdir "$work/conf"
 cat >"$work/conf/vpcd" <<EOF
@@ -38,8 +46,10 @@ step "a private pcscd with a vpcd reader on port $port"
 pids="$pids $!"
 for _ in $(seq 50); do [ -S /run/pcscd/pcscd.comm ] && break; sleep 0.1; done
 
-step "a new card image, and the card daemon"
-run "$build/ecard-vcard" --new --image "$work/card.img" --serial 00E0CA4D00000001
+step "an issuer, and a new card image personalized for it"
+run "$build/ecard" issuer init "$work/issuer"
+run "$build/ecard-vcard" --new --image "$work/card.img" --serial 00E0CA4D00000001 \
+	--personalize "$work/issuer"
 "$build/ecard-vcard" --image "$work/card.img" --vpcd 127.0.0.1:$port \
 	--control "$work/ctl" 2>"$work/vcard.log" &
 pids="$pids $!"
@@ -48,6 +58,14 @@ sleep 1.5
 step "the card in the reader, as PC/SC tools see it"
 run "$build/ecard" readers
 command -v opensc-tool >/dev/null && run opensc-tool --reader 0 --atr
+
+step "the purse: a top-up authorised by the issuer, a purchase signed by the card"
+run "$build/ecard" --reader "$reader" load --issuer "$work/issuer" --amount 20.00
+run "$build/ecard" merchant init --issuer "$work/issuer" --id 4D45524348000001 "$work/shop.key"
+echo '$ echo 1234 | ecard pay --merchant shop.key --amount 7.50 --pin-fd 0'
+echo 1234 | "$build/ecard" --reader "$reader" pay --merchant "$work/shop.key" --amount 7.50 --pin-fd 0
+run "$build/ecard" --reader "$reader" balance
+run "$build/ecard" --reader "$reader" log
 
 step "select the diagnostic applet, echo, verify the PIN (1234), count up twice"
 run "$build/ecard" apdu --reader "$reader" 00A4040008F045434152444401 \
