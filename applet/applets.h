@@ -42,16 +42,32 @@ extern const struct vc_applet applet_diag;
  *                         balance after(4) || merchant id(8, zero for loads)
  *   80 4A 00 00 00        GET CARD CERTIFICATE (137 bytes)
  * Personalization, accepted only until the wallet is personalized (then
- * 6985); in the factory in clear, later under GlobalPlatform:
+ * 6985): in the factory in clear with the wallet selected, or through the
+ * card manager (INSTALL [for personalization] of the wallet, then STORE
+ * DATA in an SCP03 secure channel, DESIGN §3), which forwards each STORE
+ * DATA to the wallet as a plain 80 E2 after decrypting a DEK-protected
+ * block (P1 b7-b6 = 11). Both paths reach the same code and both stay
+ * open, the factory's included, until the last block: only a wallet that
+ * is not personalized yet takes STORE DATA at all.
  *   80 E4 00 00 00        GENERATE KEY PAIR: serial(8) || public key(65)
- *   80 E2 P1 00 Lc TLVs   STORE DATA, TLVs:
- *                           C1 (16)  K_load
+ *   80 E2 P1 P2 Lc TLVs   STORE DATA (P2 = block number, not checked), TLVs:
+ *                           C0 (0)   generate the card key pair, as 80 E4
+ *                                    does; the answer is then serial(8) ||
+ *                                    public key(65); it voids a stored
+ *                                    certificate. At most one per block.
+ *                           C1 (16)  K_load (the issuer sends it through
+ *                                    the card manager in a DEK-encrypted
+ *                                    block, P1 60 or E0)
  *                           C2 (65)  merchant CA public key
  *                           C3 (6)   currency(2) || maximum balance(4)
  *                           C4 (137) card certificate (must hold the card's
  *                                    public key and serial)
- *                         P1 bit 8 set = last block: everything must be
- *                         present, then the wallet is personalized.
+ *                         applied in order, all or nothing per block (an
+ *                         unknown tag or a wrong length: 6A80, nothing
+ *                         stored). P1 bit 8 set = last block: everything
+ *                         must be present (else 6985), the certificate
+ *                         must verify under C2 (else 6A80), then the
+ *                         wallet is personalized. P1's other bits: 0.
  * Before personalization every purse command answers 6985.
  */
 extern const struct vc_applet applet_wallet;
@@ -67,6 +83,27 @@ extern const struct vc_applet applet_wallet;
  *   00 DA 01 id Lc value  PUT FIELD (Lc 0 clears), needs a fresh VERIFY
  *   80 30 00 00 00        GET POLICY: general(1) || private(1)
  *   80 32 00 00 02 g p    SET POLICY, needs a fresh VERIFY
+ * Personalization, only through the card manager (INSTALL [for
+ * personalization] of the profile, then STORE DATA in an SCP03 secure
+ * channel, DESIGN §3); no PIN is asked, the secure channel is the issuer's
+ * authorization. Accepted until the last block, then 6985:
+ *   80 E2 P1 P2 Lc TLVs   STORE DATA (P2 = block number, not checked), TLVs:
+ *                           01..0B (0..64)  initial value of that field,
+ *                                           UTF-8 (a private field may come
+ *                                           in a DEK-encrypted block)
+ *                           D0 (2)          initial policy general || private
+ *                                           (each 00..02)
+ *                         applied in order, all or nothing per block (6A80
+ *                         for an unknown tag, a long value, bad UTF-8 or
+ *                         policy). P1 bit 8 = last block: personalization
+ *                         closes (fields never given stay empty, the policy
+ *                         never given stays at the defaults). P1's other
+ *                         bits: 0.
+ * A STORE DATA sent to the profile while it is selected (not forwarded by
+ * the card manager) answers 6982, before or after personalization: the
+ * profile remembers in transient memory the channel it is selected on, and
+ * the card manager forwards on its own channel. The other commands work
+ * the same before and after personalization.
  */
 extern const struct vc_applet applet_profile;
 

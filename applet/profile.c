@@ -5,20 +5,42 @@
  * for the PIN, once per session (the session has a verified PIN), or every
  * time (a fresh VERIFY consumed by this read). Changing a field or a policy
  * always needs a fresh VERIFY. One persistent object: policy(2) followed by
- * a fixed slot per field, length(1) || value(64); a change rewrites the
- * whole slot in one transaction, so old bytes never linger past a shorter
- * value.
+ * a fixed slot per field, length(1) || value(64), then the personalized
+ * flag(1); a change rewrites the whole slot in one transaction, so old
+ * bytes never linger past a shorter value. The flag came last so that the
+ * offsets before it stayed where they were; an object from before it
+ * (one byte shorter) counts as personalized.
+ *
+ * Personalization is STORE DATA, and only from the card manager: the
+ * issuer's secure channel is the authorization, so no PIN is asked. The
+ * card manager hands STORE DATA to process() on its own logical channel,
+ * where it is selected, never the profile. The profile notes in transient
+ * memory the channel it is selected on (it is not multi-selectable, and
+ * the platform clears transient memory when it is deselected and at every
+ * reset), so a STORE DATA arriving on that channel was sent to the
+ * profile directly, and is refused.
  */
 #include "applets.h"
 
 #include <string.h>
+
+#include "crypto.h"
+#include "cursor.h"
 
 #define TAG_PROFILE 1u
 #define POLICY_GENERAL 0u
 #define POLICY_PRIVATE 1u
 #define SLOT_LEN (1u + PROFILE_VALUE_MAX)
 #define FIELDS_OFF 2u
-#define PROFILE_SIZE (FIELDS_OFF + PROFILE_FIELDS * SLOT_LEN)
+#define PERSONALIZED_OFF (FIELDS_OFF + PROFILE_FIELDS * SLOT_LEN)
+#define PROFILE_SIZE (PERSONALIZED_OFF + 1u)
+
+#define TAG_POLICY 0xD0
+#define STORE_DATA_LAST 0x80
+
+/* Transient memory: the logical channel the profile is selected on, + 1. */
+#define TR_SELECTED_ON 0u
+#define TRANSIENT_SIZE 1u
 
 #define POLICY_NEVER 0x00
 #define POLICY_SESSION 0x01
@@ -93,6 +115,92 @@ static uint16_t commit_write(struct vc_applet_ctx *ctx, const struct vc_obj *obj
 	enum vc_status st = vc_tx_begin(ctx);
 	if (st == VC_OK)
 		st = vc_obj_write(ctx, obj, off, data, len);
+	if (st == VC_OK)
+		st = vc_tx_commit(ctx);
+	else if (st != VC_ERR_POWER_LOST)
+		vc_tx_abort(ctx);
+	return st == VC_OK ? SW_OK : SW_MEMORY_FAILURE;
+}
+
+static bool personalized(struct vc_applet_ctx *ctx, const struct vc_obj *obj)
+{
+	uint8_t b = 1;	/* an object without the flag is from a card issued before it */
+	vc_obj_read(ctx, obj, PERSONALIZED_OFF, &b, 1);
+	return b != 0;
+}
+
+static uint16_t select_profile(struct vc_applet_ctx *ctx, struct vc_response *rsp)
+{
+	(void)rsp;
+	if (ctx->transient_size >= TRANSIENT_SIZE)
+		ctx->transient[TR_SELECTED_ON] = (uint8_t)(ctx->channel + 1u);
+	return SW_OK;
+}
+
+/* Whether this command came to the selected profile rather than through
+ * the card manager; without transient memory nobody can tell, and the
+ * answer that refuses is the safe one. */
+static bool sent_directly(const struct vc_applet_ctx *ctx)
+{
+	return ctx->transient_size < TRANSIENT_SIZE ||
+	       ctx->transient[TR_SELECTED_ON] == (uint8_t)(ctx->channel + 1u);
+}
+
+/*
+ * STORE DATA from the card manager: initial field values (tags 01..0B)
+ * and the policy (D0: general || private), applied in their order in one
+ * transaction; the last block (P1 bit 8) closes personalization. The card
+ * manager has decrypted DEK-protected blocks and cleared P1's encryption
+ * bits; P2, the block number, is kept in order by the secure channel.
+ */
+static uint16_t store_data(struct vc_applet_ctx *ctx, const struct vc_obj *obj,
+			   const struct vc_apdu *cmd)
+{
+	struct cursor c, v;
+	uint32_t tag;
+
+	if (sent_directly(ctx))
+		return SW_SECURITY_STATUS;	/* only the issuer's secure channel personalizes */
+	if (personalized(ctx, obj))
+		return SW_CONDITIONS;
+	if ((cmd->p1 & 0x7F) != 0)
+		return SW_INCORRECT_P1P2;
+
+	/* Everything checked before the first write. */
+	cursor_init(&c, cmd->data, cmd->nc);
+	while (cursor_remaining(&c) > 0) {
+		if (!cursor_tlv(&c, &tag, &v))
+			return SW_WRONG_DATA;
+		size_t len = cursor_remaining(&v);
+		if (tag == TAG_POLICY) {
+			if (len != 2 || v.data[0] > POLICY_ALWAYS || v.data[1] > POLICY_ALWAYS)
+				return SW_WRONG_DATA;
+		} else if (tag < 1 || tag > PROFILE_FIELDS || len > PROFILE_VALUE_MAX ||
+			   !valid_utf8(v.data, len)) {
+			return SW_WRONG_DATA;
+		}
+	}
+
+	enum vc_status st = vc_tx_begin(ctx);
+	cursor_init(&c, cmd->data, cmd->nc);
+	while (st == VC_OK && cursor_remaining(&c) > 0) {
+		cursor_tlv(&c, &tag, &v);
+		size_t len = cursor_remaining(&v);
+		if (tag == TAG_POLICY) {
+			st = vc_obj_write(ctx, obj, POLICY_GENERAL, v.data, 2);
+		} else {
+			uint8_t slot[SLOT_LEN] = { (uint8_t)len };
+			if (len)
+				memcpy(slot + 1, v.data, len);
+			st = vc_obj_write(ctx, obj, FIELDS_OFF + (tag - 1u) * SLOT_LEN, slot,
+					  sizeof(slot));
+			crypto_wipe(slot, sizeof(slot));
+		}
+	}
+	if (st == VC_OK && (cmd->p1 & STORE_DATA_LAST)) {
+		static const uint8_t done = 1;
+		st = vc_obj_write(ctx, obj, PERSONALIZED_OFF, &done, 1);
+	}
 	if (st == VC_OK)
 		st = vc_tx_commit(ctx);
 	else if (st != VC_ERR_POWER_LOST)
@@ -191,6 +299,8 @@ static uint16_t process(struct vc_applet_ctx *ctx, const struct vc_apdu *cmd,
 		return get_policy(ctx, &obj, cmd, rsp);
 	if (cmd->cla == (0x80 | chan) && cmd->ins == 0x32)
 		return set_policy(ctx, &obj, cmd);
+	if (cmd->cla == (0x80 | chan) && cmd->ins == 0xE2)
+		return store_data(ctx, &obj, cmd);
 	if (cmd->cla != chan && cmd->cla != (0x80 | chan))
 		return SW_CLA_NOT_SUPPORTED;
 	return SW_INS_NOT_SUPPORTED;
@@ -200,6 +310,8 @@ const struct vc_applet applet_profile = {
 	.name = "profile",
 	.aid = { 0xF0, 0x45, 0x43, 0x41, 0x52, 0x44, 0x50, 0x01 },
 	.aid_len = 8,
+	.transient_size = TRANSIENT_SIZE,
 	.install = install,
+	.select = select_profile,
 	.process = process,
 };

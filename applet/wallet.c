@@ -225,55 +225,102 @@ static uint16_t generate_key_pair(struct wallet *w, const struct vc_apdu *cmd,
 	return SW_OK;
 }
 
-static uint16_t store_data(struct wallet *w, const struct vc_apdu *cmd)
+/* What each personalization TLV holds, and where it goes. */
+struct perso_item {
+	uint8_t tag;
+	uint8_t len;
+	uint32_t off;
+	uint8_t bit;
+};
+
+static const struct perso_item perso_items[] = {
+	{ 0xC0, 0, CF_PRIV, HAVE_KEYPAIR },	/* generate: no value, the card makes it */
+	{ 0xC1, PURSE_KEY_LEN, CF_KLOAD, HAVE_KLOAD },
+	{ 0xC2, CRYPTO_EC_PUB_LEN, CF_CA, HAVE_CA },
+	{ 0xC3, 6, CF_CURRENCY, HAVE_LIMITS },
+	{ 0xC4, PURSE_CERT_LEN, CF_CERT, HAVE_CERT },
+};
+
+static const struct perso_item *perso_item_of(uint32_t tag)
+{
+	for (size_t i = 0; i < sizeof(perso_items) / sizeof(perso_items[0]); i++)
+		if (perso_items[i].tag == tag)
+			return &perso_items[i];
+	return NULL;
+}
+
+/*
+ * STORE DATA, in clear from the factory or forwarded by the card manager
+ * (which has decrypted DEK-protected blocks and cleared P1's encryption
+ * bits). P2 is GlobalPlatform's block number: the secure channel, or the
+ * factory, keeps the blocks in order, so it is not checked.
+ *
+ * The block is checked in full and a requested key pair generated before
+ * the transaction starts; the TLVs are then applied in their order, so a
+ * C4 after a C0 in the same block is checked against the new key (and
+ * cannot match it: the issuer certifies the key the C0 answer returned).
+ */
+static uint16_t store_data(struct wallet *w, const struct vc_apdu *cmd,
+			   struct vc_response *rsp)
 {
 	struct cursor c, v;
 	uint32_t tag;
 	uint8_t have = cfg_byte(w, CF_HAVE);
+	uint8_t priv[CRYPTO_EC_PRIV_LEN], pub[CRYPTO_EC_PUB_LEN], serial[PURSE_SERIAL_LEN];
+	bool generate = false;
 
 	if (personalized(w))
 		return SW_CONDITIONS;
-	if (cmd->p2 != 0x00 || (cmd->p1 & 0x7F) != 0)
+	if ((cmd->p1 & 0x7F) != 0)
 		return SW_INCORRECT_P1P2;
+
+	cursor_init(&c, cmd->data, cmd->nc);
+	while (cursor_remaining(&c) > 0) {
+		const struct perso_item *it;
+		if (!cursor_tlv(&c, &tag, &v) || (it = perso_item_of(tag)) == NULL ||
+		    cursor_remaining(&v) != it->len)
+			return SW_WRONG_DATA;
+		if (tag == 0xC0) {
+			if (generate)
+				return SW_WRONG_DATA;	/* one key pair per block, one answer */
+			generate = true;
+		}
+	}
+	if (generate && crypto_ec_generate(priv, pub) != 0)
+		return SW_UNKNOWN;
+	read_serial(w, serial);
 
 	struct change ch;
 	change_begin(&ch, w);
 	cursor_init(&c, cmd->data, cmd->nc);
 	while (ch.st == VC_OK && cursor_remaining(&c) > 0) {
-		if (!cursor_tlv(&c, &tag, &v)) {
-			vc_tx_abort(w->ctx);
-			return SW_WRONG_DATA;
-		}
-		size_t len = cursor_remaining(&v);
-		uint32_t off;
-		uint8_t bit;
-		switch (tag) {
-		case 0xC1: off = CF_KLOAD; bit = HAVE_KLOAD; break;
-		case 0xC2: off = CF_CA; bit = HAVE_CA; break;
-		case 0xC3: off = CF_CURRENCY; bit = HAVE_LIMITS; break;
-		case 0xC4: off = CF_CERT; bit = HAVE_CERT; break;
-		default: off = 0; bit = 0; break;
-		}
-		size_t want = tag == 0xC1 ? PURSE_KEY_LEN : tag == 0xC2 ? CRYPTO_EC_PUB_LEN
-			    : tag == 0xC3 ? 6 : PURSE_CERT_LEN;
-		if (!bit || len != want) {
-			vc_tx_abort(w->ctx);
-			return SW_WRONG_DATA;
+		cursor_tlv(&c, &tag, &v);
+		const struct perso_item *it = perso_item_of(tag);
+		if (tag == 0xC0) {
+			change_bytes(&ch, &w->config, CF_PRIV, priv, sizeof(priv));
+			change_bytes(&ch, &w->config, CF_PUB, pub, sizeof(pub));
+			/* A new key voids any certificate stored for the old one. */
+			have = (uint8_t)((have | HAVE_KEYPAIR) & ~HAVE_CERT);
+			continue;
 		}
 		if (tag == 0xC4) {
 			/* The certificate must be for this card and its key. */
-			uint8_t serial[PURSE_SERIAL_LEN], pub[CRYPTO_EC_PUB_LEN];
-			read_serial(w, serial);
-			vc_obj_read(w->ctx, &w->config, CF_PUB, pub, sizeof(pub));
+			uint8_t key[CRYPTO_EC_PUB_LEN];
+			if (generate)
+				memcpy(key, pub, sizeof(key));
+			else
+				vc_obj_read(w->ctx, &w->config, CF_PUB, key, sizeof(key));
 			if (!(have & HAVE_KEYPAIR) || memcmp(v.data, serial, PURSE_SERIAL_LEN) != 0 ||
-			    memcmp(v.data + PURSE_SERIAL_LEN, pub, CRYPTO_EC_PUB_LEN) != 0) {
+			    memcmp(v.data + PURSE_SERIAL_LEN, key, CRYPTO_EC_PUB_LEN) != 0) {
 				vc_tx_abort(w->ctx);
+				crypto_wipe(priv, sizeof(priv));
 				return SW_WRONG_DATA;
 			}
 		}
-		change_bytes(&ch, &w->config, off, v.data, len);
-		have |= bit;
+		change_bytes(&ch, &w->config, it->off, v.data, it->len);
+		have |= it->bit;
 	}
+	crypto_wipe(priv, sizeof(priv));
 	change_byte(&ch, &w->config, CF_HAVE, have);
 
 	if (cmd->p1 & 0x80) {
@@ -287,7 +334,12 @@ static uint16_t store_data(struct wallet *w, const struct vc_apdu *cmd)
 		}
 		change_byte(&ch, &w->config, CF_PERSONALIZED, 1);
 	}
-	return change_commit(&ch);
+	uint16_t sw = change_commit(&ch);
+	if (sw == SW_OK && generate) {
+		vc_rsp_append(rsp, serial, sizeof(serial));
+		vc_rsp_append(rsp, pub, sizeof(pub));
+	}
+	return sw;
 }
 
 /* ---- purse commands ---- */
@@ -515,7 +567,7 @@ static uint16_t process(struct vc_applet_ctx *ctx, const struct vc_apdu *cmd,
 	case 0xE4:
 		return generate_key_pair(&w, cmd, rsp);
 	case 0xE2:
-		return store_data(&w, cmd);
+		return store_data(&w, cmd, rsp);
 	case 0x5C: case 0x40: case 0x42: case 0x44: case 0x46: case 0x48: case 0x4A:
 		break;
 	default:

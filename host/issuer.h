@@ -25,9 +25,12 @@
 #ifndef ECARD_ISSUER_H
 #define ECARD_ISSUER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gp_keys.h"
+#include "gp_session.h"
 #include "pcsc.h"
 #include "purse.h"
 
@@ -104,6 +107,54 @@ enum ec_status ec_issuer_check_s3(const struct ec_issuer *issuer, const struct p
  */
 enum ec_status ec_issuer_personalize(const struct ec_issuer *issuer, struct ec_pcsc *pc,
 				     uint8_t serial[PURSE_SERIAL_LEN], struct ec_error *err);
+
+/*
+ * What the issuer writes into a new card's profile at personalization:
+ * values[id - 1] is field id's initial value (UTF-8, at most
+ * EC_PROFILE_VALUE_MAX bytes; NULL leaves the field empty), and with
+ * set_policy the release policy of the general and the private fields
+ * (EC_POLICY_*; without it the card keeps its defaults, never and always).
+ * (wallet.h, which has the field table, includes this file: hence the
+ * count of its own, which issuer.c checks against EC_PROFILE_FIELDS.)
+ */
+#define EC_ISSUER_PROFILE_FIELDS 11
+
+struct ec_profile_init {
+	const char *values[EC_ISSUER_PROFILE_FIELDS];
+	bool set_policy;
+	uint8_t general;
+	uint8_t private_class;
+};
+
+/*
+ * Personalization through the card manager (DESIGN §3), the way a card is
+ * issued once it left the factory: SELECT the issuer security domain and
+ * open an SCP03 secure channel with keys (gp NULL: the defaults with SCP03
+ * at level 03, C-MAC and command encryption; gp->scp must be SCP03 or any,
+ * which then means SCP03, and gp->level must include C-MAC; on
+ * gp->channel, which the caller has opened when it is not 0). Then, in
+ * the channel:
+ *   INSTALL [for personalization] wallet,
+ *   STORE DATA C0: the card generates its key pair, answers serial || key,
+ *   STORE DATA P1 60: C1 K_load (derived from the serial), encrypted with
+ *     the static DEK (AES-CBC, zero ICV, padded 80 00..),
+ *   STORE DATA: C2 CA public key, C3 currency || maximum balance,
+ *   STORE DATA P1 80 (last block): C4 the card certificate,
+ *   INSTALL [for personalization] profile,
+ *   STORE DATA: the initial fields and policy of initial (NULL: none),
+ *     private fields (password, card number) in DEK-encrypted blocks, the
+ *     last block with P1 bit 8, which closes the profile's personalization.
+ * The serial in the card's C0 answer is trusted as it is: it came through
+ * the authenticated channel, and the certificate binds it to the card's
+ * key. serial (may be NULL) receives it. A wallet personalized already
+ * refuses (EC_ERR_CARD, SW 6985) before anything was written. The session
+ * is closed (and its keys wiped) on return.
+ */
+enum ec_status ec_issuer_personalize_gp(const struct ec_issuer *issuer, struct ec_pcsc *pc,
+					const struct ec_gp_options *gp,
+					const struct ec_gp_keys *keys,
+					const struct ec_profile_init *initial,
+					uint8_t serial[PURSE_SERIAL_LEN], struct ec_error *err);
 
 /* Certify a merchant's public key: cert = id || pub || CA signature. */
 enum ec_status ec_issuer_sign_merchant(const struct ec_issuer *issuer,

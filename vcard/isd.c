@@ -452,6 +452,21 @@ static uint16_t store_data(struct isd *d, struct isd_session *sess,
 	crypto_wipe(plain, sizeof(plain));
 	if (d->card->nvm.in_tx && !d->card->nvm.dead)
 		vc_tx_abort(d->ctx);	/* the application left one open */
+	/* The last block accepted: the application is PERSONALIZED (GP 2.3.1
+	 * §5.3.1), unless it is locked or already further on. */
+	if (sw == SW_OK && (cmd->p1 & 0x80) && in->state == VC_APP_SELECTABLE) {
+		enum vc_status st = vc_tx_begin(d->ctx);
+		if (st == VC_OK)
+			st = vc_card_set_state(d->card, slot, VC_APP_PERSONALIZED);
+		if (st == VC_OK)
+			st = vc_tx_commit(d->ctx);
+		else if (st != VC_ERR_POWER_LOST)
+			vc_tx_abort(d->ctx);
+		if (st == VC_OK)
+			st = vc_card_reload(d->card);
+		if (st != VC_OK)
+			return SW_MEMORY_FAILURE;
+	}
 	return sw;
 }
 
