@@ -5,7 +5,8 @@
  *
  * host/ecard.c holds main() and the table of verbs; each group of verbs
  * lives in a file of its own (cli_wallet.c, cli_issuer.c, cli_pin.c,
- * cli_profile.c) and exports its verb functions and usage texts here.
+ * cli_profile.c, cli_cap.c, cli_gp.c) and exports its verb functions and
+ * usage texts here.
  * The helpers are in cli_common.c.
  *
  * Exit status, for every verb: 0 success, 1 the card or a check said no
@@ -139,5 +140,9 @@ extern const char cli_usage_profile[];
 /* cli_cap.c */
 int verb_cap(struct cli *cli, int argc, char **argv);
 extern const char cli_usage_cap[];
+
+/* cli_gp.c */
+int verb_gp(struct cli *cli, int argc, char **argv);
+extern const char cli_usage_gp[];
 
 #endif

@@ -7,9 +7,9 @@
  * one row of verbs[] below (name, function, one-line summary, usage text);
  * `ecard --help` lists the rows and `ecard VERB --help` prints a row's
  * usage, so adding a verb never touches the dispatch. Verbs written in other
- * files (cli_wallet.c, cli_issuer.c, cli_pin.c, cli_profile.c, cli_cap.c) share struct
- * cli and the cli_* helpers (cli_common.c) through cli.h, and add their row
- * here.
+ * files (cli_wallet.c, cli_issuer.c, cli_pin.c, cli_profile.c, cli_cap.c,
+ * cli_gp.c) share struct cli and the cli_* helpers (cli_common.c) through
+ * cli.h, and add their row here.
  *
  * Exit status, for every verb: 0 success, 1 the card or a check said no
  * (a status word other than 9000, a forged MAC or signature), 2 a usage or
@@ -79,6 +79,7 @@ static const struct verb verbs[] = {
 	{ "issuer", verb_issuer, "make issuer keys; authorize a load by hand", cli_usage_issuer },
 	{ "merchant", verb_merchant, "make a merchant key file certified by the issuer", cli_usage_merchant },
 	{ "cap", verb_cap, "show what a Java Card CAP file holds and its load file hash", cli_usage_cap },
+	{ "gp", verb_gp, "manage the card's applications and keys (GlobalPlatform)", cli_usage_gp },
 	{
 		"help", verb_help,
 		"show this help, or a command's help: ecard help COMMAND",

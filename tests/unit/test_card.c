@@ -233,6 +233,9 @@ Test(card, card_manager_is_the_default_application)
 {
 	expect_sw("80 CA 00 66 00", SW_OK);
 	cr_assert_eq(rsp[0], 0x66, "card recognition data without any SELECT");
+	cr_assert_eq(rsp_len, 2u + rsp[1], "the outer length covers exactly the rest");
+	cr_assert_eq(rsp[2], 0x73);
+	cr_assert_eq(rsp[3], rsp_len - 4, "and so does the inner one");
 	expect_sw(SELECT_DIAG, SW_OK);
 	expect_sw("80 CA 00 66 00", SW_INS_NOT_SUPPORTED);
 	expect_rsp("00 A4 04 00 00", "6F 10 84 08 A0 00 00 01 51 00 00 00 A5 04 9F 65 01 FF", SW_OK);
