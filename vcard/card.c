@@ -335,7 +335,8 @@ enum vc_status vc_card_create(struct vc_storage *st, const struct vc_card_option
 	};
 	if (s == VC_OK)
 		s = vc_card_install_instance(&card, vc_isd_aid, VC_ISD_AID_LEN, vc_isd_aid,
-					     VC_ISD_AID_LEN, NULL, 0, &isd_info, false);
+					     VC_ISD_AID_LEN, opt && opt->scp03_i ? &opt->scp03_i : NULL,
+					     opt && opt->scp03_i ? 1 : 0, &isd_info, false);
 	for (size_t i = 0; s == VC_OK && i < n_applets; i++)
 		s = vc_card_install(&card, applets[i]->aid, applets[i]->aid_len,
 				    applets[i]->aid, applets[i]->aid_len, NULL, 0);

@@ -32,6 +32,7 @@ struct vc_card_options {
 	const char *pin;	/* digits; NULL = transport PIN 1234 */
 	const char *puk;	/* 8 digits; NULL = 12345678 */
 	uint32_t journal_size;	/* 0 = default */
+	uint8_t scp03_i;	/* the card manager's SCP03 "i": 0 or 0x70, or 0x10 */
 };
 
 /* GlobalPlatform life cycle of an application (GP 2.3.1 §5.3.1). */

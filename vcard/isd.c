@@ -9,6 +9,7 @@
  *   1  sequence counter (3), for SCP03 pseudo-random card challenges
  *   4  number of key sets (1)
  *   5  key sets: KVN(1) key length(1) ENC(32) MAC(32) DEK(32), ISD_KEYSETS of them
+ *   .. the SCP03 "i" the card announces: 70, or 10 without R-MAC/R-ENC
  *
  * Card content management (GET STATUS, INSTALL, LOAD, DELETE, PUT KEY, SET
  * STATUS, STORE DATA) is accepted only inside an authenticated SCP03
@@ -40,10 +41,11 @@ const uint8_t vc_isd_aid[VC_ISD_AID_LEN] = { 0xA0, 0x00, 0x00, 0x01, 0x51, 0x00,
 #define ST_KEYSETS 5u
 #define KEYSET_LEN (2u + 3u * 32u)
 #define ISD_KEYSETS 4u
-#define STATE_SIZE (ST_KEYSETS + ISD_KEYSETS * KEYSET_LEN)
+#define ST_I_PARAM (ST_KEYSETS + ISD_KEYSETS * KEYSET_LEN)
+#define STATE_SIZE (ST_I_PARAM + 1u)
 
 #define KEY_TYPE_AES 0x88
-#define ISD_I_PARAM 0x70	/* pseudo-random challenge, R-MAC, R-ENC */
+#define ISD_I_DEFAULT 0x70	/* pseudo-random challenge, R-MAC, R-ENC */
 #define ELFS_SIZE (ISD_MAX_ELFS * 96u)
 #define LOAD_SIZE 64u
 
@@ -82,8 +84,12 @@ static uint16_t install(struct vc_applet_ctx *ctx, const uint8_t *params, size_t
 {
 	struct vc_obj obj;
 	uint8_t head[ST_KEYSETS + KEYSET_LEN] = { VC_CARD_SECURED, 0, 0, 0, 1 };
-	(void)params;
-	(void)len;
+	/* Install parameter: the SCP03 "i", 70 (default) or 10. */
+	uint8_t i_param = ISD_I_DEFAULT;
+	if (len == 1 && (params[0] == 0x70 || params[0] == 0x10))
+		i_param = params[0];
+	else if (len != 0)
+		return SW_WRONG_DATA;
 	/* The well-known test keys, as every development card ships: the
 	 * issuer replaces them with PUT KEY before the card leaves the lab. */
 	uint8_t *ks = head + ST_KEYSETS;
@@ -97,7 +103,10 @@ static uint16_t install(struct vc_applet_ctx *ctx, const uint8_t *params, size_t
 	    vc_obj_alloc(ctx, ISD_TAG_ELFS, ELFS_SIZE, &elfs) != VC_OK ||
 	    vc_obj_alloc(ctx, ISD_TAG_LOAD, LOAD_SIZE, &load) != VC_OK)
 		return SW_NOT_ENOUGH_MEMORY;
-	return vc_obj_write(ctx, &obj, 0, head, sizeof(head)) == VC_OK ? SW_OK : SW_MEMORY_FAILURE;
+	if (vc_obj_write(ctx, &obj, 0, head, sizeof(head)) != VC_OK ||
+	    vc_obj_write(ctx, &obj, ST_I_PARAM, &i_param, 1) != VC_OK)
+		return SW_MEMORY_FAILURE;
+	return SW_OK;
 }
 
 /* ---- SELECT and GET DATA ---- */
@@ -153,16 +162,24 @@ static void cplc(struct isd *d, struct writer *w)
 		writer_u8(w, 0);		/* pre-personalization and personalization */
 }
 
-/* Card recognition data: GP 2.3.1, SCP03 with i = 70 (GP 2.3.1 H.2). */
-static void card_data(struct writer *w)
+/* The "i" this card announces for SCP03. */
+static uint8_t i_param_of(struct isd *d)
 {
-	static const uint8_t data[] = {
+	uint8_t i = state_byte(d, ST_I_PARAM);
+	return i == 0x10 ? 0x10 : ISD_I_DEFAULT;
+}
+
+/* Card recognition data: GP 2.3.1, SCP03 with the card's i (GP 2.3.1 H.2). */
+static void card_data(struct isd *d, struct writer *w)
+{
+	uint8_t data[] = {
 		0x66, 0x31, 0x73, 0x2F,
 		0x06, 0x07, 0x2A, 0x86, 0x48, 0x86, 0xFC, 0x6B, 0x01,
 		0x60, 0x0C, 0x06, 0x0A, 0x2A, 0x86, 0x48, 0x86, 0xFC, 0x6B, 0x02, 0x02, 0x03, 0x01,
 		0x63, 0x09, 0x06, 0x07, 0x2A, 0x86, 0x48, 0x86, 0xFC, 0x6B, 0x03,
 		0x64, 0x0B, 0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xFC, 0x6B, 0x04, 0x03, 0x70,
 	};
+	data[sizeof(data) - 1] = i_param_of(d);
 	writer_bytes(w, data, sizeof(data));
 }
 
@@ -198,7 +215,7 @@ static uint16_t get_data(struct isd *d, const struct vc_apdu *cmd, struct vc_res
 		cplc(d, &w);
 		break;
 	case 0x0066:
-		card_data(&w);
+		card_data(d, &w);
 		break;
 	case 0x00E0:
 		key_info(d, &w);
@@ -307,7 +324,7 @@ static uint16_t initialize_update(struct isd *d, struct isd_session *sess,
 	}
 
 	vc_card_serial_of(d->ctx, kdd + 2);
-	struct scp03_card_params params = { .kdd = kdd, .i_param = ISD_I_PARAM, .seq = seq,
+	struct scp03_card_params params = { .kdd = kdd, .i_param = i_param_of(d), .seq = seq,
 					    .aid = vc_isd_aid, .aid_len = VC_ISD_AID_LEN };
 	enum scp03_status ss = scp03_card_initialize_update(&sess->scp, &keys, &params, raw, raw_len,
 							    out, sizeof(out), &out_len);

@@ -84,6 +84,8 @@ static void usage(FILE *out)
 		"  --size BYTES          image size (default 262144)\n"
 		"  --pin DIGITS          initial PIN, 4 to 8 digits (default 1234)\n"
 		"  --puk DIGITS          initial PUK, 8 digits (default 12345678)\n"
+		"  --scp03-i 70|10       the card manager's SCP03 option i (default 70:\n"
+		"                        R-MAC and R-ENC; 10: C-MAC and C-DEC only)\n"
 		"Running:\n"
 		"  --vpcd HOST:PORT      vpcd to connect to (default 127.0.0.1:35963)\n"
 		"  --control PATH        control socket (commands below)\n"
@@ -335,6 +337,7 @@ struct options {
 	const char *puk;
 	const char *serial;
 	const char *personalize;
+	uint8_t scp03_i;
 	size_t size;
 	bool sync;
 	struct vc_tear_plan tear;
@@ -381,11 +384,12 @@ static int parse_tear_random(const char *arg, struct vc_tear_plan *plan)
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_NEW = 256, OPT_PERSONALIZE, OPT_IMAGE, OPT_VPCD, OPT_CONTROL, OPT_PIN, OPT_PUK, OPT_SERIAL,
+	enum { OPT_NEW = 256, OPT_PERSONALIZE, OPT_SCP03_I, OPT_IMAGE, OPT_VPCD, OPT_CONTROL, OPT_PIN, OPT_PUK, OPT_SERIAL,
 	       OPT_SIZE, OPT_SYNC, OPT_TEAR_AT, OPT_TEAR_RANDOM, OPT_OUTAGE, OPT_LOG };
 	static const struct option longopts[] = {
 		{ "new", no_argument, NULL, OPT_NEW },
 		{ "personalize", required_argument, NULL, OPT_PERSONALIZE },
+		{ "scp03-i", required_argument, NULL, OPT_SCP03_I },
 		{ "image", required_argument, NULL, OPT_IMAGE },
 		{ "vpcd", required_argument, NULL, OPT_VPCD },
 		{ "control", required_argument, NULL, OPT_CONTROL },
@@ -410,6 +414,11 @@ static int parse_options(int argc, char **argv, struct options *o)
 		switch (c) {
 		case OPT_NEW: o->create = true; break;
 		case OPT_PERSONALIZE: o->personalize = optarg; break;
+		case OPT_SCP03_I:
+			if (strcmp(optarg, "70") != 0 && strcmp(optarg, "10") != 0)
+				return fail("--scp03-i takes 70 or 10.");
+			o->scp03_i = optarg[0] == '7' ? 0x70 : 0x10;
+			break;
 		case OPT_IMAGE: o->image = optarg; break;
 		case OPT_VPCD: o->vpcd = optarg; break;
 		case OPT_CONTROL: o->control = optarg; break;
@@ -451,8 +460,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		return fail("unexpected argument '%s'; try 'ecard-vcard --help'.", argv[optind]);
 	if (!o->image)
 		return fail("--image FILE is required; try 'ecard-vcard --help'.");
-	if (!o->create && (o->pin || o->puk || o->serial || o->personalize))
-		return fail("--pin, --puk, --serial and --personalize only apply with --new.");
+	if (!o->create && (o->pin || o->puk || o->serial || o->personalize || o->scp03_i))
+		return fail("--pin, --puk, --serial, --personalize and --scp03-i only apply with --new.");
 	return 0;
 }
 
@@ -509,7 +518,7 @@ static int finish_image(const struct options *o, const struct logger *log)
 
 static int create_image(const struct options *o)
 {
-	struct vc_card_options copt = { .pin = o->pin, .puk = o->puk };
+	struct vc_card_options copt = { .pin = o->pin, .puk = o->puk, .scp03_i = o->scp03_i };
 	struct logger log;
 	logger_stderr(&log, "ecard-vcard: ", (enum log_level)o->level);
 

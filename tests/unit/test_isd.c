@@ -42,10 +42,13 @@ static void default_keys(struct scp03_keys *k, uint8_t kvn)
 		k->enc[i] = k->mac[i] = k->dek[i] = (uint8_t)(0x40 + i);
 }
 
+static uint8_t card_i;	/* the SCP03 "i" the next card is made with (0: default) */
+
 static void setup(void)
 {
 	struct vc_storage *mem;
-	struct vc_card_options opt = { .serial = { 1, 2, 3, 4, 5, 6, 7, 8 }, .serial_set = true };
+	struct vc_card_options opt = { .serial = { 1, 2, 3, 4, 5, 6, 7, 8 }, .serial_set = true,
+				       .scp03_i = card_i };
 	cr_assert_eq(vc_storage_mem_create(IMAGE, &mem), VC_OK);
 	cr_assert_eq(vc_card_create(mem, &opt, ecard_applets, ecard_applet_count, NULL), VC_OK);
 	cr_assert_eq(vc_storage_tear_create(mem, &st), VC_OK);
@@ -64,7 +67,15 @@ static void teardown(void)
 	vc_storage_destroy(st);
 }
 
+static void setup_i10(void)
+{
+	card_i = 0x10;
+	setup();
+	card_i = 0;
+}
+
 TestSuite(isd, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(isd_i10, .init = setup_i10, .fini = teardown);
 
 /* Plain exchange: returns the SW (0 on power loss), data in rsp. */
 static uint16_t raw(const uint8_t *cmd, size_t len)
@@ -481,4 +492,28 @@ Test(isd, load_torn_at_every_write_then_resumed)
 	printf("tearing: LOAD of %zu blocks, %lu tears, resumed every time\n", count, points);
 	cr_assert_gt(points, count);
 	ec_cap_free(&cap);
+}
+
+/* A card made with i = 10: pseudo-random challenges, no R-MAC / R-ENC. */
+Test(isd_i10, announces_and_keeps_to_i_10)
+{
+	cr_assert_eq(plain("80 CA 00 66 00"), 0x9000);
+	cr_assert_eq(rsp[rsp_len - 1], 0x10, "card data: SCP03 with i = 10");
+	static const uint8_t ok_levels[] = { 0x00, 0x01, 0x03 };
+	for (size_t i = 0; i < sizeof(ok_levels); i++) {
+		open_channel(ok_levels[i]);
+		cr_assert_eq(host.i_param, 0x10);
+		cr_assert_eq(sec("80 F2 80 02 02 4F 00 00"), 0x9000);
+		scp03_close(&host);
+	}
+	/* R-MAC levels: the host will not ask, and the card would refuse. */
+	uint8_t cmd[64], challenge[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	size_t n;
+	struct scp03_init_response ir;
+	cr_assert_eq(scp03_host_initialize_update(&host, 0x80, 0x30, challenge, cmd, sizeof(cmd), &n), SCP03_OK);
+	cr_assert_eq(raw(cmd, n), 0x9000);
+	cr_assert_eq(scp03_parse_initialize_update_response(rsp, rsp_len, &ir), SCP03_OK);
+	cr_assert_eq(ir.i_param, 0x10);
+	cr_assert_eq(scp03_host_check_card(&host, &keys, &ir), SCP03_OK);
+	cr_assert_eq(scp03_host_external_authenticate(&host, 0x33, cmd, sizeof(cmd), &n), SCP03_ERR_LEVEL);
 }
