@@ -452,6 +452,15 @@ enum scp03_status scp03_host_initialize_update(struct scp03_session *s, uint8_t 
 	s->cla = cla;
 	memcpy(s->host_challenge, host_challenge, SCP03_CHALLENGE_LEN);
 
+	scp03_initialize_update_command(cla, kvn, host_challenge, out);
+	*out_len = SCP03_INIT_UPDATE_CMD_LEN;
+	return SCP03_OK;
+}
+
+void scp03_initialize_update_command(uint8_t cla, uint8_t kvn,
+				     const uint8_t host_challenge[SCP03_CHALLENGE_LEN],
+				     uint8_t out[SCP03_INIT_UPDATE_CMD_LEN])
+{
 	out[0] = cla;
 	out[1] = INS_INITIALIZE_UPDATE;
 	out[2] = kvn;
@@ -459,8 +468,6 @@ enum scp03_status scp03_host_initialize_update(struct scp03_session *s, uint8_t 
 	out[4] = SCP03_CHALLENGE_LEN;
 	memcpy(out + 5, host_challenge, SCP03_CHALLENGE_LEN);
 	out[13] = 0x00;
-	*out_len = SCP03_INIT_UPDATE_CMD_LEN;
-	return SCP03_OK;
 }
 
 enum scp03_status scp03_parse_initialize_update_response(const uint8_t *data, size_t len,

@@ -226,6 +226,15 @@ static inline uint8_t scp03_mac_cla(uint8_t cla)
 	return (uint8_t)((cla & 0x80) | 0x04);
 }
 
+/*
+ * The INITIALIZE UPDATE command, the same for SCP02 and SCP03: cla, INS 50,
+ * P1 = kvn, P2 00, the 8-byte host challenge, Le 00. out holds
+ * SCP03_INIT_UPDATE_CMD_LEN bytes.
+ */
+void scp03_initialize_update_command(uint8_t cla, uint8_t kvn,
+				     const uint8_t host_challenge[SCP03_CHALLENGE_LEN],
+				     uint8_t out[SCP03_INIT_UPDATE_CMD_LEN]);
+
 /* One sentence naming a status, for logs and error messages. */
 const char *scp03_strerror(enum scp03_status st);
 

@@ -19,7 +19,6 @@
 
 #define DES_BLOCK CRYPTO_DES_BLOCK
 
-#define INS_INITIALIZE_UPDATE 0x50
 #define INS_EXTERNAL_AUTHENTICATE 0x82
 
 /* Session key derivation constants (E.4.1). */
@@ -179,13 +178,8 @@ enum ec_status ec_scp02_initialize_update(struct ec_scp02 *s, uint8_t i_param,
 	s->cla = cla;
 	memcpy(s->host_challenge, host_challenge, EC_SCP02_HOST_CHALLENGE_LEN);
 
-	out[0] = cla;
-	out[1] = INS_INITIALIZE_UPDATE;
-	out[2] = kvn;
-	out[3] = 0x00;
-	out[4] = EC_SCP02_HOST_CHALLENGE_LEN;
-	memcpy(out + 5, host_challenge, EC_SCP02_HOST_CHALLENGE_LEN);
-	out[13] = 0x00;
+	/* The command is SCP03's, byte for byte. */
+	scp03_initialize_update_command(cla, kvn, host_challenge, out);
 	*out_len = EC_SCP02_INIT_UPDATE_CMD_LEN;
 	return EC_OK;
 }
