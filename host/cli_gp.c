@@ -965,6 +965,11 @@ static int gp_load(struct cli *cli, int argc, char **argv)
 			r = cli_fail(&err);
 		else if (!present && ec_gp_install(&s, &in, &err) != EC_OK)
 			r = cli_fail(&err);
+		/* The load file is on the card: loading it again is refused
+		 * (6985), while --resume finds it there and only installs. */
+		if (r != 0 && err.status != EC_ERR_CARD && err.status != EC_ERR_CHECK)
+			cli_error("the load file %s is on the card: run the same command again with --resume to install it without loading it again.",
+				  argv[1]);
 		if (r == 0)
 			installed = *app;
 		installed_before = present;

@@ -384,6 +384,69 @@ if [ -n "$have_ecard" ]; then
 	fi
 fi
 
+# `ecard gp load` of a 64 KiB CAP file (tests/bench/mkcap) end to end:
+# process start, connect, SELECT, the SCP03 channel at level 03 (C-MAC and
+# C-DECRYPTION), INSTALL [for load], then the LOAD blocks, through pcscd +
+# vpcd; then `gp delete --related`, not timed. Two loads: the first meets
+# a card whose heap has never held the file; the second is the figure.
+# The raw round trip of the ecard row above is shown beside it.
+gp_json_field() { # gp_json_field KEY FILE: a number of gp load's JSON line
+	sed -n "s/.*\"$1\": \([0-9][0-9]*\).*/\1/p" "$2" | head -n 1
+}
+if [ -n "$have_ecard" ] && [ -x "$bench_dir/mkcap" ]; then
+	gp_bytes=${ECARD_BENCH_CAP_BYTES:-65536}
+	gp_pkg=A0000004455043424E
+	echo
+	echo "measuring ecard gp load of a $gp_bytes-byte load file (two loads)..."
+	if "$bench_dir/mkcap" "$tmp/bench.cap" "$gp_bytes" "$gp_pkg" >>"$tmp/gp.log" 2>&1; then
+		gp_ok=1
+		for run in 1 2; do
+			t0=$(now_us)
+			if ! "$top_builddir/ecard" --reader "bench-ecard 00 00" gp load "$tmp/bench.cap" \
+				--level 03 --json >"$tmp/gp$run.json" 2>>"$tmp/gp.log" </dev/null; then
+				gp_ok=
+				break
+			fi
+			echo $(($(now_us) - t0)) >"$tmp/gp$run.us"
+			"$top_builddir/ecard" --reader "bench-ecard 00 00" gp delete "$gp_pkg" --related \
+				>>"$tmp/gp.log" 2>&1 </dev/null || {
+				gp_ok=
+				break
+			}
+		done
+	else
+		gp_ok=
+	fi
+	if [ -n "$gp_ok" ]; then
+		gp_file=$(gp_json_field load_file_size "$tmp/gp2.json")
+		gp_blocks=$(gp_json_field blocks "$tmp/gp2.json")
+		gp_block_size=$(gp_json_field block_size "$tmp/gp2.json")
+		echo "ecard gp load, $gp_file-byte load file in $gp_blocks LOAD APDUs of $gp_block_size bytes (SCP03, level 03), end to end:"
+		for run in 1 2; do
+			awk -v us="$(cat "$tmp/gp$run.us")" -v bytes="$gp_file" -v n="$gp_blocks" -v run="$run" 'BEGIN {
+				s = us / 1e6
+				printf "  load %d: %7.3f s  %8.1f KiB/s  %7.0f LOAD APDUs/s  (%.0f us per LOAD APDU, all included)%s\n",
+					run, s, bytes / 1024 / s, n / s, us / n, run == 1 ? "" : "  <- the figure"
+			}'
+		done
+		if [ -s "$tmp/balance.us" ]; then
+			# What is left once a process start + connect (the balance
+			# run above, 2 APDUs) is taken off: an estimate.
+			awk -v us="$(cat "$tmp/gp2.us")" -v base="$(median_ms "$tmp/balance.us")" -v n="$gp_blocks" \
+				'BEGIN { printf "  load 2 less ecard balance'"'"'s median (process start + connect): %.0f us per LOAD APDU\n", (us - base * 1000) / n }'
+		fi
+		if [ -n "$ecard_median" ]; then
+			echo "  raw APDU round trip of the ecard row above: median $ecard_median us"
+		fi
+	else
+		echo "ecard gp load could not be measured; its log:" >&2
+		cat "$tmp/gp.log" >&2
+		failed=1
+	fi
+elif [ -n "$have_ecard" ]; then
+	echo "tests/bench/mkcap: not built; skipping the gp load timing"
+fi
+
 if [ -x "$bench_dir/bench_inproc" ]; then
 	echo
 	echo "running bench_inproc..."

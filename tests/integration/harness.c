@@ -291,6 +291,24 @@ bool harness_wait_usable(struct harness *h, int timeout_ms)
 	return ok;
 }
 
+bool harness_wait_back(struct harness *h, int timeout_ms)
+{
+	long long deadline = now_ms() + timeout_ms;
+	if (!harness_wait_card(h, false, timeout_ms < 3000 ? timeout_ms : 3000))
+		return false;
+	long long left = deadline - now_ms();
+	return left > 0 && harness_wait_usable(h, (int)left);
+}
+
+long harness_ctl_value(struct harness *h, const char *cmd, const char *key)
+{
+	char pattern[40];
+	const char *reply = harness_ctl(h, cmd);
+	snprintf(pattern, sizeof(pattern), " %s=", key);
+	const char *p = strstr(reply, pattern);
+	return p ? strtol(p + strlen(pattern), NULL, 10) : -1;
+}
+
 int harness_run(const char *program, const char *const *args, char *out, size_t out_len)
 {
 	return harness_run_input(program, args, NULL, out, out_len);

@@ -48,8 +48,16 @@ bool harness_wait_card(struct harness *h, bool present, int timeout_ms);
  * present and a connection to it succeeds. */
 bool harness_wait_usable(struct harness *h, int timeout_ms);
 
+/* After a tear: wait until pcscd has seen the card leave the reader, then
+ * until it is usable again (harness_wait_usable). Needs an outage longer
+ * than pcscd's polling of the reader (400 ms), which the default has. */
+bool harness_wait_back(struct harness *h, int timeout_ms);
+
 /* Send a control command; returns the answer line ("" on failure). */
 const char *harness_ctl(struct harness *h, const char *cmd);
+/* The number after " key=" in the answer to cmd ("writes", "status"...),
+ * -1 when the answer has none. */
+long harness_ctl_value(struct harness *h, const char *cmd, const char *key);
 
 /* Run a program from the build tree (e.g. "ecard"), capture its stdout.
  * Returns the exit status, -1 if it did not exit normally. */
