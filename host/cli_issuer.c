@@ -18,6 +18,7 @@
 #include "gp_session.h"
 #include "hex.h"
 #include "issuer.h"
+#include "pin_entry.h"
 #include "merchant.h"
 #include "wallet.h"
 
@@ -295,35 +296,16 @@ static int gp_settings(const struct key_options *o, struct ec_gp_keys *keys,
  */
 static int read_password(int fd, char *out, size_t cap)
 {
-	size_t n = 0;
-	bool any = false, too_long = false;
-	char c = 0;
-
-	for (;;) {
-		ssize_t r = read(fd, &c, 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			int saved = errno;
-			crypto_wipe(out, cap);
-			cli_error("reading the password from --password-fd %d failed: %s.", fd,
-				  strerror(saved));
-			return EXIT_USAGE;
-		}
-		if (r == 0 || c == '\n') {
-			any |= r != 0;
-			break;
-		}
-		any = true;
-		if (n + 1 < cap)
-			out[n++] = c;
-		else
-			too_long = true;
+	size_t n;
+	bool too_long;
+	int r = pin_entry_read_line(fd, out, cap, &n, &too_long);
+	if (r < 0) {
+		int saved = errno;
+		crypto_wipe(out, cap);
+		cli_error("reading the password from --password-fd %d failed: %s.", fd, strerror(saved));
+		return EXIT_USAGE;
 	}
-	c = 0;
-	if (n > 0 && out[n - 1] == '\r')
-		n--;
-	out[n] = '\0';
+	bool any = r > 0;
 	if (!any) {
 		cli_error("--password-fd %d ended before a password was given: nothing was sent to the card.",
 			  fd);

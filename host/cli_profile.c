@@ -201,34 +201,16 @@ static int profile_show(struct cli *cli, int argc, char **argv)
  */
 static int read_value_line(int fd, const char *field, char *out, size_t cap, size_t *len)
 {
-	size_t n = 0;
-	bool any = false, too_long = false;
-	char c = 0;
-
-	for (;;) {
-		ssize_t r = read(fd, &c, 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			int saved = errno;
-			crypto_wipe(out, cap);
-			cli_error("reading the value from --value-fd %d failed: %s.", fd, strerror(saved));
-			return EXIT_USAGE;
-		}
-		if (r == 0)
-			break;
-		any = true;
-		if (c == '\n')
-			break;
-		if (n + 1 < cap)
-			out[n++] = c;
-		else
-			too_long = true;
+	size_t n;
+	bool too_long;
+	int r = pin_entry_read_line(fd, out, cap, &n, &too_long);
+	if (r < 0) {
+		int saved = errno;
+		crypto_wipe(out, cap);
+		cli_error("reading the value from --value-fd %d failed: %s.", fd, strerror(saved));
+		return EXIT_USAGE;
 	}
-	c = 0;
-	if (n > 0 && out[n - 1] == '\r')
-		n--;
-	out[n] = '\0';
+	bool any = r > 0;
 	if (!any) {
 		cli_error("--value-fd %d ended before a value was given: nothing was sent to the card (an empty line clears the field).",
 			  fd);

@@ -74,12 +74,7 @@ void pin_entry_init(struct pin_entry *pe, int fd)
 	pe->prompt = "PIN: ";
 }
 
-/*
- * One line from fd into out. Returns 1 for a line, 0 when the input ended
- * before any byte, -1 on a read error (errno set). *too_long when the line
- * did not fit (the rest of it is read and dropped).
- */
-static int read_line(int fd, char *out, size_t cap, bool *too_long)
+int pin_entry_read_line(int fd, char *out, size_t cap, size_t *len, bool *too_long)
 {
 	size_t n = 0;
 	bool any = false;
@@ -106,6 +101,8 @@ static int read_line(int fd, char *out, size_t cap, bool *too_long)
 	if (n > 0 && out[n - 1] == '\r')
 		n--;
 	out[n] = '\0';
+	if (len)
+		*len = n;
 	return any ? 1 : 0;
 }
 
@@ -152,7 +149,7 @@ static int read_terminal(const char *prompt, char *out, size_t cap, struct ec_er
 
 	ssize_t w = write(tty, prompt, strlen(prompt));
 	(void)w;
-	int r = read_line(tty, out, cap, &too_long);
+	int r = pin_entry_read_line(tty, out, cap, NULL, &too_long);
 	int saved_errno = errno;
 
 	tcsetattr(tty, TCSAFLUSH, &saved_termios);
@@ -169,7 +166,7 @@ int pin_entry_read(struct pin_entry *pe, const char *prompt, char *out, size_t c
 
 	if (pe->fd < 0)
 		return read_terminal(prompt, out, cap, err);
-	int r = read_line(pe->fd, out, cap, &too_long);
+	int r = pin_entry_read_line(pe->fd, out, cap, NULL, &too_long);
 	return finish(r, too_long, errno, "--pin-fd", out, cap, err);
 }
 

@@ -40,6 +40,15 @@ int pin_entry_read(struct pin_entry *pe, const char *prompt, char *out, size_t c
 int pin_entry_read_new(struct pin_entry *pe, const char *prompt, const char *again, char *out,
 		       size_t cap, struct ec_error *err);
 
+/*
+ * One line from fd into out (cap bytes) without its line end, read a byte
+ * at a time so that nothing after the line is taken from a descriptor that
+ * carries more secrets. Returns 1 for a line, 0 when the input ended before
+ * any byte, -1 on a read error (errno set). *too_long when the line did not
+ * fit (the rest of it is read and dropped); *len (if not NULL) its length.
+ */
+int pin_entry_read_line(int fd, char *out, size_t cap, size_t *len, bool *too_long);
+
 /* An ec_pin_fn for libecard: arg is a struct pin_entry, asked with its prompt. */
 int pin_entry_callback(void *arg, char pin[EC_PIN_TEXT_MAX], struct ec_error *err);
 
