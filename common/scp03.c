@@ -457,6 +457,23 @@ enum scp03_status scp03_host_initialize_update(struct scp03_session *s, uint8_t 
 	return SCP03_OK;
 }
 
+size_t scp03_secured_command(uint8_t wire_cla, const struct scp03_apdu *a,
+			     const uint8_t *body, size_t body_len,
+			     const uint8_t mac[SCP03_MAC_LEN], uint8_t *out)
+{
+	out[0] = wire_cla;
+	out[1] = a->ins;
+	out[2] = a->p1;
+	out[3] = a->p2;
+	out[4] = (uint8_t)(body_len + SCP03_MAC_LEN);
+	memmove(out + 5, body, body_len);
+	memcpy(out + 5 + body_len, mac, SCP03_MAC_LEN);
+	size_t n = 5 + body_len + SCP03_MAC_LEN;
+	if (a->has_le)
+		out[n++] = 0x00;
+	return n;
+}
+
 void scp03_initialize_update_command(uint8_t cla, uint8_t kvn,
 				     const uint8_t host_challenge[SCP03_CHALLENGE_LEN],
 				     uint8_t out[SCP03_INIT_UPDATE_CMD_LEN])
@@ -643,16 +660,7 @@ enum scp03_status scp03_host_wrap_command(struct scp03_session *s,
 	}
 
 	/* cmd and out may overlap: everything needed from cmd is in body. */
-	out[0] = wire_cla;
-	out[1] = a.ins;
-	out[2] = a.p1;
-	out[3] = a.p2;
-	out[4] = (uint8_t)(body_len + SCP03_MAC_LEN);
-	memcpy(out + 5, body, body_len);
-	memcpy(out + 5 + body_len, mac, SCP03_MAC_LEN);
-	if (a.has_le)
-		out[5 + body_len + SCP03_MAC_LEN] = 0x00;
-	*out_len = total;
+	*out_len = scp03_secured_command(wire_cla, &a, body, body_len, mac, out);
 
 	memcpy(s->mac_chain, mac, sizeof(s->mac_chain));
 	s->response_due = true;

@@ -235,6 +235,16 @@ void scp03_initialize_update_command(uint8_t cla, uint8_t kvn,
 				     const uint8_t host_challenge[SCP03_CHALLENGE_LEN],
 				     uint8_t out[SCP03_INIT_UPDATE_CMD_LEN]);
 
+/*
+ * Lay out a secured command (the same for SCP02 and SCP03): wire_cla, the
+ * header of a, Lc = body_len + 8, the body, the 8-byte MAC, and Le 00 when
+ * a had an Le. out may overlap a's data: only a's header fields are read.
+ * Returns the length written (body_len + 13 or + 14).
+ */
+size_t scp03_secured_command(uint8_t wire_cla, const struct scp03_apdu *a,
+			     const uint8_t *body, size_t body_len,
+			     const uint8_t mac[SCP03_MAC_LEN], uint8_t *out);
+
 /* One sentence naming a status, for logs and error messages. */
 const char *scp03_strerror(enum scp03_status st);
 

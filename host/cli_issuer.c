@@ -305,8 +305,7 @@ static int read_password(int fd, char *out, size_t cap)
 		cli_error("reading the password from --password-fd %d failed: %s.", fd, strerror(saved));
 		return EXIT_USAGE;
 	}
-	bool any = r > 0;
-	if (!any) {
+	if (r == 0) {
 		cli_error("--password-fd %d ended before a password was given: nothing was sent to the card.",
 			  fd);
 		return EXIT_USAGE;

@@ -210,8 +210,7 @@ static int read_value_line(int fd, const char *field, char *out, size_t cap, siz
 		cli_error("reading the value from --value-fd %d failed: %s.", fd, strerror(saved));
 		return EXIT_USAGE;
 	}
-	bool any = r > 0;
-	if (!any) {
+	if (r == 0) {
 		cli_error("--value-fd %d ended before a value was given: nothing was sent to the card (an empty line clears the field).",
 			  fd);
 		return EXIT_USAGE;

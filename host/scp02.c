@@ -372,16 +372,8 @@ enum ec_status ec_scp02_wrap(struct ec_scp02 *s, const uint8_t *cmd, size_t cmd_
 		return abort_with(s, st);
 	}
 
-	out[0] = wire_cla;
-	out[1] = a.ins;
-	out[2] = a.p1;
-	out[3] = a.p2;
-	out[4] = (uint8_t)(body_len + EC_SCP02_MAC_LEN);
-	memcpy(out + 5, body, body_len);
-	memcpy(out + 5 + body_len, mac, EC_SCP02_MAC_LEN);
-	if (a.has_le)
-		out[5 + body_len + EC_SCP02_MAC_LEN] = 0x00;
-	*out_len = total;
+	/* The secured command's layout is SCP03's (both MACs are 8 bytes). */
+	*out_len = scp03_secured_command(wire_cla, &a, body, body_len, mac, out);
 	memcpy(s->icv, mac, sizeof(s->icv));
 	crypto_wipe(body, sizeof(body));
 	return EC_OK;
