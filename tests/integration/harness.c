@@ -7,6 +7,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +21,36 @@
 #include <winscard.h>
 
 static struct harness *current;
+
+/* Can a listener be bound on this TCP port of the loopback right now? */
+static bool port_free(int port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0)
+		return false;
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				  .sin_addr.s_addr = htonl(INADDR_ANY) };
+	bool ok = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return ok;
+}
+
+/*
+ * Two free ports for vpcd's two slots, above the kernel's ephemeral range
+ * (32768-60999 by default): there, a connection of an earlier test left
+ * in TIME_WAIT can hold the port and pcscd would come up without reader.
+ */
+static int choose_port(void)
+{
+	int base = 61000 + (int)(getpid() % 2000) * 2;
+	for (int i = 0; i < 2000; i++) {
+		int port = 61000 + (base - 61000 + 2 * i) % 4000;
+		if (port_free(port) && port_free(port + 1))
+			return port;
+	}
+	cr_assert_fail("no two free TCP ports between 61000 and 65000 for vpcd");
+	return 0;
+}
 
 static void sleep_ms(int ms)
 {
@@ -80,7 +113,7 @@ static void init_with(struct harness *h, bool with_issuer)
 	mkdir(h->confdir, 0700);
 
 	/* A port of our own: vpcd listens on it (and the next one). */
-	h->port = 20000 + (int)(getpid() % 20000) * 2;
+	h->port = choose_port();
 	snprintf(h->reader, sizeof(h->reader), "ecard-it-%d 00 00", h->port);
 	char conf[512], path[160];
 	snprintf(conf, sizeof(conf),
