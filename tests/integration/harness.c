@@ -155,6 +155,8 @@ void harness_init_issuer(struct harness *h)
 	init_with(h, true);
 }
 
+static int stop_pid(pid_t *pid, int sig);
+
 void harness_start_pcscd(struct harness *h)
 {
 	const char *pcscd = env_or("PCSCD", "/usr/sbin/pcscd");
@@ -178,6 +180,8 @@ void harness_start_pcscd(struct harness *h)
 		}
 		sleep_ms(50);
 	}
+	/* The assertion ends this process: leave no pcscd behind. */
+	stop_pid(&h->pcscd, SIGTERM);
 	cr_assert_fail("pcscd did not come up with reader %s (see %s)", h->reader, log);
 }
 
