@@ -73,6 +73,24 @@ bool cursor_u32(struct cursor *c, uint32_t *v)
 	return true;
 }
 
+bool cursor_u16le(struct cursor *c, uint16_t *v)
+{
+	const uint8_t *p = take(c, 2);
+	if (!p)
+		return false;
+	*v = load_le16(p);
+	return true;
+}
+
+bool cursor_u32le(struct cursor *c, uint32_t *v)
+{
+	const uint8_t *p = take(c, 4);
+	if (!p)
+		return false;
+	*v = load_le32(p);
+	return true;
+}
+
 bool cursor_bytes(struct cursor *c, size_t n, const uint8_t **out)
 {
 	const uint8_t *p = take(c, n);
@@ -200,6 +218,24 @@ bool writer_u32(struct writer *w, uint32_t v)
 	if (!p)
 		return false;
 	store_be32(p, v);
+	return true;
+}
+
+bool writer_u16le(struct writer *w, uint16_t v)
+{
+	uint8_t *p = writer_reserve(w, 2);
+	if (!p)
+		return false;
+	store_le16(p, v);
+	return true;
+}
+
+bool writer_u32le(struct writer *w, uint32_t v)
+{
+	uint8_t *p = writer_reserve(w, 4);
+	if (!p)
+		return false;
+	store_le32(p, v);
 	return true;
 }
 

@@ -31,6 +31,8 @@ bool cursor_ok(const struct cursor *c);
 bool cursor_u8(struct cursor *c, uint8_t *v);
 bool cursor_u16(struct cursor *c, uint16_t *v);	/* big-endian */
 bool cursor_u32(struct cursor *c, uint32_t *v);	/* big-endian */
+bool cursor_u16le(struct cursor *c, uint16_t *v);	/* little-endian (USB, CCID) */
+bool cursor_u32le(struct cursor *c, uint32_t *v);
 /* Borrow n bytes from the underlying buffer without copying. */
 bool cursor_bytes(struct cursor *c, size_t n, const uint8_t **out);
 bool cursor_copy(struct cursor *c, void *dst, size_t n);
@@ -56,6 +58,8 @@ bool writer_ok(const struct writer *w);
 bool writer_u8(struct writer *w, uint8_t v);
 bool writer_u16(struct writer *w, uint16_t v);
 bool writer_u32(struct writer *w, uint32_t v);
+bool writer_u16le(struct writer *w, uint16_t v);
+bool writer_u32le(struct writer *w, uint32_t v);
 bool writer_bytes(struct writer *w, const void *src, size_t n);
 /* Reserve n bytes and return where they start (NULL if they do not fit). */
 uint8_t *writer_reserve(struct writer *w, size_t n);
@@ -83,6 +87,30 @@ static inline void store_be32(uint8_t *p, uint32_t v)
 	p[1] = (uint8_t)(v >> 16);
 	p[2] = (uint8_t)(v >> 8);
 	p[3] = (uint8_t)v;
+}
+
+static inline uint16_t load_le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+static inline uint32_t load_le32(const uint8_t *p)
+{
+	return p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+static inline void store_le16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static inline void store_le32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
 }
 
 #endif

@@ -759,7 +759,7 @@ enum vc_status vc_card_process(struct vc_card *card, const uint8_t *cmd, size_t 
 		return VC_ERR_POWER_LOST;
 	card->apdus++;
 
-	struct vc_apdu a;
+	struct vc_apdu a = { 0 };
 	struct vc_response out = { card->rsp_buf, VC_APDU_MAX_NE, 0 };
 	uint16_t sw = vc_apdu_parse(cmd, cmd_len, &a);
 	if (sw == SW_OK)

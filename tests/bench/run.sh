@@ -7,6 +7,10 @@
 #          the cost of pcscd + vpcd alone;
 #   ecard  ecard-vcard with a fresh card image;
 #   vicc   vsmartcard's Python card, the reference we mean to beat.
+# and, through the same pcscd, the reader driver: ifd-ecard from the build
+# tree talking CCID to ecard-ccid-sim (a vcard inside a simulated USB
+# reader), one reader per exchange level (TPDU with T=1, TPDU with T=0,
+# short APDU, extended APDU), shown next to the vpcd path of the same run.
 # Targets: ecard-vcard within 1.25x of the echo card, and at least 100x
 # faster than vicc. A missed target is reported, not an error; the script
 # fails only when the benchmark itself cannot run.
@@ -163,13 +167,59 @@ reader_entry() {
 		"$1" "$hex" "$driver" "$hex"
 }
 
+# The simulated readers: NAME and the simulator's options.
+sim_levels="tpdu-t1 tpdu-t0 short extended"
+sim_options() {
+	case $1 in
+	tpdu-t1) echo "--level tpdu --protocol t1" ;;
+	tpdu-t0) echo "--level tpdu --protocol t0" ;;
+	short) echo "--level short" ;;
+	extended) echo "--level extended" ;;
+	esac
+}
+ifd_bundle=$top_builddir/.libs/libifd-ecard.so
+sim=$top_builddir/ecard-ccid-sim
+have_sim=
+[ -f "$ifd_bundle" ] && [ -x "$sim" ] && have_sim=1
+
 write_reader_conf() {
 	mkdir "$tmp/reader.conf.d" "$tmp/drivers" || die "cannot write to $tmp."
 	{
 		reader_entry bench-echo "$port_echo"
 		reader_entry bench-ecard "$port_ecard"
 		reader_entry bench-vicc "$port_vicc"
+		if [ -n "$have_sim" ]; then
+			for level in $sim_levels; do
+				printf 'FRIENDLYNAME "bench-sim-%s"\nDEVICENAME sim:%s\nLIBPATH %s\n\n' \
+					"$level" "$tmp/sim-$level.sock" "$ifd_bundle"
+			done
+		fi
 	} >"$tmp/reader.conf.d/bench"
+}
+
+# The simulators must listen before pcscd opens their readers.
+start_simulators() {
+	[ -n "$have_sim" ] || return 0
+	for level in $sim_levels; do
+		if ! "$vcard" --new --image "$tmp/sim-$level.img" >>"$tmp/sim.log" 2>&1; then
+			echo "ecard-vcard --new failed; skipping the simulated readers." >&2
+			have_sim=
+			failed=1
+			return 0
+		fi
+		# shellcheck disable=SC2046 # the options are words on purpose
+		"$sim" --socket "$tmp/sim-$level.sock" --image "$tmp/sim-$level.img" \
+			$(sim_options "$level") >>"$tmp/sim-$level.log" 2>&1 &
+		started $!
+	done
+	for level in $sim_levels; do
+		tries=0
+		while [ ! -S "$tmp/sim-$level.sock" ] && [ "$tries" -lt 100 ]; do
+			sleep 0.05
+			tries=$((tries + 1))
+		done
+		[ -S "$tmp/sim-$level.sock" ] || die "ecard-ccid-sim ($level) did not start; see $tmp/sim-$level.log."
+	done
 }
 
 start_pcscd() {
@@ -250,9 +300,9 @@ verdict() {
 }
 
 failed=
-
 choose_ports
 write_reader_conf
+start_simulators
 start_pcscd
 
 echo "starting echo card on port $port_echo..."
@@ -289,6 +339,18 @@ while [ "$round" -le "$n_rounds" ]; do
 		rm -f "$tmp/ecard.rtt"
 		have_ecard=
 		failed=1
+	fi
+	if [ -n "$have_sim" ]; then
+		for level in $sim_levels; do
+			[ -e "$tmp/sim-$level.failed" ] && continue
+			if ! measure "sim-$level" "bench-sim-$level" "$per_round" "$what"; then
+				echo "the simulated $level reader could not be measured; the logs:" >&2
+				tail -n 20 "$tmp/sim-$level.log" "$tmp/pcscd.log" >&2
+				rm -f "$tmp/sim-$level.rtt"
+				: >"$tmp/sim-$level.failed"
+				failed=1
+			fi
+		done
 	fi
 	round=$((round + 1))
 done
@@ -343,6 +405,25 @@ if [ -n "$ecard_vs_echo" ]; then
 fi
 if [ -n "$vicc_speedup" ]; then
 	echo "vicc / ecard speed-up (medians): ${vicc_speedup}x"
+fi
+if [ -n "$have_sim" ]; then
+	echo
+	echo "APDU $bench_apdu through pcscd + ifd-ecard + ecard-ccid-sim (CCID over the sim: socket),"
+	echo "the same rounds as above, alternating with the vpcd rows"
+	printf '%-16s %10s %10s %10s %12s %14s %14s\n' reader mean median p99 "APDUs/s" "vs vpcd echo" "vs vpcd ecard"
+	for level in $sim_levels; do
+		median=$(field "sim-$level" median_us)
+		if [ -z "$median" ]; then
+			printf '%-16s %10s\n' "$level" "not measured"
+			continue
+		fi
+		printf '%-16s %10s %10s %10s %12s %14s %14s\n' "$level" "$(field "sim-$level" us_per_apdu)" \
+			"$median" "$(field "sim-$level" p99_us)" \
+			"$(awk -v m="$(field "sim-$level" us_per_apdu)" 'BEGIN { printf "%.0f", 1e6 / m }')" \
+			"$(paired_ratio echo "sim-$level")x" \
+			"$([ -n "$ecard_median" ] && paired_ratio ecard "sim-$level")x"
+	done
+	echo
 fi
 echo "$(verdict "$ecard_vs_echo" "<=" 1.25): ecard-vcard within 1.25x of the echo card"
 echo "$(verdict "$vicc_speedup" ">=" 100): ecard-vcard at least 100x faster than vicc"

@@ -245,6 +245,7 @@ int harness_stop_vcard(struct harness *h, int sig)
 void harness_stop(struct harness *h)
 {
 	harness_stop_vcard(h, SIGTERM);
+	stop_pid(&h->sim, SIGTERM);
 	harness_stop_pcscd(h);
 	/* ECARD_KEEP_TEST_DIR=1 keeps the logs of pcscd and the card. */
 	char cmd[128];
@@ -264,10 +265,15 @@ static long long now_ms(void)
 
 bool harness_wait_card(struct harness *h, bool present, int timeout_ms)
 {
+	return harness_wait_reader_card(h->reader, present, timeout_ms);
+}
+
+bool harness_wait_reader_card(const char *reader, bool present, int timeout_ms)
+{
 	SCARDCONTEXT ctx;
 	if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx) != SCARD_S_SUCCESS)
 		return false;
-	SCARD_READERSTATE rs = { .szReader = h->reader, .dwCurrentState = SCARD_STATE_UNAWARE };
+	SCARD_READERSTATE rs = { .szReader = reader, .dwCurrentState = SCARD_STATE_UNAWARE };
 	long long deadline = now_ms() + timeout_ms;
 	bool ok = false;
 	while (!ok && now_ms() <= deadline) {
@@ -283,17 +289,70 @@ bool harness_wait_card(struct harness *h, bool present, int timeout_ms)
 	return ok;
 }
 
-const char *harness_ctl(struct harness *h, const char *cmd)
+static const char *ctl_at(const char *path, const char *cmd)
 {
 	static char out[512];
 	char prog[256];
-	const char *args[] = { "ctl", h->control, cmd, NULL };
+	const char *args[] = { "ctl", path, cmd, NULL };
 	out[0] = '\0';
 	harness_run(harness_program("ecard-vcard", prog, sizeof(prog)), args, out, sizeof(out));
 	size_t n = strlen(out);
 	if (n && out[n - 1] == '\n')
 		out[n - 1] = '\0';
 	return out;
+}
+
+const char *harness_ctl(struct harness *h, const char *cmd)
+{
+	return ctl_at(h->control, cmd);
+}
+
+const char *harness_sim_ctl(struct harness *h, const char *cmd)
+{
+	return ctl_at(h->sim_control, cmd);
+}
+
+void harness_start_ccid_sim(struct harness *h, const char *const *args)
+{
+	char prog[256], log[128], conf[512], path[160], lib[256];
+	const char *argv[40];
+	int n = 0;
+	snprintf(h->sim_socket, sizeof(h->sim_socket), "%s/ccid.sock", h->dir);
+	snprintf(h->sim_control, sizeof(h->sim_control), "%s/ccid.ctl", h->dir);
+	snprintf(h->sim_reader, sizeof(h->sim_reader), "ecard-sim-%d 00 00", h->port);
+	snprintf(log, sizeof(log), "%s/ccid-sim.log", h->dir);
+	argv[n++] = harness_program("ecard-ccid-sim", prog, sizeof(prog));
+	argv[n++] = "--socket";
+	argv[n++] = h->sim_socket;
+	argv[n++] = "--control";
+	argv[n++] = h->sim_control;
+	for (int i = 0; args && args[i] && n < 39; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	h->sim = spawn(argv, log);
+	for (int i = 0; i < 250 && access(h->sim_control, F_OK) != 0; i++)
+		sleep_ms(20);
+	cr_assert(access(h->sim_socket, F_OK) == 0, "ecard-ccid-sim did not start (see %s)", log);
+
+	snprintf(conf, sizeof(conf), "FRIENDLYNAME \"ecard-sim-%d\"\nDEVICENAME sim:%s\nLIBPATH %s\n",
+		 h->port, h->sim_socket, harness_program(".libs/libifd-ecard.so", lib, sizeof(lib)));
+	snprintf(path, sizeof(path), "%s/ecard-sim", h->confdir);
+	write_file(path, conf);
+}
+
+bool harness_reader_listed(const char *reader)
+{
+	SCARDCONTEXT ctx;
+	if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx) != SCARD_S_SUCCESS)
+		return false;
+	char names[4096];
+	DWORD len = sizeof(names);
+	bool found = false;
+	if (SCardListReaders(ctx, NULL, names, &len) == SCARD_S_SUCCESS)
+		for (char *p = names; *p && !found; p += strlen(p) + 1)
+			found = strcmp(p, reader) == 0;
+	SCardReleaseContext(ctx);
+	return found;
 }
 
 bool harness_wait_usable(struct harness *h, int timeout_ms)

@@ -25,6 +25,12 @@ struct harness {
 	int port;
 	pid_t pcscd;
 	pid_t vcard;
+
+	/* The CCID reader simulator behind ifd-ecard (harness_start_ccid_sim). */
+	char sim_socket[96];
+	char sim_control[96];
+	char sim_reader[64];	/* PC/SC name of its first slot */
+	pid_t sim;
 };
 
 /* Scratch dir, ports, reader.conf.d, a new card image; starts nothing. */
@@ -43,6 +49,21 @@ void harness_stop(struct harness *h);
 
 /* Wait until the reader reports a card present (or absent). */
 bool harness_wait_card(struct harness *h, bool present, int timeout_ms);
+/* The same for any reader by name. */
+bool harness_wait_reader_card(const char *reader, bool present, int timeout_ms);
+
+/*
+ * Start ecard-ccid-sim with args (NULL-terminated; --socket and --control
+ * are added) and add a reader.conf.d entry that makes pcscd load the
+ * driver bundle from the build tree with DEVICENAME sim:SOCKET. Call it
+ * before harness_start_pcscd(). The simulator's first slot is
+ * h->sim_reader; slot n is "ecard-sim-PORT 00 0n".
+ */
+void harness_start_ccid_sim(struct harness *h, const char *const *args);
+/* Send a control command to the simulator; its answer line. */
+const char *harness_sim_ctl(struct harness *h, const char *cmd);
+/* Whether pcscd lists the reader. */
+bool harness_reader_listed(const char *reader);
 
 /* After a tear: wait until the card is back on vpcd, pcscd reports it
  * present and a connection to it succeeds. */

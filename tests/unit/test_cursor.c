@@ -709,3 +709,156 @@ Test(hex, round_trip_every_byte)
 	cr_assert_eq(hex_decode(text, back, sizeof(back)), 256);
 	cr_assert_arr_eq(back, all, 256);
 }
+
+/* ---- little-endian reads and writes (USB and CCID fields) ---- */
+
+Test(cursor, u16le_is_little_endian_and_bounded)
+{
+	uint8_t *buf = exact_copy("\x34\x12\x56", 3);
+	struct cursor c;
+	uint16_t v = 0;
+
+	cursor_init(&c, buf, 2);
+	cr_assert(cursor_u16le(&c, &v));
+	cr_assert_eq(v, 0x1234);
+	cr_assert(cursor_done(&c));
+
+	cursor_init(&c, buf, 3);
+	cr_assert(cursor_u16le(&c, &v));
+	cr_assert_eq(cursor_remaining(&c), 1);
+	v = 0xBEEF;
+	cr_assert_not(cursor_u16le(&c, &v), "one byte left, two asked");
+	cr_assert_eq(v, 0xBEEF, "a failed read leaves the output alone");
+	assert_failed(&c);
+	free(buf);
+}
+
+Test(cursor, u32le_is_little_endian_and_bounded)
+{
+	uint8_t *buf = exact_copy("\xEF\xBE\xAD\xDE", 4);
+	struct cursor c;
+	uint32_t v = 0;
+
+	cursor_init(&c, buf, 4);
+	cr_assert(cursor_u32le(&c, &v));
+	cr_assert_eq(v, 0xDEADBEEFu);
+	cr_assert(cursor_done(&c));
+
+	for (size_t n = 0; n < 4; n++) {
+		cursor_init(&c, buf, n);
+		v = 7;
+		cr_assert_not(cursor_u32le(&c, &v), "%zu bytes, four asked", n);
+		cr_assert_eq(v, 7);
+		assert_failed(&c);
+	}
+	free(buf);
+}
+
+Test(cursor, le_and_be_read_the_same_bytes_in_opposite_order)
+{
+	uint8_t *buf = exact_copy("\x01\x02\x03\x04\x05\x06", 6);
+	struct cursor be, le;
+	uint16_t b16, l16;
+	uint32_t b32, l32;
+
+	cursor_init(&be, buf, 6);
+	cursor_init(&le, buf, 6);
+	cr_assert(cursor_u16(&be, &b16) && cursor_u16le(&le, &l16));
+	cr_assert(cursor_u32(&be, &b32) && cursor_u32le(&le, &l32));
+	cr_assert_eq(b16, 0x0102);
+	cr_assert_eq(l16, 0x0201);
+	cr_assert_eq(b32, 0x03040506u);
+	cr_assert_eq(l32, 0x06050403u);
+	cr_assert(cursor_done(&be) && cursor_done(&le));
+	free(buf);
+}
+
+Test(cursor, le_reads_fail_after_a_failure)
+{
+	uint8_t *buf = exact_copy("\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+	struct cursor c;
+	uint16_t v16 = 0x1111;
+	uint32_t v32 = 0x22222222;
+
+	cursor_init(&c, buf, 8);
+	cr_assert_not(cursor_skip(&c, 9));
+	cr_assert_not(cursor_u16le(&c, &v16), "bytes are there, but the cursor failed");
+	cr_assert_not(cursor_u32le(&c, &v32));
+	cr_assert_eq(v16, 0x1111);
+	cr_assert_eq(v32, 0x22222222);
+	assert_failed(&c);
+	free(buf);
+}
+
+Test(writer, le_writes_fill_exactly_and_overflow_one_past)
+{
+	uint8_t buf[8];
+	struct writer w;
+
+	memset(buf, 0xEE, sizeof(buf));
+	writer_init(&w, buf, 6);
+	cr_assert(writer_u16le(&w, 0x0201));
+	cr_assert(writer_u32le(&w, 0x06050403u));
+	cr_assert_eq(w.len, 6);
+	cr_assert(writer_ok(&w));
+	cr_assert_arr_eq(buf, "\x01\x02\x03\x04\x05\x06\xEE\xEE", 8);
+
+	/* Each one past its capacity: nothing written, len unchanged. */
+	memset(buf, 0xEE, sizeof(buf));
+	writer_init(&w, buf, 1);
+	cr_assert_not(writer_u16le(&w, 0xA1A2));
+	cr_assert(w.overflow);
+	cr_assert_eq(w.len, 0);
+	writer_init(&w, buf, 3);
+	cr_assert_not(writer_u32le(&w, 0xB1B2B3B4u));
+	cr_assert(w.overflow);
+	cr_assert_eq(w.len, 0);
+	cr_assert_arr_eq(buf, "\xEE\xEE\xEE\xEE\xEE\xEE\xEE\xEE", 8);
+
+	/* Sticky, as for the big-endian writes. */
+	writer_init(&w, buf, 4);
+	cr_assert(writer_u16le(&w, 0x0102));
+	cr_assert_not(writer_u32le(&w, 0x03040506u));
+	cr_assert_not(writer_u16le(&w, 0x0708), "would fit, but the writer overflowed");
+	cr_assert_eq(w.len, 2);
+	cr_assert_arr_eq(buf, "\x02\x01\xEE\xEE", 4);
+}
+
+Test(writer, le_round_trips_through_the_cursor)
+{
+	static const uint32_t values[] = { 0, 1, 0xFF, 0x100, 0xFFFF, 0x10000, 0x7FFFFFFF,
+					   0x80000000u, 0xFFFFFFFFu, 0x12345678 };
+	uint8_t buf[6];
+
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		struct writer w;
+		struct cursor c;
+		uint16_t v16;
+		uint32_t v32;
+
+		writer_init(&w, buf, sizeof(buf));
+		cr_assert(writer_u32le(&w, values[i]));
+		cr_assert(writer_u16le(&w, (uint16_t)values[i]));
+		cursor_init(&c, buf, w.len);
+		cr_assert(cursor_u32le(&c, &v32));
+		cr_assert(cursor_u16le(&c, &v16));
+		cr_assert(cursor_done(&c));
+		cr_assert_eq(v32, values[i]);
+		cr_assert_eq(v16, (uint16_t)values[i]);
+	}
+}
+
+Test(cursor, load_store_le_round_trip)
+{
+	uint8_t b[4];
+
+	store_le16(b, 0xA1B2);
+	cr_assert_arr_eq(b, "\xB2\xA1", 2);
+	cr_assert_eq(load_le16(b), 0xA1B2);
+	store_le32(b, 0xC1D2E3F4u);
+	cr_assert_arr_eq(b, "\xF4\xE3\xD2\xC1", 4);
+	cr_assert_eq(load_le32(b), 0xC1D2E3F4u);
+	/* The top bit of each byte must not sign-extend into the others. */
+	cr_assert_eq(load_le32((const uint8_t *)"\x80\x80\x80\x80"), 0x80808080u);
+	cr_assert_eq(load_le16((const uint8_t *)"\xFF\x80"), 0x80FF);
+}
