@@ -45,7 +45,10 @@ struct device {
 	pthread_mutex_t event_lock;
 	pthread_cond_t event_cond;
 	bool event_reader_busy;
-	bool stop_polling;
+	/* pcscd calls the stop function to wake its polling threads (on a
+	 * connect, at shutdown), not to end them for good: a counter, so
+	 * that every wait in progress returns once and the next one waits. */
+	unsigned long wakeups;
 	unsigned long events[MAX_SLOTS];
 };
 
@@ -257,9 +260,9 @@ static RESPONSECODE polling(DWORD Lun, int timeout_ms)
 		return IFD_NO_SUCH_DEVICE;
 
 	pthread_mutex_lock(&d->event_lock);
-	unsigned long seen = d->events[s->index];
+	unsigned long seen = d->events[s->index], woken = d->wakeups;
 	RESPONSECODE result = IFD_SUCCESS;
-	while (d->events[s->index] == seen && !d->stop_polling && result == IFD_SUCCESS) {
+	while (d->events[s->index] == seen && d->wakeups == woken && result == IFD_SUCCESS) {
 		if (d->event_reader_busy) {
 			/* Another slot's thread reads the pipe for us. */
 			pthread_cond_wait(&d->event_cond, &d->event_lock);
@@ -302,7 +305,7 @@ static RESPONSECODE stop_polling(DWORD Lun)
 	if (!s)
 		return IFD_COMMUNICATION_ERROR;
 	pthread_mutex_lock(&d->event_lock);
-	d->stop_polling = true;
+	d->wakeups++;
 	pthread_cond_broadcast(&d->event_cond);
 	pthread_mutex_unlock(&d->event_lock);
 	d->tr->ops->interrupt_cancel(d->tr);

@@ -227,6 +227,16 @@ Test(ifd, time_extensions)
 	cr_assert_gt(atol(te + strlen("time_extensions=")), 0, "%s", status);
 }
 
+static long sim_value(const char *key)
+{
+	const char *status = harness_sim_ctl(&h, "status");
+	char pat[64];
+	snprintf(pat, sizeof(pat), " %s=", key);
+	const char *p = strstr(status, pat);
+	cr_assert(p, "no %s in the simulator's status: %s", key, status);
+	return atol(p + strlen(pat));
+}
+
 /* Insertion and removal seen through SCardGetStatusChange. */
 Test(ifd, insert_remove)
 {
@@ -251,6 +261,22 @@ Test(ifd, insert_remove)
 		cr_assert_eq(xfer(SELECT_DIAG, NULL, NULL), 0x9000);
 		cr_assert(echo(300, true));
 		ec_disconnect(&pc, SCARD_LEAVE_CARD);
+	}
+
+	/* Card events come by interrupt: an idle reader sees next to no
+	 * traffic, with a card and without (pcscd wakes its polling threads
+	 * on every connect; a driver taking that for "stop for good" made
+	 * them spin on GetSlotStatus). */
+	for (int with_card = 1; with_card >= 0; with_card--) {
+		long before = sim_value("messages");
+		usleep(1000000);
+		long idle = sim_value("messages") - before;
+		cr_assert_leq(idle, 5, "%ld CCID messages in 1 s of an idle reader (%s card)", idle,
+			      with_card ? "with" : "without");
+		if (with_card) {
+			cr_assert(strncmp(harness_sim_ctl(&h, "remove"), "ok", 2) == 0);
+			cr_assert(harness_wait_reader_card(h.sim_reader, false, 5000));
+		}
 	}
 }
 
@@ -394,16 +420,6 @@ Test(ifd, part10_features)
  * then come back intact or fail cleanly, and the next exchange must work
  * (after a reconnect that resets the card, when the driver gave up).
  */
-static long sim_value(const char *key)
-{
-	const char *status = harness_sim_ctl(&h, "status");
-	char pat[64];
-	snprintf(pat, sizeof(pat), " %s=", key);
-	const char *p = strstr(status, pat);
-	cr_assert(p, "no %s in the simulator's status: %s", key, status);
-	return atol(p + strlen(pat));
-}
-
 static void fault_loop(const char *kind, int every, int *ok, int *failed)
 {
 	char cmd[64];
