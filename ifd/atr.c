@@ -129,7 +129,10 @@ static void take_ta(struct ifd_atr *out, struct group_state *g, uint8_t ta)
 		out->specific_implicit = (ta & 0x10) != 0;
 	} else if (g->protocol == 1 && !g->t1_ta_seen) {
 		g->t1_ta_seen = true;
-		out->t1_ifsc = ta;
+		/* 00 and FF are reserved (§11.4.2): keep the default 32
+		 * rather than build blocks the card cannot take. */
+		if (ta != 0x00 && ta != 0xFF)
+			out->t1_ifsc = ta;
 	}
 }
 
@@ -148,7 +151,9 @@ static void take_tc(struct ifd_atr *out, struct group_state *g, uint8_t tc)
 	if (g->index == 1) {
 		out->extra_guard_time = tc;
 	} else if (g->index == 2) {
-		out->t0_wi = tc;
+		/* WI = 00 is reserved (§10.2): keep the default 10. */
+		if (tc != 0)
+			out->t0_wi = tc;
 	} else if (g->protocol == 1 && !g->t1_tc_seen) {
 		g->t1_tc_seen = true;
 		out->t1_edc = (tc & 0x01) ? IFD_T1_EDC_CRC : IFD_T1_EDC_LRC;
@@ -245,8 +250,9 @@ int ifd_atr_parse(const uint8_t *atr, size_t len, struct ifd_atr *out)
 
 	/*
 	 * §8.2.5: TCK is absent when only T=0 is indicated and present in
-	 * all other cases, T=15 included. A T=0 card that sends one anyway
-	 * is refused as trailing bytes rather than guessed at.
+	 * all other cases, T=15 included. Many T=0-only cards send one
+	 * anyway; one extra byte that checks as a TCK is taken as one, and
+	 * anything else after the historical bytes is refused as trailing.
 	 */
 	if (other_than_t0) {
 		if (!cursor_u8(&c, &tck))
@@ -254,6 +260,10 @@ int ifd_atr_parse(const uint8_t *atr, size_t len, struct ifd_atr *out)
 		out->tck_present = true;
 		if (atr_check_xor(out->raw, out->raw_len - cursor_remaining(&c)))
 			return IFD_ATR_ERR_TCK_WRONG;
+		out->tck_valid = true;
+	} else if (cursor_remaining(&c) == 1 && atr_check_xor(out->raw, out->raw_len) == 0) {
+		cursor_skip(&c, 1);
+		out->tck_present = true;
 		out->tck_valid = true;
 	}
 	if (!cursor_done(&c))

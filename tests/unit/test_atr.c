@@ -469,12 +469,42 @@ Test(atr, full_33_byte_atr_is_accepted)
 	cr_expect_eq(a.historical_len, 15);
 }
 
-Test(atr, t0_only_atr_with_extra_byte_is_trailing)
+Test(atr, t0_only_atr_with_a_tck_is_accepted_other_extra_bytes_are_not)
 {
+	/* 02 ^ 14 ^ 50 = 46: the extra byte is a correct TCK, which many
+	 * T=0-only cards send although ISO 7816-3 says they need not. */
 	uint8_t atr[] = { 0x3B, 0x02, 0x14, 0x50, 0x46 };
+	uint8_t wrong[] = { 0x3B, 0x02, 0x14, 0x50, 0x47 };
+	uint8_t two[] = { 0x3B, 0x02, 0x14, 0x50, 0x46, 0x00 };
 	struct ifd_atr a;
 
-	cr_expect_eq(parse_exact(atr, sizeof(atr), &a), IFD_ATR_ERR_TRAILING);
+	cr_assert_eq(parse_exact(atr, sizeof(atr), &a), IFD_ATR_OK);
+	cr_expect(a.tck_present && a.tck_valid);
+	cr_expect_eq(a.protocols, T0);
+	cr_expect_eq(a.historical_len, 2);
+	cr_expect_eq(parse_exact(wrong, sizeof(wrong), &a), IFD_ATR_ERR_TRAILING);
+	cr_expect_eq(parse_exact(two, sizeof(two), &a), IFD_ATR_ERR_TRAILING);
+}
+
+Test(atr, reserved_ifsc_and_waiting_integer_keep_their_defaults)
+{
+	/* TD1 = 80 (T=0, TD2 follows), TC2 = 00; TD2 = 31 (TA3, TB3 for T=1);
+	 * TA3 = IFSC 00 or FF, TB3 = 45; no historical bytes; TCK. */
+	for (int v = 0; v < 2; v++) {
+		uint8_t atr[] = { 0x3B, 0x80, 0xC0, 0x00, 0x31, v ? 0xFF : 0x00, 0x45, 0x00 };
+		uint8_t tck = 0;
+		struct ifd_atr a;
+
+		atr[1] = 0x80;
+		for (size_t i = 1; i + 1 < sizeof(atr); i++)
+			tck ^= atr[i];
+		atr[sizeof(atr) - 1] = tck;
+		cr_assert_eq(parse_exact(atr, sizeof(atr), &a), IFD_ATR_OK, "IFSC %02X", atr[5]);
+		cr_expect_eq(a.t0_wi, 10, "TC2 = 00 must leave WI at 10");
+		cr_expect_eq(a.t1_ifsc, 32, "IFSC %02X must leave IFSC at 32", atr[5]);
+		cr_expect_eq(a.t1_bwi, 4);
+		cr_expect_eq(a.t1_cwi, 5);
+	}
 }
 
 Test(atr, tck_required_for_t15_alone)
