@@ -3,7 +3,7 @@
  */
 #include "hex.h"
 
-static int nibble(char c)
+int hex_digit_value(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -25,7 +25,7 @@ long hex_decode(const char *text, uint8_t *out, size_t outcap)
 				return -1;	/* separator inside a byte */
 			continue;
 		}
-		int v = nibble(*p);
+		int v = hex_digit_value(*p);
 		if (v < 0)
 			return -1;
 		if (high < 0) {

@@ -14,6 +14,9 @@
  */
 long hex_decode(const char *text, uint8_t *out, size_t outcap);
 
+/* The value of one hex digit (either case), or -1. */
+int hex_digit_value(char c);
+
 /* Encode len bytes as upper-case hex; out must hold 2*len+1 bytes. */
 void hex_encode(const uint8_t *data, size_t len, char *out);
 

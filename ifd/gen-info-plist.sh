@@ -55,111 +55,31 @@ case $version in
 	;;
 esac
 
+# The list is read and checked by readers.awk, shared with the udev
+# rules generator; nothing is written unless all of it is right.
+here=$(dirname "$0")
+list=$(awk -v src="$readers" -f "$here/readers.awk" "$readers") || exit 1
+
 # The awk program takes no single quotes, so that it can sit in one
 # single-quoted shell word.
-awk -v library="$library" -v version="$version" -v src="$readers" '
-function fail(msg) {
-	printf "%s:%d: %s\n", src, NR, msg | "cat 1>&2"
-	errors++
-}
-
-function trim(s) {
-	sub(/^[ \t]+/, "", s)
-	sub(/[ \t]+$/, "", s)
-	return s
-}
-
-function is_hex16(s) {
-	return s ~ /^0[xX][0-9A-Fa-f][0-9A-Fa-f][0-9A-Fa-f][0-9A-Fa-f]$/
-}
-
-function id_text(s) {
-	return "0x" toupper(substr(s, 3))
-}
-
+printf '%s\n' "$list" | awk -F '\t' -v library="$library" -v version="$version" '
 function xml_escape(s) {
 	gsub(/&/, "\\&amp;", s)
 	return s
 }
 
-BEGIN {
-	count = 0
-	errors = 0
-	class_line = 0
+$1 == "class-driver" {
+	class_line = 1
 }
 
-{
-	line = $0
-	if (line ~ /\r/) {
-		fail("the line ends in a carriage return; save the file with Unix line endings")
-		next
-	}
-	body = trim(line)
-	if (body == "" || substr(body, 1, 1) == "#")
-		next
-
-	if (body == "class-driver") {
-		if (class_line)
-			fail("class-driver appears twice (first on line " class_line ")")
-		else
-			class_line = NR
-		next
-	}
-	if (class_line) {
-		fail("a reader follows the class-driver line of line " class_line "; class-driver must be the last entry")
-		next
-	}
-
-	if (NF < 3) {
-		fail("expected \"0xVVVV 0xPPPP Friendly Name\", found \"" body "\"")
-		next
-	}
-	vid = $1
-	pid = $2
-	if (!is_hex16(vid)) {
-		fail("the vendor ID \"" vid "\" is not 0x followed by exactly 4 hex digits")
-		next
-	}
-	if (!is_hex16(pid)) {
-		fail("the product ID \"" pid "\" is not 0x followed by exactly 4 hex digits")
-		next
-	}
-	name = body
-	sub(/^[^ \t]+[ \t]+[^ \t]+[ \t]+/, "", name)
-	if (name ~ /[^ -~]/) {
-		fail("the name contains a tab, a control character or a non-ASCII byte; use printable ASCII only")
-		next
-	}
-	if (name ~ /[<>]/) {
-		fail("the name contains < or >, which pcscd cannot read back from Info.plist")
-		next
-	}
-	if (length(name) > 64) {
-		fail("the name is " length(name) " characters long; at most 64 are allowed")
-		next
-	}
-	key = tolower(substr(vid, 3)) ":" tolower(substr(pid, 3))
-	if (key in seen) {
-		fail("reader " key " is already listed on line " seen[key])
-		next
-	}
-	seen[key] = NR
+$1 == "reader" {
 	count++
-	vids[count] = id_text(vid)
-	pids[count] = id_text(pid)
-	names[count] = xml_escape(name)
+	vids[count] = "0x" toupper($2)
+	pids[count] = "0x" toupper($3)
+	names[count] = xml_escape($4)
 }
 
 END {
-	if (count == 0 && errors == 0) {
-		printf "%s: no reader is listed; add at least one \"0xVVVV 0xPPPP Friendly Name\" line\n", src | "cat 1>&2"
-		errors++
-	}
-	if (errors) {
-		close("cat 1>&2")
-		exit 1
-	}
-
 	bundle_name = class_line ? "CCIDCLASSDRIVER" : "ifd-ecard"
 
 	print "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
@@ -211,4 +131,4 @@ END {
 	print "</dict>"
 	print "</plist>"
 }
-' "$readers"
+'

@@ -10,6 +10,8 @@
  */
 #include "usb_name.h"
 
+#include "hex.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -30,17 +32,6 @@ static bool is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Skip a literal if it is next; the string's NUL stops the comparison. */
 static bool take_literal(const char **p, const char *lit)
 {
@@ -59,13 +50,13 @@ static bool take_hex16(const char **p, uint16_t *out)
 	unsigned v = 0;
 
 	for (int i = 0; i < 4; i++) {
-		int d = hex_value(s[i]);
+		int d = hex_digit_value(s[i]);
 
 		if (d < 0)
 			return false;
 		v = v << 4 | (unsigned)d;
 	}
-	if (hex_value(s[4]) >= 0)
+	if (hex_digit_value(s[4]) >= 0)
 		return false;
 	*out = (uint16_t)v;
 	*p = s + 4;
