@@ -82,6 +82,23 @@ test)
 		grep -E "archives ready|ecard-.*tar" distcheck.log | head -3) ||
 		{ tail -40 build/distcheck.log; status=1; }
 
+	say "make install DESTDIR=... (the driver bundle, its Info.plist, the udev rules)"
+	dest=$(mktemp -d)
+	drop=$(pkg-config --variable usbdropdir libpcsclite)
+	if (cd build && make -s install DESTDIR="$dest" >/dev/null) &&
+		[ -f "$dest$drop/ifd-ecard.bundle/Contents/Info.plist" ] &&
+		[ -f "$dest$drop/ifd-ecard.bundle/Contents/Linux/libifd-ecard.so" ] &&
+		[ -f "$dest/lib/udev/rules.d/92-ecard.rules" ] &&
+		(cd build && make -s uninstall DESTDIR="$dest" >/dev/null) &&
+		[ -z "$(find "$dest" -type f)" ]; then
+		echo "installed into $drop/ifd-ecard.bundle and /lib/udev/rules.d, and uninstalled without a trace"
+	else
+		echo "make install / uninstall with DESTDIR did not give the expected files:"
+		find "$dest" | sed 's/^/  /'
+		status=1
+	fi
+	rm -rf "$dest"
+
 	say "summary"
 	# Criterion's own summary lines, one per test program, then the total.
 	for log in build/tests/unit/*.log build/tests/integration/*.log \
@@ -93,6 +110,9 @@ test)
 	done
 	# What the fault-injection loops covered (tear points per operation).
 	grep -ah "^tearing" build/tests/unit/*.log 2>/dev/null || true
+	# The reader driver: faults on the CCID wire, card events, the fuzz runs.
+	grep -ah "^ifd: " build/tests/integration/ifd.log 2>/dev/null || true
+	grep -ah "iterations in" build/tests/fuzz/fuzz.log build-sanitizers/tests/fuzz/fuzz.log 2>/dev/null || true
 	for log in build/test-suite.log build-sanitizers/test-suite.log; do
 		if [ -f "$log" ] && grep -q "^# FAIL: *[1-9]" "$log"; then
 			echo "---- $log"

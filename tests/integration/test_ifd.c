@@ -255,8 +255,8 @@ Test(ifd, insert_remove)
 		cr_assert(harness_wait_reader_card(h.sim_reader, true, 5000),
 			  "round %d: pcscd did not see the insertion", round);
 		long long inserted_ms = now_ms() - t0;
-		cr_log_info("round %d: removal seen after %lld ms, insertion after %lld ms", round,
-			    removed_ms, inserted_ms);
+		printf("ifd: card events by interrupt, round %d: removal seen after %lld ms, "
+		       "insertion after %lld ms\n", round, removed_ms, inserted_ms);
 		connect_reader(h.sim_reader, 0);
 		cr_assert_eq(xfer(SELECT_DIAG, NULL, NULL), 0x9000);
 		cr_assert(echo(300, true));
@@ -420,7 +420,7 @@ Test(ifd, part10_features)
  * then come back intact or fail cleanly, and the next exchange must work
  * (after a reconnect that resets the card, when the driver gave up).
  */
-static void fault_loop(const char *kind, int every, int *ok, int *failed)
+static void fault_loop(const char *where, const char *kind, int every, int *ok, int *failed)
 {
 	char cmd[64];
 	int k_max = 0;
@@ -450,8 +450,8 @@ static void fault_loop(const char *kind, int every, int *ok, int *failed)
 	}
 	snprintf(cmd, sizeof(cmd), "fault %s 0", kind);
 	harness_sim_ctl(&h, cmd);
-	cr_log_info("fault %s at messages 1..%d: %d exchanges intact, %d failed cleanly", kind,
-		    k_max, *ok, *failed);
+	printf("ifd: %s, a 1000-byte ECHO, fault %s at message 1..%d (every %d): %d intact, "
+	       "%d failed cleanly, card usable after each\n", where, kind, k_max, every, *ok, *failed);
 }
 
 Test(ifd, t1_faults_every_block, .timeout = 600)
@@ -466,7 +466,8 @@ Test(ifd, t1_faults_every_block, .timeout = 600)
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 		int ok = 0, failed = 0;
 		/* Dropped answers cost a timeout each: every third block. */
-		fault_loop(kinds[i], strcmp(kinds[i], "drop") == 0 ? 3 : 1, &ok, &failed);
+		fault_loop("TPDU level, T=1, IFSC 32", kinds[i], strcmp(kinds[i], "drop") == 0 ? 3 : 1,
+			   &ok, &failed);
 		total_ok += ok;
 		total_failed += failed;
 	}
@@ -485,7 +486,7 @@ Test(ifd, apdu_level_faults)
 	const char *kinds[] = { "drop", "seq", "garbage", "truncate" };
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 		int ok = 0, failed = 0;
-		fault_loop(kinds[i], 1, &ok, &failed);
+		fault_loop("extended APDU level, 271-byte messages", kinds[i], 1, &ok, &failed);
 	}
 	cr_assert(kill(h.pcscd, 0) == 0, "pcscd died");
 }
@@ -558,7 +559,7 @@ Test(ifd, t1_faults_never_run_twice, .timeout = 600)
 			points++;
 		}
 	}
-	cr_log_info("%d fault points on a 200-byte WRITE (%d blocks): %d written once, %d failed, "
-		    "none run twice", points, messages, ok, points - ok);
+	printf("ifd: T=1, %d fault points on a 200-byte WRITE (%d blocks): %d written once, "
+	       "%d failed, none run twice\n", points, messages, ok, points - ok);
 	cr_assert_gt(ok, points / 2);
 }
