@@ -116,14 +116,18 @@ int ifd_slot_power_up(struct ifd_slot *s)
 		LOG_W(s->log, "slot %u: the reader returned an empty ATR", s->index);
 		return IFD_SLOT_COMM;
 	}
-	s->powered = true;
 	int err = ifd_atr_parse(s->atr, s->atr_len, &s->parsed);
 	s->atr_valid = err == IFD_ATR_OK;
 	if (!s->atr_valid) {
 		LOG_W(s->log, "slot %u: ATR not understood: %s", s->index, ifd_atr_strerror(err));
-		if (ifd_slot_level(s) == CCID_LEVEL_TPDU)
-			return IFD_SLOT_COMM;	/* we would have to run its protocol */
+		/* We would have to run its protocol: a failed power up, so
+		 * the card is deactivated and the slot stays unpowered. */
+		if (ifd_slot_level(s) == CCID_LEVEL_TPDU) {
+			ifd_ccid_power_off(s->ccid, s->index);
+			return IFD_SLOT_COMM;
+		}
 	}
+	s->powered = true;
 	return IFD_SLOT_OK;
 }
 
