@@ -330,7 +330,9 @@ void harness_start_ccid_sim(struct harness *h, const char *const *args)
 		argv[n++] = args[i];
 	argv[n] = NULL;
 	h->sim = spawn(argv, log);
-	for (int i = 0; i < 250 && access(h->sim_control, F_OK) != 0; i++)
+	/* Both sockets: the simulator opens its control socket first. */
+	for (int i = 0; i < 250 && (access(h->sim_control, F_OK) != 0 ||
+				    access(h->sim_socket, F_OK) != 0); i++)
 		sleep_ms(20);
 	cr_assert(access(h->sim_socket, F_OK) == 0, "ecard-ccid-sim did not start (see %s)", log);
 
