@@ -264,10 +264,8 @@ static size_t params_len(uint8_t protocol)
 	return 0;
 }
 
-size_t ccid_build_set_parameters(uint8_t slot, uint8_t seq, const struct ccid_params *p,
-				 uint8_t *out, size_t cap)
+size_t ccid_params_encode(const struct ccid_params *p, uint8_t out[CCID_PARAMS_T1_LEN])
 {
-	uint8_t data[CCID_PARAMS_T1_LEN];
 	struct writer w;
 	size_t n;
 
@@ -276,7 +274,7 @@ size_t ccid_build_set_parameters(uint8_t slot, uint8_t seq, const struct ccid_pa
 	n = params_len(p->protocol);
 	if (!n)
 		return 0;
-	writer_init(&w, data, n);
+	writer_init(&w, out, n);
 	writer_u8(&w, p->fi_di);
 	writer_u8(&w, p->tcck);
 	writer_u8(&w, p->guard_time);
@@ -287,6 +285,17 @@ size_t ccid_build_set_parameters(uint8_t slot, uint8_t seq, const struct ccid_pa
 		writer_u8(&w, p->nad);
 	}
 	if (!writer_ok(&w) || w.len != n)
+		return 0;
+	return n;
+}
+
+size_t ccid_build_set_parameters(uint8_t slot, uint8_t seq, const struct ccid_params *p,
+				 uint8_t *out, size_t cap)
+{
+	uint8_t data[CCID_PARAMS_T1_LEN];
+	size_t n = ccid_params_encode(p, data);
+
+	if (!n)
 		return 0;
 	return build(PC_TO_RDR_SET_PARAMETERS, slot, seq, p->protocol, 0, 0, data, n, out, cap);
 }

@@ -175,6 +175,9 @@ struct ccid_params {
 #define CCID_PARAMS_T0_LEN 5
 #define CCID_PARAMS_T1_LEN 7
 
+/* Write the protocol data for p->protocol (5 or 7 bytes); returns its
+ * length, or 0 for a protocol other than T=0 and T=1. */
+size_t ccid_params_encode(const struct ccid_params *p, uint8_t out[CCID_PARAMS_T1_LEN]);
 size_t ccid_build_set_parameters(uint8_t slot, uint8_t seq, const struct ccid_params *p,
 				 uint8_t *out, size_t cap);
 /* Parse abProtocolDataStructure of a Parameters or SetParameters message

@@ -130,20 +130,6 @@ static void default_params(const struct vc_ccid_sim *s, struct ccid_params *p)
 	}
 }
 
-static size_t params_encode(const struct ccid_params *p, uint8_t out[CCID_PARAMS_T1_LEN])
-{
-	out[0] = p->fi_di;
-	out[1] = p->tcck;
-	out[2] = p->guard_time;
-	out[3] = p->waiting;
-	out[4] = p->clock_stop;
-	if (p->protocol == 0)
-		return CCID_PARAMS_T0_LEN;
-	out[5] = p->ifsc;
-	out[6] = p->nad;
-	return CCID_PARAMS_T1_LEN;
-}
-
 /* Offset of the first bad byte of SetParameters' protocol data, 0 if
  * all are acceptable. */
 static uint8_t params_check(const struct ccid_params *p)
@@ -883,7 +869,7 @@ static void cmd_slot_status(struct vc_ccid_sim *s, struct command *c, struct vc_
 static void reply_params(struct vc_ccid_sim *s, struct command *c, struct vc_ccid_out *out)
 {
 	uint8_t data[CCID_PARAMS_T1_LEN];
-	size_t n = params_encode(&c->sl->params, data);
+	size_t n = ccid_params_encode(&c->sl->params, data);
 	reply_ok(s, c, out, c->sl->params.protocol, data, n);
 }
 

@@ -62,6 +62,8 @@ bool harness_wait_reader_card(const char *reader, bool present, int timeout_ms);
 void harness_start_ccid_sim(struct harness *h, const char *const *args);
 /* Send a control command to the simulator; its answer line. */
 const char *harness_sim_ctl(struct harness *h, const char *cmd);
+/* The number after " key=" in the simulator's answer to cmd, -1 if none. */
+long harness_sim_ctl_value(struct harness *h, const char *cmd, const char *key);
 /* Whether pcscd lists the reader. */
 bool harness_reader_listed(const char *reader);
 
