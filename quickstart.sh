@@ -78,7 +78,7 @@ test)
 	build build-sanitizers --enable-werror --enable-sanitizers
 	(cd build-sanitizers && ASAN_OPTIONS=detect_leaks=1 make -j"$jobs" check-unit) || status=1
 	say "make distcheck"
-	(cd build && make -s distcheck DISTCHECK_CONFIGURE_FLAGS="--enable-werror --with-shared=$top/../shared" >distcheck.log 2>&1 &&
+	(cd build && make -s distcheck DISTCHECK_CONFIGURE_FLAGS="--enable-werror" >distcheck.log 2>&1 &&
 		grep -E "archives ready|ecard-.*tar" distcheck.log | head -3) ||
 		{ tail -40 build/distcheck.log; status=1; }
 
@@ -101,15 +101,15 @@ test)
 
 	say "summary"
 	# Criterion's own summary lines, one per test program, then the total.
-	for log in build/tests/unit/*.log build/tests/integration/*.log \
-		build-sanitizers/tests/unit/*.log; do
+	for log in build/tests/unit/*/*.log build/tests/integration/*.log \
+		build-sanitizers/tests/unit/*/*.log; do
 		[ -f "$log" ] || continue
 		case "$log" in *test-suite.log) continue ;; esac
 		line=$(grep -a "Synthesis:" "$log" | tail -1)
 		printf '%-50s %s\n' "$log" "${line:-no Criterion summary (see the log)}"
 	done
 	# What the fault-injection loops covered (tear points per operation).
-	grep -ah "^tearing" build/tests/unit/*.log 2>/dev/null || true
+	grep -ah "^tearing" build/tests/unit/*/*.log 2>/dev/null || true
 	# The reader driver: faults on the CCID wire, card events, the fuzz runs.
 	grep -ah "^ifd: " build/tests/integration/ifd.log 2>/dev/null || true
 	grep -ah "iterations in" build/tests/fuzz/fuzz.log build-sanitizers/tests/fuzz/fuzz.log 2>/dev/null || true
@@ -119,8 +119,8 @@ test)
 			cat "$log"
 		fi
 	done
-	total=$(cat build/tests/unit/*.log build/tests/integration/*.log \
-		build-sanitizers/tests/unit/*.log 2>/dev/null |
+	total=$(cat build/tests/unit/*/*.log build/tests/integration/*.log \
+		build-sanitizers/tests/unit/*/*.log 2>/dev/null |
 		grep -a "Synthesis:" | awk -F'|' '{
 			for (i = 1; i <= NF; i++) {
 				if ($i ~ /Passing:/) { split($i, a, ":"); p += a[2] }

@@ -5,7 +5,7 @@
  *
  * Every function sends its APDUs through a struct ec_pcsc, so the same
  * code runs against a reader through pcscd and against an in-process card
- * (vcard/inproc.h). A status word other than 9000 gives EC_ERR_CARD with
+ * (vcard-daemon/inproc.h). A status word other than 9000 gives EC_ERR_CARD with
  * the status word in err->sw and its meaning in err->text.
  *
  * PINs are passed as text (4 to 8 ASCII digits; a PUK is exactly 8) and

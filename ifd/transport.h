@@ -26,19 +26,6 @@
 #define IFD_TR_TOO_BIG (-4)	/* the message does not fit the buffer */
 #define IFD_TR_CANCELLED (-5)	/* interrupt wait stopped by interrupt_cancel */
 
-/* What the driver learns about the reader when it opens it. */
-struct ifd_device_info {
-	uint16_t vendor_id;
-	uint16_t product_id;
-	uint16_t bcd_device;
-	uint8_t interface_number;
-	bool has_interrupt;	/* an interrupt-in endpoint exists */
-	char manufacturer[64];
-	char product[64];
-	char serial[64];
-	struct ccid_descriptor desc;
-};
-
 struct ifd_transport;
 
 struct ifd_transport_ops {

@@ -10,6 +10,7 @@
  */
 #include "sim_proto.h"
 #include "transport.h"
+#include "unix_socket.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -17,7 +18,6 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #define SIM_OPEN_TIMEOUT_MS 3000
@@ -34,26 +34,6 @@ struct sim_transport {
 static struct sim_transport *sim_of(struct ifd_transport *t)
 {
 	return (struct sim_transport *)t;
-}
-
-static int sim_connect(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		int saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
-	}
-	return fd;
 }
 
 static int send_packet(int fd, uint8_t kind, const uint8_t *payload, size_t len,
@@ -211,7 +191,7 @@ int ifd_sim_open(const char *path, const struct logger *log, struct ifd_transpor
 		return IFD_TR_IO;
 	}
 
-	s->bulk_fd = sim_connect(path);
+	s->bulk_fd = unix_socket_connect(path, SOCK_SEQPACKET);
 	if (s->bulk_fd < 0) {
 		LOG_E(log, "cannot reach the CCID reader simulator at %s: %s", path, strerror(errno));
 		sim_close(&s->base);
@@ -235,7 +215,7 @@ int ifd_sim_open(const char *path, const struct logger *log, struct ifd_transpor
 
 	s->cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (s->base.info.has_interrupt) {
-		s->irq_fd = sim_connect(path);
+		s->irq_fd = unix_socket_connect(path, SOCK_SEQPACKET);
 		if (s->irq_fd < 0 ||
 		    send_packet(s->irq_fd, SIM_SUBSCRIBE, NULL, 0, s->packet) != 0) {
 			LOG_E(log, "cannot open the interrupt pipe of the simulator at %s", path);

@@ -1,7 +1,8 @@
 /*
  * fuzz_parsers.c - a standalone mutation fuzzer for the reader driver's
- * parsers of untrusted bytes: the CCID codec (ifd/ccid.c), the simulator's
- * SIM_INFO payload (ifd/sim_proto.c), and the ATR and PPS code (ifd/atr.c).
+ * parsers of untrusted bytes, its codecs in ifd/codec/: CCID messages
+ * (ccid.c), the simulator's SIM_INFO payload (sim_proto.c), the ATR and
+ * PPS code (atr.c) and T=1 blocks (t1_block.c).
  *
  * It needs no fuzzing engine, only a C compiler, so that CI can run it
  * under AddressSanitizer and UndefinedBehaviorSanitizer for a bounded
@@ -37,9 +38,7 @@
 #include "ccid.h"
 #include "cursor.h"
 #include "sim_proto.h"
-#ifdef FUZZ_T1
-#include "t1.h"
-#endif
+#include "t1_block.h"
 
 /* Room for the largest CCID message and a few insertions past it. */
 #define MAX_INPUT (CCID_MAX_MSG + 256)
@@ -724,7 +723,6 @@ static bool run_pps(const uint8_t *buf, size_t len, const struct run_ctx *r)
 
 /* -- T=1 blocks: see the table below -- */
 
-#ifdef FUZZ_T1
 /* Input is one byte choosing the EDC (bit 0: CRC), then the block. */
 static void seed_t1(struct corpus *c)
 {
@@ -781,15 +779,11 @@ static bool run_t1(const uint8_t *buf, size_t len, const struct run_ctx *r)
 	CHECK(n == len - 1 && memcmp(r->scratch, buf + 1, n) == 0, "rebuilt block differs");
 	return true;
 }
-#endif
 
 /*
  * The targets. To add a parser, give it a seed function that builds valid
  * inputs with the matching builder, and a run function that returns
  * whether the parser accepted the input and CHECKs what must then hold.
- *
- * T=1 block parsing (ifd/t1.h) belongs here: its entry is written and
- * compiled in with -DFUZZ_T1 once ifd/t1.c exists to link against.
  */
 static const struct target targets[] = {
 	{ "ccid_msg_decode", seed_msg, run_msg, msg_lengths, 1, fixup_msg },
@@ -800,9 +794,7 @@ static const struct target targets[] = {
 	{ "sim_info_decode", seed_sim_info, run_sim_info, NULL, 0, NULL },
 	{ "ifd_atr_parse", seed_atr, run_atr, atr_lengths, 1, fixup_atr },
 	{ "ifd_pps_check_response", seed_pps, run_pps, NULL, 0, fixup_pps },
-#ifdef FUZZ_T1
 	{ "t1_block_parse", seed_t1, run_t1, t1_lengths, 1, fixup_t1 },
-#endif
 };
 #define N_TARGETS (sizeof(targets) / sizeof(targets[0]))
 

@@ -20,6 +20,8 @@
 #include <unistd.h>
 #include <winscard.h>
 
+#include "control.h"
+
 static struct harness *current;
 
 /* Can a listener be bound on this TCP port of the loopback right now? */
@@ -398,22 +400,14 @@ bool harness_wait_back(struct harness *h, int timeout_ms)
 	return left > 0 && harness_wait_usable(h, (int)left);
 }
 
-static long value_after(const char *reply, const char *key)
-{
-	char pattern[40];
-	snprintf(pattern, sizeof(pattern), " %s=", key);
-	const char *p = strstr(reply, pattern);
-	return p ? strtol(p + strlen(pattern), NULL, 10) : -1;
-}
-
 long harness_ctl_value(struct harness *h, const char *cmd, const char *key)
 {
-	return value_after(harness_ctl(h, cmd), key);
+	return control_reply_value(harness_ctl(h, cmd), key);
 }
 
 long harness_sim_ctl_value(struct harness *h, const char *cmd, const char *key)
 {
-	return value_after(harness_sim_ctl(h, cmd), key);
+	return control_reply_value(harness_sim_ctl(h, cmd), key);
 }
 
 int harness_run(const char *program, const char *const *args, char *out, size_t out_len)

@@ -43,8 +43,8 @@
 #include "gp.h"
 #include "harness.h"
 #include "pcsc.h"
+#include "test_support.h"
 
-#define FIXTURE "/fixtures/Empty_0102030405_8d5ac9e2_2.2.1.cap"
 #define FIXTURE_PKG "0102030405"
 #define FIXTURE_APP "0102030405060708"
 #define SELECT_ISD "00A4040008A000000151000000"
@@ -317,11 +317,7 @@ TestSuite(gp, .fini = teardown, .timeout = 120);
 
 Test(gp, fixture_load_install_select_delete, .init = setup)
 {
-	char cap[512];
-	const char *shared = getenv("ECARD_SHARED");
-	cr_assert(shared && *shared, "ECARD_SHARED is not set (configure --with-shared)");
-	snprintf(cap, sizeof(cap), "%s" FIXTURE, shared);
-	load_install_delete(cap, FIXTURE_PKG, FIXTURE_APP, "0.0", 1);
+	load_install_delete(TEST_CAP_FIXTURE, FIXTURE_PKG, FIXTURE_APP, "0.0", 1);
 }
 
 Test(gp, multi_block_load_install_delete, .init = setup)

@@ -1,0 +1,31 @@
+## host/ - libecard and the ecard command line (DESIGN: use common).
+lib_LTLIBRARIES += libecard.la
+libecard_la_CPPFLAGS = $(INC_COMMON) $(INC_HOST)
+libecard_la_CFLAGS = $(AM_CFLAGS) $(PCSC_CFLAGS) $(LIBZIP_CFLAGS)
+libecard_la_SOURCES = \
+	host/pcsc.c host/pcsc.h \
+	host/sw.c host/sw.h \
+	host/amount.c host/amount.h \
+	host/keyfile.c host/keyfile.h \
+	host/issuer.c host/issuer.h \
+	host/merchant.c host/merchant.h \
+	host/wallet.c host/wallet.h \
+	host/cap.c host/cap.h \
+	host/scp02.c host/scp02.h \
+	host/gp_keys.c host/gp_keys.h \
+	host/gp_session.c host/gp_session.h \
+	host/gp.c host/gp.h
+libecard_la_LIBADD = libcommoncrypto.la libcommon.la $(PCSC_LIBS) $(LIBZIP_LIBS)
+libecard_la_LDFLAGS = -version-info 0:0:0 $(AM_LDFLAGS)
+
+ecardinclude_HEADERS += host/pcsc.h host/sw.h host/amount.h host/keyfile.h host/issuer.h \
+	host/merchant.h host/wallet.h host/cap.h host/scp02.h host/gp_keys.h \
+	host/gp_session.h host/gp.h
+
+bin_PROGRAMS += ecard
+ecard_CPPFLAGS = $(INC_COMMON) $(INC_HOST)
+ecard_CFLAGS = $(AM_CFLAGS) $(PCSC_CFLAGS)
+ecard_SOURCES = host/ecard.c host/cli.h host/cli_common.c host/pin_entry.c host/pin_entry.h \
+	host/cli_wallet.c host/cli_issuer.c host/cli_pin.c host/cli_profile.c host/cli_cap.c \
+	host/cli_gp.c
+ecard_LDADD = libecard.la libcommoncrypto.la libcommon.la $(PCSC_LIBS)

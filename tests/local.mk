@@ -1,0 +1,256 @@
+## tests/ - mirrors the source folders: tests/unit/FOLDER/test_MODULE.c
+## tests that folder's MODULE.c. Integration tests start a private pcscd
+## (with vpcd or the driver against the CCID simulator) and run the
+## programs; fuzz runs the driver's parsers for a bounded time; bench is
+## `make bench`. Tests may use every folder.
+TEST_CPPFLAGS = $(INC_COMMON) $(INC_VCARD) $(INC_APPLET) $(INC_IFD_CODEC) $(INC_IFD) \
+	$(INC_HOST) $(INC_VCARD_DAEMON) $(INC_CCID_SIM) -I$(top_srcdir)/tests/support \
+	-DTEST_DATA_DIR='"$(abs_top_srcdir)/tests/data"'
+TEST_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(PCSC_CFLAGS) $(LIBZIP_CFLAGS)
+TEST_LIBS = $(PCSC_LIBS) $(LIBZIP_LIBS) $(CRITERION_LIBS)
+
+## What the tests share: exactly sized copies, temporary directories, the
+## data path (test_support), and CAP files made to measure (capgen).
+check_LTLIBRARIES = libtestsupport.la libcapgen.la
+libtestsupport_la_CPPFLAGS = $(TEST_CPPFLAGS)
+libtestsupport_la_CFLAGS = $(TEST_CFLAGS)
+libtestsupport_la_SOURCES = tests/support/test_support.c tests/support/test_support.h
+libcapgen_la_CPPFLAGS = $(TEST_CPPFLAGS)
+libcapgen_la_CFLAGS = $(AM_CFLAGS) $(PCSC_CFLAGS) $(LIBZIP_CFLAGS)
+libcapgen_la_SOURCES = tests/support/capgen.c tests/support/capgen.h
+
+EXTRA_DIST += tests/data/README.md tests/data/gp-scp.txt \
+	tests/data/Empty_0102030405_8d5ac9e2_2.2.1.cap \
+	tests/demo.sh tests/layering.sh tests/layering.test
+
+UNIT_TESTS = \
+	tests/unit/common/test_cursor \
+	tests/unit/common/test_crypto \
+	tests/unit/common/test_purse \
+	tests/unit/common/test_control \
+	tests/unit/vcard/test_apdu \
+	tests/unit/vcard/test_nvm \
+	tests/unit/vcard/test_tear \
+	tests/unit/vcard/test_pin \
+	tests/unit/vcard/test_card \
+	tests/unit/vcard/test_applet_api \
+	tests/unit/vcard/test_isd \
+	tests/unit/applet/test_wallet \
+	tests/unit/applet/test_wallet_tear \
+	tests/unit/applet/test_profile \
+	tests/unit/host/test_pcsc \
+	tests/unit/host/test_wallet \
+	tests/unit/host/test_cap \
+	tests/unit/host/test_scp \
+	tests/unit/host/test_perso \
+	tests/unit/host/test_gp \
+	tests/unit/ifd/test_atr \
+	tests/unit/ifd/test_ccid \
+	tests/unit/ifd/test_t1 \
+	tests/unit/ifd/test_usb_name \
+	tests/unit/ifd/test_slot \
+	tests/unit/vcard-daemon/test_vpcd \
+	tests/unit/ccid-sim/test_ccid_sim
+
+## --- unit tests, one program per module ---
+
+
+## common/
+tests_unit_common_test_cursor_SOURCES = tests/unit/common/test_cursor.c
+tests_unit_common_test_cursor_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_common_test_cursor_CFLAGS = $(TEST_CFLAGS)
+tests_unit_common_test_cursor_LDADD = libtestsupport.la libcommon.la $(TEST_LIBS)
+tests_unit_common_test_crypto_SOURCES = tests/unit/common/test_crypto.c
+tests_unit_common_test_crypto_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_common_test_crypto_CFLAGS = $(TEST_CFLAGS)
+tests_unit_common_test_crypto_LDADD = libcommoncrypto.la libcommon.la $(TEST_LIBS)
+tests_unit_common_test_purse_SOURCES = tests/unit/common/test_purse.c
+tests_unit_common_test_purse_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_common_test_purse_CFLAGS = $(TEST_CFLAGS)
+tests_unit_common_test_purse_LDADD = libcommoncrypto.la libcommon.la $(TEST_LIBS)
+tests_unit_common_test_control_SOURCES = tests/unit/common/test_control.c
+tests_unit_common_test_control_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_common_test_control_CFLAGS = $(TEST_CFLAGS)
+tests_unit_common_test_control_LDADD = libcommon.la $(TEST_LIBS)
+
+## vcard/
+tests_unit_vcard_test_apdu_SOURCES = tests/unit/vcard/test_apdu.c
+tests_unit_vcard_test_apdu_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_vcard_test_apdu_CFLAGS = $(TEST_CFLAGS)
+tests_unit_vcard_test_apdu_LDADD = libvcard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
+tests_unit_vcard_test_nvm_SOURCES = tests/unit/vcard/test_nvm.c
+tests_unit_vcard_test_nvm_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_vcard_test_nvm_CFLAGS = $(TEST_CFLAGS)
+tests_unit_vcard_test_nvm_LDADD = libvcard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
+tests_unit_vcard_test_tear_SOURCES = tests/unit/vcard/test_tear.c
+tests_unit_vcard_test_tear_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_vcard_test_tear_CFLAGS = $(TEST_CFLAGS)
+tests_unit_vcard_test_tear_LDADD = libvcard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
+tests_unit_vcard_test_pin_SOURCES = tests/unit/vcard/test_pin.c
+tests_unit_vcard_test_pin_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_vcard_test_pin_CFLAGS = $(TEST_CFLAGS)
+tests_unit_vcard_test_pin_LDADD = libapplets.la libvcard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
+tests_unit_vcard_test_card_SOURCES = tests/unit/vcard/test_card.c
+tests_unit_vcard_test_card_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_vcard_test_card_CFLAGS = $(TEST_CFLAGS)
+tests_unit_vcard_test_card_LDADD = libapplets.la libvcard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
+tests_unit_vcard_test_applet_api_SOURCES = tests/unit/vcard/test_applet_api.c
+tests_unit_vcard_test_applet_api_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_vcard_test_applet_api_CFLAGS = $(TEST_CFLAGS)
+tests_unit_vcard_test_applet_api_LDADD = libvcard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
+tests_unit_vcard_test_isd_SOURCES = tests/unit/vcard/test_isd.c
+tests_unit_vcard_test_isd_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_vcard_test_isd_CFLAGS = $(TEST_CFLAGS)
+tests_unit_vcard_test_isd_LDADD = libtestsupport.la libcapgen.la libapplets.la libvcard.la libecard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
+
+## applet/
+tests_unit_applet_test_wallet_SOURCES = tests/unit/applet/test_wallet.c tests/unit/applet/wallet_fixture.h
+tests_unit_applet_test_wallet_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_applet_test_wallet_CFLAGS = $(TEST_CFLAGS)
+tests_unit_applet_test_wallet_LDADD = libapplets.la libvcard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
+tests_unit_applet_test_wallet_tear_SOURCES = tests/unit/applet/test_wallet_tear.c tests/unit/applet/wallet_fixture.h
+tests_unit_applet_test_wallet_tear_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_applet_test_wallet_tear_CFLAGS = $(TEST_CFLAGS)
+tests_unit_applet_test_wallet_tear_LDADD = libapplets.la libvcard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
+tests_unit_applet_test_profile_SOURCES = tests/unit/applet/test_profile.c tests/unit/applet/wallet_fixture.h
+tests_unit_applet_test_profile_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_applet_test_profile_CFLAGS = $(TEST_CFLAGS)
+tests_unit_applet_test_profile_LDADD = libapplets.la libvcard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
+
+## host/
+tests_unit_host_test_pcsc_SOURCES = tests/unit/host/test_pcsc.c
+tests_unit_host_test_pcsc_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_host_test_pcsc_CFLAGS = $(TEST_CFLAGS)
+tests_unit_host_test_pcsc_LDADD = libecard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
+tests_unit_host_test_wallet_SOURCES = tests/unit/host/test_wallet.c
+tests_unit_host_test_wallet_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_host_test_wallet_CFLAGS = $(TEST_CFLAGS)
+tests_unit_host_test_wallet_LDADD = libtestsupport.la libvcardfront.la libapplets.la libvcard.la libecard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
+tests_unit_host_test_cap_SOURCES = tests/unit/host/test_cap.c
+tests_unit_host_test_cap_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_host_test_cap_CFLAGS = $(TEST_CFLAGS)
+tests_unit_host_test_cap_LDADD = libtestsupport.la libcapgen.la libecard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
+tests_unit_host_test_scp_SOURCES = tests/unit/host/test_scp.c
+tests_unit_host_test_scp_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_host_test_scp_CFLAGS = $(TEST_CFLAGS)
+tests_unit_host_test_scp_LDADD = libtestsupport.la libecard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
+tests_unit_host_test_perso_SOURCES = tests/unit/host/test_perso.c
+tests_unit_host_test_perso_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_host_test_perso_CFLAGS = $(TEST_CFLAGS)
+tests_unit_host_test_perso_LDADD = libvcardfront.la libapplets.la libvcard.la libecard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
+tests_unit_host_test_gp_SOURCES = tests/unit/host/test_gp.c
+tests_unit_host_test_gp_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_host_test_gp_CFLAGS = $(TEST_CFLAGS)
+tests_unit_host_test_gp_LDADD = libtestsupport.la libcapgen.la libvcardfront.la libapplets.la libvcard.la libecard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
+
+## ifd/
+tests_unit_ifd_test_atr_SOURCES = tests/unit/ifd/test_atr.c
+tests_unit_ifd_test_atr_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_ifd_test_atr_CFLAGS = $(TEST_CFLAGS)
+tests_unit_ifd_test_atr_LDADD = libtestsupport.la libifdcodec.la libcommon.la $(TEST_LIBS)
+tests_unit_ifd_test_ccid_SOURCES = tests/unit/ifd/test_ccid.c
+tests_unit_ifd_test_ccid_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_ifd_test_ccid_CFLAGS = $(TEST_CFLAGS)
+tests_unit_ifd_test_ccid_LDADD = libtestsupport.la libifdcodec.la libcommon.la $(TEST_LIBS)
+tests_unit_ifd_test_t1_SOURCES = tests/unit/ifd/test_t1.c
+tests_unit_ifd_test_t1_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_ifd_test_t1_CFLAGS = $(TEST_CFLAGS)
+tests_unit_ifd_test_t1_LDADD = libtestsupport.la libccidsim.la libifd.la libifdcodec.la libcommon.la $(TEST_LIBS)
+tests_unit_ifd_test_usb_name_SOURCES = tests/unit/ifd/test_usb_name.c
+tests_unit_ifd_test_usb_name_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_ifd_test_usb_name_CFLAGS = $(TEST_CFLAGS)
+tests_unit_ifd_test_usb_name_LDADD = libifd.la libifdcodec.la libcommon.la $(TEST_LIBS)
+tests_unit_ifd_test_slot_SOURCES = tests/unit/ifd/test_slot.c
+tests_unit_ifd_test_slot_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_ifd_test_slot_CFLAGS = $(TEST_CFLAGS)
+tests_unit_ifd_test_slot_LDADD = libifd.la libifdcodec.la libcommon.la $(TEST_LIBS)
+
+## vcard-daemon/
+tests_unit_vcard_daemon_test_vpcd_SOURCES = tests/unit/vcard-daemon/test_vpcd.c
+tests_unit_vcard_daemon_test_vpcd_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_vcard_daemon_test_vpcd_CFLAGS = $(TEST_CFLAGS)
+tests_unit_vcard_daemon_test_vpcd_LDADD = libvcardfront.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
+
+## ccid-sim/
+tests_unit_ccid_sim_test_ccid_sim_SOURCES = tests/unit/ccid-sim/test_ccid_sim.c
+tests_unit_ccid_sim_test_ccid_sim_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_ccid_sim_test_ccid_sim_CFLAGS = $(TEST_CFLAGS)
+tests_unit_ccid_sim_test_ccid_sim_LDADD = libccidsim.la libapplets.la libvcard.la libifd.la libifdcodec.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
+
+## --- the driver's parsers under a bounded fuzz run in every `make check` ---
+tests_fuzz_fuzz_parsers_SOURCES = tests/fuzz/fuzz_parsers.c
+tests_fuzz_fuzz_parsers_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_fuzz_fuzz_parsers_LDADD = libifdcodec.la libcommon.la
+FUZZ_TESTS = tests/fuzz/fuzz.test
+
+## --- integration: private pcscd, vpcd, ecard-vcard, the driver and its simulator ---
+INTEGRATION_TEST_BINS = tests/integration/test_pcsc tests/integration/test_cli \
+	tests/integration/test_gp tests/integration/test_ifd
+INTEGRATION_TESTS = tests/integration/pcsc.test tests/integration/cli.test \
+	tests/integration/gp.test tests/integration/ifd.test
+HARNESS = tests/integration/harness.c tests/integration/harness.h
+HARNESS_LIBS = libecard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
+tests_integration_test_pcsc_SOURCES = tests/integration/test_pcsc.c $(HARNESS)
+tests_integration_test_pcsc_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_integration_test_pcsc_CFLAGS = $(TEST_CFLAGS)
+tests_integration_test_pcsc_LDADD = libvcard.la $(HARNESS_LIBS)
+tests_integration_test_cli_SOURCES = tests/integration/test_cli.c $(HARNESS)
+tests_integration_test_cli_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_integration_test_cli_CFLAGS = $(TEST_CFLAGS)
+tests_integration_test_cli_LDADD = $(HARNESS_LIBS)
+tests_integration_test_gp_SOURCES = tests/integration/test_gp.c $(HARNESS)
+tests_integration_test_gp_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_integration_test_gp_CFLAGS = $(TEST_CFLAGS)
+tests_integration_test_gp_LDADD = libcapgen.la $(HARNESS_LIBS)
+tests_integration_test_ifd_SOURCES = tests/integration/test_ifd.c $(HARNESS)
+tests_integration_test_ifd_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_integration_test_ifd_CFLAGS = $(TEST_CFLAGS)
+tests_integration_test_ifd_LDADD = $(HARNESS_LIBS)
+EXTRA_DIST += tests/integration/in-namespace.sh tests/integration/run.sh $(INTEGRATION_TESTS) \
+	$(FUZZ_TESTS)
+
+## --- the layering of the source folders (DESIGN's table) ---
+LAYERING_TESTS = tests/layering.test
+
+check_PROGRAMS += $(UNIT_TESTS) tests/fuzz/fuzz_parsers $(INTEGRATION_TEST_BINS)
+TESTS = $(LAYERING_TESTS) $(UNIT_TESTS) $(FUZZ_TESTS) $(INTEGRATION_TESTS)
+TEST_EXTENSIONS = .test
+TEST_LOG_COMPILER = $(SHELL)
+AM_TESTS_ENVIRONMENT = \
+	top_builddir='$(abs_top_builddir)'; export top_builddir; \
+	top_srcdir='$(abs_top_srcdir)'; export top_srcdir; \
+	PCSCD='$(PCSCD)'; export PCSCD; \
+	VPCD_DRIVER='$(VPCD_DRIVER)'; export VPCD_DRIVER;
+
+## The unit tests alone (the sanitizer configuration of CI runs these).
+check-unit:
+	$(MAKE) $(AM_MAKEFLAGS) check TESTS='$(LAYERING_TESTS) $(UNIT_TESTS) $(FUZZ_TESTS)'
+
+## --- benchmark: `make bench` (not part of `make check`) ---
+EXTRA_PROGRAMS += tests/bench/echo_card tests/bench/rtt tests/bench/bench_inproc \
+	tests/bench/mkcap
+tests_bench_echo_card_SOURCES = tests/bench/echo_card.c
+tests_bench_echo_card_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_bench_rtt_SOURCES = tests/bench/rtt.c
+tests_bench_rtt_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_bench_rtt_CFLAGS = $(AM_CFLAGS) $(PCSC_CFLAGS)
+tests_bench_rtt_LDADD = $(PCSC_LIBS)
+tests_bench_bench_inproc_SOURCES = tests/bench/bench_inproc.c
+tests_bench_bench_inproc_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_bench_bench_inproc_CFLAGS = $(AM_CFLAGS) $(PCSC_CFLAGS)
+tests_bench_bench_inproc_LDADD = libvcardfront.la libapplets.la libvcard.la libecard.la \
+	libcommoncrypto.la libcommon.la $(PCSC_LIBS)
+tests_bench_mkcap_SOURCES = tests/bench/mkcap.c
+tests_bench_mkcap_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_bench_mkcap_CFLAGS = $(AM_CFLAGS) $(PCSC_CFLAGS) $(LIBZIP_CFLAGS)
+tests_bench_mkcap_LDADD = libcapgen.la libecard.la libcommoncrypto.la libcommon.la \
+	$(LIBZIP_LIBS) $(PCSC_LIBS)
+CLEANFILES += $(EXTRA_PROGRAMS)
+EXTRA_DIST += tests/bench/run.sh
+
+bench: all $(EXTRA_PROGRAMS)
+	top_builddir='$(abs_top_builddir)' top_srcdir='$(abs_top_srcdir)' \
+	PCSCD='$(PCSCD)' VPCD_DRIVER='$(VPCD_DRIVER)' \
+	$(SHELL) $(srcdir)/tests/bench/run.sh
+
+.PHONY: bench check-unit

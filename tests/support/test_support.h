@@ -1,0 +1,32 @@
+/*
+ * test_support.h - small helpers the Criterion tests share: exactly sized
+ * heap copies (so AddressSanitizer sees any read past an input), a
+ * temporary directory per test, and where the test data is.
+ */
+#ifndef ECARD_TEST_SUPPORT_H
+#define ECARD_TEST_SUPPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* tests/data (see its README), set by the build. */
+#ifndef TEST_DATA_DIR
+#error "TEST_DATA_DIR must be defined by the build"
+#endif
+#define TEST_DATA(name) TEST_DATA_DIR "/" name
+/* A real CAP file from Oracle's converter: package 0102030405, applet
+ * 0102030405060708, load file SHA-256 starting 8d5ac9e2. */
+#define TEST_CAP_FIXTURE TEST_DATA("Empty_0102030405_8d5ac9e2_2.2.1.cap")
+
+/* A heap copy of exactly len bytes (one byte for len 0); free() it. */
+uint8_t *ts_exact_copy(const void *src, size_t len);
+
+/*
+ * Make a fresh directory /tmp/ecard-TAG-XXXXXX into dir (cap bytes), or
+ * fail the test; remove it with everything in it (a dir of "" is left
+ * alone, and dir becomes "").
+ */
+void ts_tmpdir_make(char *dir, size_t cap, const char *tag);
+void ts_tmpdir_remove(char *dir);
+
+#endif

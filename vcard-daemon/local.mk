@@ -1,0 +1,20 @@
+## vcard-daemon/ - ecard-vcard, a virtual card behind vpcd (DESIGN: uses
+## vcard, applet, common, and host for factory personalization).
+##
+## libvcardfront: the front-ends that put a libvcard card somewhere else:
+## behind vpcd (vpcd.c), and under libecard's transport in the same
+## process (inproc.c), which factory personalization, unit tests and the
+## in-process benchmark use.
+noinst_LTLIBRARIES += libvcardfront.la
+VCARD_DAEMON_CPPFLAGS = $(INC_COMMON) $(INC_VCARD) $(INC_APPLET) $(INC_HOST) $(INC_VCARD_DAEMON)
+libvcardfront_la_CPPFLAGS = $(VCARD_DAEMON_CPPFLAGS)
+libvcardfront_la_CFLAGS = $(AM_CFLAGS) $(PCSC_CFLAGS)
+libvcardfront_la_SOURCES = vcard-daemon/vpcd.c vcard-daemon/vpcd.h \
+	vcard-daemon/inproc.c vcard-daemon/inproc.h
+
+bin_PROGRAMS += ecard-vcard
+ecard_vcard_CPPFLAGS = $(VCARD_DAEMON_CPPFLAGS)
+ecard_vcard_CFLAGS = $(AM_CFLAGS) $(PCSC_CFLAGS)
+ecard_vcard_SOURCES = vcard-daemon/main.c
+ecard_vcard_LDADD = libvcardfront.la libapplets.la libvcard.la libecard.la libcommoncrypto.la libcommon.la \
+	$(PCSC_LIBS)
