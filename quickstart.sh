@@ -101,15 +101,15 @@ test)
 
 	say "summary"
 	# Criterion's own summary lines, one per test program, then the total.
-	for log in build/tests/unit/*/*.log build/tests/integration/*.log \
-		build-sanitizers/tests/unit/*/*.log; do
+	unit_logs() { find "$1/tests/unit" -name 'test_*.log' | sort; }
+	for log in $(unit_logs build) build/tests/integration/*.log $(unit_logs build-sanitizers); do
 		[ -f "$log" ] || continue
 		case "$log" in *test-suite.log) continue ;; esac
 		line=$(grep -a "Synthesis:" "$log" | tail -1)
 		printf '%-50s %s\n' "$log" "${line:-no Criterion summary (see the log)}"
 	done
 	# What the fault-injection loops covered (tear points per operation).
-	grep -ah "^tearing" build/tests/unit/*/*.log 2>/dev/null || true
+	grep -ah "^tearing" $(unit_logs build) 2>/dev/null || true
 	# The reader driver: faults on the CCID wire, card events, the fuzz runs.
 	grep -ah "^ifd: " build/tests/integration/ifd.log 2>/dev/null || true
 	grep -ah "iterations in" build/tests/fuzz/fuzz.log build-sanitizers/tests/fuzz/fuzz.log 2>/dev/null || true
@@ -119,8 +119,8 @@ test)
 			cat "$log"
 		fi
 	done
-	total=$(cat build/tests/unit/*/*.log build/tests/integration/*.log \
-		build-sanitizers/tests/unit/*/*.log 2>/dev/null |
+	total=$(cat $(unit_logs build) build/tests/integration/*.log \
+		$(unit_logs build-sanitizers) 2>/dev/null |
 		grep -a "Synthesis:" | awk -F'|' '{
 			for (i = 1; i <= NF; i++) {
 				if ($i ~ /Passing:/) { split($i, a, ":"); p += a[2] }

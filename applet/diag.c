@@ -1,5 +1,5 @@
 /*
- * diag.c - the diagnostic applet (commands in applets.h).
+ * diag.c - the diagnostic applet (commands in common/diag_proto.h).
  *
  * It is small on purpose: each handler opens with guard clauses that
  * return a status word, and every persistent change happens inside one
@@ -14,7 +14,7 @@
 #include "cursor.h"
 
 #define TAG_STATE 1u
-#define STATE_SIZE (4u + APPLET_DIAG_RECORD)
+#define STATE_SIZE (4u + DIAG_RECORD_LEN)
 
 static uint16_t install(struct vc_applet_ctx *ctx, const uint8_t *params, size_t len)
 {
@@ -52,7 +52,7 @@ static uint16_t update(struct vc_applet_ctx *ctx, uint32_t off, const uint8_t *d
 
 	if (vc_obj_find(ctx, TAG_STATE, &obj) != VC_OK)
 		return SW_CONDITIONS;
-	if (off > APPLET_DIAG_RECORD || len > APPLET_DIAG_RECORD - off)
+	if (off > DIAG_RECORD_LEN || len > DIAG_RECORD_LEN - off)
 		return SW_WRONG_DATA;
 	if (vc_obj_read(ctx, &obj, 0, counter, 4) != VC_OK)
 		return SW_MEMORY_FAILURE;
@@ -107,26 +107,26 @@ static uint16_t random_bytes(const struct vc_apdu *cmd, struct vc_response *rsp)
 static uint16_t process(struct vc_applet_ctx *ctx, const struct vc_apdu *cmd,
 			struct vc_response *rsp)
 {
-	if (cmd->cla != (0x80 | (cmd->channel & 3)))
+	if (cmd->cla != iso_cla(DIAG_CLA, cmd->channel & 3))
 		return SW_CLA_NOT_SUPPORTED;
 	switch (cmd->ins) {
-	case 0x00:
+	case DIAG_INS_NOP:
 		return SW_OK;
-	case 0x10:
+	case DIAG_INS_ECHO:
 		return echo(cmd, rsp);
-	case 0x12:
+	case DIAG_INS_GENERATE:
 		return generate(cmd, rsp);
-	case 0x20:
+	case DIAG_INS_INCREMENT:
 		if (cmd->nc != 0)
 			return SW_WRONG_LENGTH;
 		return update(ctx, 0, NULL, 0, rsp);
-	case 0x22:
+	case DIAG_INS_READ:
 		return read_state(ctx, rsp);
-	case 0x24:
+	case DIAG_INS_WRITE:
 		if (cmd->nc == 0)
 			return SW_WRONG_LENGTH;
 		return update(ctx, ((uint32_t)cmd->p1 << 8) | cmd->p2, cmd->data, cmd->nc, NULL);
-	case 0x84:
+	case DIAG_INS_RANDOM:
 		return random_bytes(cmd, rsp);
 	default:
 		return SW_INS_NOT_SUPPORTED;
@@ -135,8 +135,8 @@ static uint16_t process(struct vc_applet_ctx *ctx, const struct vc_apdu *cmd,
 
 const struct vc_applet applet_diag = {
 	.name = "diag",
-	.aid = { 0xF0, 0x45, 0x43, 0x41, 0x52, 0x44, 0x44, 0x01 },
-	.aid_len = 8,
+	.aid = { DIAG_AID },
+	.aid_len = DIAG_AID_LEN,
 	.install = install,
 	.process = process,
 };

@@ -1,5 +1,6 @@
 /*
- * profile.c - the holder's personal data (DESIGN §2.2; APDUs in applets.h).
+ * profile.c - the holder's personal data (DESIGN §2.2; APDUs in
+ * common/profile_proto.h).
  *
  * Eleven fields in two classes, each class with a release policy: never ask
  * for the PIN, once per session (the session has a verified PIN), or every
@@ -28,27 +29,20 @@
 #include "cursor.h"
 
 #define TAG_PROFILE 1u
-#define POLICY_GENERAL 0u
-#define POLICY_PRIVATE 1u
+#define POLICY_GENERAL_OFF 0u
+#define POLICY_PRIVATE_OFF 1u
 #define SLOT_LEN (1u + PROFILE_VALUE_MAX)
 #define FIELDS_OFF 2u
 #define PERSONALIZED_OFF (FIELDS_OFF + PROFILE_FIELDS * SLOT_LEN)
 #define PROFILE_SIZE (PERSONALIZED_OFF + 1u)
 
-#define TAG_POLICY 0xD0
-#define STORE_DATA_LAST 0x80
-
 /* Transient memory: the logical channel the profile is selected on, + 1. */
 #define TR_SELECTED_ON 0u
 #define TRANSIENT_SIZE 1u
 
-#define POLICY_NEVER 0x00
-#define POLICY_SESSION 0x01
-#define POLICY_ALWAYS 0x02
-
 static bool is_private(uint8_t id)
 {
-	return id == 0x02 || id == 0x09;	/* password, card number */
+	return id == PROFILE_FIELD_PASSWORD || id == PROFILE_FIELD_CARD_NUMBER;
 }
 
 static bool valid_utf8(const uint8_t *s, size_t n)
@@ -92,7 +86,7 @@ static bool valid_utf8(const uint8_t *s, size_t n)
 static uint16_t install(struct vc_applet_ctx *ctx, const uint8_t *params, size_t len)
 {
 	struct vc_obj obj;
-	static const uint8_t defaults[2] = { POLICY_NEVER, POLICY_ALWAYS };
+	static const uint8_t defaults[2] = { PROFILE_DEFAULT_GENERAL, PROFILE_DEFAULT_PRIVATE };
 	(void)params;
 	(void)len;
 	if (vc_obj_alloc(ctx, TAG_PROFILE, PROFILE_SIZE, &obj) != VC_OK)
@@ -103,8 +97,8 @@ static uint16_t install(struct vc_applet_ctx *ctx, const uint8_t *params, size_t
 
 static uint8_t policy_of(struct vc_applet_ctx *ctx, const struct vc_obj *obj, uint8_t id)
 {
-	uint8_t p = POLICY_ALWAYS;
-	vc_obj_read(ctx, obj, is_private(id) ? POLICY_PRIVATE : POLICY_GENERAL, &p, 1);
+	uint8_t p = PROFILE_POLICY_ALWAYS;
+	vc_obj_read(ctx, obj, is_private(id) ? POLICY_PRIVATE_OFF : POLICY_GENERAL_OFF, &p, 1);
 	return p;
 }
 
@@ -172,8 +166,8 @@ static uint16_t store_data(struct vc_applet_ctx *ctx, const struct vc_obj *obj,
 		if (!cursor_tlv(&c, &tag, &v))
 			return SW_WRONG_DATA;
 		size_t len = cursor_remaining(&v);
-		if (tag == TAG_POLICY) {
-			if (len != 2 || v.data[0] > POLICY_ALWAYS || v.data[1] > POLICY_ALWAYS)
+		if (tag == PROFILE_TAG_POLICY) {
+			if (len != 2 || v.data[0] > PROFILE_POLICY_ALWAYS || v.data[1] > PROFILE_POLICY_ALWAYS)
 				return SW_WRONG_DATA;
 		} else if (tag < 1 || tag > PROFILE_FIELDS || len > PROFILE_VALUE_MAX ||
 			   !valid_utf8(v.data, len)) {
@@ -186,8 +180,8 @@ static uint16_t store_data(struct vc_applet_ctx *ctx, const struct vc_obj *obj,
 	while (st == VC_OK && cursor_remaining(&c) > 0) {
 		cursor_tlv(&c, &tag, &v);
 		size_t len = cursor_remaining(&v);
-		if (tag == TAG_POLICY) {
-			st = vc_obj_write(ctx, obj, POLICY_GENERAL, v.data, 2);
+		if (tag == PROFILE_TAG_POLICY) {
+			st = vc_obj_write(ctx, obj, POLICY_GENERAL_OFF, v.data, 2);
 		} else {
 			uint8_t slot[SLOT_LEN] = { (uint8_t)len };
 			if (len)
@@ -197,7 +191,7 @@ static uint16_t store_data(struct vc_applet_ctx *ctx, const struct vc_obj *obj,
 			crypto_wipe(slot, sizeof(slot));
 		}
 	}
-	if (st == VC_OK && (cmd->p1 & STORE_DATA_LAST)) {
+	if (st == VC_OK && (cmd->p1 & PROFILE_STORE_DATA_LAST)) {
 		static const uint8_t done = 1;
 		st = vc_obj_write(ctx, obj, PERSONALIZED_OFF, &done, 1);
 	}
@@ -212,16 +206,16 @@ static uint16_t get_field(struct vc_applet_ctx *ctx, const struct vc_obj *obj,
 			  const struct vc_apdu *cmd, struct vc_response *rsp)
 {
 	uint8_t id = cmd->p2, slot[SLOT_LEN];
-	if (cmd->p1 != 0x01)
+	if (cmd->p1 != PROFILE_FIELD_P1)
 		return SW_INCORRECT_P1P2;
 	if (id < 1 || id > PROFILE_FIELDS)
 		return SW_REF_DATA_NOT_FOUND;
 	if (cmd->nc != 0)
 		return SW_WRONG_LENGTH;
 	switch (policy_of(ctx, obj, id)) {
-	case POLICY_NEVER:
+	case PROFILE_POLICY_NEVER:
 		break;
-	case POLICY_SESSION:
+	case PROFILE_POLICY_SESSION:
 		if (!vc_pin_verified(ctx))
 			return SW_SECURITY_STATUS;
 		break;
@@ -241,7 +235,7 @@ static uint16_t put_field(struct vc_applet_ctx *ctx, const struct vc_obj *obj,
 			  const struct vc_apdu *cmd)
 {
 	uint8_t id = cmd->p2, slot[SLOT_LEN] = { 0 };
-	if (cmd->p1 != 0x01)
+	if (cmd->p1 != PROFILE_FIELD_P1)
 		return SW_INCORRECT_P1P2;
 	if (id < 1 || id > PROFILE_FIELDS)
 		return SW_REF_DATA_NOT_FOUND;
@@ -264,11 +258,11 @@ static uint16_t set_policy(struct vc_applet_ctx *ctx, const struct vc_obj *obj,
 		return SW_INCORRECT_P1P2;
 	if (cmd->nc != 2)
 		return SW_WRONG_LENGTH;
-	if (cmd->data[0] > POLICY_ALWAYS || cmd->data[1] > POLICY_ALWAYS)
+	if (cmd->data[0] > PROFILE_POLICY_ALWAYS || cmd->data[1] > PROFILE_POLICY_ALWAYS)
 		return SW_WRONG_DATA;
 	if (!vc_pin_take_fresh(ctx))
 		return SW_SECURITY_STATUS;
-	return commit_write(ctx, obj, POLICY_GENERAL, cmd->data, 2);
+	return commit_write(ctx, obj, POLICY_GENERAL_OFF, cmd->data, 2);
 }
 
 static uint16_t get_policy(struct vc_applet_ctx *ctx, const struct vc_obj *obj,
@@ -279,7 +273,7 @@ static uint16_t get_policy(struct vc_applet_ctx *ctx, const struct vc_obj *obj,
 		return SW_INCORRECT_P1P2;
 	if (cmd->nc != 0)
 		return SW_WRONG_LENGTH;
-	vc_obj_read(ctx, obj, POLICY_GENERAL, p, 2);
+	vc_obj_read(ctx, obj, POLICY_GENERAL_OFF, p, 2);
 	vc_rsp_append(rsp, p, 2);
 	return SW_OK;
 }
@@ -291,25 +285,26 @@ static uint16_t process(struct vc_applet_ctx *ctx, const struct vc_apdu *cmd,
 	if (vc_obj_find(ctx, TAG_PROFILE, &obj) != VC_OK)
 		return SW_CONDITIONS;
 	uint8_t chan = cmd->channel & 3;
-	if (cmd->cla == chan && cmd->ins == 0xCA)
+	uint8_t proprietary = iso_cla(0x80, chan);
+	if (cmd->cla == chan && cmd->ins == PROFILE_INS_GET_FIELD)
 		return get_field(ctx, &obj, cmd, rsp);
-	if (cmd->cla == chan && cmd->ins == 0xDA)
+	if (cmd->cla == chan && cmd->ins == PROFILE_INS_PUT_FIELD)
 		return put_field(ctx, &obj, cmd);
-	if (cmd->cla == (0x80 | chan) && cmd->ins == 0x30)
+	if (cmd->cla == proprietary && cmd->ins == PROFILE_INS_GET_POLICY)
 		return get_policy(ctx, &obj, cmd, rsp);
-	if (cmd->cla == (0x80 | chan) && cmd->ins == 0x32)
+	if (cmd->cla == proprietary && cmd->ins == PROFILE_INS_SET_POLICY)
 		return set_policy(ctx, &obj, cmd);
-	if (cmd->cla == (0x80 | chan) && cmd->ins == 0xE2)
+	if (cmd->cla == proprietary && cmd->ins == PROFILE_INS_STORE_DATA)
 		return store_data(ctx, &obj, cmd);
-	if (cmd->cla != chan && cmd->cla != (0x80 | chan))
+	if (cmd->cla != chan && cmd->cla != proprietary)
 		return SW_CLA_NOT_SUPPORTED;
 	return SW_INS_NOT_SUPPORTED;
 }
 
 const struct vc_applet applet_profile = {
 	.name = "profile",
-	.aid = { 0xF0, 0x45, 0x43, 0x41, 0x52, 0x44, 0x50, 0x01 },
-	.aid_len = 8,
+	.aid = { PROFILE_AID },
+	.aid_len = PROFILE_AID_LEN,
 	.transient_size = TRANSIENT_SIZE,
 	.install = install,
 	.select = select_profile,

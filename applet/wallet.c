@@ -1,6 +1,6 @@
 /*
- * wallet.c - the electronic purse (DESIGN §2.1; APDUs in applets.h,
- * messages in common/purse.h).
+ * wallet.c - the electronic purse (DESIGN §2.1; APDUs in
+ * common/wallet_proto.h, messages in common/purse.h).
  *
  * Two persistent objects: the configuration written at personalization
  * (keys, certificate, currency, maximum) and the state every purse command
@@ -51,16 +51,12 @@
 #define ST_DEBIT (ST_DEBIT_VALID + 1)	/* record || signature */
 #define ST_LOAD_VALID (ST_DEBIT + PURSE_DEBIT_RECORD_LEN + CRYPTO_EC_SIG_LEN)
 #define ST_LOAD (ST_LOAD_VALID + 1)	/* counter || balance || S3 */
-#define LOAD_RESULT_LEN (4 + 4 + PURSE_MAC_LEN)
-#define ST_LOG_HEAD (ST_LOAD + LOAD_RESULT_LEN)	/* next slot to write */
+#define ST_LOG_HEAD (ST_LOAD + WALLET_CREDIT_RESPONSE_LEN)	/* next slot to write */
 #define ST_LOG_COUNT (ST_LOG_HEAD + 1)
 #define ST_LOG (ST_LOG_COUNT + 1)
 #define ST_SIZE (ST_LOG + WALLET_LOG_ENTRIES * WALLET_LOG_ENTRY_LEN)
 
-#define LOG_LOAD 0x01
-#define LOG_DEBIT 0x02
 
-#define SW_RECORD_NOT_FOUND 0x6A83
 
 struct wallet {
 	struct vc_applet_ctx *ctx;
@@ -234,11 +230,11 @@ struct perso_item {
 };
 
 static const struct perso_item perso_items[] = {
-	{ 0xC0, 0, CF_PRIV, HAVE_KEYPAIR },	/* generate: no value, the card makes it */
-	{ 0xC1, PURSE_KEY_LEN, CF_KLOAD, HAVE_KLOAD },
-	{ 0xC2, CRYPTO_EC_PUB_LEN, CF_CA, HAVE_CA },
-	{ 0xC3, 6, CF_CURRENCY, HAVE_LIMITS },
-	{ 0xC4, PURSE_CERT_LEN, CF_CERT, HAVE_CERT },
+	{ WALLET_TAG_GENERATE, 0, CF_PRIV, HAVE_KEYPAIR },	/* generate: no value, the card makes it */
+	{ WALLET_TAG_KLOAD, PURSE_KEY_LEN, CF_KLOAD, HAVE_KLOAD },
+	{ WALLET_TAG_CA_PUB, CRYPTO_EC_PUB_LEN, CF_CA, HAVE_CA },
+	{ WALLET_TAG_LIMITS, WALLET_LIMITS_LEN, CF_CURRENCY, HAVE_LIMITS },
+	{ WALLET_TAG_CERT, PURSE_CERT_LEN, CF_CERT, HAVE_CERT },
 };
 
 static const struct perso_item *perso_item_of(uint32_t tag)
@@ -271,7 +267,7 @@ static uint16_t store_data(struct wallet *w, const struct vc_apdu *cmd,
 
 	if (personalized(w))
 		return SW_CONDITIONS;
-	if ((cmd->p1 & 0x7F) != 0)
+	if ((cmd->p1 & ~WALLET_STORE_DATA_LAST) != 0)
 		return SW_INCORRECT_P1P2;
 
 	cursor_init(&c, cmd->data, cmd->nc);
@@ -280,7 +276,7 @@ static uint16_t store_data(struct wallet *w, const struct vc_apdu *cmd,
 		if (!cursor_tlv(&c, &tag, &v) || (it = perso_item_of(tag)) == NULL ||
 		    cursor_remaining(&v) != it->len)
 			return SW_WRONG_DATA;
-		if (tag == 0xC0) {
+		if (tag == WALLET_TAG_GENERATE) {
 			if (generate)
 				return SW_WRONG_DATA;	/* one key pair per block, one answer */
 			generate = true;
@@ -296,14 +292,14 @@ static uint16_t store_data(struct wallet *w, const struct vc_apdu *cmd,
 	while (ch.st == VC_OK && cursor_remaining(&c) > 0) {
 		cursor_tlv(&c, &tag, &v);
 		const struct perso_item *it = perso_item_of(tag);
-		if (tag == 0xC0) {
+		if (tag == WALLET_TAG_GENERATE) {
 			change_bytes(&ch, &w->config, CF_PRIV, priv, sizeof(priv));
 			change_bytes(&ch, &w->config, CF_PUB, pub, sizeof(pub));
 			/* A new key voids any certificate stored for the old one. */
 			have = (uint8_t)((have | HAVE_KEYPAIR) & ~HAVE_CERT);
 			continue;
 		}
-		if (tag == 0xC4) {
+		if (tag == WALLET_TAG_CERT) {
 			/* The certificate must be for this card and its key. */
 			uint8_t key[CRYPTO_EC_PUB_LEN];
 			if (generate)
@@ -323,7 +319,7 @@ static uint16_t store_data(struct wallet *w, const struct vc_apdu *cmd,
 	crypto_wipe(priv, sizeof(priv));
 	change_byte(&ch, &w->config, CF_HAVE, have);
 
-	if (cmd->p1 & 0x80) {
+	if (cmd->p1 & WALLET_STORE_DATA_LAST) {
 		/* Last block: complete, and the certificate from this CA. */
 		uint8_t ca[CRYPTO_EC_PUB_LEN], cert[PURSE_CERT_LEN];
 		vc_obj_read(w->ctx, &w->config, CF_CA, ca, sizeof(ca));
@@ -346,8 +342,8 @@ static uint16_t store_data(struct wallet *w, const struct vc_apdu *cmd,
 
 static uint16_t get_purse_data(struct wallet *w, struct vc_response *rsp)
 {
-	uint8_t out[1 + PURSE_SERIAL_LEN + 2 + 12];
-	out[0] = 0x01;
+	uint8_t out[WALLET_PURSE_DATA_LEN];
+	out[0] = WALLET_PURSE_DATA_VERSION;
 	read_serial(w, out + 1);
 	store_be16(out + 9, currency_of(w));
 	store_be32(out + 11, st_u32(w, ST_BALANCE));
@@ -441,13 +437,13 @@ static uint16_t credit(struct wallet *w, const struct vc_apdu *cmd, struct vc_re
 	}
 	change_u32(&c, ST_BALANCE, new_balance);
 	change_u32(&c, ST_COUNTER, new_counter);
-	uint8_t result[LOAD_RESULT_LEN];
+	uint8_t result[WALLET_CREDIT_RESPONSE_LEN];
 	store_be32(result, new_counter);
 	store_be32(result + 4, new_balance);
 	memcpy(result + 8, s3, PURSE_MAC_LEN);
 	change_byte(&c, &w->state, ST_LOAD_VALID, 1);
 	change_bytes(&c, &w->state, ST_LOAD, result, sizeof(result));
-	change_log(&c, LOG_LOAD, new_counter, l.amount, new_balance, NULL);
+	change_log(&c, WALLET_LOG_LOAD, new_counter, l.amount, new_balance, NULL);
 	uint16_t sw = change_commit(&c);
 	if (sw != SW_OK)
 		return sw;
@@ -501,7 +497,7 @@ static uint16_t debit(struct wallet *w, const struct vc_apdu *cmd, struct vc_res
 	change_byte(&c, &w->state, ST_PENDING, 0);
 	change_byte(&c, &w->state, ST_DEBIT_VALID, 1);
 	change_bytes(&c, &w->state, ST_DEBIT, out, sizeof(out));
-	change_log(&c, LOG_DEBIT, rec.counter, rec.amount, rec.balance, rec.merchant_id);
+	change_log(&c, WALLET_LOG_DEBIT, rec.counter, rec.amount, rec.balance, rec.merchant_id);
 	uint16_t sw = change_commit(&c);
 	if (sw != SW_OK)
 		return sw;
@@ -515,14 +511,14 @@ static uint16_t get_last_transaction(struct wallet *w, const struct vc_apdu *cmd
 	uint8_t buf[PURSE_DEBIT_RECORD_LEN + CRYPTO_EC_SIG_LEN];
 	uint32_t valid_off, off;
 	size_t len;
-	if (cmd->p1 == 0x00) {
+	if (cmd->p1 == WALLET_LAST_DEBIT) {
 		valid_off = ST_DEBIT_VALID;
 		off = ST_DEBIT;
 		len = PURSE_DEBIT_RECORD_LEN + CRYPTO_EC_SIG_LEN;
-	} else if (cmd->p1 == 0x01) {
+	} else if (cmd->p1 == WALLET_LAST_LOAD) {
 		valid_off = ST_LOAD_VALID;
 		off = ST_LOAD;
-		len = LOAD_RESULT_LEN;
+		len = WALLET_CREDIT_RESPONSE_LEN;
 	} else {
 		return SW_INCORRECT_P1P2;
 	}
@@ -560,37 +556,40 @@ static uint16_t process(struct vc_applet_ctx *ctx, const struct vc_apdu *cmd,
 	struct wallet w;
 	if (!open_wallet(ctx, &w))
 		return SW_CONDITIONS;
-	if (cmd->cla != (0x80 | (cmd->channel & 3)))
+	if (cmd->cla != iso_cla(WALLET_CLA, cmd->channel & 3))
 		return SW_CLA_NOT_SUPPORTED;
 
 	switch (cmd->ins) {
-	case 0xE4:
+	case WALLET_INS_GENERATE_KEY_PAIR:
 		return generate_key_pair(&w, cmd, rsp);
-	case 0xE2:
+	case WALLET_INS_STORE_DATA:
 		return store_data(&w, cmd, rsp);
-	case 0x5C: case 0x40: case 0x42: case 0x44: case 0x46: case 0x48: case 0x4A:
+	case WALLET_INS_GET_PURSE_DATA: case WALLET_INS_INITIALIZE_LOAD: case WALLET_INS_CREDIT:
+	case WALLET_INS_DEBIT: case WALLET_INS_GET_LAST_TRANSACTION: case WALLET_INS_READ_LOG:
+	case WALLET_INS_GET_CARD_CERTIFICATE:
 		break;
 	default:
 		return SW_INS_NOT_SUPPORTED;
 	}
 	if (!personalized(&w))
 		return SW_CONDITIONS;
-	if (cmd->ins != 0x46 && cmd->ins != 0x48 && (cmd->p1 != 0 || cmd->p2 != 0))
+	if (cmd->ins != WALLET_INS_GET_LAST_TRANSACTION && cmd->ins != WALLET_INS_READ_LOG &&
+	    (cmd->p1 != 0 || cmd->p2 != 0))
 		return SW_INCORRECT_P1P2;
 	switch (cmd->ins) {
-	case 0x5C:
+	case WALLET_INS_GET_PURSE_DATA:
 		return get_purse_data(&w, rsp);
-	case 0x40:
+	case WALLET_INS_INITIALIZE_LOAD:
 		return initialize_load(&w, cmd, rsp);
-	case 0x42:
+	case WALLET_INS_CREDIT:
 		return credit(&w, cmd, rsp);
-	case 0x44:
+	case WALLET_INS_DEBIT:
 		return debit(&w, cmd, rsp);
-	case 0x46:
+	case WALLET_INS_GET_LAST_TRANSACTION:
 		if (cmd->p2 != 0)
 			return SW_INCORRECT_P1P2;
 		return get_last_transaction(&w, cmd, rsp);
-	case 0x48:
+	case WALLET_INS_READ_LOG:
 		if (cmd->p2 != 0)
 			return SW_INCORRECT_P1P2;
 		return read_log(&w, cmd, rsp);
@@ -601,8 +600,8 @@ static uint16_t process(struct vc_applet_ctx *ctx, const struct vc_apdu *cmd,
 
 const struct vc_applet applet_wallet = {
 	.name = "wallet",
-	.aid = { 0xF0, 0x45, 0x43, 0x41, 0x52, 0x44, 0x57, 0x01 },
-	.aid_len = 8,
+	.aid = { WALLET_AID },
+	.aid_len = WALLET_AID_LEN,
 	.install = install,
 	.process = process,
 };

@@ -13,7 +13,8 @@ libcommon_la_SOURCES = \
 	common/hex.c common/hex.h \
 	common/unix_socket.c common/unix_socket.h \
 	common/control.c common/control.h \
-	common/iso7816.h
+	common/iso7816.h common/gp_proto.h common/wallet_proto.h common/profile_proto.h \
+	common/diag_proto.h
 
 libcommoncrypto_la_CPPFLAGS = $(INC_COMMON)
 libcommoncrypto_la_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
@@ -25,4 +26,5 @@ libcommoncrypto_la_SOURCES = \
 libcommoncrypto_la_LIBADD = $(CRYPTO_LIBS)
 
 ecardinclude_HEADERS += common/cursor.h common/log.h common/crypto.h common/purse.h \
-	common/scp03.h common/javacard.h common/iso7816.h
+	common/scp03.h common/javacard.h common/iso7816.h common/gp_proto.h \
+	common/wallet_proto.h common/profile_proto.h common/diag_proto.h

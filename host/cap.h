@@ -30,7 +30,7 @@
 #include <stdint.h>
 
 #include "crypto.h"
-#include "pcsc.h"	/* struct ec_error, enum ec_status */
+#include "error.h"
 
 /* ISO 7816-5 AIDs of packages and applets: 5 to 16 bytes. */
 #define EC_CAP_AID_MIN 5

@@ -1243,16 +1243,16 @@ static int gp_set_state(struct cli *cli, int argc, char **argv)
 		return r;
 	const char *name = npos == 1 ? argv[1] : "";
 	if (strcmp(name, "card-lock") == 0) {
-		state = EC_GP_CARD_LOCKED;
+		state = GP_CARD_LOCKED;
 	} else if (strcmp(name, "card-unlock") == 0) {
-		state = EC_GP_CARD_SECURED;
+		state = GP_CARD_SECURED;
 	} else if (strcmp(name, "terminate") == 0) {
-		state = EC_GP_CARD_TERMINATED;
+		state = GP_CARD_TERMINATED;
 	} else {
 		cli_error("\"ecard gp set-state\" takes one of card-lock, card-unlock and terminate: run \"ecard gp --help\".");
 		return EXIT_USAGE;
 	}
-	if (state == EC_GP_CARD_TERMINATED && !force && confirm_terminate() != 0)
+	if (state == GP_CARD_TERMINATED && !force && confirm_terminate() != 0)
 		return EXIT_USAGE;
 	r = gp_start(cli, &c, EC_GP_LEVEL_C_MAC, &s);
 	if (r == 0 && ec_gp_set_card_state(&s, state, &err) != EC_OK)

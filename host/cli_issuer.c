@@ -14,13 +14,11 @@
 
 #include "amount.h"
 #include "crypto.h"
-#include "gp_keys.h"
-#include "gp_session.h"
 #include "hex.h"
 #include "issuer.h"
-#include "pin_entry.h"
 #include "merchant.h"
-#include "wallet.h"
+#include "perso.h"
+#include "pin_entry.h"
 
 /* Without --max-balance: this many major units of the currency. */
 #define DEFAULT_MAX_MAJOR 1000u
@@ -130,7 +128,7 @@ static int issuer_authorize_load(struct cli *cli, int argc, char **argv)
 		{ "--amount", &amount_text, NULL },
 		{ NULL, NULL, NULL },
 	};
-	uint8_t response[EC_INIT_LOAD_RESPONSE_LEN + 2], s2[PURSE_MAC_LEN];
+	uint8_t response[WALLET_INIT_LOAD_RESPONSE_LEN + 2], s2[PURSE_MAC_LEN];
 	char serial[2 * PURSE_SERIAL_LEN + 1], s2_hex[2 * PURSE_MAC_LEN + 1];
 	char number[EC_AMOUNT_TEXT_MAX];
 	struct ec_error err = { 0 };
@@ -148,11 +146,11 @@ static int issuer_authorize_load(struct cli *cli, int argc, char **argv)
 	}
 	long n = hex_decode(argv[1], response, sizeof(response));
 	/* The answer as `ecard apdu` shows it, or with its status word. */
-	if (n == EC_INIT_LOAD_RESPONSE_LEN + 2 && response[n - 2] == 0x90 && response[n - 1] == 0x00)
+	if (n == WALLET_INIT_LOAD_RESPONSE_LEN + 2 && response[n - 2] == 0x90 && response[n - 1] == 0x00)
 		n -= 2;
-	if (n != EC_INIT_LOAD_RESPONSE_LEN) {
+	if (n != WALLET_INIT_LOAD_RESPONSE_LEN) {
 		cli_error("the INITIALIZE LOAD answer must be %d bytes in hex (challenge, serial, counter, balance, S1), not \"%.40s%s\".",
-			  EC_INIT_LOAD_RESPONSE_LEN, argv[1], strlen(argv[1]) > 40 ? "..." : "");
+			  WALLET_INIT_LOAD_RESPONSE_LEN, argv[1], strlen(argv[1]) > 40 ? "..." : "");
 		return EXIT_USAGE;
 	}
 
@@ -412,7 +410,7 @@ static int issuer_personalize(struct cli *cli, int argc, char **argv)
 		r = cli_fail(&err);
 	} else {
 		r = cli_connect(cli);
-		if (r == 0 && ec_issuer_personalize_gp(&issuer, &cli->pc, &gp, &keys, &init, serial,
+		if (r == 0 && ec_personalize(&issuer, &cli->pc, &gp, &keys, &init, serial,
 						       &err) != EC_OK)
 			r = cli_fail(&err);
 		ec_issuer_wipe(&issuer);

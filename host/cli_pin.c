@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "pin_client.h"
 #include "pin_entry.h"
-#include "wallet.h"
 
 const char cli_usage_pin[] =
 	"usage: ecard pin verify  [--pin-fd N] [--reader NAME|INDEX]\n"

@@ -23,10 +23,11 @@
 #include <unistd.h>
 
 #include "crypto.h"
+#include "iso7816.h"
+#include "pin_client.h"
 #include "pin_entry.h"
-#include "wallet.h"
+#include "profile.h"
 
-#define SW_SECURITY_STATUS 0x6982
 
 const char cli_usage_profile[] =
 	"usage: ecard profile show [--verify] [--pin-fd N] [--json]\n"

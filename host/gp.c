@@ -14,39 +14,14 @@
 #include "crypto.h"
 #include "cursor.h"
 #include "hex.h"
+#include "exchange.h"
+#include "iso7816.h"
 #include "scp03.h"
 
-const uint8_t ec_gp_isd_aid[8] = { 0xA0, 0x00, 0x00, 0x01, 0x51, 0x00, 0x00, 0x00 };
+const uint8_t ec_gp_isd_aid[GP_ISD_AID_LEN] = { GP_ISD_AID };
 
-#define SW_OK 0x9000
-#define SW_MORE_DATA 0x6310
-#define SW_FILE_NOT_FOUND 0x6A82
-#define SW_WRONG_DATA 0x6A80
-#define SW_NOT_ENOUGH_MEMORY 0x6A84
-#define SW_WRONG_P1P2 0x6A86
-#define SW_REF_NOT_FOUND 0x6A88
-#define SW_CONDITIONS 0x6985
-#define SW_SECURITY 0x6982
-
-#define INS_SELECT 0xA4
-#define INS_GET_DATA 0xCA
-#define INS_GET_STATUS 0xF2
-#define INS_INSTALL 0xE6
-#define INS_LOAD 0xE8
-#define INS_DELETE 0xE4
-#define INS_PUT_KEY 0xD8
-#define INS_SET_STATUS 0xF0
-
-#define TAG_LOAD_PROGRESS 0xDF70
-
-/* Room for a secured answer: a GET STATUS spread over GET RESPONSE rounds
- * is the longest the card manager sends. */
-#define GP_RESP_MAX 4096
 /* GET STATUS parts (6310) before a card is taken to be looping. */
 #define GET_STATUS_ROUNDS 64
-
-#define KEY_TYPE_DES 0x80
-#define KEY_TYPE_AES 0x88
 
 /* The OIDs of card recognition data: 1.2.840.114283 and its arcs. */
 static const uint8_t oid_gp[] = { 0x2A, 0x86, 0x48, 0x86, 0xFC, 0x6B };
@@ -75,104 +50,7 @@ static const char *aid_text(const uint8_t *aid, size_t len, char out[2 * EC_GP_A
 	return out;
 }
 
-/* ---- exchanges ---- */
-
-static bool is_transport(enum ec_status st)
-{
-	switch (st) {
-	case EC_ERR_PCSC:
-	case EC_ERR_NOT_CONNECTED:
-	case EC_ERR_BUFFER:
-	case EC_ERR_TOO_LONG:
-	case EC_ERR_TOO_MANY_ROUNDS:
-	case EC_ERR_BAD_RESPONSE:
-		return true;
-	default:
-		return false;
-	}
-}
-
-/* The answer's data to the caller's buffer and its status word. */
-static enum ec_status split_answer(const char *name, uint8_t *resp, size_t n, uint8_t *data,
-				   size_t cap, size_t *data_len, uint16_t *sw,
-				   struct ec_error *err)
-{
-	if (n < 2) {
-		crypto_wipe(resp, n);
-		return ec_error_set(err, EC_ERR_BAD_RESPONSE,
-				    "the card's answer to %s has no status word: the card or the reader is misbehaving.",
-				    name);
-	}
-	*sw = ec_response_sw(resp, n);
-	n -= 2;
-	if (n > 0 && data) {
-		if (n > cap) {
-			crypto_wipe(resp, n);
-			return ec_error_set(err, EC_ERR_FORMAT,
-					    "the card's answer to %s has %zu bytes, more than the %zu expected: the card is misbehaving.",
-					    name, n, cap);
-		}
-		memcpy(data, resp, n);
-	}
-	if (data_len)
-		*data_len = data ? n : 0;
-	crypto_wipe(resp, n);
-	return EC_OK;
-}
-
-/* One command through the open secure channel; *sw gets its status word. */
-static enum ec_status sec_exchange(struct ec_gp_session *s, const char *name, const uint8_t *cmd,
-				   size_t cmd_len, uint8_t *data, size_t cap, size_t *data_len,
-				   uint16_t *sw, struct ec_error *err)
-{
-	uint8_t resp[GP_RESP_MAX];
-	size_t n = 0;
-
-	*sw = 0;
-	if (data_len)
-		*data_len = 0;
-	if (!s || !s->open)
-		return ec_error_set(err, EC_ERR_ARG,
-				    "the secure channel is not open for %s: open it first.", name);
-	struct ec_pcsc *pc = s->pc;	/* a failed exchange wipes the session */
-	enum ec_status st = ec_gp_transmit(s, cmd, cmd_len, resp, sizeof(resp), &n, err);
-	if (st != EC_OK) {
-		if (is_transport(st))
-			ec_error_transport(err, pc, st, name);
-		return st;
-	}
-	return split_answer(name, resp, n, data, cap, data_len, sw, err);
-}
-
-/* One plain command outside the secure channel. */
-static enum ec_status plain_exchange(struct ec_pcsc *pc, const char *name, const uint8_t *cmd,
-				     size_t cmd_len, uint8_t *data, size_t cap, size_t *data_len,
-				     uint16_t *sw, struct ec_error *err)
-{
-	uint8_t resp[GP_RESP_MAX];
-	size_t n = 0;
-
-	*sw = 0;
-	if (data_len)
-		*data_len = 0;
-	enum ec_status st = ec_transmit(pc, cmd, cmd_len, resp, sizeof(resp), &n);
-	if (st != EC_OK)
-		return ec_error_transport(err, pc, st, name);
-	return split_answer(name, resp, n, data, cap, data_len, sw, err);
-}
-
-/* A refusal with a likelier cause than the status word's general meaning:
- * hint, a lower-case clause that says what to do. */
-static enum ec_status refused(struct ec_error *err, const char *what, uint16_t sw,
-			      const char *hint)
-{
-	if (!hint)
-		return ec_error_sw(err, what, sw);
-	ec_error_set(err, EC_ERR_CARD, "the card refused %s (SW %04X): %s", what, sw, hint);
-	if (err)
-		err->sw = sw;
-	return EC_ERR_CARD;
-}
+#define SELECT_SD "SELECT of the security domain"
 
 /* The plain CLA of GlobalPlatform commands on the session's channel: the
  * one its INITIALIZE UPDATE went with. */
@@ -182,27 +60,6 @@ static uint8_t gp_cla(const struct ec_gp_session *s)
 }
 
 /* ---- selection ---- */
-
-/* SELECT by AID (or, aid_len 0, the default application) on channel 0-19. */
-static enum ec_status select_aid(struct ec_pcsc *pc, uint8_t channel, const uint8_t *aid,
-				 size_t aid_len, uint16_t *sw, struct ec_error *err)
-{
-	uint8_t cmd[6 + EC_GP_AID_MAX];
-	uint8_t cla = channel <= 3 ? channel : (uint8_t)(0x40 | (channel - 4));
-	struct writer w;
-
-	writer_init(&w, cmd, sizeof(cmd));
-	writer_u8(&w, cla);
-	writer_u8(&w, INS_SELECT);
-	writer_u8(&w, 0x04);	/* by name */
-	writer_u8(&w, 0x00);	/* first or only occurrence, FCI */
-	writer_u8(&w, (uint8_t)aid_len);
-	writer_bytes(&w, aid, aid_len);
-	writer_u8(&w, 0x00);
-	if (!writer_ok(&w))
-		return ec_error_set(err, EC_ERR_ARG, "an AID has at most 16 bytes.");
-	return plain_exchange(pc, "SELECT of the security domain", cmd, w.len, NULL, 0, NULL, sw, err);
-}
 
 static enum ec_status select_isd_on(struct ec_pcsc *pc, uint8_t channel, const uint8_t *aid,
 				    size_t aid_len, struct ec_error *err)
@@ -215,14 +72,11 @@ static enum ec_status select_isd_on(struct ec_pcsc *pc, uint8_t channel, const u
 		return ec_error_set(err, EC_ERR_ARG, "no card connection was given.");
 	if (aid && (aid_len == 0 || aid_len > EC_GP_AID_MAX))
 		return ec_error_set(err, EC_ERR_ARG, "a security domain's AID has 1 to 16 bytes.");
-	if (channel > 19)
-		return ec_error_set(err, EC_ERR_ARG, "logical channel %u does not exist: use 0 to 19.",
-				    channel);
-	st = select_aid(pc, channel, aid ? aid : ec_gp_isd_aid,
-			aid ? aid_len : sizeof(ec_gp_isd_aid), &sw, err);
+	st = ec_select(pc, channel, aid ? aid : ec_gp_isd_aid,
+		       aid ? aid_len : sizeof(ec_gp_isd_aid), true, SELECT_SD, &sw, err);
 	/* Older cards call their ISD otherwise; the default application is it. */
 	if (st == EC_OK && sw == SW_FILE_NOT_FOUND && !aid)
-		st = select_aid(pc, channel, NULL, 0, &sw, err);
+		st = ec_select(pc, channel, NULL, 0, true, SELECT_SD, &sw, err);
 	if (st != EC_OK)
 		return st;
 	if (sw == SW_FILE_NOT_FOUND) {
@@ -234,7 +88,7 @@ static enum ec_status select_isd_on(struct ec_pcsc *pc, uint8_t channel, const u
 		return EC_ERR_CARD;
 	}
 	if (sw != SW_OK)
-		return ec_error_sw(err, "SELECT of the security domain", sw);
+		return ec_error_sw(err, SELECT_SD, sw);
 	return EC_OK;
 }
 
@@ -260,7 +114,7 @@ enum ec_status ec_gp_get_data(struct ec_pcsc *pc, struct ec_gp_session *s, uint1
 			      uint8_t *data, size_t cap, size_t *len, uint16_t *sw,
 			      struct ec_error *err)
 {
-	uint8_t cmd[5] = { 0x80, INS_GET_DATA, (uint8_t)(tag >> 8), (uint8_t)tag, 0x00 };
+	uint8_t cmd[5] = { GP_CLA, GP_INS_GET_DATA, (uint8_t)(tag >> 8), (uint8_t)tag, 0x00 };
 	char name[32];
 	uint16_t status = 0;
 	enum ec_status st;
@@ -270,9 +124,9 @@ enum ec_status ec_gp_get_data(struct ec_pcsc *pc, struct ec_gp_session *s, uint1
 	snprintf(name, sizeof(name), "GET DATA %04X", tag);
 	if (s && s->open) {
 		cmd[0] = gp_cla(s);
-		st = sec_exchange(s, name, cmd, sizeof(cmd), data, cap, len, &status, err);
+		st = ec_gp_exchange(s, name, cmd, sizeof(cmd), data, cap, len, &status, err);
 	} else if (pc) {
-		st = plain_exchange(pc, name, cmd, sizeof(cmd), data, cap, len, &status, err);
+		st = ec_exchange(pc, name, cmd, sizeof(cmd), data, cap, len, &status, err);
 	} else {
 		return ec_error_set(err, EC_ERR_ARG, "no card connection or secure channel was given.");
 	}
@@ -283,8 +137,8 @@ enum ec_status ec_gp_get_data(struct ec_pcsc *pc, struct ec_gp_session *s, uint1
 	if (status != SW_OK) {
 		if (len)
 			*len = 0;
-		if (status == SW_REF_NOT_FOUND || status == SW_WRONG_P1P2)
-			return refused(err, name, status,
+		if (status == SW_REF_DATA_NOT_FOUND || status == SW_INCORRECT_P1P2)
+			return ec_error_refused(err, name, status,
 				       "the card does not have this data object.");
 		return ec_error_sw(err, name, status);
 	}
@@ -303,7 +157,7 @@ enum ec_status ec_gp_parse_cplc(const uint8_t *data, size_t len, struct ec_gp_cp
 	cursor_init(&c, data, len);
 	if (len == EC_GP_CPLC_LEN) {
 		v = c;
-	} else if (!cursor_tlv(&c, &tag, &v) || tag != 0x9F7F || cursor_remaining(&v) < EC_GP_CPLC_LEN) {
+	} else if (!cursor_tlv(&c, &tag, &v) || tag != GP_TAG_CPLC || cursor_remaining(&v) < EC_GP_CPLC_LEN) {
 		return EC_ERR_FORMAT;
 	}
 	if (!cursor_copy(&v, raw, EC_GP_CPLC_LEN))
@@ -362,7 +216,7 @@ enum ec_status ec_gp_parse_card_data(const uint8_t *data, size_t len,
 		return EC_ERR_ARG;
 	memset(out, 0, sizeof(*out));
 	cursor_init(&c, data, len);
-	if (!cursor_tlv(&c, &tag, &outer) || tag != 0x66)
+	if (!cursor_tlv(&c, &tag, &outer) || tag != GP_TAG_CARD_DATA)
 		return EC_ERR_FORMAT;
 	out->raw_len = cursor_remaining(&outer) < sizeof(out->raw) ? cursor_remaining(&outer)
 								  : sizeof(out->raw);
@@ -395,12 +249,12 @@ enum ec_status ec_gp_parse_key_info(const uint8_t *data, size_t len, struct ec_g
 		return EC_ERR_ARG;
 	memset(out, 0, sizeof(*out));
 	cursor_init(&c, data, len);
-	if (!cursor_tlv(&c, &tag, &tmpl) || tag != 0xE0)
+	if (!cursor_tlv(&c, &tag, &tmpl) || tag != GP_TAG_KEY_INFO)
 		return EC_ERR_FORMAT;
 	while (cursor_remaining(&tmpl) > 0) {
 		if (!cursor_tlv(&tmpl, &tag, &v))
 			return EC_ERR_FORMAT;
-		if (tag != 0xC0)
+		if (tag != 0xC0)	/* one key's information */
 			continue;
 		struct ec_gp_key_entry e;
 		/* id, version, then type-length pairs: the first describes the key. */
@@ -426,7 +280,7 @@ enum ec_status ec_gp_get_cplc(struct ec_pcsc *pc, struct ec_gp_session *s,
 {
 	uint8_t buf[256];
 	size_t len = 0;
-	enum ec_status st = ec_gp_get_data(pc, s, 0x9F7F, buf, sizeof(buf), &len, NULL, err);
+	enum ec_status st = ec_gp_get_data(pc, s, GP_TAG_CPLC, buf, sizeof(buf), &len, NULL, err);
 	if (st != EC_OK)
 		return st;
 	if (ec_gp_parse_cplc(buf, len, out) != EC_OK)
@@ -439,7 +293,7 @@ enum ec_status ec_gp_get_card_data(struct ec_pcsc *pc, struct ec_gp_session *s,
 {
 	uint8_t buf[256];
 	size_t len = 0;
-	enum ec_status st = ec_gp_get_data(pc, s, 0x0066, buf, sizeof(buf), &len, NULL, err);
+	enum ec_status st = ec_gp_get_data(pc, s, GP_TAG_CARD_DATA, buf, sizeof(buf), &len, NULL, err);
 	if (st != EC_OK)
 		return st;
 	if (ec_gp_parse_card_data(buf, len, out) != EC_OK)
@@ -452,7 +306,7 @@ enum ec_status ec_gp_get_key_info(struct ec_pcsc *pc, struct ec_gp_session *s,
 {
 	uint8_t buf[256];
 	size_t len = 0;
-	enum ec_status st = ec_gp_get_data(pc, s, 0x00E0, buf, sizeof(buf), &len, NULL, err);
+	enum ec_status st = ec_gp_get_data(pc, s, GP_TAG_KEY_INFO, buf, sizeof(buf), &len, NULL, err);
 	if (st != EC_OK)
 		return st;
 	st = ec_gp_parse_key_info(buf, len, out);
@@ -477,12 +331,12 @@ enum ec_status ec_gp_get_sequence_counter(struct ec_pcsc *pc, struct ec_gp_sessi
 	if (!out)
 		return ec_error_set(err, EC_ERR_ARG, "no place for the sequence counter was given.");
 	*out = 0;
-	enum ec_status st = ec_gp_get_data(pc, s, 0x00C1, buf, sizeof(buf), &len, NULL, err);
+	enum ec_status st = ec_gp_get_data(pc, s, GP_TAG_SEQUENCE_COUNTER, buf, sizeof(buf), &len, NULL, err);
 	if (st != EC_OK)
 		return st;
 	/* C1 with 2 (SCP02) or 3 (SCP03) bytes. */
 	cursor_init(&c, buf, len);
-	if (!cursor_tlv(&c, &tag, &v) || tag != 0xC1 || cursor_remaining(&v) < 1 ||
+	if (!cursor_tlv(&c, &tag, &v) || tag != GP_TAG_SEQUENCE_COUNTER || cursor_remaining(&v) < 1 ||
 	    cursor_remaining(&v) > 4 || !cursor_done(&c))
 		return malformed(err, "sequence counter (GET DATA C1)");
 	while (cursor_u8(&v, &b))
@@ -513,7 +367,7 @@ static bool parse_e3(struct cursor *e, struct ec_gp_registry_entry *out)
 		if (!cursor_tlv(e, &tag, &v))
 			return false;
 		switch (tag) {
-		case 0x4F:
+		case GP_TAG_AID:
 			if (!take_aid(&v, &out->aid) || out->aid.len == 0)
 				return false;
 			has_aid = true;
@@ -523,27 +377,27 @@ static bool parse_e3(struct cursor *e, struct ec_gp_registry_entry *out)
 			if (!cursor_u8(&v, &out->life_cycle))
 				return false;
 			break;
-		case 0xC5: {
+		case GP_TAG_PRIVILEGES: {
 			size_t n = cursor_remaining(&v);
 			if (n < 1 || n > 3 || !cursor_copy(&v, out->privileges, n))
 				return false;
 			out->privileges_len = (uint8_t)n;
 			break;
 		}
-		case 0xC4:
+		case GP_TAG_LOAD_FILE:
 			if (!take_aid(&v, &out->load_file))
 				return false;
 			break;
-		case 0xCC:
+		case GP_TAG_DOMAIN:
 			if (!take_aid(&v, &out->domain))
 				return false;
 			break;
-		case 0xCE:
+		case GP_TAG_VERSION:
 			if (cursor_remaining(&v) < 2 || !cursor_copy(&v, out->version, 2))
 				return false;
 			out->has_version = true;
 			break;
-		case 0x84:
+		case GP_TAG_MODULE:
 			if (out->module_count == EC_GP_MODULES_MAX ||
 			    !take_aid(&v, &out->modules[out->module_count]))
 				return false;
@@ -594,7 +448,7 @@ enum ec_status ec_gp_parse_status(const uint8_t *data, size_t len, bool tlv,
 	while (cursor_remaining(&c) > 0) {
 		struct ec_gp_registry_entry e;
 		if (tlv) {
-			if (!cursor_tlv(&c, &tag, &v) || tag != 0xE3 || !parse_e3(&v, &e))
+			if (!cursor_tlv(&c, &tag, &v) || tag != GP_TAG_REGISTRY_ENTRY || !parse_e3(&v, &e))
 				return EC_ERR_FORMAT;
 		} else if (!parse_legacy(&c, scope, &e)) {
 			return EC_ERR_FORMAT;
@@ -622,7 +476,7 @@ enum ec_status ec_gp_get_status(struct ec_gp_session *s, enum ec_gp_status_scope
 				const uint8_t *prefix, size_t prefix_len,
 				struct ec_gp_registry *out, struct ec_error *err)
 {
-	uint8_t cmd[8 + EC_GP_AID_MAX], data[GP_RESP_MAX];
+	uint8_t cmd[8 + EC_GP_AID_MAX], data[EC_EXCHANGE_RESP_MAX];
 	const char *name = scope_name(scope);
 	bool tlv = true;
 	size_t len;
@@ -645,24 +499,25 @@ enum ec_status ec_gp_get_status(struct ec_gp_session *s, enum ec_gp_status_scope
 		struct writer w;
 		writer_init(&w, cmd, sizeof(cmd));
 		writer_u8(&w, gp_cla(s));
-		writer_u8(&w, INS_GET_STATUS);
+		writer_u8(&w, GP_INS_GET_STATUS);
 		writer_u8(&w, (uint8_t)scope);
 		/* P2: b2 the TLV format, b1 "next occurrence". */
-		writer_u8(&w, (uint8_t)((tlv ? 0x02 : 0x00) | (next ? 0x01 : 0x00)));
+		writer_u8(&w, (uint8_t)((tlv ? GP_STATUS_P2_TLV : GP_STATUS_P2_LEGACY) |
+					(next ? 0x01 : 0x00)));
 		writer_u8(&w, (uint8_t)(2 + prefix_len));
-		writer_u8(&w, 0x4F);
+		writer_u8(&w, GP_TAG_AID);
 		writer_u8(&w, (uint8_t)prefix_len);
 		writer_bytes(&w, prefix, prefix_len);
 		writer_u8(&w, 0x00);
-		enum ec_status st = sec_exchange(s, name, cmd, w.len, data, sizeof(data), &len, &sw, err);
+		enum ec_status st = ec_gp_exchange(s, name, cmd, w.len, data, sizeof(data), &len, &sw, err);
 		if (st != EC_OK)
 			return st;
-		if (!next && tlv && sw == SW_WRONG_P1P2) {
+		if (!next && tlv && sw == SW_INCORRECT_P1P2) {
 			/* A card from before GP 2.2 knows only the old format. */
 			tlv = false;
 			continue;
 		}
-		if (!next && sw == SW_REF_NOT_FOUND)
+		if (!next && sw == SW_REF_DATA_NOT_FOUND)
 			return EC_OK;	/* nothing of this kind on the card */
 		if (sw != SW_OK && sw != SW_MORE_DATA)
 			return ec_error_sw(err, name, sw);
@@ -686,15 +541,15 @@ enum ec_status ec_gp_get_status(struct ec_gp_session *s, enum ec_gp_status_scope
 const char *ec_gp_card_state_name(uint8_t state)
 {
 	switch (state) {
-	case EC_GP_CARD_OP_READY:
+	case GP_CARD_OP_READY:
 		return "OP_READY";
-	case EC_GP_CARD_INITIALIZED:
+	case GP_CARD_INITIALIZED:
 		return "INITIALIZED";
-	case EC_GP_CARD_SECURED:
+	case GP_CARD_SECURED:
 		return "SECURED";
-	case EC_GP_CARD_LOCKED:
+	case GP_CARD_LOCKED:
 		return "CARD_LOCKED";
-	case EC_GP_CARD_TERMINATED:
+	case GP_CARD_TERMINATED:
 		return "TERMINATED";
 	default:
 		return "unknown";
@@ -703,16 +558,16 @@ const char *ec_gp_card_state_name(uint8_t state)
 
 const char *ec_gp_app_state_name(uint8_t state, char *buf, size_t buflen)
 {
-	if (state & 0x80)
+	if (state & GP_APP_LOCKED_BIT)
 		return "LOCKED";
 	switch (state) {
-	case 0x01:
+	case GP_ELF_LOADED:
 		return "LOADED";
-	case 0x03:
+	case GP_APP_INSTALLED:
 		return "INSTALLED";
-	case 0x07:
+	case GP_APP_SELECTABLE:
 		return "SELECTABLE";
-	case 0x0F:
+	case GP_APP_PERSONALIZED:
 		return "PERSONALIZED";
 	default:
 		break;
@@ -899,8 +754,8 @@ static enum ec_status install_for_load(struct ec_gp_session *s, const struct loa
 
 	writer_init(&w, cmd, sizeof(cmd));
 	writer_u8(&w, gp_cla(s));
-	writer_u8(&w, INS_INSTALL);
-	writer_u8(&w, 0x02);	/* for load */
+	writer_u8(&w, GP_INS_INSTALL);
+	writer_u8(&w, GP_INSTALL_FOR_LOAD);
 	writer_u8(&w, 0x00);
 	uint8_t *lc = writer_reserve(&w, 1);
 	size_t start = w.len;
@@ -917,8 +772,8 @@ static enum ec_status install_for_load(struct ec_gp_session *s, const struct loa
 	*lc = (uint8_t)(w.len - start);
 	writer_u8(&w, 0x00);
 
-	enum ec_status st = sec_exchange(s, "INSTALL [for load]", cmd, w.len, NULL, 0, NULL, &sw, err);
-	if (is_transport(st))
+	enum ec_status st = ec_gp_exchange(s, "INSTALL [for load]", cmd, w.len, NULL, 0, NULL, &sw, err);
+	if (ec_is_link_failure(st))
 		return link_broke(err, pc, st, "during INSTALL [for load]");
 	if (st != EC_OK)
 		return st;
@@ -929,13 +784,13 @@ static enum ec_status install_for_load(struct ec_gp_session *s, const struct loa
 		snprintf(hint, sizeof(hint),
 			 "the card already holds a load file or an application %s, or its life cycle forbids loading; delete it first (ecard gp delete %s --related).",
 			 aid, aid);
-		return refused(err, "INSTALL [for load]", sw, hint);
+		return ec_error_refused(err, "INSTALL [for load]", sw, hint);
 	}
 	if (sw == SW_NOT_ENOUGH_MEMORY)
-		return refused(err, "INSTALL [for load]", sw,
+		return ec_error_refused(err, "INSTALL [for load]", sw,
 			       "the card has no room for another load file; delete one it no longer needs.");
-	if (sw == SW_REF_NOT_FOUND)
-		return refused(err, "INSTALL [for load]", sw,
+	if (sw == SW_REF_DATA_NOT_FOUND)
+		return ec_error_refused(err, "INSTALL [for load]", sw,
 			       "the card does not know the security domain named for the load.");
 	return ec_error_sw(err, "INSTALL [for load]", sw);
 }
@@ -948,16 +803,16 @@ static enum ec_status load_refused(struct ec_error *err, const struct load_plan 
 
 	snprintf(what, sizeof(what), "LOAD block %zu of %zu", index + 1, p->blocks);
 	if (sw == SW_NOT_ENOUGH_MEMORY)
-		return refused(err, what, sw,
+		return ec_error_refused(err, what, sw,
 			       "the card has no room for this load file; delete load files it no longer needs.");
-	if (sw == SW_CONDITIONS || sw == SW_WRONG_P1P2)
-		return refused(err, what, sw,
+	if (sw == SW_CONDITIONS || sw == SW_INCORRECT_P1P2)
+		return ec_error_refused(err, what, sw,
 			       "the card is not at this point of a load (another loader may have started over); load the file again from the start, without --resume.");
-	if (last && sw == SW_SECURITY)
-		return refused(err, what, sw,
+	if (last && sw == SW_SECURITY_STATUS)
+		return ec_error_refused(err, what, sw,
 			       "the load file the card received does not match the SHA-256 announced in INSTALL [for load]; load it again from the start, without --resume.");
 	if (last && sw == SW_WRONG_DATA)
-		return refused(err, what, sw,
+		return ec_error_refused(err, what, sw,
 			       "the card found the load file malformed; check the CAP file with \"ecard cap info\".");
 	return ec_error_sw(err, what, sw);
 }
@@ -981,13 +836,13 @@ static enum ec_status send_blocks(struct ec_gp_session *s, const struct load_pla
 		if (st != EC_OK)
 			return st;
 		cmd[0] = gp_cla(s);
-		cmd[1] = INS_LOAD;
-		cmd[2] = b.last ? 0x80 : 0x00;
+		cmd[1] = GP_INS_LOAD;
+		cmd[2] = b.last ? GP_P1_LAST_BLOCK : 0x00;
 		cmd[3] = b.number;	/* wraps past FF, see cap.h */
 		cmd[4] = (uint8_t)b.len;
 		memcpy(cmd + 5, b.data, b.len);
-		st = sec_exchange(s, "LOAD", cmd, 5 + b.len, answer, sizeof(answer), NULL, &sw, err);
-		if (is_transport(st)) {
+		st = ec_gp_exchange(s, "LOAD", cmd, 5 + b.len, answer, sizeof(answer), NULL, &sw, err);
+		if (ec_is_link_failure(st)) {
 			snprintf(when, sizeof(when), "after %zu of %zu LOAD blocks", i, p->blocks);
 			return link_broke(err, pc, st, when);
 		}
@@ -1041,7 +896,7 @@ enum ec_status ec_gp_parse_load_progress(const uint8_t *data, size_t len,
 		return EC_ERR_ARG;
 	memset(out, 0, sizeof(*out));
 	cursor_init(&c, data, len);
-	if (!cursor_tlv(&c, &tag, &v) || tag != TAG_LOAD_PROGRESS || !cursor_done(&c))
+	if (!cursor_tlv(&c, &tag, &v) || tag != GP_TAG_LOAD_PROGRESS || !cursor_done(&c))
 		return EC_ERR_FORMAT;
 	if (!cursor_u8(&v, &active) || active > 1 || !cursor_u8(&v, &out->next_block) ||
 	    !cursor_u32(&v, &out->received) || !cursor_u32(&v, &out->total) ||
@@ -1068,8 +923,8 @@ enum ec_status ec_gp_get_load_progress(struct ec_gp_session *s, struct ec_gp_loa
 	memset(out, 0, sizeof(*out));
 	if (!s || !s->open)
 		return ec_error_set(err, EC_ERR_ARG, "the secure channel is not open: open it first.");
-	uint8_t cmd[5] = { gp_cla(s), INS_GET_DATA, TAG_LOAD_PROGRESS >> 8, TAG_LOAD_PROGRESS & 0xFF, 0x00 };
-	enum ec_status st = sec_exchange(s, "GET DATA DF70 (load progress)", cmd, sizeof(cmd), data,
+	uint8_t cmd[5] = { gp_cla(s), GP_INS_GET_DATA, GP_TAG_LOAD_PROGRESS >> 8, GP_TAG_LOAD_PROGRESS & 0xFF, 0x00 };
+	enum ec_status st = ec_gp_exchange(s, "GET DATA DF70 (load progress)", cmd, sizeof(cmd), data,
 					 sizeof(data), &len, &sw, err);
 	/* An answer too long for DF70 is some other object of the same tag. */
 	if (st == EC_ERR_FORMAT)
@@ -1229,8 +1084,8 @@ enum ec_status ec_gp_install(struct ec_gp_session *s, const struct ec_gp_install
 
 	writer_init(&w, cmd, sizeof(cmd));
 	writer_u8(&w, gp_cla(s));
-	writer_u8(&w, INS_INSTALL);
-	writer_u8(&w, in->selectable ? 0x0C : 0x04);	/* for install (and make selectable) */
+	writer_u8(&w, GP_INS_INSTALL);
+	writer_u8(&w, in->selectable ? GP_INSTALL_FOR_INSTALL_AND_SELECTABLE : GP_INSTALL_FOR_INSTALL);
 	writer_u8(&w, 0x00);
 	uint8_t *lc = writer_reserve(&w, 1);
 	size_t start = w.len;
@@ -1244,7 +1099,7 @@ enum ec_status ec_gp_install(struct ec_gp_session *s, const struct ec_gp_install
 	writer_bytes(&w, priv, priv_len);
 	/* Install parameters: C9, the application's own, always present. */
 	writer_u8(&w, (uint8_t)(2 + in->params_len));
-	writer_u8(&w, 0xC9);
+	writer_u8(&w, GP_TAG_APP_PARAMS);
 	writer_u8(&w, (uint8_t)in->params_len);
 	writer_bytes(&w, in->params, in->params_len);
 	writer_u8(&w, 0);	/* no token */
@@ -1255,27 +1110,107 @@ enum ec_status ec_gp_install(struct ec_gp_session *s, const struct ec_gp_install
 
 	const char *what = in->selectable ? "INSTALL [for install and make selectable]"
 					  : "INSTALL [for install]";
-	enum ec_status st = sec_exchange(s, what, cmd, w.len, NULL, 0, NULL, &sw, err);
+	enum ec_status st = ec_gp_exchange(s, what, cmd, w.len, NULL, 0, NULL, &sw, err);
 	if (st != EC_OK || sw == SW_OK)
 		return st;
 	aid_text(app->bytes, app->len, aid);
 	aid_text(in->package.bytes, in->package.len, pkg);
-	if (sw == SW_REF_NOT_FOUND) {
+	if (sw == SW_REF_DATA_NOT_FOUND) {
 		snprintf(hint, sizeof(hint),
 			 "the card has no load file %s with that module; load it first, or check the AIDs with \"ecard gp list\".",
 			 pkg);
-		return refused(err, what, sw, hint);
+		return ec_error_refused(err, what, sw, hint);
 	}
 	if (sw == SW_CONDITIONS) {
 		snprintf(hint, sizeof(hint),
 			 "an application or load file %s exists already, or the privileges asked for are not allowed; pick another AID or privileges.",
 			 aid);
-		return refused(err, what, sw, hint);
+		return ec_error_refused(err, what, sw, hint);
 	}
 	if (sw == SW_WRONG_DATA)
-		return refused(err, what, sw,
+		return ec_error_refused(err, what, sw,
 			       "the application refused its install parameters, or the AIDs are malformed.");
 	return ec_error_sw(err, what, sw);
+}
+
+enum ec_status ec_gp_install_for_personalization(struct ec_gp_session *s, const uint8_t *aid,
+						 size_t aid_len, const char *what,
+						 struct ec_error *err)
+{
+	uint8_t cmd[5 + 3 + EC_GP_AID_MAX + 3], answer[1];
+	size_t n = 0;
+	struct writer w;
+
+	if (!s || !s->open)
+		return ec_error_set(err, EC_ERR_ARG, "the secure channel is not open: open it before INSTALL.");
+	if (!aid || aid_len == 0 || aid_len > EC_GP_AID_MAX)
+		return ec_error_set(err, EC_ERR_ARG, "an application AID has 1 to 16 bytes.");
+	writer_init(&w, cmd, sizeof(cmd));
+	writer_u8(&w, gp_cla(s));
+	writer_u8(&w, GP_INS_INSTALL);
+	writer_u8(&w, GP_INSTALL_FOR_PERSONALIZATION);
+	writer_u8(&w, 0x00);
+	writer_u8(&w, (uint8_t)(3 + aid_len + 3));
+	writer_u8(&w, 0x00);	/* no load file */
+	writer_u8(&w, 0x00);	/* no module */
+	writer_u8(&w, (uint8_t)aid_len);
+	writer_bytes(&w, aid, aid_len);
+	writer_u8(&w, 0x00);	/* no privileges */
+	writer_u8(&w, 0x00);	/* no parameters */
+	writer_u8(&w, 0x00);	/* no token */
+	return ec_gp_command(s, what, cmd, w.len, answer, sizeof(answer), &n, err);
+}
+
+enum ec_status ec_gp_store_data(struct ec_gp_session *s, uint8_t p1, uint8_t block, bool encrypt,
+				const uint8_t *data, size_t len, uint8_t *answer, size_t cap,
+				size_t *answer_len, const char *what, struct ec_error *err)
+{
+	uint8_t cmd[5 + EC_GP_STORE_DATA_MAX], none[1];
+	enum ec_status st = EC_OK;
+	size_t n = len, got = 0;
+
+	if (answer_len)
+		*answer_len = 0;
+	if (!s || !s->open)
+		return ec_error_set(err, EC_ERR_ARG, "the secure channel is not open: open it before STORE DATA.");
+	if (len > (encrypt ? EC_GP_STORE_DATA_DEK_MAX : EC_GP_STORE_DATA_MAX) || (len && !data))
+		return ec_error_set(err, EC_ERR_ARG, "a STORE DATA block is too long: this is a bug in ecard.");
+	if (encrypt && s->scp != EC_GP_SCP03)
+		return ec_error_set(err, EC_ERR_ARG,
+				    "data encrypted with the DEK goes through SCP03: SCP02 cannot carry it.");
+	cmd[0] = gp_cla(s);
+	cmd[1] = GP_INS_STORE_DATA;
+	cmd[2] = (uint8_t)(p1 | (encrypt ? GP_STORE_DATA_ENCRYPTED : 0));
+	cmd[3] = block;
+	if (len)
+		memcpy(cmd + 5, data, len);
+	if (encrypt) {
+		struct scp03_keys k;
+		cmd[5 + n++] = 0x80;
+		while (n % 16)
+			cmd[5 + n++] = 0x00;
+		memset(&k, 0, sizeof(k));
+		memcpy(k.dek, s->keys.dek, sizeof(k.dek));
+		k.len = s->keys.len;
+		k.kvn = s->keys.kvn;
+		if (scp03_dek_encrypt(&k, cmd + 5, n, cmd + 5) != SCP03_OK)
+			st = ec_error_set(err, EC_ERR_CRYPTO,
+					  "encrypting with the DEK failed: check the OpenSSL installation.");
+		crypto_wipe(&k, sizeof(k));
+	}
+	cmd[4] = (uint8_t)n;
+	if (st == EC_OK)
+		st = ec_gp_command(s, what, cmd, n ? 5 + n : 4, answer ? answer : none,
+				   answer ? cap : sizeof(none), &got, err);
+	if (st == EC_OK && !answer && got != 0)
+		st = ec_error_set(err, EC_ERR_FORMAT,
+				  "the card's answer to %s is %zu bytes long, more than expected.", what,
+				  got);
+	if (st == EC_OK && answer_len)
+		*answer_len = got;
+	crypto_wipe(cmd, sizeof(cmd));
+	crypto_wipe(none, sizeof(none));
+	return st;
 }
 
 enum ec_status ec_gp_delete(struct ec_gp_session *s, const uint8_t *aid, size_t aid_len,
@@ -1290,28 +1225,28 @@ enum ec_status ec_gp_delete(struct ec_gp_session *s, const uint8_t *aid, size_t 
 	if (!aid || aid_len == 0 || aid_len > EC_GP_AID_MAX)
 		return ec_error_set(err, EC_ERR_ARG, "DELETE needs an AID of 1 to 16 bytes.");
 	cmd[0] = gp_cla(s);
-	cmd[1] = INS_DELETE;
+	cmd[1] = GP_INS_DELETE;
 	cmd[2] = 0x00;
-	cmd[3] = related ? 0x80 : 0x00;
+	cmd[3] = related ? GP_DELETE_RELATED : 0x00;
 	cmd[4] = (uint8_t)(2 + aid_len);
-	cmd[5] = 0x4F;
+	cmd[5] = GP_TAG_AID;
 	cmd[6] = (uint8_t)aid_len;
 	memcpy(cmd + 7, aid, aid_len);
 	cmd[7 + aid_len] = 0x00;
-	enum ec_status st = sec_exchange(s, "DELETE", cmd, 8 + aid_len, NULL, 0, NULL, &sw, err);
+	enum ec_status st = ec_gp_exchange(s, "DELETE", cmd, 8 + aid_len, NULL, 0, NULL, &sw, err);
 	if (st != EC_OK || sw == SW_OK)
 		return st;
 	aid_text(aid, aid_len, text);
-	if (sw == SW_REF_NOT_FOUND) {
+	if (sw == SW_REF_DATA_NOT_FOUND) {
 		snprintf(hint, sizeof(hint),
 			 "the card has no application or load file %s; see \"ecard gp list\".", text);
-		return refused(err, "DELETE", sw, hint);
+		return ec_error_refused(err, "DELETE", sw, hint);
 	}
 	if (sw == SW_CONDITIONS) {
 		snprintf(hint, sizeof(hint),
 			 "%s is still used by an application (delete them with --related), or it cannot be deleted (the card manager).",
 			 text);
-		return refused(err, "DELETE", sw, hint);
+		return ec_error_refused(err, "DELETE", sw, hint);
 	}
 	return ec_error_sw(err, "DELETE", sw);
 }
@@ -1329,7 +1264,7 @@ static enum ec_status key_field(struct ec_gp_session *s, struct writer *w, const
 		st = ec_scp02_encrypt_sensitive(&s->scp02, key, 16, enc);
 		if (st == EC_OK)
 			st = ec_gp_kcv_des3(key, kcv);
-		writer_u8(w, KEY_TYPE_DES);
+		writer_u8(w, GP_KEY_TYPE_DES);
 		writer_u8(w, 16);
 		writer_bytes(w, enc, 16);
 	} else {
@@ -1343,7 +1278,7 @@ static enum ec_status key_field(struct ec_gp_session *s, struct writer *w, const
 		if (st == EC_OK)
 			st = ec_gp_kcv_aes(key, len, kcv);
 		crypto_wipe(&dek, sizeof(dek));
-		writer_u8(w, KEY_TYPE_AES);
+		writer_u8(w, GP_KEY_TYPE_AES);
 		writer_u8(w, (uint8_t)(1 + padded));
 		writer_u8(w, (uint8_t)len);
 		writer_bytes(w, enc, padded);
@@ -1383,7 +1318,7 @@ enum ec_status ec_gp_put_key(struct ec_gp_session *s, const struct ec_gp_keys *k
 
 	writer_init(&w, cmd, sizeof(cmd));
 	writer_u8(&w, gp_cla(s));
-	writer_u8(&w, INS_PUT_KEY);
+	writer_u8(&w, GP_INS_PUT_KEY);
 	writer_u8(&w, replace_kvn);	/* 0: a new key set */
 	writer_u8(&w, 0x81);		/* from key 1, several keys */
 	uint8_t *lc = writer_reserve(&w, 1);
@@ -1401,23 +1336,23 @@ enum ec_status ec_gp_put_key(struct ec_gp_session *s, const struct ec_gp_keys *k
 	*lc = (uint8_t)(w.len - start);
 	writer_u8(&w, 0x00);
 
-	st = sec_exchange(s, "PUT KEY", cmd, w.len, answer, sizeof(answer), &len, &sw, err);
+	st = ec_gp_exchange(s, "PUT KEY", cmd, w.len, answer, sizeof(answer), &len, &sw, err);
 	crypto_wipe(cmd, sizeof(cmd));
 	if (st != EC_OK)
 		return st;
-	if (sw == SW_REF_NOT_FOUND && replace_kvn) {
+	if (sw == SW_REF_DATA_NOT_FOUND && replace_kvn) {
 		snprintf(hint, sizeof(hint), "the card has no key set %02X to replace; see \"ecard gp info\".",
 			 replace_kvn);
-		return refused(err, "PUT KEY", sw, hint);
+		return ec_error_refused(err, "PUT KEY", sw, hint);
 	}
 	if (sw == SW_CONDITIONS || sw == SW_NOT_ENOUGH_MEMORY) {
 		snprintf(hint, sizeof(hint),
 			 "the card already has key set %02X, or no room for another one; replace one with --replace.",
 			 keys->kvn);
-		return refused(err, "PUT KEY", sw, hint);
+		return ec_error_refused(err, "PUT KEY", sw, hint);
 	}
 	if (sw == SW_WRONG_DATA)
-		return refused(err, "PUT KEY", sw,
+		return ec_error_refused(err, "PUT KEY", sw,
 			       "the card could not decrypt or check the new keys (wrong key type or length for this card?).");
 	if (sw != SW_OK)
 		return ec_error_sw(err, "PUT KEY", sw);
@@ -1447,21 +1382,21 @@ enum ec_status ec_gp_set_app_lock(struct ec_gp_session *s, const uint8_t *aid, s
 	if (!aid || aid_len == 0 || aid_len > EC_GP_AID_MAX)
 		return ec_error_set(err, EC_ERR_ARG, "SET STATUS needs an AID of 1 to 16 bytes.");
 	cmd[0] = gp_cla(s);
-	cmd[1] = INS_SET_STATUS;
-	cmd[2] = 0x40;			/* an application or a security domain */
-	cmd[3] = lock ? 0x80 : 0x00;	/* b8: LOCKED */
+	cmd[1] = GP_INS_SET_STATUS;
+	cmd[2] = GP_SET_STATUS_APP;	/* an application or a security domain */
+	cmd[3] = lock ? GP_APP_LOCKED_BIT : 0x00;
 	cmd[4] = (uint8_t)aid_len;
 	memcpy(cmd + 5, aid, aid_len);
-	enum ec_status st = sec_exchange(s, what, cmd, 5 + aid_len, NULL, 0, NULL, &sw, err);
+	enum ec_status st = ec_gp_exchange(s, what, cmd, 5 + aid_len, NULL, 0, NULL, &sw, err);
 	if (st != EC_OK || sw == SW_OK)
 		return st;
 	aid_text(aid, aid_len, text);
-	if (sw == SW_REF_NOT_FOUND) {
+	if (sw == SW_REF_DATA_NOT_FOUND) {
 		snprintf(hint, sizeof(hint), "the card has no application %s; see \"ecard gp list\".", text);
-		return refused(err, what, sw, hint);
+		return ec_error_refused(err, what, sw, hint);
 	}
 	if (sw == SW_CONDITIONS)
-		return refused(err, what, sw,
+		return ec_error_refused(err, what, sw,
 			       "this application's life cycle cannot be changed this way (the card manager cannot be locked).");
 	return ec_error_sw(err, what, sw);
 }
@@ -1473,8 +1408,8 @@ enum ec_status ec_gp_set_card_state(struct ec_gp_session *s, uint8_t state, stru
 
 	if (!s || !s->open)
 		return ec_error_set(err, EC_ERR_ARG, "the secure channel is not open: open it before SET STATUS.");
-	uint8_t cmd[4] = { gp_cla(s), INS_SET_STATUS, 0x80, state };	/* the card, through the ISD */
-	enum ec_status st = sec_exchange(s, "SET STATUS of the card", cmd, sizeof(cmd), NULL, 0, NULL,
+	uint8_t cmd[4] = { gp_cla(s), GP_INS_SET_STATUS, GP_SET_STATUS_CARD, state };
+	enum ec_status st = ec_gp_exchange(s, "SET STATUS of the card", cmd, sizeof(cmd), NULL, 0, NULL,
 					 &sw, err);
 	if (st != EC_OK || sw == SW_OK)
 		return st;
@@ -1482,7 +1417,7 @@ enum ec_status ec_gp_set_card_state(struct ec_gp_session *s, uint8_t state, stru
 		snprintf(hint, sizeof(hint),
 			 "the card cannot go from its life cycle state to %s (%02X); see \"ecard gp list\".",
 			 ec_gp_card_state_name(state), state);
-		return refused(err, "SET STATUS of the card", sw, hint);
+		return ec_error_refused(err, "SET STATUS of the card", sw, hint);
 	}
 	return ec_error_sw(err, "SET STATUS of the card", sw);
 }

@@ -48,13 +48,14 @@
 
 #include "cap.h"
 #include "gp_keys.h"
+#include "gp_proto.h"
 #include "gp_session.h"
 #include "pcsc.h"
 
 #define EC_GP_AID_MAX 16
 
 /* The ISD of GlobalPlatform cards: A0 00 00 01 51 00 00 00. */
-extern const uint8_t ec_gp_isd_aid[8];
+extern const uint8_t ec_gp_isd_aid[GP_ISD_AID_LEN];
 
 struct ec_gp_aid {
 	uint8_t len;		/* 0: none */
@@ -167,10 +168,10 @@ enum ec_status ec_gp_parse_key_info(const uint8_t *data, size_t len, struct ec_g
 /* ---- GET STATUS ---- */
 
 enum ec_gp_status_scope {
-	EC_GP_SCOPE_ISD = 0x80,
-	EC_GP_SCOPE_APPS = 0x40,		/* applications and security domains */
-	EC_GP_SCOPE_LOAD_FILES = 0x20,
-	EC_GP_SCOPE_LOAD_FILES_MODULES = 0x10,	/* load files with their modules */
+	EC_GP_SCOPE_ISD = GP_STATUS_ISD,
+	EC_GP_SCOPE_APPS = GP_STATUS_APPS,	/* applications and security domains */
+	EC_GP_SCOPE_LOAD_FILES = GP_STATUS_LOAD_FILES,
+	EC_GP_SCOPE_LOAD_FILES_MODULES = GP_STATUS_LOAD_FILES_MODULES,	/* with their modules */
 };
 
 #define EC_GP_MODULES_MAX 16
@@ -338,6 +339,37 @@ struct ec_gp_install {
 enum ec_status ec_gp_install(struct ec_gp_session *s, const struct ec_gp_install *in,
 			     struct ec_error *err);
 
+/*
+ * INSTALL [for personalization] of the application aid: the STORE DATA
+ * that follow in this secure channel go to it (GP 2.3.1 §11.5.2.3). what
+ * names the command in messages ("INSTALL [for personalization] of the
+ * wallet").
+ */
+enum ec_status ec_gp_install_for_personalization(struct ec_gp_session *s, const uint8_t *aid,
+						 size_t aid_len, const char *what,
+						 struct ec_error *err);
+
+/*
+ * The most a STORE DATA carries in the secure channel: 239 bytes, what is
+ * left once command encryption has padded it, whatever the level. A block
+ * encrypted with the DEK is a multiple of 16 within that, so its plain
+ * data is at most 223 bytes before padding.
+ */
+#define EC_GP_STORE_DATA_MAX 239u
+#define EC_GP_STORE_DATA_DEK_MAX (EC_GP_STORE_DATA_MAX / 16u * 16u - 1u)
+
+/*
+ * STORE DATA block number block with data (GP 2.3.1 §11.11); p1 carries
+ * GP_P1_LAST_BLOCK for the last one. With encrypt the data is padded
+ * 80 00.. and encrypted with the static DEK in AES-CBC (SCP03 only), and
+ * P1 says so for the security domain to decrypt. The answer's data goes
+ * to answer (cap bytes); with answer NULL none is expected, and an answer
+ * with data is EC_ERR_FORMAT. Every buffer that held data is wiped.
+ */
+enum ec_status ec_gp_store_data(struct ec_gp_session *s, uint8_t p1, uint8_t block, bool encrypt,
+				const uint8_t *data, size_t len, uint8_t *answer, size_t cap,
+				size_t *answer_len, const char *what, struct ec_error *err);
+
 /* DELETE an application or a load file; related: with the load file's
  * applications (P2 80). */
 enum ec_status ec_gp_delete(struct ec_gp_session *s, const uint8_t *aid, size_t aid_len,
@@ -361,12 +393,7 @@ enum ec_status ec_gp_put_key(struct ec_gp_session *s, const struct ec_gp_keys *k
 
 /* ---- SET STATUS ---- */
 
-/* GlobalPlatform card life cycle states (P2 of SET STATUS P1 80). */
-#define EC_GP_CARD_OP_READY 0x01
-#define EC_GP_CARD_INITIALIZED 0x07
-#define EC_GP_CARD_SECURED 0x0F
-#define EC_GP_CARD_LOCKED 0x7F
-#define EC_GP_CARD_TERMINATED 0xFF
+/* The card life cycle states to give are gp_proto.h's GP_CARD_*. */
 
 /* Lock (P2 80) or unlock (P2 00) an application: SET STATUS P1 40. */
 enum ec_status ec_gp_set_app_lock(struct ec_gp_session *s, const uint8_t *aid, size_t aid_len,

@@ -28,7 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pcsc.h"
+#include "error.h"
 
 #define EC_GP_KEY_MAX 32
 #define EC_GP_KDD_LEN 10

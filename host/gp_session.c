@@ -10,12 +10,14 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "exchange.h"
+#include "gp_proto.h"
+#include "iso7816.h"
 
-#define SW_OK 0x9000
-#define SW_REFERENCED_DATA_NOT_FOUND 0x6A88
+/* EXTERNAL AUTHENTICATE refused: our host cryptogram did not verify. */
 #define SW_AUTHENTICATION_FAILED 0x6300
 
-/* The answer to INITIALIZE UPDATE: the longest is SCP03's 32 bytes + SW. */
+/* The data of the answer to INITIALIZE UPDATE: the longest is SCP03's 32 bytes. */
 #define INIT_UPDATE_RESP_MAX 64
 
 void ec_gp_options_init(struct ec_gp_options *opt)
@@ -37,18 +39,6 @@ void ec_gp_close(struct ec_gp_session *s)
 	crypto_wipe(s, sizeof(*s));
 }
 
-/* The GP class byte of logical channel 0..19 (section 11.1.4). */
-static bool channel_cla(uint8_t channel, uint8_t *cla)
-{
-	if (channel <= 3)
-		*cla = (uint8_t)(0x80 | channel);
-	else if (channel <= 19)
-		*cla = (uint8_t)(0xC0 | (channel - 4));
-	else
-		return false;
-	return true;
-}
-
 static enum ec_status fail(struct ec_gp_session *s, struct ec_error *err,
 			   enum ec_status st, const char *text)
 {
@@ -63,23 +53,21 @@ static enum ec_status fail(struct ec_gp_session *s, struct ec_error *err,
  */
 static enum ec_status exchange(struct ec_gp_session *s, const char *name,
 			       const uint8_t *cmd, size_t cmd_len,
-			       uint8_t *resp, size_t cap, size_t *resp_len,
+			       uint8_t *data, size_t cap, size_t *data_len,
 			       struct ec_error *err)
 {
-	bool init_update = cmd[1] == 0x50;
-	enum ec_status st = ec_transmit(s->pc, cmd, cmd_len, resp, cap, resp_len);
+	bool init_update = cmd[1] == GP_INS_INITIALIZE_UPDATE;
 	uint16_t sw;
+	enum ec_status st = ec_exchange(s->pc, name, cmd, cmd_len, data, cap, data_len, &sw, err);
 
 	if (st != EC_OK) {
-		ec_error_transport(err, s->pc, st, name);
 		ec_gp_close(s);
 		return st;
 	}
-	sw = ec_response_sw(resp, *resp_len);
 	if (sw == SW_OK)
 		return EC_OK;
 	ec_gp_close(s);
-	if (init_update && sw == SW_REFERENCED_DATA_NOT_FOUND)
+	if (init_update && sw == SW_REF_DATA_NOT_FOUND)
 		ec_error_set(err, EC_ERR_CARD,
 			     "the card has no key set with the key version asked for "
 			     "(SW 6A88): give the right key version, or 0 for the "
@@ -271,10 +259,12 @@ enum ec_status ec_gp_open(struct ec_gp_session *s, struct ec_pcsc *pc,
 	if (opt->scp == EC_GP_SCP02 && keys->len != 16)
 		return ec_error_set(err, EC_ERR_ARG,
 				    "SCP02 needs 16-byte triple DES keys.");
-	if (!channel_cla(opt->channel, &cla))
+	if (opt->channel > 19)
 		return ec_error_set(err, EC_ERR_ARG,
 				    "logical channel %u does not exist: use 0 to 19.",
 				    opt->channel);
+	/* The GlobalPlatform class byte of the channel (GP 2.3.1 §11.1.4). */
+	cla = iso_cla(GP_CLA, opt->channel);
 	s->pc = pc;
 
 	if (opt->host_challenge != NULL)
@@ -303,7 +293,6 @@ enum ec_status ec_gp_open(struct ec_gp_session *s, struct ec_pcsc *pc,
 		      &resp_len, err);
 	if (st != EC_OK)
 		return st;
-	resp_len -= 2;
 	if (resp_len < EC_GP_KDD_LEN + 2)
 		return fail(s, err, EC_ERR_FORMAT,
 			    "the card's answer to INITIALIZE UPDATE is too short: it is "

@@ -1,7 +1,9 @@
 /*
  * issuer.h - the card issuer's keys and its steps in the purse protocols
- * (DESIGN §2.1), as plain functions: the `ecard` command line calls them in
- * offline mode today, the issuer server will call the same ones later.
+ * (DESIGN §2.1), as plain functions without card I/O: the `ecard` command
+ * line calls them in offline mode today, the issuer server will call the
+ * same ones later. The key directory is issuer_keys.c, the protocol steps
+ * issuer.c; issuing a card (personalization) is perso.h.
  *
  * An issuer key directory, made by ec_issuer_init(), mode 0700:
  *
@@ -29,20 +31,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gp_keys.h"
-#include "gp_session.h"
-#include "pcsc.h"
+#include "crypto.h"
+#include "error.h"
 #include "purse.h"
+#include "wallet_proto.h"	/* the answers parsed here */
 
 #define EC_ISSUER_MASTER_FILE "master.key"
 #define EC_ISSUER_CA_KEY_FILE "ca.key"
 #define EC_ISSUER_CA_PUB_FILE "ca.pub"
 #define EC_ISSUER_CONF_FILE "issuer.conf"
-
-/* INITIALIZE LOAD's answer: challenge || serial || counter || balance || S1. */
-#define EC_INIT_LOAD_RESPONSE_LEN (PURSE_CHALLENGE_LEN + PURSE_SERIAL_LEN + 4 + 4 + PURSE_MAC_LEN)
-/* CREDIT's answer (and GET LAST TRANSACTION's for a load): counter || balance || S3. */
-#define EC_CREDIT_RESPONSE_LEN (4 + 4 + PURSE_MAC_LEN)
 
 struct ec_issuer {
 	uint8_t master_key[PURSE_MASTER_KEY_LEN];
@@ -73,7 +70,7 @@ void ec_issuer_wipe(struct ec_issuer *issuer);
 
 /*
  * The issuer's step of a load: parse the card's INITIALIZE LOAD answer
- * (EC_INIT_LOAD_RESPONSE_LEN bytes), derive the card's K_load, check S1 in
+ * (WALLET_INIT_LOAD_RESPONSE_LEN bytes), derive the card's K_load, check S1 in
  * constant time and compute S2 for amount. A forged or altered answer, or
  * one for another amount, gives EC_ERR_CHECK and no S2; a load that would
  * take the balance above the issuer's maximum gives EC_ERR_CHECK too. On
@@ -86,7 +83,7 @@ enum ec_status ec_issuer_authorize_load(const struct ec_issuer *issuer, const ui
 
 /*
  * Check the card's receipt for load: response is CREDIT's answer (or GET
- * LAST TRANSACTION's for a load), EC_CREDIT_RESPONSE_LEN bytes. S3 must be
+ * LAST TRANSACTION's for a load), WALLET_CREDIT_RESPONSE_LEN bytes. S3 must be
  * the card's MAC over the new counter, the amount and the new balance, and
  * the new counter must come after the load's. Fills the new counter and
  * balance (either pointer may be NULL).
@@ -95,66 +92,6 @@ enum ec_status ec_issuer_check_s3(const struct ec_issuer *issuer, const struct p
 				  const uint8_t *response, size_t response_len,
 				  uint32_t *new_counter, uint32_t *new_balance,
 				  struct ec_error *err);
-
-/*
- * Factory personalization of a new card's wallet, in clear (DESIGN §2.1,
- * applets.h): SELECT the wallet, GENERATE KEY PAIR on the card, certify
- * the card's public key with the CA, then STORE DATA with K_load, the CA
- * public key, currency and maximum balance (P1 00), and STORE DATA with
- * the certificate (P1 80, the last block). serial (may be NULL) receives
- * the card's serial. A wallet that is personalized already refuses
- * (EC_ERR_CARD, SW 6985).
- */
-enum ec_status ec_issuer_personalize(const struct ec_issuer *issuer, struct ec_pcsc *pc,
-				     uint8_t serial[PURSE_SERIAL_LEN], struct ec_error *err);
-
-/*
- * What the issuer writes into a new card's profile at personalization:
- * values[id - 1] is field id's initial value (UTF-8, at most
- * EC_PROFILE_VALUE_MAX bytes; NULL leaves the field empty), and with
- * set_policy the release policy of the general and the private fields
- * (EC_POLICY_*; without it the card keeps its defaults, never and always).
- * (wallet.h, which has the field table, includes this file: hence the
- * count of its own, which issuer.c checks against EC_PROFILE_FIELDS.)
- */
-#define EC_ISSUER_PROFILE_FIELDS 11
-
-struct ec_profile_init {
-	const char *values[EC_ISSUER_PROFILE_FIELDS];
-	bool set_policy;
-	uint8_t general;
-	uint8_t private_class;
-};
-
-/*
- * Personalization through the card manager (DESIGN §3), the way a card is
- * issued once it left the factory: SELECT the issuer security domain and
- * open an SCP03 secure channel with keys (gp NULL: the defaults with SCP03
- * at level 03, C-MAC and command encryption; gp->scp must be SCP03 or any,
- * which then means SCP03, and gp->level must include C-MAC; on
- * gp->channel, which the caller has opened when it is not 0). Then, in
- * the channel:
- *   INSTALL [for personalization] wallet,
- *   STORE DATA C0: the card generates its key pair, answers serial || key,
- *   STORE DATA P1 60: C1 K_load (derived from the serial), encrypted with
- *     the static DEK (AES-CBC, zero ICV, padded 80 00..),
- *   STORE DATA: C2 CA public key, C3 currency || maximum balance,
- *   STORE DATA P1 80 (last block): C4 the card certificate,
- *   INSTALL [for personalization] profile,
- *   STORE DATA: the initial fields and policy of initial (NULL: none),
- *     private fields (password, card number) in DEK-encrypted blocks, the
- *     last block with P1 bit 8, which closes the profile's personalization.
- * The serial in the card's C0 answer is trusted as it is: it came through
- * the authenticated channel, and the certificate binds it to the card's
- * key. serial (may be NULL) receives it. A wallet personalized already
- * refuses (EC_ERR_CARD, SW 6985) before anything was written. The session
- * is closed (and its keys wiped) on return.
- */
-enum ec_status ec_issuer_personalize_gp(const struct ec_issuer *issuer, struct ec_pcsc *pc,
-					const struct ec_gp_options *gp,
-					const struct ec_gp_keys *keys,
-					const struct ec_profile_init *initial,
-					uint8_t serial[PURSE_SERIAL_LEN], struct ec_error *err);
 
 /* Certify a merchant's public key: cert = id || pub || CA signature. */
 enum ec_status ec_issuer_sign_merchant(const struct ec_issuer *issuer,

@@ -25,7 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pcsc.h"
+#include "error.h"
 
 #define EC_KEYFILE_MAX 4096
 #define EC_KEYFILE_ENTRIES 16

@@ -3,24 +3,30 @@ lib_LTLIBRARIES += libecard.la
 libecard_la_CPPFLAGS = $(INC_COMMON) $(INC_HOST)
 libecard_la_CFLAGS = $(AM_CFLAGS) $(PCSC_CFLAGS) $(LIBZIP_CFLAGS)
 libecard_la_SOURCES = \
-	host/pcsc.c host/pcsc.h \
+	host/error.c host/error.h \
 	host/sw.c host/sw.h \
+	host/pcsc.c host/pcsc.h \
+	host/exchange.c host/exchange.h \
 	host/amount.c host/amount.h \
 	host/keyfile.c host/keyfile.h \
-	host/issuer.c host/issuer.h \
-	host/merchant.c host/merchant.h \
+	host/issuer_keys.c host/issuer.c host/issuer.h \
 	host/wallet.c host/wallet.h \
+	host/pin_client.c host/pin_client.h \
+	host/profile.c host/profile.h \
+	host/merchant.c host/merchant.h \
 	host/cap.c host/cap.h \
 	host/scp02.c host/scp02.h \
 	host/gp_keys.c host/gp_keys.h \
 	host/gp_session.c host/gp_session.h \
-	host/gp.c host/gp.h
+	host/gp.c host/gp.h \
+	host/perso.c host/perso.h
 libecard_la_LIBADD = libcommoncrypto.la libcommon.la $(PCSC_LIBS) $(LIBZIP_LIBS)
 libecard_la_LDFLAGS = -version-info 0:0:0 $(AM_LDFLAGS)
 
-ecardinclude_HEADERS += host/pcsc.h host/sw.h host/amount.h host/keyfile.h host/issuer.h \
-	host/merchant.h host/wallet.h host/cap.h host/scp02.h host/gp_keys.h \
-	host/gp_session.h host/gp.h
+ecardinclude_HEADERS += host/error.h host/sw.h host/pcsc.h host/exchange.h host/amount.h \
+	host/keyfile.h host/issuer.h host/wallet.h host/pin_client.h host/profile.h \
+	host/merchant.h host/cap.h host/scp02.h host/gp_keys.h host/gp_session.h host/gp.h \
+	host/perso.h
 
 bin_PROGRAMS += ecard
 ecard_CPPFLAGS = $(INC_COMMON) $(INC_HOST)

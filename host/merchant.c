@@ -14,20 +14,12 @@
 
 #include "amount.h"
 #include "cursor.h"
+#include "exchange.h"
 #include "hex.h"
+#include "iso7816.h"
 #include "keyfile.h"
 #include "sw.h"
 
-#define SW_OK 0x9000
-#define SW_CONDITIONS 0x6985
-#define SW_RECORD_NOT_FOUND 0x6A83
-#define SW_REF_DATA_NOT_FOUND 0x6A88
-
-#define INS_DEBIT 0x44
-#define INS_GET_LAST_TRANSACTION 0x46
-#define LAST_TRANSACTION_DEBIT 0x00
-
-/* DEBIT's answer and GET LAST TRANSACTION's for a debit: record || signature. */
 #define DEBIT_RESPONSE_LEN (PURSE_DEBIT_RECORD_LEN + CRYPTO_EC_SIG_LEN)
 
 enum ec_status ec_merchant_init(const struct ec_issuer *issuer, const uint8_t id[PURSE_ID_LEN],
@@ -226,7 +218,7 @@ static enum ec_status check_debit(const struct ec_merchant *m, const struct ec_p
 static enum ec_status recover_debit(struct ec_pcsc *pc, const struct purse_debit_request *req,
 				    uint8_t answer[DEBIT_RESPONSE_LEN], struct ec_error *err)
 {
-	static const uint8_t last_debit[] = { 0x80, INS_GET_LAST_TRANSACTION, LAST_TRANSACTION_DEBIT,
+	static const uint8_t last_debit[] = { WALLET_CLA, WALLET_INS_GET_LAST_TRANSACTION, WALLET_LAST_DEBIT,
 					      0x00, 0x00 };
 	char why[EC_ERROR_TEXT_MAX], sw_text[EC_SW_TEXT_MAX];
 	struct purse_debit_record rec;
@@ -265,7 +257,7 @@ enum ec_status ec_merchant_pay(const struct ec_merchant *merchant, struct ec_pcs
 			       uint32_t amount, uint16_t currency, ec_pin_fn get_pin,
 			       void *pin_arg, struct ec_payment *result, struct ec_error *err)
 {
-	uint8_t cmd[5 + PURSE_DEBIT_REQUEST_LEN + 1] = { 0x80, INS_DEBIT, 0x00, 0x00,
+	uint8_t cmd[5 + PURSE_DEBIT_REQUEST_LEN + 1] = { WALLET_CLA, WALLET_INS_DEBIT, 0x00, 0x00,
 							 PURSE_DEBIT_REQUEST_LEN };
 	uint8_t answer[DEBIT_RESPONSE_LEN], id[PURSE_ID_LEN];
 	char text[EC_AMOUNT_TEXT_MAX], have[EC_AMOUNT_TEXT_MAX];

@@ -27,6 +27,7 @@
 
 #include "issuer.h"
 #include "pcsc.h"
+#include "pin_client.h"
 #include "purse.h"
 #include "wallet.h"
 

@@ -4,23 +4,19 @@
  * This is the only file of libecard that calls pcsc-lite. Reader names come
  * from pcscd as a multi-string and are walked with explicit bounds; APDUs
  * are classified through the cursor, so the T=0 rules below never index a
- * command with a length they have not checked. The sentences for statuses
- * live here too, with the struct ec_error helpers that the wallet, issuer
- * and merchant clients fill their messages with.
+ * command with a length they have not checked. The sentences for PC/SC
+ * codes live here too; those for libecard's own statuses are in error.c.
  */
 #include "pcsc.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cursor.h"
-#include "sw.h"
+#include "iso7816.h"
 
-#define CLA_FURTHER_INTERINDUSTRY 0x40
-#define INS_GET_RESPONSE 0xC0
-#define SW1_MORE_DATA 0x61
-#define SW1_WRONG_LE 0x6C
+#define SW1_MORE_DATA (SW_BYTES_REMAINING >> 8)
+#define SW1_WRONG_LE (SW_WRONG_LE >> 8)
 
 /* What the bytes after the header say about a command's Lc and Le. */
 enum apdu_form {
@@ -392,9 +388,7 @@ static enum apdu_form classify_apdu(const uint8_t *cmd, size_t len)
  */
 static uint8_t get_response_cla(uint8_t cla)
 {
-	if (cla & CLA_FURTHER_INTERINDUSTRY)
-		return (uint8_t)(CLA_FURTHER_INTERINDUSTRY | (cla & 0x0F));
-	return (uint8_t)(cla & 0x03);
+	return iso_cla(0x00, iso_cla_channel(cla));
 }
 
 /*
@@ -515,7 +509,7 @@ enum ec_status ec_transmit(struct ec_pcsc *pc, const uint8_t *cmd,
 		}
 		rounds++;
 		get_response[0] = get_response_cla(cmd[0]);
-		get_response[1] = INS_GET_RESPONSE;
+		get_response[1] = ISO_INS_GET_RESPONSE;
 		get_response[2] = 0x00;
 		get_response[3] = 0x00;
 		get_response[4] = sw2;	/* 00 asks for 256 bytes */
@@ -586,78 +580,9 @@ const char *ec_pcsc_strerror(long rv)
 
 const char *ec_strerror(const struct ec_pcsc *pc, enum ec_status st)
 {
-	switch (st) {
-	case EC_OK:
-		return "the operation succeeded.";
-	case EC_ERR_PCSC:
-		return pc ? ec_pcsc_strerror(pc->last_rv)
-			  : "a PC/SC call failed.";
-	case EC_ERR_ARG:
-		return "libecard was called with an argument it cannot use: this is a bug in the calling program.";
-	case EC_ERR_NOT_CONNECTED:
-		return "no card is connected: connect to a reader first.";
-	case EC_ERR_NO_READERS:
-		return ec_pcsc_strerror(SCARD_E_NO_READERS_AVAILABLE);
-	case EC_ERR_NO_READER:
-		return "no reader matches that name or index: list the readers and use a name or index shown there.";
-	case EC_ERR_AMBIGUOUS_READER:
-		return "that name matches several readers: give more of the name, or the reader's index.";
-	case EC_ERR_NO_CARD:
-		return "no reader holds a card: insert one (or start the virtual card) and try again.";
-	case EC_ERR_BUFFER:
-		return "the answer is larger than the buffer provided for it: the command asked for more data than the program can take.";
-	case EC_ERR_TOO_LONG:
-		return "the card's answer exceeds the limit on response size: the card is misbehaving, reset it and try again.";
-	case EC_ERR_TOO_MANY_ROUNDS:
-		return "the card kept announcing more data (61xx) past the limit on GET RESPONSE rounds: the card is misbehaving, reset it and try again.";
-	case EC_ERR_BAD_RESPONSE:
-		return "the card's answer has no status word: the card or the reader is misbehaving, reinsert the card and try again.";
-	case EC_ERR_CARD:
-		return "the card refused the command.";
-	case EC_ERR_CHECK:
-		return "a cryptographic check failed: the data was not made by the key it claims.";
-	case EC_ERR_NOT_DONE:
-		return "the card's answer was lost and the card did not carry the command out: nothing changed, run it again.";
-	case EC_ERR_FILE:
-		return "a file could not be read or written: check the path and its permissions.";
-	case EC_ERR_INSECURE:
-		return "a secret key file can be read by other users: make it readable by its owner only (chmod 600).";
-	case EC_ERR_EXISTS:
-		return "the file or directory exists already and was left as it is: choose another name.";
-	case EC_ERR_FORMAT:
-		return "a file or an answer is not in the expected format.";
-	case EC_ERR_CRYPTO:
-		return "the cryptographic library failed: check the OpenSSL installation.";
-	case EC_ERR_CANCELLED:
-		return "no PIN was given: the operation was cancelled.";
-	}
-	return "libecard reported an unknown status.";
-}
-
-enum ec_status ec_error_set(struct ec_error *err, enum ec_status st, const char *fmt, ...)
-{
-	if (!err)
-		return st;
-	err->status = st;
-	err->sw = 0;
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(err->text, sizeof(err->text), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		snprintf(err->text, sizeof(err->text), "%s", ec_strerror(NULL, st));
-	return st;
-}
-
-enum ec_status ec_error_sw(struct ec_error *err, const char *what, uint16_t sw)
-{
-	char text[EC_SW_TEXT_MAX];
-
-	ec_error_set(err, EC_ERR_CARD, "the card refused %s: SW %04X (%s).", what, sw,
-		     ec_sw_describe(sw, text, sizeof(text)));
-	if (err)
-		err->sw = sw;
-	return EC_ERR_CARD;
+	if (st == EC_ERR_PCSC && pc)
+		return ec_pcsc_strerror(pc->last_rv);
+	return ec_status_text(st);
 }
 
 enum ec_status ec_error_transport(struct ec_error *err, const struct ec_pcsc *pc,

@@ -22,9 +22,9 @@
  *                       one reader name (so a prefix such as "Virtual PCD"
  *                       works when it is unique).
  *
- * Functions return an enum ec_status. EC_ERR_PCSC means a PC/SC call failed;
- * its code is kept in pc->last_rv and ec_strerror() turns either into one
- * sentence for the user.
+ * Functions return an enum ec_status (error.h). EC_ERR_PCSC means a PC/SC
+ * call failed; its code is kept in pc->last_rv and ec_strerror() turns
+ * either into one sentence for the user.
  */
 #ifndef ECARD_PCSC_H
 #define ECARD_PCSC_H
@@ -35,6 +35,7 @@
 
 #include <winscard.h>
 
+#include "error.h"
 #include "log.h"
 
 /* pcsc-lite serves at most 16 readers per context. */
@@ -55,47 +56,6 @@
  * pieces), so a card that keeps answering 61xx is stopped.
  */
 #define EC_DEFAULT_MAX_GET_RESPONSE 256u
-
-enum ec_status {
-	EC_OK = 0,
-	EC_ERR_PCSC,		/* a PC/SC call failed: the code is in last_rv */
-	EC_ERR_ARG,		/* an argument the function cannot use */
-	EC_ERR_NOT_CONNECTED,	/* no card connection is open */
-	EC_ERR_NO_READERS,	/* no reader is attached at all */
-	EC_ERR_NO_READER,	/* no reader matches the name or index */
-	EC_ERR_AMBIGUOUS_READER,	/* the name matches several readers */
-	EC_ERR_NO_CARD,		/* no reader holds a card */
-	EC_ERR_BUFFER,		/* the response does not fit the caller's buffer */
-	EC_ERR_TOO_LONG,	/* the response exceeds max_response */
-	EC_ERR_TOO_MANY_ROUNDS,	/* the card never stopped answering 61xx */
-	EC_ERR_BAD_RESPONSE,	/* the card's answer is shorter than a status word */
-	/* The purse, issuer and merchant clients add these: */
-	EC_ERR_CARD,		/* the card answered a status word other than 9000 */
-	EC_ERR_CHECK,		/* a MAC, signature, certificate or record check failed */
-	EC_ERR_NOT_DONE,	/* an answer was lost and the card did not carry
-				   the command out: nothing changed */
-	EC_ERR_FILE,		/* a file or directory could not be read or written */
-	EC_ERR_INSECURE,	/* a secret file can be read by other users */
-	EC_ERR_EXISTS,		/* refused to overwrite a file or directory */
-	EC_ERR_FORMAT,		/* a file or an answer is not in the expected format */
-	EC_ERR_CRYPTO,		/* the crypto module failed */
-	EC_ERR_CANCELLED,	/* the user gave no PIN */
-};
-
-/*
- * What went wrong, for the clients built on the transport (wallet, issuer,
- * merchant): the status, the card's status word behind EC_ERR_CARD (0
- * otherwise), and one sentence for the user that says what happened and
- * what to do. The caller owns it; NULL where a function takes one means
- * "status only".
- */
-#define EC_ERROR_TEXT_MAX 384
-
-struct ec_error {
-	enum ec_status status;
-	uint16_t sw;
-	char text[EC_ERROR_TEXT_MAX];
-};
 
 struct ec_pcsc;
 
@@ -222,17 +182,10 @@ uint16_t ec_response_sw(const uint8_t *resp, size_t resp_len);
 const char *ec_pcsc_strerror_r(long rv, char *buf, size_t buflen);
 const char *ec_pcsc_strerror(long rv);
 
-/* One sentence for a status; EC_ERR_PCSC is described from pc->last_rv. */
+/* One sentence for a status (error.h), with EC_ERR_PCSC described from
+ * pc->last_rv. */
 const char *ec_strerror(const struct ec_pcsc *pc, enum ec_status st);
 
-/*
- * Fill err (when not NULL) with st and a sentence made from fmt, and return
- * st, so a failing function can end with "return ec_error_set(...)".
- */
-enum ec_status ec_error_set(struct ec_error *err, enum ec_status st, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-/* "the card refused WHAT: SW xxxx (meaning)."; EC_ERR_CARD with err->sw. */
-enum ec_status ec_error_sw(struct ec_error *err, const char *what, uint16_t sw);
 /* "WHAT failed: <ec_strerror>"; returns st. */
 enum ec_status ec_error_transport(struct ec_error *err, const struct ec_pcsc *pc,
 				  enum ec_status st, const char *what);

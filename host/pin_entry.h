@@ -15,8 +15,8 @@
 
 #include <stddef.h>
 
-#include "pcsc.h"
-#include "wallet.h"
+#include "error.h"
+#include "pin_client.h"
 
 struct pin_entry {
 	int fd;			/* --pin-fd, or -1 for the terminal */

@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pcsc.h"
+#include "error.h"
 
 #define EC_SCP02_KEY_LEN 16		/* two-key triple DES */
 #define EC_SCP02_HOST_CHALLENGE_LEN 8

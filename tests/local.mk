@@ -10,11 +10,13 @@ TEST_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(PCSC_CFLAGS) $(LIBZIP_CFLAGS)
 TEST_LIBS = $(PCSC_LIBS) $(LIBZIP_LIBS) $(CRITERION_LIBS)
 
 ## What the tests share: exactly sized copies, temporary directories, the
-## data path (test_support), and CAP files made to measure (capgen).
+## data path (test_support), a card in process behind libecard's transport
+## (host_fixture), and CAP files made to measure (capgen).
 check_LTLIBRARIES = libtestsupport.la libcapgen.la
 libtestsupport_la_CPPFLAGS = $(TEST_CPPFLAGS)
 libtestsupport_la_CFLAGS = $(TEST_CFLAGS)
-libtestsupport_la_SOURCES = tests/support/test_support.c tests/support/test_support.h
+libtestsupport_la_SOURCES = tests/support/test_support.c tests/support/test_support.h \
+	tests/support/host_fixture.c tests/support/host_fixture.h
 libcapgen_la_CPPFLAGS = $(TEST_CPPFLAGS)
 libcapgen_la_CFLAGS = $(AM_CFLAGS) $(PCSC_CFLAGS) $(LIBZIP_CFLAGS)
 libcapgen_la_SOURCES = tests/support/capgen.c tests/support/capgen.h
@@ -39,13 +41,20 @@ UNIT_TESTS = \
 	tests/unit/applet/test_wallet_tear \
 	tests/unit/applet/test_profile \
 	tests/unit/host/test_pcsc \
+	tests/unit/host/test_amount \
+	tests/unit/host/test_keyfile \
+	tests/unit/host/test_issuer \
 	tests/unit/host/test_wallet \
+	tests/unit/host/test_pin_client \
+	tests/unit/host/test_profile \
+	tests/unit/host/test_merchant \
 	tests/unit/host/test_cap \
 	tests/unit/host/test_scp \
 	tests/unit/host/test_perso \
 	tests/unit/host/test_gp \
-	tests/unit/ifd/test_atr \
-	tests/unit/ifd/test_ccid \
+	tests/unit/ifd/codec/test_atr \
+	tests/unit/ifd/codec/test_ccid \
+	tests/unit/ifd/codec/test_t1_block \
 	tests/unit/ifd/test_t1 \
 	tests/unit/ifd/test_usb_name \
 	tests/unit/ifd/test_slot \
@@ -122,6 +131,30 @@ tests_unit_host_test_pcsc_SOURCES = tests/unit/host/test_pcsc.c
 tests_unit_host_test_pcsc_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_host_test_pcsc_CFLAGS = $(TEST_CFLAGS)
 tests_unit_host_test_pcsc_LDADD = libecard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
+tests_unit_host_test_amount_SOURCES = tests/unit/host/test_amount.c
+tests_unit_host_test_amount_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_host_test_amount_CFLAGS = $(TEST_CFLAGS)
+tests_unit_host_test_amount_LDADD = libecard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
+tests_unit_host_test_keyfile_SOURCES = tests/unit/host/test_keyfile.c
+tests_unit_host_test_keyfile_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_host_test_keyfile_CFLAGS = $(TEST_CFLAGS)
+tests_unit_host_test_keyfile_LDADD = libtestsupport.la libecard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
+tests_unit_host_test_issuer_SOURCES = tests/unit/host/test_issuer.c
+tests_unit_host_test_issuer_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_host_test_issuer_CFLAGS = $(TEST_CFLAGS)
+tests_unit_host_test_issuer_LDADD = libtestsupport.la libvcardfront.la libapplets.la libvcard.la libecard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
+tests_unit_host_test_pin_client_SOURCES = tests/unit/host/test_pin_client.c
+tests_unit_host_test_pin_client_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_host_test_pin_client_CFLAGS = $(TEST_CFLAGS)
+tests_unit_host_test_pin_client_LDADD = libtestsupport.la libvcardfront.la libapplets.la libvcard.la libecard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
+tests_unit_host_test_profile_SOURCES = tests/unit/host/test_profile.c
+tests_unit_host_test_profile_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_host_test_profile_CFLAGS = $(TEST_CFLAGS)
+tests_unit_host_test_profile_LDADD = libtestsupport.la libvcardfront.la libapplets.la libvcard.la libecard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
+tests_unit_host_test_merchant_SOURCES = tests/unit/host/test_merchant.c
+tests_unit_host_test_merchant_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_host_test_merchant_CFLAGS = $(TEST_CFLAGS)
+tests_unit_host_test_merchant_LDADD = libtestsupport.la libvcardfront.la libapplets.la libvcard.la libecard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
 tests_unit_host_test_wallet_SOURCES = tests/unit/host/test_wallet.c
 tests_unit_host_test_wallet_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_host_test_wallet_CFLAGS = $(TEST_CFLAGS)
@@ -137,21 +170,25 @@ tests_unit_host_test_scp_LDADD = libtestsupport.la libecard.la libcommoncrypto.l
 tests_unit_host_test_perso_SOURCES = tests/unit/host/test_perso.c
 tests_unit_host_test_perso_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_host_test_perso_CFLAGS = $(TEST_CFLAGS)
-tests_unit_host_test_perso_LDADD = libvcardfront.la libapplets.la libvcard.la libecard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
+tests_unit_host_test_perso_LDADD = libtestsupport.la libvcardfront.la libapplets.la libvcard.la libecard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
 tests_unit_host_test_gp_SOURCES = tests/unit/host/test_gp.c
 tests_unit_host_test_gp_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_host_test_gp_CFLAGS = $(TEST_CFLAGS)
 tests_unit_host_test_gp_LDADD = libtestsupport.la libcapgen.la libvcardfront.la libapplets.la libvcard.la libecard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
 
-## ifd/
-tests_unit_ifd_test_atr_SOURCES = tests/unit/ifd/test_atr.c
-tests_unit_ifd_test_atr_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_unit_ifd_test_atr_CFLAGS = $(TEST_CFLAGS)
-tests_unit_ifd_test_atr_LDADD = libtestsupport.la libifdcodec.la libcommon.la $(TEST_LIBS)
-tests_unit_ifd_test_ccid_SOURCES = tests/unit/ifd/test_ccid.c
-tests_unit_ifd_test_ccid_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_unit_ifd_test_ccid_CFLAGS = $(TEST_CFLAGS)
-tests_unit_ifd_test_ccid_LDADD = libtestsupport.la libifdcodec.la libcommon.la $(TEST_LIBS)
+## ifd/ and ifd/codec/
+tests_unit_ifd_codec_test_atr_SOURCES = tests/unit/ifd/codec/test_atr.c
+tests_unit_ifd_codec_test_atr_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_ifd_codec_test_atr_CFLAGS = $(TEST_CFLAGS)
+tests_unit_ifd_codec_test_atr_LDADD = libtestsupport.la libifdcodec.la libcommon.la $(TEST_LIBS)
+tests_unit_ifd_codec_test_ccid_SOURCES = tests/unit/ifd/codec/test_ccid.c
+tests_unit_ifd_codec_test_ccid_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_ifd_codec_test_ccid_CFLAGS = $(TEST_CFLAGS)
+tests_unit_ifd_codec_test_ccid_LDADD = libtestsupport.la libifdcodec.la libcommon.la $(TEST_LIBS)
+tests_unit_ifd_codec_test_t1_block_SOURCES = tests/unit/ifd/codec/test_t1_block.c
+tests_unit_ifd_codec_test_t1_block_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_ifd_codec_test_t1_block_CFLAGS = $(TEST_CFLAGS)
+tests_unit_ifd_codec_test_t1_block_LDADD = libtestsupport.la libifdcodec.la libcommon.la $(TEST_LIBS)
 tests_unit_ifd_test_t1_SOURCES = tests/unit/ifd/test_t1.c
 tests_unit_ifd_test_t1_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_ifd_test_t1_CFLAGS = $(TEST_CFLAGS)

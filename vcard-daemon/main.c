@@ -30,6 +30,7 @@
 #include "hex.h"
 #include "inproc.h"
 #include "issuer.h"
+#include "perso.h"
 #include "log.h"
 #include "vpcd.h"
 
@@ -498,7 +499,7 @@ static int finish_image(const struct options *o, const struct logger *log)
 			struct ec_pcsc pc;
 			ec_pcsc_init(&pc, NULL);
 			vc_inproc_attach(&pc, &card);
-			if (ec_issuer_personalize(&issuer, &pc, serial, &err) != EC_OK)
+			if (ec_personalize_in_clear(&issuer, &pc, serial, &err) != EC_OK)
 				rc = fail("personalization failed: %s", err.text);
 			ec_issuer_wipe(&issuer);
 		}
@@ -523,12 +524,12 @@ static int create_image(const struct options *o)
 	logger_stderr(&log, "ecard-vcard: ", (enum log_level)o->level);
 
 	if (o->pin) {
-		uint8_t block[VC_PIN_BLOCK];
+		uint8_t block[ISO_PIN_BLOCK_LEN];
 		if (!vc_pin_block_from_digits(o->pin, block))
 			return fail("--pin takes 4 to 8 digits.");
 	}
 	if (o->puk) {
-		uint8_t block[VC_PIN_BLOCK];
+		uint8_t block[ISO_PIN_BLOCK_LEN];
 		if (!vc_puk_from_digits(o->puk, block))
 			return fail("--puk takes exactly 8 digits.");
 	}

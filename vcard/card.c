@@ -254,7 +254,7 @@ static enum vc_status write_registry_entry(struct vc_card *card, size_t slot,
 {
 	uint8_t e[REG_ENTRY] = { 0 };
 	e[REG_OFF_USED] = 1;
-	e[REG_OFF_STATE] = info->state ? info->state : VC_APP_SELECTABLE;
+	e[REG_OFF_STATE] = info->state ? info->state : GP_APP_SELECTABLE;
 	e[REG_OFF_AID_LEN] = (uint8_t)aid_len;
 	memcpy(e + REG_OFF_AID, aid, aid_len);
 	e[REG_OFF_TYPE_LEN] = (uint8_t)type_len;
@@ -271,7 +271,7 @@ static enum vc_status write_registry_entry(struct vc_card *card, size_t slot,
 static enum vc_status create_platform(struct vc_card *card, const struct vc_card_options *opt)
 {
 	struct vc_nvm *nvm = &card->nvm;
-	uint8_t pin[VC_PIN_BLOCK], puk[VC_PIN_BLOCK];
+	uint8_t pin[ISO_PIN_BLOCK_LEN], puk[ISO_PIN_BLOCK_LEN];
 	uint8_t rec[CARD_REC_SIZE] = { CARD_VERSION };
 
 	if (!vc_pin_block_from_digits(opt && opt->pin ? opt->pin : "1234", pin) ||
@@ -330,12 +330,12 @@ enum vc_status vc_card_create(struct vc_storage *st, const struct vc_card_option
 	/* The card manager first: security domain, card lock and terminate,
 	 * default selected (card reset), global PIN (CVM management). */
 	const struct vc_install_info isd_info = {
-		.privileges = { VC_PRIV_SECURITY_DOMAIN | VC_PRIV_CARD_LOCK | VC_PRIV_CARD_TERMINATE |
-				VC_PRIV_CARD_RESET | VC_PRIV_CVM_MANAGEMENT, 0, 0 },
+		.privileges = { GP_PRIV_SECURITY_DOMAIN | GP_PRIV_CARD_LOCK | GP_PRIV_CARD_TERMINATE |
+				GP_PRIV_CARD_RESET | GP_PRIV_CVM_MANAGEMENT, 0, 0 },
 	};
 	if (s == VC_OK)
-		s = vc_card_install_instance(&card, vc_isd_aid, VC_ISD_AID_LEN, vc_isd_aid,
-					     VC_ISD_AID_LEN, opt && opt->scp03_i ? &opt->scp03_i : NULL,
+		s = vc_card_install_instance(&card, vc_isd_aid, GP_ISD_AID_LEN, vc_isd_aid,
+					     GP_ISD_AID_LEN, opt && opt->scp03_i ? &opt->scp03_i : NULL,
 					     opt && opt->scp03_i ? 1 : 0, &isd_info, false);
 	for (size_t i = 0; s == VC_OK && i < n_applets; i++)
 		s = vc_card_install(&card, applets[i]->aid, applets[i]->aid_len,
@@ -530,24 +530,24 @@ static bool selectable(const struct vc_card *card, const struct vc_instance *in)
 {
 	if (!in->used)
 		return false;
-	if (in->privileges[0] & VC_PRIV_SECURITY_DOMAIN)
-		return card->life_cycle != VC_CARD_TERMINATED || (in->privileges[0] & VC_PRIV_CARD_RESET);
-	if (card->life_cycle == VC_CARD_LOCKED || card->life_cycle == VC_CARD_TERMINATED)
+	if (in->privileges[0] & GP_PRIV_SECURITY_DOMAIN)
+		return card->life_cycle != GP_CARD_TERMINATED || (in->privileges[0] & GP_PRIV_CARD_RESET);
+	if (card->life_cycle == GP_CARD_LOCKED || card->life_cycle == GP_CARD_TERMINATED)
 		return false;
-	return (in->state & 0x07) == 0x07 && !(in->state & VC_APP_LOCKED_BIT);
+	return (in->state & 0x07) == 0x07 && !(in->state & GP_APP_LOCKED_BIT);
 }
 
 /* Security domains may be selected on several channels at once. */
 static bool multi_selectable(const struct vc_instance *in)
 {
-	return (in->privileges[0] & VC_PRIV_SECURITY_DOMAIN) != 0;
+	return (in->privileges[0] & GP_PRIV_SECURITY_DOMAIN) != 0;
 }
 
 /* The instance with the Card Reset privilege is selected by default. */
 static int default_instance(const struct vc_card *card)
 {
 	for (size_t i = 0; i < VC_MAX_INSTANCES; i++)
-		if (card->inst[i].used && (card->inst[i].privileges[0] & VC_PRIV_CARD_RESET))
+		if (card->inst[i].used && (card->inst[i].privileges[0] & GP_PRIV_CARD_RESET))
 			return (int)i;
 	return -1;
 }
@@ -708,14 +708,14 @@ static uint16_t dispatch(struct vc_card *card, const struct vc_apdu *a, struct v
 	if (a->secure_messaging && !a->proprietary)
 		return SW_SM_NOT_SUPPORTED;
 
-	if (!a->proprietary && a->ins == 0xC0)
+	if (!a->proprietary && a->ins == ISO_INS_GET_RESPONSE)
 		return do_get_response(card, a, rsp);
 	/* Any other command forfeits the rest of an earlier response. */
 	clear_pending(&card->chan[a->channel]);
 
-	if (!a->proprietary && a->ins == 0x70)
+	if (!a->proprietary && a->ins == ISO_INS_MANAGE_CHANNEL)
 		return do_manage_channel(card, a, rsp);
-	if (!a->proprietary && a->ins == 0xA4 && a->p1 == 0x04)
+	if (!a->proprietary && a->ins == ISO_INS_SELECT && a->p1 == ISO_SELECT_BY_AID)
 		return do_select(card, a, rsp);
 	if (vc_pin_is_command(a)) {
 		enum vc_status st;

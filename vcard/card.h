@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "applet.h"
+#include "gp_proto.h"
 #include "log.h"
 #include "nvm.h"
 #include "pin.h"
@@ -35,19 +36,8 @@ struct vc_card_options {
 	uint8_t scp03_i;	/* the card manager's SCP03 "i": 0 or 0x70, or 0x10 */
 };
 
-/* GlobalPlatform life cycle of an application (GP 2.3.1 §5.3.1). */
-#define VC_APP_INSTALLED 0x03
-#define VC_APP_SELECTABLE 0x07
-#define VC_APP_PERSONALIZED 0x0F
-#define VC_APP_LOCKED_BIT 0x80
-
-/* Privileges, first byte (GP 2.3.1 §6.6.1). */
-#define VC_PRIV_SECURITY_DOMAIN 0x80
-#define VC_PRIV_CARD_LOCK 0x10
-#define VC_PRIV_CARD_TERMINATE 0x08
-#define VC_PRIV_CARD_RESET 0x04	/* default selected */
-#define VC_PRIV_CVM_MANAGEMENT 0x02
-
+/* An instance's state and privileges are GlobalPlatform's (GP_APP_*,
+ * GP_PRIV_* in gp_proto.h). */
 struct vc_instance {
 	bool used;
 	uint8_t aid[VC_AID_MAX];
@@ -65,7 +55,7 @@ struct vc_instance {
 
 /* What vc_card_install_instance() records beside the applet itself. */
 struct vc_install_info {
-	uint8_t state;			/* 0 = VC_APP_SELECTABLE */
+	uint8_t state;			/* 0 = GP_APP_SELECTABLE */
 	uint8_t privileges[3];
 	const uint8_t *elf_aid;
 	size_t elf_aid_len;

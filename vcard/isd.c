@@ -32,7 +32,7 @@
 #include "isd_internal.h"
 #include "scp03.h"
 
-const uint8_t vc_isd_aid[VC_ISD_AID_LEN] = { 0xA0, 0x00, 0x00, 0x01, 0x51, 0x00, 0x00, 0x00 };
+const uint8_t vc_isd_aid[GP_ISD_AID_LEN] = { GP_ISD_AID };
 
 #define TAG_STATE ISD_TAG_STATE
 #define ST_LIFE_CYCLE ISD_ST_LIFE_CYCLE
@@ -44,7 +44,6 @@ const uint8_t vc_isd_aid[VC_ISD_AID_LEN] = { 0xA0, 0x00, 0x00, 0x01, 0x51, 0x00,
 #define ST_I_PARAM (ST_KEYSETS + ISD_KEYSETS * KEYSET_LEN)
 #define STATE_SIZE (ST_I_PARAM + 1u)
 
-#define KEY_TYPE_AES 0x88
 #define ISD_I_DEFAULT 0x70	/* pseudo-random challenge, R-MAC, R-ENC */
 #define ELFS_SIZE (ISD_MAX_ELFS * 96u)
 #define LOAD_SIZE 64u
@@ -83,7 +82,7 @@ static uint8_t state_byte(struct isd *d, uint32_t off)
 static uint16_t install(struct vc_applet_ctx *ctx, const uint8_t *params, size_t len)
 {
 	struct vc_obj obj;
-	uint8_t head[ST_KEYSETS + KEYSET_LEN] = { VC_CARD_SECURED, 0, 0, 0, 1 };
+	uint8_t head[ST_KEYSETS + KEYSET_LEN] = { GP_CARD_SECURED, 0, 0, 0, 1 };
 	/* Install parameter: the SCP03 "i", 70 (default) or 10. */
 	uint8_t i_param = ISD_I_DEFAULT;
 	if (len == 1 && (params[0] == 0x70 || params[0] == 0x10))
@@ -93,11 +92,11 @@ static uint16_t install(struct vc_applet_ctx *ctx, const uint8_t *params, size_t
 	/* The well-known test keys, as every development card ships: the
 	 * issuer replaces them with PUT KEY before the card leaves the lab. */
 	uint8_t *ks = head + ST_KEYSETS;
-	ks[0] = VC_ISD_DEFAULT_KVN;
+	ks[0] = GP_TEST_KVN;
 	ks[1] = 16;
 	for (int k = 0; k < 3; k++)
 		for (int i = 0; i < 16; i++)
-			ks[2 + 32 * k + i] = (uint8_t)(0x40 + i);
+			ks[2 + 32 * k + i] = (uint8_t)(GP_TEST_KEY_FIRST + i);
 	struct vc_obj elfs, load;
 	if (vc_obj_alloc(ctx, TAG_STATE, STATE_SIZE, &obj) != VC_OK ||
 	    vc_obj_alloc(ctx, ISD_TAG_ELFS, ELFS_SIZE, &elfs) != VC_OK ||
@@ -114,10 +113,10 @@ static uint16_t install(struct vc_applet_ctx *ctx, const uint8_t *params, size_t
 static uint16_t select_isd(struct vc_applet_ctx *ctx, struct vc_response *rsp)
 {
 	/* FCI: the AID, and the largest command data field we take. */
-	uint8_t fci[] = { 0x6F, 0x10, 0x84, VC_ISD_AID_LEN, 0, 0, 0, 0, 0, 0, 0, 0,
+	uint8_t fci[] = { 0x6F, 0x10, 0x84, GP_ISD_AID_LEN, 0, 0, 0, 0, 0, 0, 0, 0,
 			  0xA5, 0x04, 0x9F, 0x65, 0x01, 0xFF };
 	struct isd d;
-	memcpy(fci + 4, vc_isd_aid, VC_ISD_AID_LEN);
+	memcpy(fci + 4, vc_isd_aid, GP_ISD_AID_LEN);
 	/* The platform enforces the card life cycle the ISD keeps. */
 	if (open_isd(ctx, &d))
 		ctx->card->life_cycle = isd_life_cycle(&d);
@@ -144,7 +143,7 @@ static void cplc(struct isd *d, struct writer *w)
 	vc_card_serial_of(d->ctx, serial);
 	static const uint8_t maker[2] = { 0x45, 0x43 };		/* "EC" */
 	static const uint8_t date[2] = { 0x63, 0x25 };		/* 2026, day 325 */
-	writer_u16(w, 0x9F7F);
+	writer_u16(w, GP_TAG_CPLC);
 	writer_u8(w, 42);
 	writer_bytes(w, maker, 2);		/* IC fabricator */
 	writer_u16(w, 0x0001);			/* IC type */
@@ -189,19 +188,17 @@ static void key_info(struct isd *d, struct writer *w)
 	uint8_t count = state_byte(d, ST_KEYSET_COUNT);
 	if (count > ISD_KEYSETS)
 		count = ISD_KEYSETS;
-	writer_u8(w, 0xE0);
+	writer_u8(w, (uint8_t)GP_TAG_KEY_INFO);
 	writer_u8(w, (uint8_t)(count * 3 * 6));
 	for (uint8_t s = 0; s < count; s++) {
 		uint32_t off = ST_KEYSETS + s * KEYSET_LEN;
 		for (uint8_t id = 1; id <= 3; id++) {
-			uint8_t c0[6] = { 0xC0, 0x04, id, state_byte(d, off), KEY_TYPE_AES,
+			uint8_t c0[6] = { 0xC0, 0x04, id, state_byte(d, off), GP_KEY_TYPE_AES,
 					  state_byte(d, off + 1) };
 			writer_bytes(w, c0, sizeof(c0));
 		}
 	}
 }
-
-static uint16_t get_data(struct isd *d, const struct vc_apdu *cmd, struct vc_response *rsp);
 
 static uint16_t get_data(struct isd *d, const struct vc_apdu *cmd, struct vc_response *rsp)
 {
@@ -211,19 +208,19 @@ static uint16_t get_data(struct isd *d, const struct vc_apdu *cmd, struct vc_res
 		return SW_WRONG_LENGTH;
 	writer_init(&w, rsp->data + rsp->len, rsp->cap - rsp->len);
 	switch (tag) {
-	case 0x9F7F:
+	case GP_TAG_CPLC:
 		cplc(d, &w);
 		break;
-	case 0x0066:
+	case GP_TAG_CARD_DATA:
 		card_data(d, &w);
 		break;
-	case 0x00E0:
+	case GP_TAG_KEY_INFO:
 		key_info(d, &w);
 		break;
-	case 0x00C1: {
+	case GP_TAG_SEQUENCE_COUNTER: {
 		uint8_t seq[3];
 		vc_obj_read(d->ctx, &d->state, ST_SEQUENCE, seq, 3);
-		writer_u8(&w, 0xC1);
+		writer_u8(&w, (uint8_t)GP_TAG_SEQUENCE_COUNTER);
 		writer_u8(&w, 3);
 		writer_bytes(&w, seq, 3);
 		break;
@@ -235,6 +232,15 @@ static uint16_t get_data(struct isd *d, const struct vc_apdu *cmd, struct vc_res
 		return SW_UNKNOWN;
 	rsp->len += w.len;
 	return SW_OK;
+}
+
+/* GET DATA, and ecard's DF70 that says where an interrupted load stands. */
+static uint16_t get_data_or_progress(struct isd *d, const struct vc_apdu *cmd,
+				     struct vc_response *rsp)
+{
+	if (((uint16_t)(cmd->p1 << 8) | cmd->p2) == GP_TAG_LOAD_PROGRESS)
+		return isd_load_progress(d, rsp);
+	return get_data(d, cmd, rsp);
 }
 
 /* ---- the secure channel ---- */
@@ -325,7 +331,7 @@ static uint16_t initialize_update(struct isd *d, struct isd_session *sess,
 
 	vc_card_serial_of(d->ctx, kdd + 2);
 	struct scp03_card_params params = { .kdd = kdd, .i_param = i_param_of(d), .seq = seq,
-					    .aid = vc_isd_aid, .aid_len = VC_ISD_AID_LEN };
+					    .aid = vc_isd_aid, .aid_len = GP_ISD_AID_LEN };
 	enum scp03_status ss = scp03_card_initialize_update(&sess->scp, &keys, &params, raw, raw_len,
 							    out, sizeof(out), &out_len);
 	crypto_wipe(&keys, sizeof(keys));
@@ -371,7 +377,7 @@ static uint16_t put_key(struct isd *d, const struct scp03_keys *current,
 		uint8_t type, total, len, kcv_len;
 		const uint8_t *enc, *kcv;
 		uint8_t check[SCP03_KCV_LEN];
-		if (!cursor_u8(&c, &type) || type != KEY_TYPE_AES || !cursor_u8(&c, &total) ||
+		if (!cursor_u8(&c, &type) || type != GP_KEY_TYPE_AES || !cursor_u8(&c, &total) ||
 		    !cursor_u8(&c, &len) || (len != 16 && len != 24 && len != 32) ||
 		    total != (uint8_t)(1 + ((len + 15) / 16) * 16) ||
 		    !cursor_bytes(&c, (size_t)total - 1, &enc) || !cursor_u8(&c, &kcv_len) ||
@@ -444,9 +450,9 @@ static uint16_t store_data(struct isd *d, struct isd_session *sess,
 		return SW_CONDITIONS;
 	uint8_t plain[256];
 	struct vc_apdu fwd = *cmd;
-	fwd.cla = 0x80 | (cmd->channel & 3);
+	fwd.cla = iso_cla(GP_CLA, cmd->channel & 3);
 	fwd.secure_messaging = false;
-	if ((cmd->p1 & 0x60) == 0x60) {
+	if ((cmd->p1 & GP_STORE_DATA_ENCRYPTED) == GP_STORE_DATA_ENCRYPTED) {
 		size_t n = cmd->nc;
 		if (n == 0 || n % 16 || n > sizeof(plain) ||
 		    scp03_dek_decrypt(keys, cmd->data, n, plain) != SCP03_OK)
@@ -457,7 +463,7 @@ static uint16_t store_data(struct isd *d, struct isd_session *sess,
 			return SW_WRONG_DATA;
 		fwd.data = plain;
 		fwd.nc = (uint32_t)(n - 1);
-		fwd.p1 = cmd->p1 & (uint8_t)~0x60;
+		fwd.p1 = cmd->p1 & (uint8_t)~GP_STORE_DATA_ENCRYPTED;
 	}
 	struct vc_applet_ctx actx = *d->ctx;
 	actx.owner = in->owner;
@@ -471,10 +477,10 @@ static uint16_t store_data(struct isd *d, struct isd_session *sess,
 		vc_tx_abort(d->ctx);	/* the application left one open */
 	/* The last block accepted: the application is PERSONALIZED (GP 2.3.1
 	 * §5.3.1), unless it is locked or already further on. */
-	if (sw == SW_OK && (cmd->p1 & 0x80) && in->state == VC_APP_SELECTABLE) {
+	if (sw == SW_OK && (cmd->p1 & GP_P1_LAST_BLOCK) && in->state == GP_APP_SELECTABLE) {
 		enum vc_status st = vc_tx_begin(d->ctx);
 		if (st == VC_OK)
-			st = vc_card_set_state(d->card, slot, VC_APP_PERSONALIZED);
+			st = vc_card_set_state(d->card, slot, GP_APP_PERSONALIZED);
 		if (st == VC_OK)
 			st = vc_tx_commit(d->ctx);
 		else if (st != VC_ERR_POWER_LOST)
@@ -491,35 +497,34 @@ static uint16_t store_data(struct isd *d, struct isd_session *sess,
 static uint16_t managed(struct isd *d, struct isd_session *sess, const struct scp03_keys *keys,
 			const struct vc_apdu *cmd, struct vc_response *rsp)
 {
-	if (cmd->cla != (0x80 | (cmd->channel & 3)))
+	if (cmd->cla != iso_cla(GP_CLA, cmd->channel & 3))
 		return SW_CLA_NOT_SUPPORTED;
 	uint8_t life = isd_life_cycle(d);
-	bool content_change = cmd->ins == 0xE6 || cmd->ins == 0xE8 || cmd->ins == 0xE4;
-	if (life == VC_CARD_TERMINATED || (life == VC_CARD_LOCKED && content_change))
+	bool content_change = cmd->ins == GP_INS_INSTALL || cmd->ins == GP_INS_LOAD ||
+			      cmd->ins == GP_INS_DELETE;
+	if (life == GP_CARD_TERMINATED || (life == GP_CARD_LOCKED && content_change))
 		return SW_CONDITIONS;
 	int personalize = -1;
 	uint16_t sw;
 	switch (cmd->ins) {
-	case 0xCA:
-		if (cmd->p1 == 0xDF && cmd->p2 == 0x70)
-			return isd_load_progress(d, rsp);
-		return get_data(d, cmd, rsp);
-	case 0xF2:
+	case GP_INS_GET_DATA:
+		return get_data_or_progress(d, cmd, rsp);
+	case GP_INS_GET_STATUS:
 		return isd_get_status(d, cmd, rsp);
-	case 0xE6:
+	case GP_INS_INSTALL:
 		sw = isd_install(d, cmd, rsp, &personalize);
 		if (sw == SW_OK && personalize >= 0)
 			sess->personalizing = (uint8_t)(personalize + 1);
 		return sw;
-	case 0xE8:
+	case GP_INS_LOAD:
 		return isd_load_block(d, cmd, rsp);
-	case 0xE4:
+	case GP_INS_DELETE:
 		return isd_delete(d, cmd, rsp);
-	case 0xF0:
+	case GP_INS_SET_STATUS:
 		return isd_set_status(d, cmd);
-	case 0xD8:
+	case GP_INS_PUT_KEY:
 		return put_key(d, keys, cmd, rsp);
-	case 0xE2:
+	case GP_INS_STORE_DATA:
 		return store_data(d, sess, keys, cmd, rsp);
 	default:
 		return SW_INS_NOT_SUPPORTED;
@@ -570,14 +575,14 @@ static uint16_t process(struct vc_applet_ctx *ctx, const struct vc_apdu *cmd,
 	if (!open_isd(ctx, &d) || !sess)
 		return SW_CONDITIONS;
 	uint8_t chan = cmd->channel & 3;
-	bool plain = cmd->cla == chan || cmd->cla == (0x80 | chan);
-	if (!plain && cmd->cla != (0x84 | chan))
+	bool plain = cmd->cla == chan || cmd->cla == iso_cla(GP_CLA, chan);
+	if (!plain && cmd->cla != iso_cla(GP_CLA_SECURE, chan))
 		return SW_CLA_NOT_SUPPORTED;
 	bool ours = sess->channel == chan;
 
-	if (cmd->ins == 0x50 && cmd->cla == (0x80 | chan))
+	if (cmd->ins == GP_INS_INITIALIZE_UPDATE && cmd->cla == iso_cla(GP_CLA, chan))
 		return initialize_update(&d, sess, cmd, rsp);
-	if (cmd->ins == 0x82 && cmd->cla == (0x84 | chan))
+	if (cmd->ins == GP_INS_EXTERNAL_AUTHENTICATE && cmd->cla == iso_cla(GP_CLA_SECURE, chan))
 		return external_authenticate(sess, cmd);
 	if (scp03_is_open(&sess->scp) && ours && (!plain || sess->scp.level == 0)) {
 		if (!plain)
@@ -596,11 +601,10 @@ static uint16_t process(struct vc_applet_ctx *ctx, const struct vc_apdu *cmd,
 		return SW_SECURITY_STATUS;
 	}
 	switch (cmd->ins) {
-	case 0xCA:
-		if (cmd->p1 == 0xDF && cmd->p2 == 0x70)
-			return isd_load_progress(&d, rsp);
-		return get_data(&d, cmd, rsp);
-	case 0xF2: case 0xE6: case 0xE8: case 0xE4: case 0xD8: case 0xF0: case 0xE2:
+	case GP_INS_GET_DATA:
+		return get_data_or_progress(&d, cmd, rsp);
+	case GP_INS_GET_STATUS: case GP_INS_INSTALL: case GP_INS_LOAD: case GP_INS_DELETE:
+	case GP_INS_PUT_KEY: case GP_INS_SET_STATUS: case GP_INS_STORE_DATA:
 		/* Card content management: only in a secure channel. */
 		return SW_SECURITY_STATUS;
 	default:
@@ -610,8 +614,8 @@ static uint16_t process(struct vc_applet_ctx *ctx, const struct vc_apdu *cmd,
 
 const struct vc_applet vc_isd_applet = {
 	.name = "issuer security domain",
-	.aid = { 0xA0, 0x00, 0x00, 0x01, 0x51, 0x00, 0x00, 0x00 },
-	.aid_len = VC_ISD_AID_LEN,
+	.aid = { GP_ISD_AID },
+	.aid_len = GP_ISD_AID_LEN,
 	.transient_size = sizeof(struct isd_session),
 	.install = install,
 	.select = select_isd,

@@ -32,13 +32,12 @@
 #define ELF_OFF_SIZE (ELF_OFF_MODULES + ISD_MAX_MODULES * 17u)
 
 #define LOAD_LEN 64u
-#define SW_REFERENCED_NOT_FOUND 0x6A88
 
 /* ---- the persistent records ---- */
 
 uint8_t isd_life_cycle(struct isd *d)
 {
-	uint8_t b = VC_CARD_SECURED;
+	uint8_t b = GP_CARD_SECURED;
 	vc_obj_read(d->ctx, &d->state, ISD_ST_LIFE_CYCLE, &b, 1);
 	return b;
 }
@@ -189,8 +188,8 @@ static uint16_t install_for_load(struct isd *d, struct cursor *c, struct vc_resp
 	if (elf_len < 5 || elf_len > VC_AID_MAX || (hash_len != 0 && hash_len != 32))
 		return SW_WRONG_DATA;
 	/* Only the ISD takes loads: an empty SD AID or its own. */
-	if (sd_len != 0 && (sd_len != VC_ISD_AID_LEN || memcmp(sd, vc_isd_aid, sd_len) != 0))
-		return SW_REFERENCED_NOT_FOUND;
+	if (sd_len != 0 && (sd_len != GP_ISD_AID_LEN || memcmp(sd, vc_isd_aid, sd_len) != 0))
+		return SW_REF_DATA_NOT_FOUND;
 	if (elf_find(d, elf, elf_len) >= 0 || vc_card_find_instance(d->card, elf, elf_len) >= 0)
 		return SW_CONDITIONS;	/* the AID is taken */
 
@@ -231,18 +230,18 @@ static uint16_t install_for_install(struct isd *d, uint8_t p1, struct cursor *c,
 		return SW_WRONG_DATA;
 	if (app_len < 5 || app_len > VC_AID_MAX || (priv_len != 1 && priv_len != 3))
 		return SW_WRONG_DATA;
-	if (priv[0] & (VC_PRIV_SECURITY_DOMAIN | VC_PRIV_CARD_RESET))
+	if (priv[0] & (GP_PRIV_SECURITY_DOMAIN | GP_PRIV_CARD_RESET))
 		return SW_CONDITIONS;	/* one card manager, one default application */
 	int elf_slot = elf_find(d, elf, elf_len);
 	struct isd_elf e;
 	if (elf_slot < 0 || !isd_elf_get(d, (unsigned)elf_slot, &e))
-		return SW_REFERENCED_NOT_FOUND;
+		return SW_REF_DATA_NOT_FOUND;
 	bool known_module = false;
 	for (unsigned m = 0; m < e.n_modules; m++)
 		known_module |= e.modules[m].len == module_len &&
 				memcmp(e.modules[m].aid, module, module_len) == 0;
 	if (!known_module)
-		return SW_REFERENCED_NOT_FOUND;
+		return SW_REF_DATA_NOT_FOUND;
 	if (vc_card_find_instance(d->card, app, app_len) >= 0 || elf_find(d, app, app_len) >= 0)
 		return SW_CONDITIONS;
 
@@ -256,14 +255,14 @@ static uint16_t install_for_install(struct isd *d, uint8_t p1, struct cursor *c,
 	while (cursor_remaining(&pc) > 0) {
 		if (!cursor_tlv(&pc, &tag, &v))
 			return SW_WRONG_DATA;
-		if (tag == 0xC9) {
+		if (tag == GP_TAG_APP_PARAMS) {
 			app_params = v.data;
 			app_params_len = cursor_remaining(&v);
 		}
 	}
 
 	struct vc_install_info info = {
-		.state = (p1 & 0x08) ? VC_APP_SELECTABLE : VC_APP_INSTALLED,
+		.state = (p1 & GP_INSTALL_FOR_MAKE_SELECTABLE) ? GP_APP_SELECTABLE : GP_APP_INSTALLED,
 		.elf_aid = elf,
 		.elf_aid_len = elf_len,
 	};
@@ -300,32 +299,32 @@ uint16_t isd_install(struct isd *d, const struct vc_apdu *cmd, struct vc_respons
 	if (cmd->p2 != 0x00)
 		return SW_INCORRECT_P1P2;
 	switch (cmd->p1) {
-	case 0x02:
+	case GP_INSTALL_FOR_LOAD:
 		return install_for_load(d, &c, rsp);
-	case 0x04:
-	case 0x0C:
+	case GP_INSTALL_FOR_INSTALL:
+	case GP_INSTALL_FOR_INSTALL_AND_SELECTABLE:
 		return install_for_install(d, cmd->p1, &c, rsp);
-	case 0x08:
-	case 0x20: {
+	case GP_INSTALL_FOR_MAKE_SELECTABLE:
+	case GP_INSTALL_FOR_PERSONALIZATION: {
 		int slot = existing_instance(d, &c);
 		if (slot == -2)
 			return SW_WRONG_DATA;
 		if (slot < 0)
-			return SW_REFERENCED_NOT_FOUND;
+			return SW_REF_DATA_NOT_FOUND;
 		const struct vc_instance *in = &d->card->inst[slot];
-		if (in->privileges[0] & VC_PRIV_SECURITY_DOMAIN)
+		if (in->privileges[0] & GP_PRIV_SECURITY_DOMAIN)
 			return SW_CONDITIONS;
-		if (cmd->p1 == 0x20) {
+		if (cmd->p1 == GP_INSTALL_FOR_PERSONALIZATION) {
 			/* STORE DATA goes to this application from now on. */
 			*personalize_slot = slot;
 			vc_rsp_append(rsp, "\x00", 1);
 			return SW_OK;
 		}
-		if (in->state != VC_APP_INSTALLED)
+		if (in->state != GP_APP_INSTALLED)
 			return SW_CONDITIONS;
 		enum vc_status st = vc_tx_begin(d->ctx);
 		if (st == VC_OK)
-			st = vc_card_set_state(d->card, slot, VC_APP_SELECTABLE);
+			st = vc_card_set_state(d->card, slot, GP_APP_SELECTABLE);
 		uint16_t sw = commit(d, st);
 		if (sw == SW_OK)
 			vc_rsp_append(rsp, "\x00", 1);
@@ -342,7 +341,7 @@ uint16_t isd_install(struct isd *d, const struct vc_apdu *cmd, struct vc_respons
 static bool parse_c4_header(struct cursor *c, uint32_t *total)
 {
 	uint8_t tag, l0, b;
-	if (!cursor_u8(c, &tag) || tag != 0xC4 || !cursor_u8(c, &l0))
+	if (!cursor_u8(c, &tag) || tag != GP_TAG_LOAD_FILE || !cursor_u8(c, &l0))
 		return false;
 	if (l0 < 0x80) {
 		*total = l0;
@@ -408,7 +407,7 @@ uint16_t isd_load_block(struct isd *d, const struct vc_apdu *cmd, struct vc_resp
 		return SW_INCORRECT_P1P2;
 	if (cmd->p2 != l.next_block)
 		return SW_INCORRECT_P1P2;	/* out of order */
-	bool last = (cmd->p1 & 0x80) != 0;
+	bool last = (cmd->p1 & GP_P1_LAST_BLOCK) != 0;
 	cursor_init(&c, cmd->data, cmd->nc);
 
 	enum vc_status st = vc_tx_begin(d->ctx);
@@ -460,8 +459,7 @@ uint16_t isd_load_progress(struct isd *d, struct vc_response *rsp)
 	struct writer w;
 	bool active = isd_load_get(d, &l);
 	writer_init(&w, out, sizeof(out));
-	writer_u8(&w, 0xDF);
-	writer_u8(&w, 0x70);
+	writer_u16(&w, GP_TAG_LOAD_PROGRESS);
 	writer_u8(&w, (uint8_t)(1 + 1 + 4 + 4 + 1 + (active ? l.aid_len : 0)));
 	writer_u8(&w, active);
 	writer_u8(&w, active ? l.next_block : 0);
@@ -480,15 +478,15 @@ uint16_t isd_delete(struct isd *d, const struct vc_apdu *cmd, struct vc_response
 {
 	struct cursor c, v;
 	uint32_t tag;
-	if (cmd->p1 != 0x00 || (cmd->p2 != 0x00 && cmd->p2 != 0x80))
+	if (cmd->p1 != 0x00 || (cmd->p2 != 0x00 && cmd->p2 != GP_DELETE_RELATED))
 		return SW_INCORRECT_P1P2;
 	cursor_init(&c, cmd->data, cmd->nc);
-	if (!cursor_tlv(&c, &tag, &v) || tag != 0x4F || cursor_remaining(&v) == 0 ||
+	if (!cursor_tlv(&c, &tag, &v) || tag != GP_TAG_AID || cursor_remaining(&v) == 0 ||
 	    cursor_remaining(&v) > VC_AID_MAX)
 		return SW_WRONG_DATA;
 	const uint8_t *aid = v.data;
 	size_t len = cursor_remaining(&v);
-	bool related = cmd->p2 == 0x80;
+	bool related = cmd->p2 == GP_DELETE_RELATED;
 
 	enum vc_status st = vc_tx_begin(d->ctx);
 	if (st != VC_OK)
@@ -498,7 +496,7 @@ uint16_t isd_delete(struct isd *d, const struct vc_apdu *cmd, struct vc_response
 	struct isd_load l;
 	bool loading = isd_load_get(d, &l) && l.aid_len == len && memcmp(l.aid, aid, len) == 0;
 	if (slot >= 0) {
-		if (d->card->inst[slot].privileges[0] & VC_PRIV_SECURITY_DOMAIN) {
+		if (d->card->inst[slot].privileges[0] & GP_PRIV_SECURITY_DOMAIN) {
 			vc_tx_abort(d->ctx);
 			return SW_CONDITIONS;	/* the card manager stays */
 		}
@@ -523,7 +521,7 @@ uint16_t isd_delete(struct isd *d, const struct vc_apdu *cmd, struct vc_response
 		st = cancel_load(d);
 	} else {
 		vc_tx_abort(d->ctx);
-		return SW_REFERENCED_NOT_FOUND;
+		return SW_REF_DATA_NOT_FOUND;
 	}
 	uint16_t sw = commit(d, st);
 	if (sw == SW_OK)
@@ -535,13 +533,13 @@ uint16_t isd_delete(struct isd *d, const struct vc_apdu *cmd, struct vc_response
 
 static bool card_transition_allowed(uint8_t from, uint8_t to)
 {
-	if (to == VC_CARD_TERMINATED)
-		return from != VC_CARD_TERMINATED;
+	if (to == GP_CARD_TERMINATED)
+		return from != GP_CARD_TERMINATED;
 	switch (from) {
-	case VC_CARD_OP_READY: return to == VC_CARD_INITIALIZED || to == VC_CARD_SECURED;
-	case VC_CARD_INITIALIZED: return to == VC_CARD_SECURED;
-	case VC_CARD_SECURED: return to == VC_CARD_LOCKED;
-	case VC_CARD_LOCKED: return to == VC_CARD_SECURED;
+	case GP_CARD_OP_READY: return to == GP_CARD_INITIALIZED || to == GP_CARD_SECURED;
+	case GP_CARD_INITIALIZED: return to == GP_CARD_SECURED;
+	case GP_CARD_SECURED: return to == GP_CARD_LOCKED;
+	case GP_CARD_LOCKED: return to == GP_CARD_SECURED;
 	default: return false;
 	}
 }
@@ -549,7 +547,7 @@ static bool card_transition_allowed(uint8_t from, uint8_t to)
 uint16_t isd_set_status(struct isd *d, const struct vc_apdu *cmd)
 {
 	enum vc_status st;
-	if (cmd->p1 == 0x80) {
+	if (cmd->p1 == GP_SET_STATUS_CARD) {
 		/* The card's life cycle, through the ISD. */
 		uint8_t from = isd_life_cycle(d);
 		if (!card_transition_allowed(from, cmd->p2))
@@ -563,22 +561,22 @@ uint16_t isd_set_status(struct isd *d, const struct vc_apdu *cmd)
 			d->card->life_cycle = to;
 		return sw;
 	}
-	if (cmd->p1 != 0x40)
+	if (cmd->p1 != GP_SET_STATUS_APP)
 		return SW_INCORRECT_P1P2;
 	if (cmd->nc < 5 || cmd->nc > VC_AID_MAX)
 		return SW_WRONG_DATA;
 	int slot = vc_card_find_instance(d->card, cmd->data, cmd->nc);
 	if (slot < 0)
-		return SW_REFERENCED_NOT_FOUND;
+		return SW_REF_DATA_NOT_FOUND;
 	const struct vc_instance *in = &d->card->inst[slot];
-	if (in->privileges[0] & VC_PRIV_SECURITY_DOMAIN)
+	if (in->privileges[0] & GP_PRIV_SECURITY_DOMAIN)
 		return SW_CONDITIONS;
 	uint8_t state = in->state;
 	if (cmd->p2 == 0x80)
-		state |= VC_APP_LOCKED_BIT;		/* lock */
+		state |= GP_APP_LOCKED_BIT;		/* lock */
 	else if (cmd->p2 == 0x00)
-		state &= (uint8_t)~VC_APP_LOCKED_BIT;	/* unlock */
-	else if ((cmd->p2 & 0x87) == 0x07 && !(in->state & VC_APP_LOCKED_BIT) &&
+		state &= (uint8_t)~GP_APP_LOCKED_BIT;	/* unlock */
+	else if ((cmd->p2 & 0x87) == 0x07 && !(in->state & GP_APP_LOCKED_BIT) &&
 		 (in->state & 0x07) == 0x07)
 		state = cmd->p2;	/* an application specific state */
 	else
@@ -588,7 +586,7 @@ uint16_t isd_set_status(struct isd *d, const struct vc_apdu *cmd)
 	if (st == VC_OK)
 		st = vc_card_set_state(d->card, slot, state);
 	uint16_t sw = commit(d, st);
-	if (sw == SW_OK && (state & VC_APP_LOCKED_BIT))
+	if (sw == SW_OK && (state & GP_APP_LOCKED_BIT))
 		for (uint8_t c = 0; c < VC_CHANNELS; c++)
 			if (d->card->chan[c].selected == slot)
 				d->card->chan[c].selected = -1;
@@ -622,34 +620,34 @@ static void status_entry(struct writer *w, bool tlv, const uint8_t *aid, uint8_t
 	}
 	uint8_t *len_at = writer_reserve(w, 2);
 	size_t start = w->len;
-	writer_u8(w, 0x4F);
+	writer_u8(w, GP_TAG_AID);
 	writer_u8(w, aid_len);
 	writer_bytes(w, aid, aid_len);
-	writer_u16(w, 0x9F70);
+	writer_u16(w, GP_TAG_LIFE_CYCLE);
 	writer_u8(w, 1);
 	writer_u8(w, state);
 	if (priv) {
-		writer_u8(w, 0xC5);
+		writer_u8(w, GP_TAG_PRIVILEGES);
 		writer_u8(w, 3);
 		writer_bytes(w, priv, 3);
 	}
 	if (elf_aid_len) {
-		writer_u8(w, 0xC4);
+		writer_u8(w, GP_TAG_LOAD_FILE);
 		writer_u8(w, elf_aid_len);
 		writer_bytes(w, elf_aid, elf_aid_len);
 	}
 	if (elf) {
-		writer_u8(w, 0xCE);
+		writer_u8(w, GP_TAG_VERSION);
 		writer_u8(w, 2);
 		writer_bytes(w, elf->version, 2);
 		for (unsigned m = 0; with_modules && m < elf->n_modules; m++) {
-			writer_u8(w, 0x84);
+			writer_u8(w, GP_TAG_MODULE);
 			writer_u8(w, elf->modules[m].len);
 			writer_bytes(w, elf->modules[m].aid, elf->modules[m].len);
 		}
 	}
 	if (len_at) {
-		len_at[0] = 0xE3;
+		len_at[0] = GP_TAG_REGISTRY_ENTRY;
 		len_at[1] = (uint8_t)(w->len - start);
 	}
 }
@@ -658,11 +656,11 @@ uint16_t isd_get_status(struct isd *d, const struct vc_apdu *cmd, struct vc_resp
 {
 	struct cursor c, v;
 	uint32_t tag;
-	if (cmd->p2 != 0x00 && cmd->p2 != 0x02)
+	if (cmd->p2 != GP_STATUS_P2_LEGACY && cmd->p2 != GP_STATUS_P2_TLV)
 		return SW_INCORRECT_P1P2;	/* one answer holds everything: no "next" */
-	bool tlv = cmd->p2 == 0x02;
+	bool tlv = cmd->p2 == GP_STATUS_P2_TLV;
 	cursor_init(&c, cmd->data, cmd->nc);
-	if (!cursor_tlv(&c, &tag, &v) || tag != 0x4F || cursor_remaining(&v) > VC_AID_MAX)
+	if (!cursor_tlv(&c, &tag, &v) || tag != GP_TAG_AID || cursor_remaining(&v) > VC_AID_MAX)
 		return SW_WRONG_DATA;	/* a tag list (5C) may follow; ignored */
 	const uint8_t *prefix = v.data;
 	size_t plen = cursor_remaining(&v);
@@ -671,13 +669,13 @@ uint16_t isd_get_status(struct isd *d, const struct vc_apdu *cmd, struct vc_resp
 	writer_init(&w, rsp->data + rsp->len, rsp->cap - rsp->len);
 	size_t found = 0;
 	switch (cmd->p1) {
-	case 0x80:
-	case 0x40:
+	case GP_STATUS_ISD:
+	case GP_STATUS_APPS:
 		for (int i = 0; i < VC_MAX_INSTANCES; i++) {
 			const struct vc_instance *in = &d->card->inst[i];
-			bool is_isd = in->used && (in->privileges[0] & VC_PRIV_SECURITY_DOMAIN) &&
-				      (in->privileges[0] & VC_PRIV_CARD_RESET);
-			if (!in->used || is_isd != (cmd->p1 == 0x80) ||
+			bool is_isd = in->used && (in->privileges[0] & GP_PRIV_SECURITY_DOMAIN) &&
+				      (in->privileges[0] & GP_PRIV_CARD_RESET);
+			if (!in->used || is_isd != (cmd->p1 == GP_STATUS_ISD) ||
 			    !aid_matches(in->aid, in->aid_len, prefix, plen))
 				continue;
 			uint8_t state = is_isd ? isd_life_cycle(d) : in->state;
@@ -686,14 +684,14 @@ uint16_t isd_get_status(struct isd *d, const struct vc_apdu *cmd, struct vc_resp
 			found++;
 		}
 		break;
-	case 0x20:
-	case 0x10:
+	case GP_STATUS_LOAD_FILES:
+	case GP_STATUS_LOAD_FILES_MODULES:
 		for (unsigned i = 0; i < ISD_MAX_ELFS; i++) {
 			struct isd_elf e;
 			if (!isd_elf_get(d, i, &e) || !aid_matches(e.aid, e.aid_len, prefix, plen))
 				continue;
-			status_entry(&w, tlv, e.aid, e.aid_len, 0x01 /* LOADED */, NULL, &e,
-				     cmd->p1 == 0x10, NULL, 0);
+			status_entry(&w, tlv, e.aid, e.aid_len, GP_ELF_LOADED, NULL, &e,
+				     cmd->p1 == GP_STATUS_LOAD_FILES_MODULES, NULL, 0);
 			found++;
 		}
 		break;
@@ -703,7 +701,7 @@ uint16_t isd_get_status(struct isd *d, const struct vc_apdu *cmd, struct vc_resp
 	if (!writer_ok(&w))
 		return SW_UNKNOWN;
 	if (found == 0)
-		return SW_REFERENCED_NOT_FOUND;
+		return SW_REF_DATA_NOT_FOUND;
 	rsp->len += w.len;
 	return SW_OK;
 }

@@ -13,25 +13,25 @@
 
 #include "crypto.h"
 
-bool vc_pin_block_valid(const uint8_t block[VC_PIN_BLOCK])
+bool vc_pin_block_valid(const uint8_t block[ISO_PIN_BLOCK_LEN])
 {
 	size_t digits = 0;
-	while (digits < VC_PIN_BLOCK && block[digits] >= '0' && block[digits] <= '9')
+	while (digits < ISO_PIN_BLOCK_LEN && block[digits] >= '0' && block[digits] <= '9')
 		digits++;
 	if (digits < 4)
 		return false;
-	for (size_t i = digits; i < VC_PIN_BLOCK; i++)
+	for (size_t i = digits; i < ISO_PIN_BLOCK_LEN; i++)
 		if (block[i] != 0xFF)
 			return false;
 	return true;
 }
 
-bool vc_pin_block_from_digits(const char *digits, uint8_t block[VC_PIN_BLOCK])
+bool vc_pin_block_from_digits(const char *digits, uint8_t block[ISO_PIN_BLOCK_LEN])
 {
 	size_t n = strlen(digits);
-	if (n < 4 || n > VC_PIN_BLOCK)
+	if (n < 4 || n > ISO_PIN_BLOCK_LEN)
 		return false;
-	memset(block, 0xFF, VC_PIN_BLOCK);
+	memset(block, 0xFF, ISO_PIN_BLOCK_LEN);
 	for (size_t i = 0; i < n; i++) {
 		if (digits[i] < '0' || digits[i] > '9')
 			return false;
@@ -40,30 +40,30 @@ bool vc_pin_block_from_digits(const char *digits, uint8_t block[VC_PIN_BLOCK])
 	return true;
 }
 
-bool vc_puk_from_digits(const char *digits, uint8_t puk[VC_PIN_BLOCK])
+bool vc_puk_from_digits(const char *digits, uint8_t puk[ISO_PIN_BLOCK_LEN])
 {
-	if (strlen(digits) != VC_PIN_BLOCK)
+	if (strlen(digits) != ISO_PIN_BLOCK_LEN)
 		return false;
 	return vc_pin_block_from_digits(digits, puk);
 }
 
-static bool puk_valid(const uint8_t puk[VC_PIN_BLOCK])
+static bool puk_valid(const uint8_t puk[ISO_PIN_BLOCK_LEN])
 {
-	for (size_t i = 0; i < VC_PIN_BLOCK; i++)
+	for (size_t i = 0; i < ISO_PIN_BLOCK_LEN; i++)
 		if (puk[i] < '0' || puk[i] > '9')
 			return false;
 	return true;
 }
 
 enum vc_status vc_pin_write_record(struct vc_nvm *nvm, uint32_t rec_off,
-				   const uint8_t pin[VC_PIN_BLOCK],
-				   const uint8_t puk[VC_PIN_BLOCK])
+				   const uint8_t pin[ISO_PIN_BLOCK_LEN],
+				   const uint8_t puk[ISO_PIN_BLOCK_LEN])
 {
 	uint8_t rec[VC_PIN_RECORD_SIZE];
 	rec[VC_PIN_OFF_TRIES] = VC_PIN_TRY_LIMIT;
 	rec[VC_PIN_OFF_PUK_TRIES] = VC_PUK_TRY_LIMIT;
-	memcpy(rec + VC_PIN_OFF_BLOCK, pin, VC_PIN_BLOCK);
-	memcpy(rec + VC_PIN_OFF_PUK, puk, VC_PIN_BLOCK);
+	memcpy(rec + VC_PIN_OFF_BLOCK, pin, ISO_PIN_BLOCK_LEN);
+	memcpy(rec + VC_PIN_OFF_PUK, puk, ISO_PIN_BLOCK_LEN);
 	rec[VC_PIN_OFF_LIMIT] = VC_PIN_TRY_LIMIT;
 	rec[VC_PIN_OFF_PUK_LIMIT] = VC_PUK_TRY_LIMIT;
 	enum vc_status st = vc_nvm_write(nvm, rec_off, rec, sizeof(rec));
@@ -91,7 +91,8 @@ bool vc_pin_is_command(const struct vc_apdu *cmd)
 {
 	if (cmd->proprietary)
 		return false;
-	return cmd->ins == 0x20 || cmd->ins == 0x24 || cmd->ins == 0x2C;
+	return cmd->ins == ISO_INS_VERIFY || cmd->ins == ISO_INS_CHANGE_REFERENCE_DATA ||
+	       cmd->ins == ISO_INS_RESET_RETRY_COUNTER;
 }
 
 /*
@@ -111,8 +112,8 @@ static int check_secret(struct vc_nvm *nvm, uint32_t rec_off, uint32_t counter_o
 	if (vc_nvm_write_now(nvm, rec_off + counter_off, &dec, 1) != VC_OK)
 		return -2;
 	*left = dec;
-	const uint8_t *secret = vc_nvm_peek(nvm, rec_off + secret_off, VC_PIN_BLOCK);
-	return crypto_equal(secret, given, VC_PIN_BLOCK) ? 1 : 0;
+	const uint8_t *secret = vc_nvm_peek(nvm, rec_off + secret_off, ISO_PIN_BLOCK_LEN);
+	return crypto_equal(secret, given, ISO_PIN_BLOCK_LEN) ? 1 : 0;
 }
 
 static enum vc_status restore_counter(struct vc_nvm *nvm, uint32_t rec_off,
@@ -139,7 +140,7 @@ static enum vc_status set_pin(struct vc_nvm *nvm, uint32_t rec_off, const uint8_
 	if (st != VC_OK)
 		return st;
 	uint8_t limit = byte_at(nvm, rec_off + VC_PIN_OFF_LIMIT);
-	st = vc_nvm_write(nvm, rec_off + VC_PIN_OFF_BLOCK, new_block, VC_PIN_BLOCK);
+	st = vc_nvm_write(nvm, rec_off + VC_PIN_OFF_BLOCK, new_block, ISO_PIN_BLOCK_LEN);
 	if (st == VC_OK)
 		st = vc_nvm_write(nvm, rec_off + VC_PIN_OFF_TRIES, &limit, 1);
 	if (st == VC_OK && reset_puk) {
@@ -201,7 +202,7 @@ static uint16_t verify(struct vc_nvm *nvm, uint32_t rec_off, struct vc_pin_sessi
 		uint8_t left = vc_pin_tries(nvm, rec_off);
 		return left == 0 ? SW_AUTH_BLOCKED : tries_sw(left);
 	}
-	if (cmd->nc != VC_PIN_BLOCK)
+	if (cmd->nc != ISO_PIN_BLOCK_LEN)
 		return SW_WRONG_LENGTH;
 	if (!vc_pin_block_valid(cmd->data))
 		return SW_WRONG_DATA;
@@ -211,10 +212,10 @@ static uint16_t verify(struct vc_nvm *nvm, uint32_t rec_off, struct vc_pin_sessi
 static uint16_t change(struct vc_nvm *nvm, uint32_t rec_off, struct vc_pin_session *s,
 		       const struct vc_apdu *cmd, enum vc_status *st)
 {
-	if (cmd->nc != 2 * VC_PIN_BLOCK)
+	if (cmd->nc != 2 * ISO_PIN_BLOCK_LEN)
 		return SW_WRONG_LENGTH;
 	const uint8_t *old_block = cmd->data;
-	const uint8_t *new_block = cmd->data + VC_PIN_BLOCK;
+	const uint8_t *new_block = cmd->data + ISO_PIN_BLOCK_LEN;
 	if (!vc_pin_block_valid(old_block) || !vc_pin_block_valid(new_block))
 		return SW_WRONG_DATA;
 	return authenticate(nvm, rec_off, s, false, old_block, new_block, st);
@@ -223,10 +224,10 @@ static uint16_t change(struct vc_nvm *nvm, uint32_t rec_off, struct vc_pin_sessi
 static uint16_t unblock(struct vc_nvm *nvm, uint32_t rec_off, struct vc_pin_session *s,
 			const struct vc_apdu *cmd, enum vc_status *st)
 {
-	if (cmd->nc != 2 * VC_PIN_BLOCK)
+	if (cmd->nc != 2 * ISO_PIN_BLOCK_LEN)
 		return SW_WRONG_LENGTH;
 	const uint8_t *puk = cmd->data;
-	const uint8_t *new_block = cmd->data + VC_PIN_BLOCK;
+	const uint8_t *new_block = cmd->data + ISO_PIN_BLOCK_LEN;
 	if (!puk_valid(puk) || !vc_pin_block_valid(new_block))
 		return SW_WRONG_DATA;
 	return authenticate(nvm, rec_off, s, true, puk, new_block, st);
@@ -238,17 +239,17 @@ uint16_t vc_pin_process(struct vc_nvm *nvm, uint32_t rec_off, struct vc_pin_sess
 	*st = VC_OK;
 	if (cmd->p1 != 0x00)
 		return SW_INCORRECT_P1P2;
-	if (cmd->p2 != VC_PIN_REFERENCE)
+	if (cmd->p2 != ISO_PIN_REFERENCE)
 		return SW_REF_DATA_NOT_FOUND;
 	uint16_t sw;
 	switch (cmd->ins) {
-	case 0x20:
+	case ISO_INS_VERIFY:
 		sw = verify(nvm, rec_off, session, cmd, st);
 		break;
-	case 0x24:
+	case ISO_INS_CHANGE_REFERENCE_DATA:
 		sw = change(nvm, rec_off, session, cmd, st);
 		break;
-	case 0x2C:
+	case ISO_INS_RESET_RETRY_COUNTER:
 		sw = unblock(nvm, rec_off, session, cmd, st);
 		break;
 	default:

@@ -16,11 +16,9 @@
 #include "apdu.h"
 #include "nvm.h"
 
-#define VC_PIN_BLOCK 8
 #define VC_PIN_TRY_LIMIT 3
 #define VC_PUK_TRY_LIMIT 10
 #define VC_PIN_RECORD_SIZE 20
-#define VC_PIN_REFERENCE 0x81
 
 /* Byte offsets inside the persistent PIN record. */
 #define VC_PIN_OFF_TRIES 0
@@ -36,15 +34,15 @@ struct vc_pin_session {
 };
 
 /* Encode 4..8 ASCII digits as a PIN block; false when not such digits. */
-bool vc_pin_block_from_digits(const char *digits, uint8_t block[VC_PIN_BLOCK]);
+bool vc_pin_block_from_digits(const char *digits, uint8_t block[ISO_PIN_BLOCK_LEN]);
 /* A PUK is exactly 8 ASCII digits. */
-bool vc_puk_from_digits(const char *digits, uint8_t puk[VC_PIN_BLOCK]);
-bool vc_pin_block_valid(const uint8_t block[VC_PIN_BLOCK]);
+bool vc_puk_from_digits(const char *digits, uint8_t puk[ISO_PIN_BLOCK_LEN]);
+bool vc_pin_block_valid(const uint8_t block[ISO_PIN_BLOCK_LEN]);
 
 /* Write a new PIN record (inside the caller's transaction). */
 enum vc_status vc_pin_write_record(struct vc_nvm *nvm, uint32_t rec_off,
-				   const uint8_t pin[VC_PIN_BLOCK],
-				   const uint8_t puk[VC_PIN_BLOCK]);
+				   const uint8_t pin[ISO_PIN_BLOCK_LEN],
+				   const uint8_t puk[ISO_PIN_BLOCK_LEN]);
 
 /* Tries left. */
 uint8_t vc_pin_tries(const struct vc_nvm *nvm, uint32_t rec_off);

@@ -18,6 +18,7 @@
 #include "cursor.h"
 #include "inproc.h"
 #include "issuer.h"
+#include "perso.h"
 #include "purse.h"
 
 static double now_s(void)
@@ -35,9 +36,9 @@ static void die(const char *what, enum vc_status st)
 
 static double select_and_nop_rate(void)
 {
-	static const uint8_t select[] = { 0x00, 0xA4, 0x04, 0x00, 0x08, 0xF0, 0x45, 0x43,
-					  0x41, 0x52, 0x44, 0x44, 0x01 };
-	static const uint8_t nop[] = { 0x80, 0x00, 0x00, 0x00 };
+	static const uint8_t select[] = { 0x00, ISO_INS_SELECT, ISO_SELECT_BY_AID, 0x00,
+					  DIAG_AID_LEN, DIAG_AID };
+	static const uint8_t nop[] = { DIAG_CLA, DIAG_INS_NOP, 0x00, 0x00 };
 	static uint8_t rsp[VC_RSP_MAX];
 	struct vc_storage *st;
 	static struct vc_card card;
@@ -135,7 +136,7 @@ static void purse_setup(struct purse_bench *b)
 		die("issuer keys", VC_ERR_IO);
 	ec_pcsc_init(&pc, NULL);
 	vc_inproc_attach(&pc, &b->card);
-	if (ec_issuer_personalize(&b->issuer, &pc, serial, &err) != EC_OK) {
+	if (ec_personalize_in_clear(&b->issuer, &pc, serial, &err) != EC_OK) {
 		fprintf(stderr, "bench_inproc: %s\n", err.text);
 		exit(2);
 	}
@@ -201,8 +202,8 @@ static double debit_rate(struct purse_bench *b, int n)
 static void purse_figures(void)
 {
 	static struct purse_bench b;
-	static const uint8_t select[] = { 0x00, 0xA4, 0x04, 0x00, 0x08, 0xF0, 0x45, 0x43,
-					  0x41, 0x52, 0x44, 0x57, 0x01 };
+	static const uint8_t select[] = { 0x00, ISO_INS_SELECT, ISO_SELECT_BY_AID, 0x00,
+					  WALLET_AID_LEN, WALLET_AID };
 	static uint8_t rsp[VC_RSP_MAX];
 	size_t rlen;
 	purse_setup(&b);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 uint8_t *ts_exact_copy(const void *src, size_t len)
 {
@@ -19,11 +20,13 @@ uint8_t *ts_exact_copy(const void *src, size_t len)
 	return p;
 }
 
-void ts_tmpdir_make(char *dir, size_t cap, const char *tag)
+/* The directory of the test running now; "" when there is none. */
+static char tmpdir[64];
+
+void ts_tmpdir_init(void)
 {
-	int n = snprintf(dir, cap, "/tmp/ecard-%s-XXXXXX", tag);
-	cr_assert(n > 0 && (size_t)n < cap, "the temporary directory name does not fit");
-	cr_assert_not_null(mkdtemp(dir), "cannot make a temporary directory");
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/ecard-test-XXXXXX");
+	cr_assert_not_null(mkdtemp(tmpdir), "cannot make a temporary directory");
 }
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -34,9 +37,29 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 	return remove(path);
 }
 
-void ts_tmpdir_remove(char *dir)
+void ts_tmpdir_fini(void)
 {
-	if (dir[0])
-		nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
-	dir[0] = '\0';
+	if (tmpdir[0])
+		nftw(tmpdir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+	tmpdir[0] = '\0';
+}
+
+const char *ts_tmpdir(void)
+{
+	cr_assert(tmpdir[0], "the suite has no temporary directory: give it .init = ts_tmpdir_init");
+	return tmpdir;
+}
+
+const char *ts_tmp_path(char *buf, size_t cap, const char *name)
+{
+	int n = snprintf(buf, cap, "%s/%s", ts_tmpdir(), name);
+	cr_assert(n > 0 && (size_t)n < cap, "the path of %s does not fit", name);
+	return buf;
+}
+
+unsigned ts_file_mode(const char *path)
+{
+	struct stat st;
+	cr_assert_eq(stat(path, &st), 0, "%s does not exist", path);
+	return (unsigned)(st.st_mode & 07777);
 }

@@ -22,11 +22,17 @@
 uint8_t *ts_exact_copy(const void *src, size_t len);
 
 /*
- * Make a fresh directory /tmp/ecard-TAG-XXXXXX into dir (cap bytes), or
- * fail the test; remove it with everything in it (a dir of "" is left
- * alone, and dir becomes "").
+ * A temporary directory for the test running now (Criterion runs each test
+ * in a process of its own): ts_tmpdir_init() makes a fresh
+ * /tmp/ecard-test-XXXXXX, as a suite's .init, and ts_tmpdir_fini() removes
+ * it with everything in it, as its .fini. ts_tmp_path() names a file in it.
  */
-void ts_tmpdir_make(char *dir, size_t cap, const char *tag);
-void ts_tmpdir_remove(char *dir);
+void ts_tmpdir_init(void);
+void ts_tmpdir_fini(void);
+const char *ts_tmpdir(void);
+const char *ts_tmp_path(char *buf, size_t cap, const char *name);
+
+/* The permission bits of path (which must exist). */
+unsigned ts_file_mode(const char *path);
 
 #endif

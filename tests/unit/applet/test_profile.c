@@ -1,6 +1,6 @@
 /*
- * test_profile.c - the profile applet (DESIGN §2.2, APDUs in applets.h) on
- * an in-memory card: fields, release policies per class, the fresh-VERIFY
+ * test_profile.c - the profile applet (DESIGN §2.2, APDUs in
+ * common/profile_proto.h) on an in-memory card: fields, release policies per class, the fresh-VERIFY
  * rule for changes, UTF-8 and length checks, persistence, and that every
  * refused command leaves the card's memory untouched.
  */

@@ -119,7 +119,7 @@ static inline size_t fx_tlv(uint8_t *out, uint8_t tag, const void *value, size_t
 	return n + len;
 }
 
-/* Factory personalization, exactly as applets.h describes it. */
+/* Factory personalization, exactly as common/wallet_proto.h describes it. */
 static inline void fx_personalize(void)
 {
 	uint8_t pub[CRYPTO_EC_PUB_LEN], cert[PURSE_CERT_LEN], tlvs[300], limits[6];

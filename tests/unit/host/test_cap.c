@@ -49,30 +49,17 @@ static const uint8_t app_aid2[] = {
 	0xF0, 0x45, 0x43, 0x41, 0x52, 0x44, 0x54, 0x02, 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
 };
 
-/* ---- temporary directory, one per test ---- */
+/* ---- a temporary directory per test ---- */
 
-static char tmpdir[64];
-
-static void make_tmpdir(void)
-{
-	ts_tmpdir_make(tmpdir, sizeof(tmpdir), "cap-test");
-}
-
-static void remove_tmpdir(void)
-{
-	ts_tmpdir_remove(tmpdir);
-}
-
-TestSuite(cap, .init = make_tmpdir, .fini = remove_tmpdir);
-TestSuite(capgen, .init = make_tmpdir, .fini = remove_tmpdir);
-TestSuite(cap_bad, .init = make_tmpdir, .fini = remove_tmpdir);
+TestSuite(cap, .init = ts_tmpdir_init, .fini = ts_tmpdir_fini);
+TestSuite(capgen, .init = ts_tmpdir_init, .fini = ts_tmpdir_fini);
+TestSuite(cap_bad, .init = ts_tmpdir_init, .fini = ts_tmpdir_fini);
 
 /* A path in this test's directory; static storage, one at a time. */
 static const char *tmp_path(const char *name)
 {
 	static char path[256];
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-	return path;
+	return ts_tmp_path(path, sizeof(path), name);
 }
 
 static const char *fixture_path(void)
@@ -1099,7 +1086,7 @@ Test(cap_bad, not_a_file)
 	struct ec_error err = { 0 };
 
 	memset(&cap, 0xA5, sizeof(cap));
-	assert_failed(ec_cap_open(tmpdir, &cap, &err), EC_ERR_FILE, &err, &cap, "not a regular file");
+	assert_failed(ec_cap_open(ts_tmpdir(), &cap, &err), EC_ERR_FILE, &err, &cap, "not a regular file");
 	memset(&cap, 0xA5, sizeof(cap));
 	assert_failed(ec_cap_open(tmp_path("nothing-here.cap"), &cap, &err), EC_ERR_FILE, &err, &cap,
 		      "No such file");

@@ -1,5 +1,5 @@
 /*
- * test_gp_client.c - libecard's GlobalPlatform card manager client
+ * test_gp.c - libecard's GlobalPlatform card manager client
  * (host/gp.h) against an in-process card (vcard-daemon/inproc.h): the secure
  * channel at several levels, GET DATA parsing, GET STATUS, loading the
  * real CAP fixture and generated ones (past 256 blocks, where P2 wraps),
@@ -272,13 +272,13 @@ Test(gp, channel_at_levels_01_03_33_and_forced_scp03)
 	for (size_t i = 0; i < sizeof(levels); i++) {
 		connect_at(levels[i]);
 		cr_assert_eq(s.scp, EC_GP_SCP03);
-		cr_assert_eq(s.kvn, VC_ISD_DEFAULT_KVN);
+		cr_assert_eq(s.kvn, GP_TEST_KVN);
 		cr_assert_eq(s.level, levels[i]);
 		get_status(EC_GP_SCOPE_ISD, &reg);
 		cr_assert_eq(reg.count, 1, "level %02X", levels[i]);
 		ec_gp_close(&s);
 	}
-	ec_gp_default_keys(&keys, VC_ISD_DEFAULT_KVN);
+	ec_gp_default_keys(&keys, GP_TEST_KVN);
 	cr_assert_eq(try_connect(&keys, 0x13, EC_GP_SCP03, &err), EC_OK, "%s", err.text);
 	get_status(EC_GP_SCOPE_APPS, &reg);
 	cr_assert_eq(reg.count, 3);
@@ -654,13 +654,13 @@ Test(gp, put_key_adds_a_key_set_that_opens_a_channel)
 	ec_gp_close(&s);
 
 	/* The test keys still work; replacing them retires them. */
-	ec_gp_default_keys(&old, VC_ISD_DEFAULT_KVN);
+	ec_gp_default_keys(&old, GP_TEST_KVN);
 	cr_assert_eq(try_connect(&old, 0x03, EC_GP_SCP03, &err), EC_OK, "%s", err.text);
 	struct ec_gp_keys repl;
 	fill_keys(&repl, 16, 0x34, 0x70);
 	cr_assert_eq(ec_gp_put_key(&s, &repl, 0x7E, NULL, &err), EC_ERR_CARD, "no key set 7E");
 	cr_assert_eq(err.sw, 0x6A88);
-	cr_assert_eq(ec_gp_put_key(&s, &repl, VC_ISD_DEFAULT_KVN, NULL, &err), EC_OK, "%s", err.text);
+	cr_assert_eq(ec_gp_put_key(&s, &repl, GP_TEST_KVN, NULL, &err), EC_OK, "%s", err.text);
 	ec_gp_close(&s);
 	cr_assert_eq(try_connect(&old, 0x01, EC_GP_SCP03, &err), EC_ERR_CARD);
 	cr_assert_eq(try_connect(&repl, 0x01, EC_GP_SCP03, &err), EC_OK, "%s", err.text);
@@ -705,18 +705,18 @@ Test(gp, card_lock_unlock_terminate)
 	struct ec_error err = { 0 };
 
 	connect_at(0x01);
-	cr_assert_eq(ec_gp_set_card_state(&s, EC_GP_CARD_LOCKED, &err), EC_OK, "%s", err.text);
+	cr_assert_eq(ec_gp_set_card_state(&s, GP_CARD_LOCKED, &err), EC_OK, "%s", err.text);
 	get_status(EC_GP_SCOPE_ISD, &reg);
 	cr_assert_eq(reg.entries[0].life_cycle, 0x7F);
 	ec_gp_close(&s);
 	cr_assert_eq(select_sw(wallet_aid, 8), 0x6A82, "a locked card keeps its applications shut");
 	connect_at(0x01);
-	cr_assert_eq(ec_gp_set_card_state(&s, EC_GP_CARD_OP_READY, &err), EC_ERR_CARD);
+	cr_assert_eq(ec_gp_set_card_state(&s, GP_CARD_OP_READY, &err), EC_ERR_CARD);
 	cr_assert(strstr(err.text, "OP_READY"), "%s", err.text);
-	cr_assert_eq(ec_gp_set_card_state(&s, EC_GP_CARD_SECURED, &err), EC_OK, "%s", err.text);
+	cr_assert_eq(ec_gp_set_card_state(&s, GP_CARD_SECURED, &err), EC_OK, "%s", err.text);
 	get_status(EC_GP_SCOPE_ISD, &reg);
 	cr_assert_eq(reg.entries[0].life_cycle, 0x0F);
-	cr_assert_eq(ec_gp_set_card_state(&s, EC_GP_CARD_TERMINATED, &err), EC_OK, "%s", err.text);
+	cr_assert_eq(ec_gp_set_card_state(&s, GP_CARD_TERMINATED, &err), EC_OK, "%s", err.text);
 	cr_assert_eq(ec_gp_get_status(&s, EC_GP_SCOPE_ISD, NULL, 0, &reg, &err), EC_ERR_CARD);
 	cr_assert_eq(err.sw, 0x6985, "a terminated card takes no more management");
 }

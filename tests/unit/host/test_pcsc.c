@@ -1,5 +1,5 @@
 /*
- * test_transport.c - ec_transmit's T=0 response rules against a scripted
+ * test_pcsc.c - ec_transmit's T=0 response rules against a scripted
  * fake card, plus the status-word and PC/SC error texts.
  *
  * The fake replaces the raw transmit of struct ec_pcsc, so no pcscd is

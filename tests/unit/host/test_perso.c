@@ -1,6 +1,6 @@
 /*
- * test_gp_perso.c - personalization of the wallet and the profile through
- * the card manager (DESIGN §3): ec_issuer_personalize_gp() against an
+ * test_perso.c - personalization of the wallet and the profile through
+ * the card manager (DESIGN §3): ec_personalize() against an
  * in-process card (vcard-daemon/inproc.h) with the default SCP03 test keys, then
  * a top-up and a purchase with the card it made; and, driving the secure
  * channel by hand (host/gp_session.h), the refusals: STORE DATA outside a
@@ -16,17 +16,16 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "applets.h"
-#include "card.h"
+#include "host_fixture.h"
 #include "crypto.h"
 #include "cursor.h"
 #include "gp_keys.h"
 #include "gp_session.h"
 #include "hex.h"
-#include "inproc.h"
 #include "isd.h"
 #include "issuer.h"
 #include "merchant.h"
+#include "perso.h"
 #include "purse.h"
 #include "scp03.h"
 #include "wallet.h"
@@ -37,9 +36,7 @@
 
 static const uint8_t card_serial[PURSE_SERIAL_LEN] = { 0x45, 0x43, 0x00, 0x00, 0x00, 0x00, 0x47, 0x50 };
 
-static struct vc_storage *storage;
-static struct vc_card card;
-static struct ec_pcsc pc;
+static struct ts_card c;
 static struct ec_issuer issuer;
 static struct ec_merchant shop;
 static struct ec_gp_keys keys;
@@ -55,14 +52,7 @@ static void setup(void)
 	struct ec_error err = { 0 };
 
 	memcpy(opt.serial, card_serial, sizeof(opt.serial));
-	cr_assert_eq(vc_storage_mem_create(IMAGE_SIZE, &storage), VC_OK);
-	cr_assert_eq(vc_card_create(storage, &opt, ecard_applets, ecard_applet_count, NULL), VC_OK);
-	vc_card_init(&card, storage, NULL);
-	for (size_t i = 0; i < ecard_applet_count; i++)
-		cr_assert_eq(vc_card_register(&card, ecard_applets[i]), VC_OK);
-	cr_assert_eq(vc_card_power_up(&card), VC_OK);
-	ec_pcsc_init(&pc, NULL);
-	vc_inproc_attach(&pc, &card);
+	ts_card_open(&c, IMAGE_SIZE, &opt);
 
 	memset(&issuer, 0, sizeof(issuer));
 	issuer.currency = EUR;
@@ -77,7 +67,7 @@ static void setup(void)
 	memcpy(shop.ca_pub, issuer.ca_pub, CRYPTO_EC_PUB_LEN);
 	shop.currency = EUR;
 
-	ec_gp_default_keys(&keys, VC_ISD_DEFAULT_KVN);
+	ec_gp_default_keys(&keys, GP_TEST_KVN);
 	memset(&sess, 0, sizeof(sess));
 }
 
@@ -87,8 +77,7 @@ static void teardown(void)
 	ec_gp_keys_wipe(&keys);
 	ec_issuer_wipe(&issuer);
 	ec_merchant_wipe(&shop);
-	vc_card_free(&card);
-	vc_storage_destroy(storage);
+	ts_card_close(&c);
 }
 
 TestSuite(gp_perso, .init = setup, .fini = teardown, .timeout = 60);
@@ -100,7 +89,7 @@ static uint16_t plain_bytes(const uint8_t *cmd, size_t len)
 {
 	uint8_t out[EC_RESPONSE_SHORT_MAX];
 	size_t n = 0;
-	cr_assert_eq(ec_transmit(&pc, cmd, len, out, sizeof(out), &n), EC_OK);
+	cr_assert_eq(ec_transmit(&c.pc, cmd, len, out, sizeof(out), &n), EC_OK);
 	cr_assert_geq(n, 2);
 	memcpy(rsp, out, n - 2);
 	rsp_len = n - 2;
@@ -129,7 +118,7 @@ static void open_channel(uint8_t level)
 	opt.scp = EC_GP_SCP03;
 	opt.level = level;
 	select_isd();
-	cr_assert_eq(ec_gp_open(&sess, &pc, &keys, &opt, &err), EC_OK, "%s", err.text);
+	cr_assert_eq(ec_gp_open(&sess, &c.pc, &keys, &opt, &err), EC_OK, "%s", err.text);
 }
 
 /* A command through the secure channel; the status word, data in rsp. */
@@ -199,8 +188,8 @@ static struct ec_purse_data purse(void)
 {
 	struct ec_purse_data pd;
 	struct ec_error err = { 0 };
-	cr_assert_eq(ec_wallet_select(&pc, &err), EC_OK, "%s", err.text);
-	cr_assert_eq(ec_wallet_purse_data(&pc, &pd, &err), EC_OK, "%s", err.text);
+	cr_assert_eq(ec_wallet_select(&c.pc, &err), EC_OK, "%s", err.text);
+	cr_assert_eq(ec_wallet_purse_data(&c.pc, &pd, &err), EC_OK, "%s", err.text);
 	return pd;
 }
 
@@ -211,10 +200,10 @@ static void load_and_pay(void)
 	struct ec_payment p;
 	struct ec_error err = { 0 };
 
-	cr_assert_eq(ec_wallet_load(&pc, &issuer, 2000, &res, &err), EC_OK, "%s", err.text);
+	cr_assert_eq(ec_wallet_load(&c.pc, &issuer, 2000, &res, &err), EC_OK, "%s", err.text);
 	cr_assert_eq(res.balance, 2000);
 	cr_assert_eq(res.counter, 1);
-	cr_assert_eq(ec_merchant_pay(&shop, &pc, 750, EUR, pin_1234, NULL, &p, &err), EC_OK, "%s",
+	cr_assert_eq(ec_merchant_pay(&shop, &c.pc, 750, EUR, pin_1234, NULL, &p, &err), EC_OK, "%s",
 		     err.text);
 	cr_assert_eq(p.record.balance, 1250);
 	cr_assert_eq(p.record.counter, 2);
@@ -234,7 +223,7 @@ static void expect_certified(void)
 	cr_assert_eq(pd.max_balance, MAX_BALANCE);
 	cr_assert_eq(pd.balance, 0);
 	cr_assert_arr_eq(pd.serial, card_serial, PURSE_SERIAL_LEN);
-	cr_assert_eq(ec_wallet_card_cert(&pc, cert, &err), EC_OK, "%s", err.text);
+	cr_assert_eq(ec_wallet_card_cert(&c.pc, cert, &err), EC_OK, "%s", err.text);
 	cr_assert_eq(purse_cert_check(issuer.ca_pub, cert, id, NULL), 1);
 	cr_assert_arr_eq(id, card_serial, PURSE_SERIAL_LEN);
 }
@@ -243,8 +232,8 @@ static void expect_policy(uint8_t general, uint8_t private_class)
 {
 	uint8_t g = 0xFF, p = 0xFF;
 	struct ec_error err = { 0 };
-	cr_assert_eq(ec_profile_select(&pc, &err), EC_OK, "%s", err.text);
-	cr_assert_eq(ec_profile_get_policy(&pc, &g, &p, &err), EC_OK, "%s", err.text);
+	cr_assert_eq(ec_profile_select(&c.pc, &err), EC_OK, "%s", err.text);
+	cr_assert_eq(ec_profile_get_policy(&c.pc, &g, &p, &err), EC_OK, "%s", err.text);
 	cr_assert_eq(g, general, "general policy %02X, expected %02X", g, general);
 	cr_assert_eq(p, private_class, "private policy %02X, expected %02X", p, private_class);
 }
@@ -255,7 +244,7 @@ static void expect_field(uint8_t id, const char *value)
 	char got[EC_PROFILE_VALUE_MAX + 1];
 	size_t len = 99;
 	struct ec_error err = { 0 };
-	cr_assert_eq(ec_profile_get_field(&pc, id, got, sizeof(got), &len, &err), EC_OK,
+	cr_assert_eq(ec_profile_get_field(&c.pc, id, got, sizeof(got), &len, &err), EC_OK,
 		     "field %02X: %s", id, err.text);
 	cr_assert_eq(len, strlen(value), "field %02X: %zu bytes, expected %zu", id, len,
 		     strlen(value));
@@ -273,7 +262,7 @@ Test(gp_perso, personalizes_then_loads_and_pays)
 	cr_assert_eq(plain("00 A4 04 00 08 F045434152445701 00"), 0x9000);
 	cr_assert_eq(plain("80 5C 00 00 00"), 0x6985);
 
-	cr_assert_eq(ec_issuer_personalize_gp(&issuer, &pc, NULL, &keys, NULL, serial, &err), EC_OK,
+	cr_assert_eq(ec_personalize(&issuer, &c.pc, NULL, &keys, NULL, serial, &err), EC_OK,
 		     "%s", err.text);
 	cr_assert_arr_eq(serial, card_serial, PURSE_SERIAL_LEN);
 	/* The card manager moved both applications to PERSONALIZED (0F). */
@@ -298,7 +287,7 @@ Test(gp_perso, level_33_also_works)
 	ec_gp_options_init(&opt);
 	opt.scp = EC_GP_SCP03;
 	opt.level = 0x33;
-	cr_assert_eq(ec_issuer_personalize_gp(&issuer, &pc, &opt, &keys, NULL, NULL, &err), EC_OK,
+	cr_assert_eq(ec_personalize(&issuer, &c.pc, &opt, &keys, NULL, NULL, &err), EC_OK,
 		     "%s", err.text);
 	expect_certified();
 	load_and_pay();
@@ -314,7 +303,7 @@ Test(gp_perso, on_a_supplementary_logical_channel)
 	opt.scp = EC_GP_SCP03;
 	opt.level = 0x03;
 	opt.channel = 2;
-	cr_assert_eq(ec_issuer_personalize_gp(&issuer, &pc, &opt, &keys, NULL, NULL, &err), EC_OK,
+	cr_assert_eq(ec_personalize(&issuer, &c.pc, &opt, &keys, NULL, NULL, &err), EC_OK,
 		     "%s", err.text);
 	cr_assert_eq(plain("00 70 80 02 00"), 0x9000);
 	expect_certified();
@@ -328,12 +317,12 @@ Test(gp_perso, scp02_or_no_c_mac_is_refused_before_the_card_sees_anything)
 
 	ec_gp_options_init(&opt);
 	opt.scp = EC_GP_SCP02;
-	cr_assert_eq(ec_issuer_personalize_gp(&issuer, &pc, &opt, &keys, NULL, NULL, &err),
+	cr_assert_eq(ec_personalize(&issuer, &c.pc, &opt, &keys, NULL, NULL, &err),
 		     EC_ERR_ARG);
 	cr_assert_not_null(strstr(err.text, "SCP03"), "%s", err.text);
 	opt.scp = EC_GP_SCP03;
 	opt.level = 0x00;
-	cr_assert_eq(ec_issuer_personalize_gp(&issuer, &pc, &opt, &keys, NULL, NULL, &err),
+	cr_assert_eq(ec_personalize(&issuer, &c.pc, &opt, &keys, NULL, NULL, &err),
 		     EC_ERR_ARG);
 	cr_assert_not_null(strstr(err.text, "C-MAC"), "%s", err.text);
 	cr_assert_eq(plain("00 A4 04 00 08 F045434152445701 00"), 0x9000);
@@ -361,7 +350,7 @@ Test(gp_perso, profile_initial_fields_and_policy)
 	init.values[0x09 - 1] = "4000123412341234";
 	init.values[0x0A - 1] = "ann@example.org";
 	init.values[0x0B - 1] = long_value;
-	cr_assert_eq(ec_issuer_personalize_gp(&issuer, &pc, NULL, &keys, &init, NULL, &err), EC_OK,
+	cr_assert_eq(ec_personalize(&issuer, &c.pc, NULL, &keys, &init, NULL, &err), EC_OK,
 		     "%s", err.text);
 
 	expect_policy(EC_POLICY_NEVER, EC_POLICY_SESSION);
@@ -391,16 +380,16 @@ Test(gp_perso, values_the_card_would_refuse_are_refused_first)
 	memset(too_long, 'y', EC_PROFILE_VALUE_MAX + 1);
 	too_long[EC_PROFILE_VALUE_MAX + 1] = '\0';
 	init.values[0x0A - 1] = too_long;
-	cr_assert_eq(ec_issuer_personalize_gp(&issuer, &pc, NULL, &keys, &init, NULL, &err),
+	cr_assert_eq(ec_personalize(&issuer, &c.pc, NULL, &keys, &init, NULL, &err),
 		     EC_ERR_ARG);
 	init.values[0x0A - 1] = NULL;
 	init.set_policy = true;
 	init.general = 3;
-	cr_assert_eq(ec_issuer_personalize_gp(&issuer, &pc, NULL, &keys, &init, NULL, &err),
+	cr_assert_eq(ec_personalize(&issuer, &c.pc, NULL, &keys, &init, NULL, &err),
 		     EC_ERR_ARG);
 	/* Nothing reached the card: it personalizes as new. */
 	init.general = EC_POLICY_SESSION;
-	cr_assert_eq(ec_issuer_personalize_gp(&issuer, &pc, NULL, &keys, &init, NULL, &err), EC_OK,
+	cr_assert_eq(ec_personalize(&issuer, &c.pc, NULL, &keys, &init, NULL, &err), EC_OK,
 		     "%s", err.text);
 	expect_policy(EC_POLICY_SESSION, EC_POLICY_NEVER);
 }
@@ -439,9 +428,9 @@ Test(gp_perso, a_second_personalization_is_refused)
 	struct ec_error err = { 0 };
 
 	init.values[0x0A - 1] = "ann@example.org";
-	cr_assert_eq(ec_issuer_personalize_gp(&issuer, &pc, NULL, &keys, &init, NULL, &err), EC_OK,
+	cr_assert_eq(ec_personalize(&issuer, &c.pc, NULL, &keys, &init, NULL, &err), EC_OK,
 		     "%s", err.text);
-	cr_assert_eq(ec_issuer_personalize_gp(&issuer, &pc, NULL, &keys, NULL, NULL, &err),
+	cr_assert_eq(ec_personalize(&issuer, &c.pc, NULL, &keys, NULL, NULL, &err),
 		     EC_ERR_CARD);
 	cr_assert_eq(err.sw, 0x6985);
 	cr_assert_not_null(strstr(err.text, "personalized already"), "%s", err.text);
@@ -575,7 +564,7 @@ Test(gp_perso, store_data_sent_straight_to_the_profile_is_refused)
 	cr_assert_eq(plain("00 70 00 01 00"), 0x9000);
 	cr_assert_eq(plain("01 A4 04 00 08 F045434152445001 00"), 0x9000);
 	init.values[0x0A - 1] = "ann@example.org";
-	cr_assert_eq(ec_issuer_personalize_gp(&issuer, &pc, NULL, &keys, &init, NULL, &err), EC_OK,
+	cr_assert_eq(ec_personalize(&issuer, &c.pc, NULL, &keys, &init, NULL, &err), EC_OK,
 		     "%s", err.text);
 	/* And sent on channel 1, where the profile is selected: refused. */
 	cr_assert_eq(plain("81 E2 80 00 04 D0020000"), 0x6982);

@@ -1,5 +1,5 @@
 /*
- * test_ifd_slot.c - the driver's CCID command layer (ifd/commands.c) and
+ * test_slot.c - the driver's CCID command layer (ifd/commands.c) and
  * its slot layer (ifd/slot.c) against a scripted reader.
  *
  * The reader is a struct ifd_transport whose operations are test doubles:

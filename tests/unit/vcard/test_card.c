@@ -7,7 +7,7 @@
  *
  * Each test gets a fresh card on a 256 KiB memory backend, made by the
  * factory with the applets ecard ships, so the diagnostic applet (ECHO,
- * GENERATE, INCREMENT, READ, WRITE, RANDOM; see applet/applets.h) is the
+ * GENERATE, INCREMENT, READ, WRITE, RANDOM; see common/diag_proto.h) is the
  * application under test.
  */
 #include <criterion/criterion.h>
@@ -21,8 +21,8 @@
 #include "hex.h"
 
 #define IMAGE_SIZE 262144u
-#define DIAG_AID "F0 45 43 41 52 44 44 01"
-#define SELECT_DIAG "00 A4 04 00 08 " DIAG_AID
+#define DIAG_AID_HEX "F0 45 43 41 52 44 44 01"
+#define SELECT_DIAG "00 A4 04 00 08 " DIAG_AID_HEX
 #define DIAG_STATE 260u
 #define PIN_1234 "31 32 33 34 FF FF FF FF"
 
@@ -223,7 +223,7 @@ Test(card, select_unknown_aid)
 {
 	expect_sw("00 A4 04 00 05 A0 00 00 00 01", SW_FILE_NOT_FOUND);
 	expect_sw("00 A4 04 00 08 F0 45 43 41 52 44 44 02", SW_FILE_NOT_FOUND);
-	expect_sw("00 A4 04 00 09 " DIAG_AID " 00", SW_FILE_NOT_FOUND);
+	expect_sw("00 A4 04 00 09 " DIAG_AID_HEX " 00", SW_FILE_NOT_FOUND);
 	expect_sw("80 10 00 00 01 AA", SW_INS_NOT_SUPPORTED);
 }
 
@@ -276,7 +276,7 @@ Test(card, select_by_full_aid)
 	expect_rsp(SELECT_DIAG, "", SW_OK);
 	expect_rsp("80 10 00 00 03 01 02 03", "01 02 03", SW_OK);
 	expect_rsp(SELECT_DIAG " 00", "", SW_OK);
-	expect_rsp("00 A4 04 0C 08 " DIAG_AID, "", SW_OK);
+	expect_rsp("00 A4 04 0C 08 " DIAG_AID_HEX, "", SW_OK);
 }
 
 Test(card, select_by_partial_aid)
@@ -287,8 +287,8 @@ Test(card, select_by_partial_aid)
 
 Test(card, select_bad_p2_and_length)
 {
-	expect_sw("00 A4 04 02 08 " DIAG_AID, SW_INCORRECT_P1P2);
-	expect_sw("00 A4 04 00 11 " DIAG_AID " " DIAG_AID " 00", SW_WRONG_LENGTH);
+	expect_sw("00 A4 04 02 08 " DIAG_AID_HEX, SW_INCORRECT_P1P2);
+	expect_sw("00 A4 04 00 11 " DIAG_AID_HEX " " DIAG_AID_HEX " 00", SW_WRONG_LENGTH);
 	expect_sw("80 10 00 00 01 AA", SW_INS_NOT_SUPPORTED);
 }
 
@@ -429,10 +429,10 @@ Test(channel, open_a_given_channel)
 
 Test(channel, closed_channels_refused)
 {
-	expect_sw("01 A4 04 00 08 " DIAG_AID, SW_CHANNEL_NOT_SUPPORTED);
+	expect_sw("01 A4 04 00 08 " DIAG_AID_HEX, SW_CHANNEL_NOT_SUPPORTED);
 	expect_sw("81 10 00 00 01 AA", SW_CHANNEL_NOT_SUPPORTED);
 	expect_sw("03 20 00 81", SW_CHANNEL_NOT_SUPPORTED);
-	expect_sw("40 A4 04 00 08 " DIAG_AID, SW_CHANNEL_NOT_SUPPORTED);
+	expect_sw("40 A4 04 00 08 " DIAG_AID_HEX, SW_CHANNEL_NOT_SUPPORTED);
 	expect_sw("4F 70 00 00 01", SW_CHANNEL_NOT_SUPPORTED);
 	expect_sw("C0 10 00 00 01 AA", SW_CHANNEL_NOT_SUPPORTED);
 }
@@ -440,11 +440,11 @@ Test(channel, closed_channels_refused)
 Test(channel, close_then_refused)
 {
 	expect_rsp("00 70 00 00 01", "01", SW_OK);
-	expect_sw("01 A4 04 00 08 " DIAG_AID, SW_OK);
+	expect_sw("01 A4 04 00 08 " DIAG_AID_HEX, SW_OK);
 	expect_rsp("81 10 00 00 01 AA", "AA", SW_OK);
 	expect_rsp("00 70 80 01", "", SW_OK);
 	expect_sw("81 10 00 00 01 AA", SW_CHANNEL_NOT_SUPPORTED);
-	expect_sw("01 A4 04 00 08 " DIAG_AID, SW_CHANNEL_NOT_SUPPORTED);
+	expect_sw("01 A4 04 00 08 " DIAG_AID_HEX, SW_CHANNEL_NOT_SUPPORTED);
 	expect_sw("00 70 80 01", SW_CHANNEL_NOT_SUPPORTED);
 
 	/* Reopened, the channel starts with nothing selected. */
@@ -472,14 +472,14 @@ Test(channel, not_multi_selectable)
 {
 	expect_sw(SELECT_DIAG, SW_OK);
 	expect_rsp("00 70 00 00 01", "01", SW_OK);
-	expect_sw("01 A4 04 00 08 " DIAG_AID, SW_CONDITIONS);
+	expect_sw("01 A4 04 00 08 " DIAG_AID_HEX, SW_CONDITIONS);
 	expect_sw("01 A4 04 00 06 F0 45 43 41 52 44", SW_CONDITIONS);
 
 	/* SELECT of an unknown AID fails before deselecting: channel 0 keeps
 	 * the applet, so channel 1 still cannot have it. */
 	expect_sw("00 A4 04 00 05 A0 00 00 00 01", SW_FILE_NOT_FOUND);
 	expect_rsp("80 10 00 00 01 AA", "AA", SW_OK);
-	expect_sw("01 A4 04 00 08 " DIAG_AID, SW_CONDITIONS);
+	expect_sw("01 A4 04 00 08 " DIAG_AID_HEX, SW_CONDITIONS);
 	expect_sw("81 10 00 00 01 AA", SW_INS_NOT_SUPPORTED);
 
 	/* Selecting it again on its own channel is allowed. */
@@ -490,7 +490,7 @@ Test(channel, not_multi_selectable)
 Test(channel, applet_moves_after_close)
 {
 	expect_rsp("00 70 00 00 01", "01", SW_OK);
-	expect_sw("01 A4 04 00 08 " DIAG_AID, SW_OK);
+	expect_sw("01 A4 04 00 08 " DIAG_AID_HEX, SW_OK);
 	/* The applet insists on CLA 80 | channel. */
 	expect_rsp("81 10 00 00 01 11", "11", SW_OK);
 	expect_sw("01 10 00 00 01 11", SW_CLA_NOT_SUPPORTED);
@@ -505,7 +505,7 @@ Test(channel, applet_moves_after_close)
 Test(channel, pending_bytes_are_per_channel)
 {
 	expect_rsp("00 70 00 00 01", "01", SW_OK);
-	expect_sw("01 A4 04 00 08 " DIAG_AID, SW_OK);
+	expect_sw("01 A4 04 00 08 " DIAG_AID_HEX, SW_OK);
 	expect_sw("81 12 01 2C 00", 0x612C);
 	expect_sw("00 C0 00 00 2C", SW_CONDITIONS);
 	expect_sw("01 C0 00 00 2C", SW_OK);
@@ -515,7 +515,7 @@ Test(channel, pending_bytes_are_per_channel)
 Test(channel, counter_shared_between_channels)
 {
 	expect_rsp("00 70 00 00 01", "01", SW_OK);
-	expect_sw("01 A4 04 00 08 " DIAG_AID, SW_OK);
+	expect_sw("01 A4 04 00 08 " DIAG_AID_HEX, SW_OK);
 	expect_rsp("81 20 00 00", "00 00 00 01", SW_OK);
 	expect_rsp("00 70 80 01", "", SW_OK);
 	expect_sw(SELECT_DIAG, SW_OK);
@@ -526,7 +526,7 @@ Test(channel, counter_shared_between_channels)
 
 Test(card, chaining_refused)
 {
-	expect_sw("10 A4 04 00 08 " DIAG_AID, SW_CHAINING_NOT_SUPPORTED);
+	expect_sw("10 A4 04 00 08 " DIAG_AID_HEX, SW_CHAINING_NOT_SUPPORTED);
 	expect_sw(SELECT_DIAG, SW_OK);
 	expect_sw("90 10 00 00 01 AA", SW_CHAINING_NOT_SUPPORTED);
 	expect_sw("10 20 00 81", SW_CHAINING_NOT_SUPPORTED);
@@ -538,7 +538,7 @@ Test(card, secure_messaging_refused_for_interindustry_classes)
 	/* SM bits set: neither the PIN nor SELECT may run as if plain. */
 	expect_sw("04 20 00 81 08 " PIN_1234, SW_SM_NOT_SUPPORTED);
 	expect_sw("08 24 00 81 10 " PIN_1234 " " PIN_1234, SW_SM_NOT_SUPPORTED);
-	expect_sw("0C A4 04 00 08 " DIAG_AID, SW_SM_NOT_SUPPORTED);
+	expect_sw("0C A4 04 00 08 " DIAG_AID_HEX, SW_SM_NOT_SUPPORTED);
 	expect_sw("00 20 00 81", 0x63C3);
 	cr_assert_eq(vc_pin_tries(&card->nvm, card->pin_obj.off), before);
 	/* A proprietary class with SM (GlobalPlatform 84) goes to the applet. */
@@ -574,8 +574,8 @@ Test(card, front_end_frame_limit)
 
 Test(card, invalid_class)
 {
-	expect_sw("FF A4 04 00 08 " DIAG_AID, SW_CLA_NOT_SUPPORTED);
-	expect_sw("20 A4 04 00 08 " DIAG_AID, SW_CLA_NOT_SUPPORTED);
+	expect_sw("FF A4 04 00 08 " DIAG_AID_HEX, SW_CLA_NOT_SUPPORTED);
+	expect_sw("20 A4 04 00 08 " DIAG_AID_HEX, SW_CLA_NOT_SUPPORTED);
 	expect_sw("FF 00 00 00", SW_CLA_NOT_SUPPORTED);
 }
 
@@ -584,14 +584,14 @@ Test(card, malformed_lengths)
 	expect_sw("", SW_WRONG_LENGTH);
 	expect_sw("00", SW_WRONG_LENGTH);
 	expect_sw("00 A4 04", SW_WRONG_LENGTH);
-	expect_sw("00 A4 04 00 09 " DIAG_AID, SW_WRONG_LENGTH);
-	expect_sw("00 A4 04 00 08 " DIAG_AID " 00 00", SW_WRONG_LENGTH);
+	expect_sw("00 A4 04 00 09 " DIAG_AID_HEX, SW_WRONG_LENGTH);
+	expect_sw("00 A4 04 00 08 " DIAG_AID_HEX " 00 00", SW_WRONG_LENGTH);
 	expect_sw("00 A4 04 00 00 01", SW_WRONG_LENGTH);
-	expect_sw("00 A4 04 00 00 00 08 " DIAG_AID " 00", SW_WRONG_LENGTH);
+	expect_sw("00 A4 04 00 00 00 08 " DIAG_AID_HEX " 00", SW_WRONG_LENGTH);
 	expect_sw("00 A4 04 00 00 00 00 AA", SW_WRONG_LENGTH);
 	expect_sw("80 10 00 00 00 00", SW_WRONG_LENGTH);
 	/* The well-formed extended SELECT still works afterwards. */
-	expect_sw("00 A4 04 00 00 00 08 " DIAG_AID, SW_OK);
+	expect_sw("00 A4 04 00 00 00 08 " DIAG_AID_HEX, SW_OK);
 }
 
 /* ---- malformed input never changes persistent state ---- */
@@ -638,7 +638,7 @@ static const struct bad_command battery_before_select[] = {
 	{ "00 20 00 81", 0x63C3 },
 	{ "80 20 00 00", SW_INS_NOT_SUPPORTED },
 	{ "80 24 00 00 01 AA", SW_INS_NOT_SUPPORTED },
-	{ "00 A4 04 02 08 " DIAG_AID, SW_INCORRECT_P1P2 },
+	{ "00 A4 04 02 08 " DIAG_AID_HEX, SW_INCORRECT_P1P2 },
 	{ "00 70 40 00", SW_INCORRECT_P1P2 },
 	{ "00 70 80 00", SW_INCORRECT_P1P2 },
 	{ "00 C0 00 00 00", SW_CONDITIONS },
@@ -741,7 +741,7 @@ Test(card, write_patches_the_record)
 	read_state(state);
 	cr_assert_arr_eq(state, "\x00\x00\x00\x01", 4, "WRITE increments the counter");
 	cr_assert_arr_eq(state + 4 + 0x10, "\xDE\xAD\xBE\xEF", 4);
-	for (size_t i = 0; i < APPLET_DIAG_RECORD; i++)
+	for (size_t i = 0; i < DIAG_RECORD_LEN; i++)
 		if (i < 0x10 || i >= 0x14)
 			cr_assert_eq(state[4 + i], 0, "record byte %zu untouched", i);
 
@@ -771,7 +771,7 @@ Test(card, exact_aid_wins_over_partial)
 	expect_rsp("80 20 00 00", "00 00 00 01", SW_OK);
 
 	expect_rsp("00 70 00 00 01", "01", SW_OK);
-	expect_sw("01 A4 04 00 08 " DIAG_AID, SW_OK);
+	expect_sw("01 A4 04 00 08 " DIAG_AID_HEX, SW_OK);
 	expect_rsp("81 20 00 00", "00 00 00 03", SW_OK);
 	expect_sw("01 A4 04 00 07 F0 45 43 41 52 44 44", SW_CONDITIONS);
 }
@@ -796,7 +796,7 @@ Test(card, reset_clears_selection_and_pin_state)
 Test(card, reset_closes_channels)
 {
 	expect_rsp("00 70 00 00 01", "01", SW_OK);
-	expect_sw("01 A4 04 00 08 " DIAG_AID, SW_OK);
+	expect_sw("01 A4 04 00 08 " DIAG_AID_HEX, SW_OK);
 	vc_card_reset(card);
 	expect_sw("81 10 00 00 01 AA", SW_CHANNEL_NOT_SUPPORTED);
 	expect_sw(SELECT_DIAG, SW_OK);

@@ -57,7 +57,7 @@ static void setup(void)
 	for (size_t i = 0; i < ecard_applet_count; i++)
 		vc_card_register(&card, ecard_applets[i]);
 	cr_assert_eq(vc_card_power_up(&card), VC_OK);
-	default_keys(&keys, VC_ISD_DEFAULT_KVN);
+	default_keys(&keys, GP_TEST_KVN);
 	memset(&host, 0, sizeof(host));
 }
 
@@ -187,7 +187,7 @@ Test(isd, sequence_counter_moves_with_each_initialize_update)
 Test(isd, wrong_keys_give_no_session)
 {
 	struct scp03_keys wrong;
-	default_keys(&wrong, VC_ISD_DEFAULT_KVN);
+	default_keys(&wrong, GP_TEST_KVN);
 	wrong.mac[0] ^= 1;
 	cr_assert_eq(open_channel_with(&wrong, 0x01), 0x6300, "the card cryptogram does not match");
 	struct scp03_keys other_kvn;

@@ -327,10 +327,10 @@ Test(pin, tearing_wrong_verify_never_regains_a_try)
 /* Which PIN the card holds, read from its record without spending a try. */
 static bool pin_is(const char *digits)
 {
-	uint8_t block[VC_PIN_BLOCK];
+	uint8_t block[ISO_PIN_BLOCK_LEN];
 	cr_assert(vc_pin_block_from_digits(digits, block));
-	const uint8_t *rec = vc_nvm_peek(&card.nvm, card.pin_obj.off + VC_PIN_OFF_BLOCK, VC_PIN_BLOCK);
-	return memcmp(rec, block, VC_PIN_BLOCK) == 0;
+	const uint8_t *rec = vc_nvm_peek(&card.nvm, card.pin_obj.off + VC_PIN_OFF_BLOCK, ISO_PIN_BLOCK_LEN);
+	return memcmp(rec, block, ISO_PIN_BLOCK_LEN) == 0;
 }
 
 Test(pin, tearing_right_verify_and_change)

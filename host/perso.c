@@ -1,0 +1,317 @@
+/*
+ * perso.c - issuing a card (see perso.h): the wallet's keys, limits and
+ * certificate and the profile's first values, through the card manager's
+ * secure channel or, at the factory, in clear.
+ *
+ * The issuer's side is issuer.h (K_load from the serial, the card
+ * certificate); the card manager's verbs are gp.h. K_load and every
+ * buffer that held a secret are wiped before return.
+ */
+#include "perso.h"
+
+#include <string.h>
+
+#include "cursor.h"
+#include "exchange.h"
+#include "iso7816.h"
+#include "wallet.h"
+
+/* Append one TLV with a short or 81-form length. */
+static void put_tlv(struct writer *w, uint8_t tag, const uint8_t *value, size_t len)
+{
+	writer_u8(w, tag);
+	if (len > 0x7F)
+		writer_u8(w, 0x81);
+	writer_u8(w, (uint8_t)len);
+	writer_bytes(w, value, len);
+}
+
+/* Send STORE DATA with TLVs; the buffer is wiped by the caller. */
+static enum ec_status store_data(struct ec_pcsc *pc, uint8_t p1, const uint8_t *tlvs, size_t len,
+				 uint8_t *apdu, size_t apdu_cap, struct ec_error *err)
+{
+	struct writer w;
+	writer_init(&w, apdu, apdu_cap);
+	writer_u8(&w, WALLET_CLA);
+	writer_u8(&w, WALLET_INS_STORE_DATA);
+	writer_u8(&w, p1);
+	writer_u8(&w, 0x00);
+	writer_u8(&w, (uint8_t)len);
+	writer_bytes(&w, tlvs, len);
+	if (!writer_ok(&w) || len > 255)
+		return ec_error_set(err, EC_ERR_ARG, "a STORE DATA block does not fit a short APDU: this is a bug in ecard.");
+	return ec_command(pc, "STORE DATA", apdu, w.len, NULL, 0, NULL, err);
+}
+
+enum ec_status ec_personalize_in_clear(const struct ec_issuer *issuer, struct ec_pcsc *pc,
+				       uint8_t serial_out[PURSE_SERIAL_LEN], struct ec_error *err)
+{
+	static const uint8_t generate[] = { WALLET_CLA, WALLET_INS_GENERATE_KEY_PAIR, 0x00, 0x00, 0x00 };
+	uint8_t answer[WALLET_KEY_PAIR_RESPONSE_LEN + 1];
+	uint8_t serial[PURSE_SERIAL_LEN], card_pub[CRYPTO_EC_PUB_LEN], cert[PURSE_CERT_LEN];
+	uint8_t kload[PURSE_KEY_LEN], limits[WALLET_LIMITS_LEN];
+	uint8_t tlvs[200], apdu[5 + 200];
+	struct writer w;
+	size_t len;
+
+	if (!issuer || !pc)
+		return ec_error_set(err, EC_ERR_ARG, "ec_personalize_in_clear was called without its arguments.");
+	enum ec_status st = ec_wallet_select(pc, err);
+	if (st != EC_OK)
+		return st;
+	st = ec_command(pc, "GENERATE KEY PAIR", generate, sizeof(generate), answer,
+			sizeof(answer), &len, err);
+	if (st != EC_OK)
+		return st;
+	if (len != WALLET_KEY_PAIR_RESPONSE_LEN || answer[PURSE_SERIAL_LEN] != 0x04)
+		return ec_error_set(err, EC_ERR_FORMAT,
+				    "the card's GENERATE KEY PAIR answer is not a serial and an uncompressed P-256 key (%zu bytes): is this an ecard wallet?",
+				    len);
+	memcpy(serial, answer, PURSE_SERIAL_LEN);
+	memcpy(card_pub, answer + PURSE_SERIAL_LEN, CRYPTO_EC_PUB_LEN);
+
+	if (purse_derive_kload(issuer->master_key, serial, kload) != 0 ||
+	    purse_cert_make(issuer->ca_priv, serial, card_pub, cert) != 0) {
+		st = ec_error_set(err, EC_ERR_CRYPTO,
+				  "deriving the card's keys or signing its certificate failed: check the OpenSSL installation.");
+		goto out;
+	}
+
+	store_be16(limits, issuer->currency);
+	store_be32(limits + 2, issuer->max_balance);
+	writer_init(&w, tlvs, sizeof(tlvs));
+	put_tlv(&w, WALLET_TAG_KLOAD, kload, sizeof(kload));
+	put_tlv(&w, WALLET_TAG_CA_PUB, issuer->ca_pub, CRYPTO_EC_PUB_LEN);
+	put_tlv(&w, WALLET_TAG_LIMITS, limits, sizeof(limits));
+	st = writer_ok(&w) ? store_data(pc, 0x00, tlvs, w.len, apdu, sizeof(apdu), err)
+			   : ec_error_set(err, EC_ERR_ARG, "the personalization data does not fit: this is a bug in ecard.");
+	if (st != EC_OK)
+		goto out;
+
+	writer_init(&w, tlvs, sizeof(tlvs));
+	put_tlv(&w, WALLET_TAG_CERT, cert, sizeof(cert));
+	st = writer_ok(&w) ? store_data(pc, GP_P1_LAST_BLOCK, tlvs, w.len, apdu, sizeof(apdu), err)
+			   : ec_error_set(err, EC_ERR_ARG, "the card certificate does not fit: this is a bug in ecard.");
+	if (st != EC_OK)
+		goto out;
+	if (serial_out)
+		memcpy(serial_out, serial, PURSE_SERIAL_LEN);
+
+out:
+	crypto_wipe(kload, sizeof(kload));
+	crypto_wipe(tlvs, sizeof(tlvs));
+	crypto_wipe(apdu, sizeof(apdu));
+	return st;
+}
+
+/* ---- personalization through the card manager ---- */
+
+/* A clearer sentence for an application's 6985, keeping the status word
+ * for callers that look at it. */
+static enum ec_status refused_again(struct ec_error *err, const char *text)
+{
+	ec_error_set(err, EC_ERR_CARD, "%s", text);
+	if (err)
+		err->sw = SW_CONDITIONS;
+	return EC_ERR_CARD;
+}
+
+/* The wallet's part: key pair, keys, limits, certificate. */
+static enum ec_status perso_wallet(const struct ec_issuer *issuer, struct ec_gp_session *g,
+				   uint8_t serial[PURSE_SERIAL_LEN], struct ec_error *err)
+{
+	static const uint8_t generate[] = { WALLET_TAG_GENERATE, 0x00 };
+	uint8_t answer[WALLET_KEY_PAIR_RESPONSE_LEN], card_pub[CRYPTO_EC_PUB_LEN];
+	uint8_t kload[PURSE_KEY_LEN], cert[PURSE_CERT_LEN], limits[WALLET_LIMITS_LEN], tlvs[160];
+	struct writer w;
+	size_t len = 0;
+
+	enum ec_status st = ec_gp_install_for_personalization(g, ec_wallet_aid, sizeof(ec_wallet_aid),
+							      "INSTALL [for personalization] of the wallet",
+							      err);
+	if (st != EC_OK)
+		return st;
+	st = ec_gp_store_data(g, 0x00, 0, false, generate, sizeof(generate), answer, sizeof(answer),
+			   &len, "STORE DATA (key generation) for the wallet", err);
+	if (st == EC_ERR_CARD && err && err->sw == SW_CONDITIONS)
+		return refused_again(err, "the wallet on this card is personalized already (SW 6985): a card is personalized once; nothing was changed.");
+	if (st != EC_OK)
+		return st;
+	if (len != sizeof(answer) || answer[PURSE_SERIAL_LEN] != 0x04)
+		return ec_error_set(err, EC_ERR_FORMAT,
+				    "the wallet's key generation answer is not a serial and an uncompressed P-256 key (%zu bytes): is this an ecard wallet?",
+				    len);
+	memcpy(serial, answer, PURSE_SERIAL_LEN);
+	memcpy(card_pub, answer + PURSE_SERIAL_LEN, CRYPTO_EC_PUB_LEN);
+
+	if (purse_derive_kload(issuer->master_key, serial, kload) != 0 ||
+	    purse_cert_make(issuer->ca_priv, serial, card_pub, cert) != 0) {
+		st = ec_error_set(err, EC_ERR_CRYPTO,
+				  "deriving the card's keys or signing its certificate failed: check the OpenSSL installation.");
+		goto out;
+	}
+
+	/* K_load alone in a block of its own: the only one under the DEK. */
+	writer_init(&w, tlvs, sizeof(tlvs));
+	put_tlv(&w, WALLET_TAG_KLOAD, kload, sizeof(kload));
+	st = ec_gp_store_data(g, 0x00, 1, true, tlvs, w.len, NULL, 0, NULL,
+			   "STORE DATA (K_load) for the wallet", err);
+	if (st != EC_OK)
+		goto out;
+
+	store_be16(limits, issuer->currency);
+	store_be32(limits + 2, issuer->max_balance);
+	writer_init(&w, tlvs, sizeof(tlvs));
+	put_tlv(&w, WALLET_TAG_CA_PUB, issuer->ca_pub, CRYPTO_EC_PUB_LEN);
+	put_tlv(&w, WALLET_TAG_LIMITS, limits, sizeof(limits));
+	st = writer_ok(&w) ? ec_gp_store_data(g, 0x00, 2, false, tlvs, w.len, NULL, 0, NULL,
+					   "STORE DATA (CA key, currency and maximum) for the wallet", err)
+			   : ec_error_set(err, EC_ERR_ARG, "the personalization data does not fit: this is a bug in ecard.");
+	if (st != EC_OK)
+		goto out;
+
+	writer_init(&w, tlvs, sizeof(tlvs));
+	put_tlv(&w, WALLET_TAG_CERT, cert, sizeof(cert));
+	st = writer_ok(&w) ? ec_gp_store_data(g, GP_P1_LAST_BLOCK, 3, false, tlvs, w.len, NULL, 0, NULL,
+					   "STORE DATA (certificate, last block) for the wallet", err)
+			   : ec_error_set(err, EC_ERR_ARG, "the card certificate does not fit: this is a bug in ecard.");
+
+out:
+	crypto_wipe(kload, sizeof(kload));
+	crypto_wipe(tlvs, sizeof(tlvs));
+	return st;
+}
+
+/*
+ * Blocks for the profile: TLVs collected in order, a block sent when the
+ * next TLV would not fit; plain and DEK-encrypted TLVs in blocks of their
+ * own kind. The last block is sent by profile_flush(..., true).
+ */
+struct perso_blocks {
+	struct ec_gp_session *g;
+	uint8_t block;		/* next STORE DATA block number */
+	bool encrypt;		/* the kind of what buf holds */
+	uint8_t buf[EC_GP_STORE_DATA_MAX];
+	size_t len;
+};
+
+static enum ec_status profile_flush(struct perso_blocks *b, bool last, struct ec_error *err)
+{
+	enum ec_status st = ec_gp_store_data(b->g, last ? GP_P1_LAST_BLOCK : 0x00, b->block, b->encrypt,
+					  b->buf, b->len, NULL, 0, NULL,
+					  last ? "STORE DATA (last block) for the profile"
+					       : "STORE DATA for the profile", err);
+	b->block++;
+	crypto_wipe(b->buf, sizeof(b->buf));
+	b->len = 0;
+	return st;
+}
+
+static enum ec_status profile_add(struct perso_blocks *b, uint8_t tag, const uint8_t *value,
+				  size_t len, bool encrypt, struct ec_error *err)
+{
+	size_t need = 2 + len;
+	enum ec_status st = EC_OK;
+	if (b->len > 0 && (encrypt != b->encrypt ||
+			   b->len + need > (b->encrypt ? EC_GP_STORE_DATA_DEK_MAX : EC_GP_STORE_DATA_MAX)))
+		st = profile_flush(b, false, err);
+	if (st != EC_OK)
+		return st;
+	b->encrypt = encrypt;
+	b->buf[b->len++] = tag;
+	b->buf[b->len++] = (uint8_t)len;
+	memcpy(b->buf + b->len, value, len);
+	b->len += len;
+	return EC_OK;
+}
+
+/* The profile's part: initial fields and policy, then the last block. */
+static enum ec_status perso_profile(struct ec_gp_session *g, const struct ec_profile_init *initial,
+				    struct ec_error *err)
+{
+	struct perso_blocks b = { .g = g };
+	enum ec_status st = ec_gp_install_for_personalization(g, ec_profile_aid,
+							      sizeof(ec_profile_aid),
+							      "INSTALL [for personalization] of the profile",
+							      err);
+	for (size_t i = 0; st == EC_OK && initial && i < EC_PROFILE_FIELDS; i++) {
+		const struct ec_profile_field *f = &ec_profile_fields[i];
+		const char *v = initial->values[f->id - 1];
+		if (v)
+			st = profile_add(&b, f->id, (const uint8_t *)v, strlen(v), f->private_class,
+					 err);
+	}
+	if (st == EC_OK && initial && initial->set_policy) {
+		uint8_t policy[2] = { initial->general, initial->private_class };
+		st = profile_add(&b, PROFILE_TAG_POLICY, policy, sizeof(policy), false, err);
+	}
+	if (st == EC_OK)
+		st = profile_flush(&b, true, err);
+	crypto_wipe(&b, sizeof(b));
+	if (st == EC_ERR_CARD && err && err->sw == SW_CONDITIONS)
+		return refused_again(err, "the profile on this card is personalized already (SW 6985); the wallet was personalized.");
+	return st;
+}
+
+/* Values the card would refuse, refused here with a clearer message. */
+static enum ec_status check_profile_init(const struct ec_profile_init *initial,
+					 struct ec_error *err)
+{
+	if (!initial)
+		return EC_OK;
+	for (size_t i = 0; i < EC_PROFILE_FIELDS; i++) {
+		const struct ec_profile_field *f = &ec_profile_fields[i];
+		const char *v = initial->values[f->id - 1];
+		if (v && strlen(v) > EC_PROFILE_VALUE_MAX)
+			return ec_error_set(err, EC_ERR_ARG,
+					    "the %s is %zu bytes long; a profile value is at most %d bytes: shorten it.",
+					    f->name, strlen(v), EC_PROFILE_VALUE_MAX);
+	}
+	if (initial->set_policy &&
+	    (initial->general > EC_POLICY_ALWAYS || initial->private_class > EC_POLICY_ALWAYS))
+		return ec_error_set(err, EC_ERR_ARG,
+				    "a release policy is never (0), session (1) or always (2).");
+	return EC_OK;
+}
+
+enum ec_status ec_personalize(const struct ec_issuer *issuer, struct ec_pcsc *pc,
+			      const struct ec_gp_options *gp, const struct ec_gp_keys *keys,
+			      const struct ec_profile_init *initial,
+			      uint8_t serial_out[PURSE_SERIAL_LEN], struct ec_error *err)
+{
+	uint8_t serial[PURSE_SERIAL_LEN];
+	struct ec_gp_options opt;
+	struct ec_gp_session session;
+
+	if (!issuer || !pc || !keys)
+		return ec_error_set(err, EC_ERR_ARG, "ec_personalize was called without its arguments.");
+	enum ec_status st = check_profile_init(initial, err);
+	if (st != EC_OK)
+		return st;
+	if (gp) {
+		opt = *gp;
+	} else {
+		ec_gp_options_init(&opt);
+		opt.level = EC_GP_LEVEL_C_MAC | EC_GP_LEVEL_C_DEC;
+	}
+	/* The card manager decrypts personalization data with SCP03's DEK. */
+	if (opt.scp == EC_GP_SCP02)
+		return ec_error_set(err, EC_ERR_ARG,
+				    "personalization goes through SCP03: SCP02 cannot carry it.");
+	opt.scp = EC_GP_SCP03;
+	/* Without a C-MAC anyone on the way could change what is written. */
+	if (!(opt.level & EC_GP_LEVEL_C_MAC))
+		return ec_error_set(err, EC_ERR_ARG,
+				    "personalization needs a secure channel with C-MAC: use security level 03 or 33.");
+
+	memset(&session, 0, sizeof(session));
+	st = ec_gp_connect(&session, pc, keys, &opt, err);
+	if (st == EC_OK)
+		st = perso_wallet(issuer, &session, serial, err);
+	if (st == EC_OK)
+		st = perso_profile(&session, initial, err);
+	ec_gp_close(&session);
+	if (st == EC_OK && serial_out)
+		memcpy(serial_out, serial, PURSE_SERIAL_LEN);
+	return st;
+}

@@ -1,0 +1,103 @@
+/*
+ * test_profile.c - the holder's side of the profile (host/profile.c):
+ * field names and ids, policy names, then GET/PUT FIELD and GET/SET POLICY
+ * against an in-process card, with the PIN the card asks for.
+ */
+#include <criterion/criterion.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "host_fixture.h"
+#include "pin_client.h"
+#include "profile.h"
+
+Test(profile, field_names_and_ids)
+{
+	cr_assert_eq(ec_profile_field_find("email")->id, 0x0A);
+	cr_assert_eq(ec_profile_field_find("EMAIL")->id, 0x0A);
+	cr_assert_eq(ec_profile_field_find("0A")->id, 0x0A);
+	cr_assert_eq(ec_profile_field_find("0x0a")->id, 0x0A);
+	cr_assert_eq(ec_profile_field_find("a")->id, 0x0A);
+	cr_assert_eq(ec_profile_field_find("card-number")->id, 0x09);
+	cr_assert(ec_profile_field_find("card-number")->private_class);
+	cr_assert(ec_profile_field_find("password")->private_class);
+	cr_assert_not(ec_profile_field_find("town")->private_class);
+	cr_assert_eq(ec_profile_field_find("01")->id, 0x01);
+	cr_assert_eq(ec_profile_field_find("0B")->id, 0x0B);
+	cr_assert_null(ec_profile_field_find("0C"));
+	cr_assert_null(ec_profile_field_find("00"));
+	cr_assert_null(ec_profile_field_find("nickname"));
+	cr_assert_null(ec_profile_field_find("100"));
+	cr_assert_null(ec_profile_field_find(""));
+	cr_assert_eq(ec_profile_policy_parse("never"), EC_POLICY_NEVER);
+	cr_assert_eq(ec_profile_policy_parse("Session"), EC_POLICY_SESSION);
+	cr_assert_eq(ec_profile_policy_parse("2"), EC_POLICY_ALWAYS);
+	cr_assert_eq(ec_profile_policy_parse("sometimes"), -1);
+	cr_assert_str_eq(ec_profile_policy_name(EC_POLICY_ALWAYS), "always");
+}
+
+/* ---- against a card ---- */
+
+static struct ts_card c;
+
+static void card_open(void)
+{
+	ts_card_open(&c, 0, NULL);
+}
+
+static void card_close(void)
+{
+	ts_card_close(&c);
+}
+
+TestSuite(profile_card, .init = card_open, .fini = card_close);
+
+Test(profile_card, fields_and_policy)
+{
+	struct ec_error err = { 0 };
+	char value[EC_PROFILE_VALUE_MAX + 1];
+	size_t len;
+	uint8_t general, priv;
+
+	cr_assert_eq(ec_profile_select(&c.pc, &err), EC_OK, "%s", err.text);
+	cr_assert_eq(ec_profile_get_policy(&c.pc, &general, &priv, &err), EC_OK);
+	cr_assert_eq(general, EC_POLICY_NEVER);
+	cr_assert_eq(priv, EC_POLICY_ALWAYS);
+
+	/* Writing needs a fresh PIN verification. */
+	cr_assert_eq(ec_profile_put_field(&c.pc, 0x0A, "a@example.org", 13, &err), EC_ERR_CARD);
+	cr_assert_eq(err.sw, 0x6982);
+	cr_assert_eq(ec_pin_verify(&c.pc, "1234", NULL, &err), EC_OK);
+	cr_assert_eq(ec_profile_put_field(&c.pc, 0x0A, "a@example.org", 13, &err), EC_OK, "%s",
+		     err.text);
+	cr_assert_eq(ec_pin_verify(&c.pc, "1234", NULL, &err), EC_OK);
+	cr_assert_eq(ec_profile_put_field(&c.pc, 0x02, "secret", 6, &err), EC_OK, "%s", err.text);
+
+	cr_assert_eq(ec_profile_get_field(&c.pc, 0x0A, value, sizeof(value), &len, &err), EC_OK);
+	cr_assert_eq(len, 13);
+	cr_assert_str_eq(value, "a@example.org");
+	cr_assert_eq(ec_profile_get_field(&c.pc, 0x03, value, sizeof(value), &len, &err), EC_OK);
+	cr_assert_eq(len, 0, "an empty field");
+	/* A private field wants the PIN every time. */
+	cr_assert_eq(ec_profile_get_field(&c.pc, 0x02, value, sizeof(value), &len, &err), EC_ERR_CARD);
+	cr_assert_eq(err.sw, 0x6982);
+	cr_assert_eq(ec_pin_verify(&c.pc, "1234", NULL, &err), EC_OK);
+	cr_assert_eq(ec_profile_get_field(&c.pc, 0x02, value, sizeof(value), &len, &err), EC_OK);
+	cr_assert_str_eq(value, "secret");
+
+	cr_assert_eq(ec_pin_verify(&c.pc, "1234", NULL, &err), EC_OK);
+	cr_assert_eq(ec_profile_set_policy(&c.pc, EC_POLICY_SESSION, EC_POLICY_NEVER, &err), EC_OK);
+	cr_assert_eq(ec_profile_get_field(&c.pc, 0x02, value, sizeof(value), &len, &err), EC_OK);
+	cr_assert_eq(ec_profile_get_policy(&c.pc, &general, &priv, &err), EC_OK);
+	cr_assert_eq(general, EC_POLICY_SESSION);
+	cr_assert_eq(priv, EC_POLICY_NEVER);
+
+	/* Clearing a field. */
+	cr_assert_eq(ec_pin_verify(&c.pc, "1234", NULL, &err), EC_OK);
+	cr_assert_eq(ec_profile_put_field(&c.pc, 0x0A, "", 0, &err), EC_OK, "%s", err.text);
+	cr_assert_eq(ec_profile_get_field(&c.pc, 0x0A, value, sizeof(value), &len, &err), EC_OK);
+	cr_assert_eq(len, 0);
+	cr_assert_eq(ec_profile_put_field(&c.pc, 0x0A, value, EC_PROFILE_VALUE_MAX + 1, &err),
+		     EC_ERR_ARG);
+}
