@@ -16,7 +16,8 @@ check_LTLIBRARIES = libtestsupport.la libcapgen.la
 libtestsupport_la_CPPFLAGS = $(TEST_CPPFLAGS)
 libtestsupport_la_CFLAGS = $(TEST_CFLAGS)
 libtestsupport_la_SOURCES = tests/support/test_support.c tests/support/test_support.h \
-	tests/support/host_fixture.c tests/support/host_fixture.h
+	tests/support/host_fixture.c tests/support/host_fixture.h \
+	tests/support/fake_card.c tests/support/fake_card.h
 libcapgen_la_CPPFLAGS = $(TEST_CPPFLAGS)
 libcapgen_la_CFLAGS = $(AM_CFLAGS) $(PCSC_CFLAGS) $(LIBZIP_CFLAGS)
 libcapgen_la_SOURCES = tests/support/capgen.c tests/support/capgen.h
@@ -40,7 +41,9 @@ UNIT_TESTS = \
 	tests/unit/applet/test_wallet \
 	tests/unit/applet/test_wallet_tear \
 	tests/unit/applet/test_profile \
+	tests/unit/host/test_error \
 	tests/unit/host/test_pcsc \
+	tests/unit/host/test_exchange \
 	tests/unit/host/test_amount \
 	tests/unit/host/test_keyfile \
 	tests/unit/host/test_issuer \
@@ -127,10 +130,18 @@ tests_unit_applet_test_profile_CFLAGS = $(TEST_CFLAGS)
 tests_unit_applet_test_profile_LDADD = libapplets.la libvcard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
 
 ## host/
+tests_unit_host_test_error_SOURCES = tests/unit/host/test_error.c
+tests_unit_host_test_error_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_host_test_error_CFLAGS = $(TEST_CFLAGS)
+tests_unit_host_test_error_LDADD = libecard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
+tests_unit_host_test_exchange_SOURCES = tests/unit/host/test_exchange.c
+tests_unit_host_test_exchange_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_host_test_exchange_CFLAGS = $(TEST_CFLAGS)
+tests_unit_host_test_exchange_LDADD = libtestsupport.la libecard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
 tests_unit_host_test_pcsc_SOURCES = tests/unit/host/test_pcsc.c
 tests_unit_host_test_pcsc_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_host_test_pcsc_CFLAGS = $(TEST_CFLAGS)
-tests_unit_host_test_pcsc_LDADD = libecard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
+tests_unit_host_test_pcsc_LDADD = libtestsupport.la libecard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
 tests_unit_host_test_amount_SOURCES = tests/unit/host/test_amount.c
 tests_unit_host_test_amount_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_host_test_amount_CFLAGS = $(TEST_CFLAGS)

@@ -41,9 +41,9 @@
 
 #define IMAGE (512u * 1024u)
 
-static const uint8_t wallet_aid[] = { 0xF0, 0x45, 0x43, 0x41, 0x52, 0x44, 0x57, 0x01 };
-static const uint8_t profile_aid[] = { 0xF0, 0x45, 0x43, 0x41, 0x52, 0x44, 0x50, 0x01 };
-static const uint8_t diag_aid[] = { 0xF0, 0x45, 0x43, 0x41, 0x52, 0x44, 0x44, 0x01 };
+static const uint8_t wallet_aid[] = { WALLET_AID };
+static const uint8_t profile_aid[] = { PROFILE_AID };
+static const uint8_t diag_aid[] = { DIAG_AID };
 static const uint8_t gen_pkg[] = { 0xA0, 0x00, 0x00, 0x07, 0x77, 0x01 };
 static const uint8_t gen_app[] = { 0xA0, 0x00, 0x00, 0x07, 0x77, 0x01, 0x01 };
 
@@ -65,6 +65,7 @@ struct wire {
 	unsigned long loads;	/* LOAD commands that reached the card */
 	long first_p2;		/* P2 of the first LOAD since the last reset; -1 none */
 	unsigned long p2_zero;	/* LOADs with P2 00 since the last reset */
+	unsigned long commands;	/* every command on the wire since the last reset */
 	/* Fake GET STATUS answers (level 00 sessions only, nothing is MACed). */
 	const uint8_t *const *status_answers;
 	const size_t *status_lens;
@@ -79,6 +80,7 @@ static void wire_reset_counts(void)
 	wire.loads = 0;
 	wire.first_p2 = -1;
 	wire.p2_zero = 0;
+	wire.commands = 0;
 }
 
 static long wire_transmit(struct ec_pcsc *p, const uint8_t *cmd, size_t len, uint8_t *resp,
@@ -89,6 +91,7 @@ static long wire_transmit(struct ec_pcsc *p, const uint8_t *cmd, size_t len, uin
 	bool df70 = len >= 4 && cmd[1] == 0xCA && cmd[2] == 0xDF && cmd[3] == 0x70;
 	bool status = len >= 4 && cmd[1] == 0xF2;
 
+	wire.commands++;
 	if (status && wire.status_answers) {
 		cr_assert_lt(wire.status_next, wire.status_count, "more GET STATUS than scripted");
 		size_t i = wire.status_next++;
@@ -673,6 +676,46 @@ Test(gp, put_key_adds_a_key_set_that_opens_a_channel)
 }
 
 /* ---- life cycles ---- */
+
+/* The verbs personalization is made of (host/perso.c drives them). */
+Test(gp, install_for_personalization_and_store_data)
+{
+	static const uint8_t generate[] = { WALLET_TAG_GENERATE, 0x00 };
+	uint8_t block[EC_GP_STORE_DATA_MAX + 1] = { 0 };
+	uint8_t answer[WALLET_KEY_PAIR_RESPONSE_LEN];
+	struct ec_error err = { 0 };
+	size_t n = 0;
+
+	cr_assert_eq(ec_gp_store_data(&s, 0x00, 0, false, generate, sizeof(generate), NULL, 0,
+				      NULL, "STORE DATA", &err), EC_ERR_ARG, "no channel is open");
+	connect_at(0x03);
+	wire_reset_counts();
+	cr_assert_eq(ec_gp_store_data(&s, 0x00, 0, false, block, sizeof(block), NULL, 0, NULL,
+				      "STORE DATA", &err), EC_ERR_ARG);
+	cr_assert_eq(ec_gp_store_data(&s, 0x00, 0, true, block, EC_GP_STORE_DATA_DEK_MAX + 1,
+				      NULL, 0, NULL, "STORE DATA", &err), EC_ERR_ARG);
+	cr_assert_eq(wire.commands, 0, "what cannot be sent is not sent");
+	cr_assert(ec_gp_is_open(&s), "and the channel stays open");
+
+	/* STORE DATA goes nowhere before INSTALL [for personalization]. */
+	cr_assert_eq(ec_gp_store_data(&s, 0x00, 0, false, generate, sizeof(generate), answer,
+				      sizeof(answer), &n, "STORE DATA", &err), EC_ERR_CARD);
+	cr_assert_eq(err.sw, SW_CONDITIONS);
+	cr_assert_eq(ec_gp_install_for_personalization(&s, gen_app, sizeof(gen_app), "INSTALL",
+						       &err), EC_ERR_CARD, "no such application");
+	cr_assert_eq(err.sw, SW_REF_DATA_NOT_FOUND);
+
+	cr_assert_eq(ec_gp_install_for_personalization(&s, wallet_aid, sizeof(wallet_aid),
+						       "INSTALL", &err), EC_OK, "%s", err.text);
+	cr_assert_eq(ec_gp_store_data(&s, 0x00, 0, false, generate, sizeof(generate), answer,
+				      sizeof(answer), &n, "STORE DATA", &err), EC_OK, "%s", err.text);
+	cr_assert_eq(n, WALLET_KEY_PAIR_RESPONSE_LEN, "serial and public key");
+	cr_assert_eq(answer[PURSE_SERIAL_LEN], 0x04, "an uncompressed point");
+	/* An answer with data where none was expected. */
+	cr_assert_eq(ec_gp_store_data(&s, 0x00, 1, false, generate, sizeof(generate), NULL, 0,
+				      NULL, "STORE DATA", &err), EC_ERR_FORMAT);
+	cr_assert_not_null(strstr(err.text, "more than the 0 expected"), "%s", err.text);
+}
 
 Test(gp, lock_and_unlock_an_application)
 {

@@ -2,123 +2,17 @@
  * test_pcsc.c - ec_transmit's T=0 response rules against a scripted
  * fake card, plus the status-word and PC/SC error texts.
  *
- * The fake replaces the raw transmit of struct ec_pcsc, so no pcscd is
- * needed: it records every command it receives (the tests check the exact
- * bytes) and answers from a script. Like SCardTransmit it refuses, with
- * SCARD_E_INSUFFICIENT_BUFFER, an answer larger than the capacity it is
- * given, and never writes past it.
+ * The fake card (tests/support/fake_card.h) replaces the raw transmit of
+ * struct ec_pcsc, so no pcscd is needed: it records every command it
+ * receives (the tests check the exact bytes) and answers from a script.
  */
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include "fake_card.h"
 #include "hex.h"
 #include "pcsc.h"
 #include "sw.h"
-
-#define FAKE_MAX_EXCHANGES 300
-#define FAKE_MAX_CMD 600
-#define FAKE_MAX_RESP 1100
-
-struct fake_answer {
-	long rv;
-	uint8_t bytes[FAKE_MAX_RESP];
-	size_t len;
-};
-
-struct fake_card {
-	uint8_t sent[FAKE_MAX_EXCHANGES][FAKE_MAX_CMD];
-	size_t sent_len[FAKE_MAX_EXCHANGES];
-	size_t n_sent;
-	struct fake_answer script[16];
-	size_t n_script;
-	size_t next;
-	bool repeat_last;	/* answer the last entry forever */
-	size_t last_capacity;	/* capacity offered by the last call */
-};
-
-static struct fake_card card;
-static struct ec_pcsc pc;
-
-static long fake_transmit(struct ec_pcsc *p, const uint8_t *cmd, size_t cmd_len,
-			  uint8_t *resp, size_t *resp_len)
-{
-	struct fake_card *fc = p->raw_arg;
-
-	cr_assert_lt(fc->n_sent, FAKE_MAX_EXCHANGES, "the fake card was called too often");
-	cr_assert_leq(cmd_len, FAKE_MAX_CMD);
-	memcpy(fc->sent[fc->n_sent], cmd, cmd_len);
-	fc->sent_len[fc->n_sent++] = cmd_len;
-	fc->last_capacity = *resp_len;
-
-	if (fc->next >= fc->n_script) {
-		cr_assert(fc->repeat_last && fc->n_script > 0,
-			  "the fake card was sent more commands than scripted");
-		fc->next = fc->n_script - 1;
-	}
-	const struct fake_answer *a = &fc->script[fc->next++];
-	if (a->rv != SCARD_S_SUCCESS)
-		return a->rv;
-	if (a->len > *resp_len)
-		return SCARD_E_INSUFFICIENT_BUFFER;
-	memcpy(resp, a->bytes, a->len);
-	*resp_len = a->len;
-	return SCARD_S_SUCCESS;
-}
-
-static void setup(void)
-{
-	memset(&card, 0, sizeof(card));
-	ec_pcsc_init(&pc, NULL);
-	pc.raw_transmit = fake_transmit;
-	pc.raw_arg = &card;
-}
-
-static size_t unhex(const char *text, uint8_t *out, size_t cap)
-{
-	long n = hex_decode(text, out, cap);
-	cr_assert_geq(n, 0, "bad hex in the test itself: %s", text);
-	return (size_t)n;
-}
-
-/* Script an answer given in hex. */
-static void answer(const char *hex)
-{
-	cr_assert_lt(card.n_script, 16);
-	struct fake_answer *a = &card.script[card.n_script++];
-	a->rv = SCARD_S_SUCCESS;
-	a->len = unhex(hex, a->bytes, sizeof(a->bytes));
-}
-
-/* Script an answer of len bytes counting up from first, then a status word. */
-static void answer_data(size_t len, uint8_t first, uint16_t sw)
-{
-	cr_assert_lt(card.n_script, 16);
-	cr_assert_leq(len + 2, FAKE_MAX_RESP);
-	struct fake_answer *a = &card.script[card.n_script++];
-	a->rv = SCARD_S_SUCCESS;
-	for (size_t i = 0; i < len; i++)
-		a->bytes[i] = (uint8_t)(first + i);
-	a->bytes[len] = (uint8_t)(sw >> 8);
-	a->bytes[len + 1] = (uint8_t)sw;
-	a->len = len + 2;
-}
-
-static void answer_error(long rv)
-{
-	cr_assert_lt(card.n_script, 16);
-	card.script[card.n_script++].rv = rv;
-}
-
-static void assert_sent(size_t index, const char *hex)
-{
-	uint8_t want[FAKE_MAX_CMD];
-	size_t n = unhex(hex, want, sizeof(want));
-	cr_assert_lt(index, card.n_sent, "command %zu was never sent", index);
-	cr_assert_eq(card.sent_len[index], n, "command %zu has %zu bytes, expected %zu",
-		     index, card.sent_len[index], n);
-	cr_assert_arr_eq(card.sent[index], want, n, "command %zu differs from %s",
-			 index, hex);
-}
 
 static void assert_counting(const uint8_t *data, size_t len, uint8_t first)
 {
@@ -129,24 +23,24 @@ static void assert_counting(const uint8_t *data, size_t len, uint8_t first)
 static enum ec_status send_hex(const char *hex, uint8_t *resp, size_t cap, size_t *len)
 {
 	uint8_t cmd[FAKE_MAX_CMD];
-	size_t n = unhex(hex, cmd, sizeof(cmd));
+	size_t n = fake_unhex(hex, cmd, sizeof(cmd));
 	return ec_transmit(&pc, cmd, n, resp, cap, len);
 }
 
-TestSuite(transmit, .init = setup);
+TestSuite(transmit, .init = fake_card_setup);
 
 Test(transmit, plain_9000_passes_through)
 {
 	uint8_t resp[EC_RESPONSE_SHORT_MAX];
 	size_t len = 99;
 
-	answer("6F0A 8408F045434152445701 9000");
+	fake_answer("6F0A 8408F045434152445701 9000");
 	cr_assert_eq(send_hex("00A4040008F04543415244570100", resp, sizeof(resp), &len), EC_OK);
-	cr_assert_eq(card.n_sent, 1);
-	assert_sent(0, "00A4040008F04543415244570100");
+	cr_assert_eq(fake.n_sent, 1);
+	fake_assert_sent(0, "00A4040008F04543415244570100");
 	cr_assert_eq(len, 14);
 	uint8_t want[14];
-	unhex("6F0A8408F0454341524457019000", want, sizeof(want));
+	fake_unhex("6F0A8408F0454341524457019000", want, sizeof(want));
 	cr_assert_arr_eq(resp, want, 14);
 	cr_assert_eq(ec_response_sw(resp, len), 0x9000);
 }
@@ -156,11 +50,11 @@ Test(transmit, status_word_only_answer)
 	uint8_t resp[8];
 	size_t len;
 
-	answer("6982");
+	fake_answer("6982");
 	cr_assert_eq(send_hex("80440000", resp, sizeof(resp), &len), EC_OK);
 	cr_assert_eq(len, 2);
 	cr_assert_eq(ec_response_sw(resp, len), 0x6982);
-	cr_assert_eq(card.n_sent, 1);
+	cr_assert_eq(fake.n_sent, 1);
 }
 
 Test(transmit, chain_of_get_responses_is_concatenated)
@@ -168,16 +62,16 @@ Test(transmit, chain_of_get_responses_is_concatenated)
 	uint8_t resp[EC_RESPONSE_MAX];
 	size_t len;
 
-	answer("6110");
-	answer_data(16, 0x00, 0x6108);
-	answer_data(8, 0x10, 0x6104);
-	answer_data(4, 0x18, 0x9000);
+	fake_answer("6110");
+	fake_answer_data(16, 0x00, 0x6108);
+	fake_answer_data(8, 0x10, 0x6104);
+	fake_answer_data(4, 0x18, 0x9000);
 	cr_assert_eq(send_hex("80CA9F7F00", resp, sizeof(resp), &len), EC_OK);
-	cr_assert_eq(card.n_sent, 4);
-	assert_sent(0, "80CA9F7F00");
-	assert_sent(1, "00C0000010");
-	assert_sent(2, "00C0000008");
-	assert_sent(3, "00C0000004");
+	cr_assert_eq(fake.n_sent, 4);
+	fake_assert_sent(0, "80CA9F7F00");
+	fake_assert_sent(1, "00C0000010");
+	fake_assert_sent(2, "00C0000008");
+	fake_assert_sent(3, "00C0000004");
 	cr_assert_eq(len, 28 + 2);
 	assert_counting(resp, 28, 0x00);
 	cr_assert_eq(ec_response_sw(resp, len), 0x9000);
@@ -189,10 +83,10 @@ Test(transmit, data_before_61xx_is_kept)
 	size_t len;
 
 	/* A T=1 card may send some data together with 61xx. */
-	answer_data(5, 0x40, 0x6103);
-	answer_data(3, 0x45, 0x9000);
+	fake_answer_data(5, 0x40, 0x6103);
+	fake_answer_data(3, 0x45, 0x9000);
 	cr_assert_eq(send_hex("00B0000000", resp, sizeof(resp), &len), EC_OK);
-	assert_sent(1, "00C0000003");
+	fake_assert_sent(1, "00C0000003");
 	cr_assert_eq(len, 8 + 2);
 	assert_counting(resp, 8, 0x40);
 }
@@ -202,8 +96,8 @@ Test(transmit, final_status_word_is_the_last_one)
 	uint8_t resp[EC_RESPONSE_MAX];
 	size_t len;
 
-	answer("6104");
-	answer_data(4, 0x01, 0x6282);
+	fake_answer("6104");
+	fake_answer_data(4, 0x01, 0x6282);
 	cr_assert_eq(send_hex("00B2010C00", resp, sizeof(resp), &len), EC_OK);
 	cr_assert_eq(len, 6);
 	assert_counting(resp, 4, 0x01);
@@ -215,11 +109,11 @@ Test(transmit, sw_6100_asks_for_256_bytes)
 	uint8_t resp[EC_RESPONSE_MAX];
 	size_t len;
 
-	answer("6100");
-	answer_data(256, 0x00, 0x9000);
+	fake_answer("6100");
+	fake_answer_data(256, 0x00, 0x9000);
 	cr_assert_eq(send_hex("80CA00FE00", resp, sizeof(resp), &len), EC_OK);
-	cr_assert_eq(card.n_sent, 2);
-	assert_sent(1, "00C0000000");
+	cr_assert_eq(fake.n_sent, 2);
+	fake_assert_sent(1, "00C0000000");
 	cr_assert_eq(len, 258);
 	assert_counting(resp, 256, 0x00);
 	cr_assert_eq(ec_response_sw(resp, len), 0x9000);
@@ -230,12 +124,12 @@ Test(transmit, sw_6cxx_resends_case2_with_the_right_le)
 	uint8_t resp[EC_RESPONSE_MAX];
 	size_t len;
 
-	answer("6C12");
-	answer_data(0x12, 0x30, 0x9000);
+	fake_answer("6C12");
+	fake_answer_data(0x12, 0x30, 0x9000);
 	cr_assert_eq(send_hex("00B0000000", resp, sizeof(resp), &len), EC_OK);
-	cr_assert_eq(card.n_sent, 2);
-	assert_sent(0, "00B0000000");
-	assert_sent(1, "00B0000012");
+	cr_assert_eq(fake.n_sent, 2);
+	fake_assert_sent(0, "00B0000000");
+	fake_assert_sent(1, "00B0000012");
 	cr_assert_eq(len, 0x12 + 2);
 	assert_counting(resp, 0x12, 0x30);
 }
@@ -245,16 +139,16 @@ Test(transmit, sw_6cxx_appends_le_to_case1_and_case3)
 	uint8_t resp[EC_RESPONSE_MAX];
 	size_t len;
 
-	answer("6C08");
-	answer_data(8, 0, 0x9000);
+	fake_answer("6C08");
+	fake_answer_data(8, 0, 0x9000);
 	cr_assert_eq(send_hex("80CA0066", resp, sizeof(resp), &len), EC_OK);
-	assert_sent(1, "80CA006608");
+	fake_assert_sent(1, "80CA006608");
 
-	setup();
-	answer("6C02");
-	answer_data(2, 0, 0x9000);
+	fake_card_setup();
+	fake_answer("6C02");
+	fake_answer_data(2, 0, 0x9000);
 	cr_assert_eq(send_hex("80400000 04 00000064", resp, sizeof(resp), &len), EC_OK);
-	assert_sent(1, "80400000040000006402");
+	fake_assert_sent(1, "80400000040000006402");
 }
 
 Test(transmit, sw_6cxx_replaces_le_of_case4)
@@ -262,10 +156,10 @@ Test(transmit, sw_6cxx_replaces_le_of_case4)
 	uint8_t resp[EC_RESPONSE_MAX];
 	size_t len;
 
-	answer("6C00");
-	answer_data(256, 7, 0x9000);
+	fake_answer("6C00");
+	fake_answer_data(256, 7, 0x9000);
 	cr_assert_eq(send_hex("8040000004000000640A", resp, sizeof(resp), &len), EC_OK);
-	assert_sent(1, "80400000040000006400");
+	fake_assert_sent(1, "80400000040000006400");
 	cr_assert_eq(len, 258);
 }
 
@@ -274,11 +168,11 @@ Test(transmit, sw_6cxx_resend_happens_only_once)
 	uint8_t resp[EC_RESPONSE_MAX];
 	size_t len;
 
-	answer("6C10");
-	answer("6C20");
+	fake_answer("6C10");
+	fake_answer("6C20");
 	cr_assert_eq(send_hex("00B0000005", resp, sizeof(resp), &len), EC_OK);
-	cr_assert_eq(card.n_sent, 2);
-	assert_sent(1, "00B0000010");
+	cr_assert_eq(fake.n_sent, 2);
+	fake_assert_sent(1, "00B0000010");
 	cr_assert_eq(len, 2);
 	cr_assert_eq(ec_response_sw(resp, len), 0x6C20);
 }
@@ -288,12 +182,12 @@ Test(transmit, sw_6cxx_then_61xx_chain)
 	uint8_t resp[EC_RESPONSE_MAX];
 	size_t len;
 
-	answer("6C20");
-	answer_data(0x10, 0, 0x6110);
-	answer_data(0x10, 0x10, 0x9000);
+	fake_answer("6C20");
+	fake_answer_data(0x10, 0, 0x6110);
+	fake_answer_data(0x10, 0x10, 0x9000);
 	cr_assert_eq(send_hex("84B0000000", resp, sizeof(resp), &len), EC_OK);
-	assert_sent(1, "84B0000020");
-	assert_sent(2, "00C0000010");
+	fake_assert_sent(1, "84B0000020");
+	fake_assert_sent(2, "00C0000010");
 	cr_assert_eq(len, 0x22);
 	assert_counting(resp, 0x20, 0);
 }
@@ -303,12 +197,12 @@ Test(transmit, sw_6cxx_on_get_response_asks_again)
 	uint8_t resp[EC_RESPONSE_MAX];
 	size_t len;
 
-	answer("6110");
-	answer("6C08");
-	answer_data(8, 0x50, 0x9000);
+	fake_answer("6110");
+	fake_answer("6C08");
+	fake_answer_data(8, 0x50, 0x9000);
 	cr_assert_eq(send_hex("00CB3FFF00", resp, sizeof(resp), &len), EC_OK);
-	assert_sent(1, "00C0000010");
-	assert_sent(2, "00C0000008");
+	fake_assert_sent(1, "00C0000010");
+	fake_assert_sent(2, "00C0000008");
 	cr_assert_eq(len, 10);
 	assert_counting(resp, 8, 0x50);
 }
@@ -335,15 +229,15 @@ Test(transmit, get_response_keeps_the_logical_channel)
 		uint8_t resp[64];
 		size_t len;
 
-		setup();
-		answer("6104");
-		answer_data(4, 0, 0x9000);
+		fake_card_setup();
+		fake_answer("6104");
+		fake_answer_data(4, 0, 0x9000);
 		cr_assert_eq(ec_transmit(&pc, cmd, sizeof(cmd), resp, sizeof(resp), &len), EC_OK);
-		cr_assert_eq(card.n_sent, 2);
-		cr_assert_eq(card.sent_len[1], 5);
-		cr_assert_arr_eq(card.sent[1], want, 5,
+		cr_assert_eq(fake.n_sent, 2);
+		cr_assert_eq(fake.sent_len[1], 5);
+		cr_assert_arr_eq(fake.sent[1], want, 5,
 				 "CLA %02X gave GET RESPONSE CLA %02X, expected %02X",
-				 cases[i].cla, card.sent[1][0], cases[i].get_response_cla);
+				 cases[i].cla, fake.sent[1][0], cases[i].get_response_cla);
 	}
 }
 
@@ -352,14 +246,14 @@ Test(transmit, endless_61xx_is_stopped_by_the_round_bound)
 	uint8_t resp[EC_RESPONSE_MAX];
 	size_t len = 1234;
 
-	answer("6110");
-	card.repeat_last = true;
+	fake_answer("6110");
+	fake.repeat_last = true;
 	cr_assert_eq(send_hex("00B0000000", resp, sizeof(resp), &len),
 		     EC_ERR_TOO_MANY_ROUNDS);
-	cr_assert_eq(card.n_sent, 1 + EC_DEFAULT_MAX_GET_RESPONSE);
+	cr_assert_eq(fake.n_sent, 1 + EC_DEFAULT_MAX_GET_RESPONSE);
 	cr_assert_eq(len, 0);
-	for (size_t i = 1; i < card.n_sent; i++)
-		assert_sent(i, "00C0000010");
+	for (size_t i = 1; i < fake.n_sent; i++)
+		fake_assert_sent(i, "00C0000010");
 	cr_assert_str_neq(ec_strerror(&pc, EC_ERR_TOO_MANY_ROUNDS), "");
 }
 
@@ -369,11 +263,11 @@ Test(transmit, round_bound_is_configurable)
 	size_t len;
 
 	pc.max_get_response = 3;
-	answer_data(1, 0, 0x6101);
-	card.repeat_last = true;
+	fake_answer_data(1, 0, 0x6101);
+	fake.repeat_last = true;
 	cr_assert_eq(send_hex("00B0000000", resp, sizeof(resp), &len),
 		     EC_ERR_TOO_MANY_ROUNDS);
-	cr_assert_eq(card.n_sent, 4);
+	cr_assert_eq(fake.n_sent, 4);
 }
 
 Test(transmit, endless_data_is_stopped_by_the_size_bound)
@@ -383,14 +277,14 @@ Test(transmit, endless_data_is_stopped_by_the_size_bound)
 
 	memset(resp, 0xEE, sizeof(resp));
 	pc.max_response = 1000;
-	answer_data(256, 0, 0x6100);
-	card.repeat_last = true;
+	fake_answer_data(256, 0, 0x6100);
+	fake.repeat_last = true;
 	cr_assert_eq(send_hex("00B0000000", resp, sizeof(resp), &len), EC_ERR_TOO_LONG);
 	cr_assert_eq(len, 0);
 	/* The bound also bounds the writing: nothing beyond max_response. */
 	for (size_t i = 1000; i < sizeof(resp); i++)
 		cr_assert_eq(resp[i], 0xEE, "byte %zu was written", i);
-	cr_assert_lt(card.n_sent, 10);
+	cr_assert_lt(fake.n_sent, 10);
 }
 
 Test(transmit, response_larger_than_the_buffer_is_an_error)
@@ -399,11 +293,11 @@ Test(transmit, response_larger_than_the_buffer_is_an_error)
 	size_t len;
 
 	memset(resp, 0xEE, sizeof(resp));
-	answer("6100");
-	answer_data(256, 0, 0x9000);
+	fake_answer("6100");
+	fake_answer_data(256, 0, 0x9000);
 	cr_assert_eq(send_hex("00B0000000", resp, 100, &len), EC_ERR_BUFFER);
 	cr_assert_eq(len, 0);
-	cr_assert_leq(card.last_capacity, 100);
+	cr_assert_leq(fake.last_capacity, 100);
 	for (size_t i = 100; i < sizeof(resp); i++)
 		cr_assert_eq(resp[i], 0xEE, "byte %zu was written", i);
 }
@@ -414,9 +308,9 @@ Test(transmit, chained_pieces_beyond_the_buffer_are_an_error)
 	size_t len;
 
 	memset(resp, 0xEE, sizeof(resp));
-	answer("6120");
-	answer_data(0x20, 0, 0x6120);
-	answer_data(0x20, 0x20, 0x9000);
+	fake_answer("6120");
+	fake_answer_data(0x20, 0, 0x6120);
+	fake_answer_data(0x20, 0x20, 0x9000);
 	cr_assert_eq(send_hex("00B0000000", resp, 50, &len), EC_ERR_BUFFER);
 	for (size_t i = 50; i < sizeof(resp); i++)
 		cr_assert_eq(resp[i], 0xEE, "byte %zu was written", i);
@@ -427,9 +321,9 @@ Test(transmit, first_answer_beyond_the_buffer_is_an_error)
 	uint8_t resp[16];
 	size_t len;
 
-	answer_data(40, 0, 0x9000);
+	fake_answer_data(40, 0, 0x9000);
 	cr_assert_eq(send_hex("00B0000028", resp, sizeof(resp), &len), EC_ERR_BUFFER);
-	cr_assert_eq(card.last_capacity, sizeof(resp));
+	cr_assert_eq(fake.last_capacity, sizeof(resp));
 }
 
 Test(transmit, buffer_too_small_for_a_status_word_sends_nothing)
@@ -438,7 +332,7 @@ Test(transmit, buffer_too_small_for_a_status_word_sends_nothing)
 	size_t len;
 
 	cr_assert_eq(send_hex("00A40000", resp, sizeof(resp), &len), EC_ERR_BUFFER);
-	cr_assert_eq(card.n_sent, 0);
+	cr_assert_eq(fake.n_sent, 0);
 }
 
 Test(transmit, raw_transmit_errors_propagate)
@@ -446,11 +340,11 @@ Test(transmit, raw_transmit_errors_propagate)
 	uint8_t resp[64];
 	size_t len;
 
-	answer_error(SCARD_W_REMOVED_CARD);
+	fake_answer_error(SCARD_W_REMOVED_CARD);
 	cr_assert_eq(send_hex("00A4040000", resp, sizeof(resp), &len), EC_ERR_PCSC);
 	cr_assert_eq(pc.last_rv, SCARD_W_REMOVED_CARD);
 	cr_assert(strstr(ec_strerror(&pc, EC_ERR_PCSC), "removed"));
-	cr_assert_eq(card.n_sent, 1);
+	cr_assert_eq(fake.n_sent, 1);
 }
 
 Test(transmit, raw_transmit_error_during_get_response_propagates)
@@ -458,12 +352,12 @@ Test(transmit, raw_transmit_error_during_get_response_propagates)
 	uint8_t resp[64];
 	size_t len = 77;
 
-	answer("6110");
-	answer_error(SCARD_E_NOT_TRANSACTED);
+	fake_answer("6110");
+	fake_answer_error(SCARD_E_NOT_TRANSACTED);
 	cr_assert_eq(send_hex("00B0000000", resp, sizeof(resp), &len), EC_ERR_PCSC);
 	cr_assert_eq(pc.last_rv, SCARD_E_NOT_TRANSACTED);
 	cr_assert_eq(len, 0);
-	cr_assert_eq(card.n_sent, 2);
+	cr_assert_eq(fake.n_sent, 2);
 }
 
 Test(transmit, answer_without_status_word_is_an_error)
@@ -471,7 +365,7 @@ Test(transmit, answer_without_status_word_is_an_error)
 	uint8_t resp[64];
 	size_t len;
 
-	answer("90");
+	fake_answer("90");
 	cr_assert_eq(send_hex("00B0000000", resp, sizeof(resp), &len), EC_ERR_BAD_RESPONSE);
 }
 
@@ -488,11 +382,11 @@ Test(transmit, extended_apdu_is_passed_unchanged)
 		cmd[7 + i] = (uint8_t)i;
 	cmd[307] = 0x04; cmd[308] = 0x00;
 
-	answer_data(1024, 0x80, 0x9000);
+	fake_answer_data(1024, 0x80, 0x9000);
 	cr_assert_eq(ec_transmit(&pc, cmd, sizeof(cmd), resp, sizeof(resp), &len), EC_OK);
-	cr_assert_eq(card.n_sent, 1);
-	cr_assert_eq(card.sent_len[0], sizeof(cmd));
-	cr_assert_arr_eq(card.sent[0], cmd, sizeof(cmd));
+	cr_assert_eq(fake.n_sent, 1);
+	cr_assert_eq(fake.sent_len[0], sizeof(cmd));
+	cr_assert_arr_eq(fake.sent[0], cmd, sizeof(cmd));
 	cr_assert_eq(len, 1026);
 	assert_counting(resp, 1024, 0x80);
 }
@@ -502,10 +396,10 @@ Test(transmit, extended_apdu_is_not_rewritten_on_6cxx)
 	uint8_t resp[64];
 	size_t len;
 
-	answer("6C10");
+	fake_answer("6C10");
 	cr_assert_eq(send_hex("00B00000000100", resp, sizeof(resp), &len), EC_OK);
-	cr_assert_eq(card.n_sent, 1);
-	assert_sent(0, "00B00000000100");
+	cr_assert_eq(fake.n_sent, 1);
+	fake_assert_sent(0, "00B00000000100");
 	cr_assert_eq(ec_response_sw(resp, len), 0x6C10);
 }
 
@@ -515,10 +409,10 @@ Test(transmit, malformed_short_apdu_is_sent_as_it_is)
 	size_t len;
 
 	/* Lc says 5 bytes, 2 follow: the card, not the host, says 6700. */
-	answer("6C05");
+	fake_answer("6C05");
 	cr_assert_eq(send_hex("00D600000501 02", resp, sizeof(resp), &len), EC_OK);
-	cr_assert_eq(card.n_sent, 1);
-	assert_sent(0, "00D60000050102");
+	cr_assert_eq(fake.n_sent, 1);
+	fake_assert_sent(0, "00D60000050102");
 	cr_assert_eq(ec_response_sw(resp, len), 0x6C05);
 }
 
@@ -528,7 +422,7 @@ Test(transmit, command_shorter_than_a_header_is_refused)
 	size_t len;
 
 	cr_assert_eq(send_hex("00A404", resp, sizeof(resp), &len), EC_ERR_ARG);
-	cr_assert_eq(card.n_sent, 0);
+	cr_assert_eq(fake.n_sent, 0);
 }
 
 Test(transmit, default_transport_needs_a_connection)
