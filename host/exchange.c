@@ -11,27 +11,32 @@
 #include "cursor.h"
 #include "iso7816.h"
 
-/* The answer in resp (n bytes, status word last) to the caller. */
-static enum ec_status split_answer(const char *name, const uint8_t *resp, size_t n,
-				   uint8_t *data, size_t cap, size_t *data_len, uint16_t *sw,
+/* The answer in resp (n bytes, status word last) to the caller; resp is
+ * wiped either way. */
+static enum ec_status split_answer(const char *name, uint8_t *resp, size_t n, uint8_t *data,
+				   size_t cap, size_t *data_len, uint16_t *sw,
 				   struct ec_error *err)
 {
+	enum ec_status st = EC_OK;
+	size_t len = n >= 2 ? n - 2 : 0;
+
 	if (n < 2)
-		return ec_error_set(err, EC_ERR_BAD_RESPONSE,
-				    "the card's answer to %s has no status word: the card or the reader is misbehaving.",
-				    name);
-	*sw = ec_response_sw(resp, n);
-	n -= 2;
-	if (n > 0 && data) {
-		if (n > cap)
-			return ec_error_set(err, EC_ERR_FORMAT,
-					    "the card's answer to %s has %zu bytes, more than the %zu expected: is this the right card?",
-					    name, n, cap);
-		memcpy(data, resp, n);
+		st = ec_error_set(err, EC_ERR_BAD_RESPONSE,
+				  "the card's answer to %s has no status word: the card or the reader is misbehaving.",
+				  name);
+	else if (len > 0 && data && len > cap)
+		st = ec_error_set(err, EC_ERR_FORMAT,
+				  "the card's answer to %s has %zu bytes, more than the %zu expected: is this the right card?",
+				  name, len, cap);
+	if (st == EC_OK) {
+		*sw = ec_response_sw(resp, n);
+		if (len > 0 && data)
+			memcpy(data, resp, len);
+		if (data_len)
+			*data_len = data ? len : 0;
 	}
-	if (data_len)
-		*data_len = data ? n : 0;
-	return EC_OK;
+	crypto_wipe(resp, n);
+	return st;
 }
 
 /* A status word other than 9000 as an error (the answer's data void). */
@@ -62,9 +67,7 @@ enum ec_status ec_exchange(struct ec_pcsc *pc, const char *name, const uint8_t *
 				    name, EC_EXCHANGE_RESP_MAX);
 	if (st != EC_OK)
 		return ec_error_transport(err, pc, st, name);
-	st = split_answer(name, resp, n, data, cap, data_len, sw, err);
-	crypto_wipe(resp, n);
-	return st;
+	return split_answer(name, resp, n, data, cap, data_len, sw, err);
 }
 
 enum ec_status ec_command(struct ec_pcsc *pc, const char *name, const uint8_t *cmd,
@@ -112,9 +115,7 @@ enum ec_status ec_gp_exchange(struct ec_gp_session *s, const char *name, const u
 			ec_error_transport(err, pc, st, name);
 		return st;
 	}
-	st = split_answer(name, resp, n, data, cap, data_len, sw, err);
-	crypto_wipe(resp, n);
-	return st;
+	return split_answer(name, resp, n, data, cap, data_len, sw, err);
 }
 
 enum ec_status ec_gp_command(struct ec_gp_session *s, const char *name, const uint8_t *cmd,

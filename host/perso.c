@@ -43,12 +43,34 @@ static enum ec_status store_data(struct ec_pcsc *pc, uint8_t p1, const uint8_t *
 	return ec_command(pc, "STORE DATA", apdu, w.len, NULL, 0, NULL, err);
 }
 
+/*
+ * The issuer's part, once the card made its key pair: answer (len bytes,
+ * the answer to what) must be the card's serial and an uncompressed P-256
+ * public key; K_load is derived from the serial and the key certified.
+ */
+static enum ec_status certify_card(const struct ec_issuer *issuer, const char *what,
+				   const uint8_t *answer, size_t len,
+				   uint8_t serial[PURSE_SERIAL_LEN], uint8_t kload[PURSE_KEY_LEN],
+				   uint8_t cert[PURSE_CERT_LEN], struct ec_error *err)
+{
+	if (len != WALLET_KEY_PAIR_RESPONSE_LEN || answer[PURSE_SERIAL_LEN] != 0x04)
+		return ec_error_set(err, EC_ERR_FORMAT,
+				    "the card's answer to %s is not a serial and an uncompressed P-256 key (%zu bytes): is this an ecard wallet?",
+				    what, len);
+	memcpy(serial, answer, PURSE_SERIAL_LEN);
+	if (purse_derive_kload(issuer->master_key, serial, kload) != 0 ||
+	    purse_cert_make(issuer->ca_priv, serial, answer + PURSE_SERIAL_LEN, cert) != 0)
+		return ec_error_set(err, EC_ERR_CRYPTO,
+				    "deriving the card's keys or signing its certificate failed: check the OpenSSL installation.");
+	return EC_OK;
+}
+
 enum ec_status ec_personalize_in_clear(const struct ec_issuer *issuer, struct ec_pcsc *pc,
 				       uint8_t serial_out[PURSE_SERIAL_LEN], struct ec_error *err)
 {
 	static const uint8_t generate[] = { WALLET_CLA, WALLET_INS_GENERATE_KEY_PAIR, 0x00, 0x00, 0x00 };
 	uint8_t answer[WALLET_KEY_PAIR_RESPONSE_LEN + 1];
-	uint8_t serial[PURSE_SERIAL_LEN], card_pub[CRYPTO_EC_PUB_LEN], cert[PURSE_CERT_LEN];
+	uint8_t serial[PURSE_SERIAL_LEN], cert[PURSE_CERT_LEN];
 	uint8_t kload[PURSE_KEY_LEN], limits[WALLET_LIMITS_LEN];
 	uint8_t tlvs[200], apdu[5 + 200];
 	struct writer w;
@@ -63,19 +85,9 @@ enum ec_status ec_personalize_in_clear(const struct ec_issuer *issuer, struct ec
 			sizeof(answer), &len, err);
 	if (st != EC_OK)
 		return st;
-	if (len != WALLET_KEY_PAIR_RESPONSE_LEN || answer[PURSE_SERIAL_LEN] != 0x04)
-		return ec_error_set(err, EC_ERR_FORMAT,
-				    "the card's GENERATE KEY PAIR answer is not a serial and an uncompressed P-256 key (%zu bytes): is this an ecard wallet?",
-				    len);
-	memcpy(serial, answer, PURSE_SERIAL_LEN);
-	memcpy(card_pub, answer + PURSE_SERIAL_LEN, CRYPTO_EC_PUB_LEN);
-
-	if (purse_derive_kload(issuer->master_key, serial, kload) != 0 ||
-	    purse_cert_make(issuer->ca_priv, serial, card_pub, cert) != 0) {
-		st = ec_error_set(err, EC_ERR_CRYPTO,
-				  "deriving the card's keys or signing its certificate failed: check the OpenSSL installation.");
+	st = certify_card(issuer, "GENERATE KEY PAIR", answer, len, serial, kload, cert, err);
+	if (st != EC_OK)
 		goto out;
-	}
 
 	store_be16(limits, issuer->currency);
 	store_be32(limits + 2, issuer->max_balance);
@@ -121,7 +133,7 @@ static enum ec_status perso_wallet(const struct ec_issuer *issuer, struct ec_gp_
 				   uint8_t serial[PURSE_SERIAL_LEN], struct ec_error *err)
 {
 	static const uint8_t generate[] = { WALLET_TAG_GENERATE, 0x00 };
-	uint8_t answer[WALLET_KEY_PAIR_RESPONSE_LEN], card_pub[CRYPTO_EC_PUB_LEN];
+	uint8_t answer[WALLET_KEY_PAIR_RESPONSE_LEN];
 	uint8_t kload[PURSE_KEY_LEN], cert[PURSE_CERT_LEN], limits[WALLET_LIMITS_LEN], tlvs[160];
 	struct writer w;
 	size_t len = 0;
@@ -137,19 +149,10 @@ static enum ec_status perso_wallet(const struct ec_issuer *issuer, struct ec_gp_
 		return refused_again(err, "the wallet on this card is personalized already (SW 6985): a card is personalized once; nothing was changed.");
 	if (st != EC_OK)
 		return st;
-	if (len != sizeof(answer) || answer[PURSE_SERIAL_LEN] != 0x04)
-		return ec_error_set(err, EC_ERR_FORMAT,
-				    "the wallet's key generation answer is not a serial and an uncompressed P-256 key (%zu bytes): is this an ecard wallet?",
-				    len);
-	memcpy(serial, answer, PURSE_SERIAL_LEN);
-	memcpy(card_pub, answer + PURSE_SERIAL_LEN, CRYPTO_EC_PUB_LEN);
-
-	if (purse_derive_kload(issuer->master_key, serial, kload) != 0 ||
-	    purse_cert_make(issuer->ca_priv, serial, card_pub, cert) != 0) {
-		st = ec_error_set(err, EC_ERR_CRYPTO,
-				  "deriving the card's keys or signing its certificate failed: check the OpenSSL installation.");
+	st = certify_card(issuer, "STORE DATA (key generation)", answer, len, serial, kload, cert,
+			  err);
+	if (st != EC_OK)
 		goto out;
-	}
 
 	/* K_load alone in a block of its own: the only one under the DEK. */
 	writer_init(&w, tlvs, sizeof(tlvs));

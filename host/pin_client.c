@@ -76,30 +76,45 @@ enum ec_status ec_pin_status(struct ec_pcsc *pc, int *tries_left, struct ec_erro
 	return pin_command(pc, "VERIFY (PIN status)", cmd, sizeof(cmd), tries_left, err);
 }
 
+/*
+ * CHANGE REFERENCE DATA and RESET RETRY COUNTER: the old PIN or the PUK
+ * (first, already checked into its block), then the new PIN.
+ */
+static enum ec_status replace_pin(struct ec_pcsc *pc, uint8_t ins, const char *name,
+				  enum ec_status first_st, const uint8_t *first,
+				  const char *new_pin, int *tries_left, struct ec_error *err)
+{
+	uint8_t cmd[5 + 2 * EC_PIN_BLOCK_LEN] = { 0x00, ins, 0x00, ISO_PIN_REFERENCE,
+						  2 * EC_PIN_BLOCK_LEN };
+	enum ec_status st = first_st;
+	if (st == EC_OK) {
+		memcpy(cmd + 5, first, EC_PIN_BLOCK_LEN);
+		st = ec_pin_block(new_pin, cmd + 5 + EC_PIN_BLOCK_LEN, err);
+	}
+	if (st == EC_OK)
+		st = pin_command(pc, name, cmd, sizeof(cmd), tries_left, err);
+	crypto_wipe(cmd, sizeof(cmd));
+	return st;
+}
+
 enum ec_status ec_pin_change(struct ec_pcsc *pc, const char *old_pin, const char *new_pin,
 			     int *tries_left, struct ec_error *err)
 {
-	uint8_t cmd[5 + 2 * EC_PIN_BLOCK_LEN] = { 0x00, ISO_INS_CHANGE_REFERENCE_DATA, 0x00,
-						  ISO_PIN_REFERENCE, 2 * EC_PIN_BLOCK_LEN };
-	enum ec_status st = ec_pin_block(old_pin, cmd + 5, err);
-	if (st == EC_OK)
-		st = ec_pin_block(new_pin, cmd + 5 + EC_PIN_BLOCK_LEN, err);
-	if (st == EC_OK)
-		st = pin_command(pc, "CHANGE REFERENCE DATA", cmd, sizeof(cmd), tries_left, err);
-	crypto_wipe(cmd, sizeof(cmd));
+	uint8_t old[EC_PIN_BLOCK_LEN];
+	enum ec_status st = replace_pin(pc, ISO_INS_CHANGE_REFERENCE_DATA, "CHANGE REFERENCE DATA",
+					ec_pin_block(old_pin, old, err), old, new_pin, tries_left,
+					err);
+	crypto_wipe(old, sizeof(old));
 	return st;
 }
 
 enum ec_status ec_pin_unblock(struct ec_pcsc *pc, const char *puk, const char *new_pin,
 			      int *tries_left, struct ec_error *err)
 {
-	uint8_t cmd[5 + 2 * EC_PIN_BLOCK_LEN] = { 0x00, ISO_INS_RESET_RETRY_COUNTER, 0x00,
-						  ISO_PIN_REFERENCE, 2 * EC_PIN_BLOCK_LEN };
-	enum ec_status st = ec_puk_block(puk, cmd + 5, err);
-	if (st == EC_OK)
-		st = ec_pin_block(new_pin, cmd + 5 + EC_PIN_BLOCK_LEN, err);
-	if (st == EC_OK)
-		st = pin_command(pc, "RESET RETRY COUNTER", cmd, sizeof(cmd), tries_left, err);
-	crypto_wipe(cmd, sizeof(cmd));
+	uint8_t block[EC_PIN_BLOCK_LEN];
+	enum ec_status st = replace_pin(pc, ISO_INS_RESET_RETRY_COUNTER, "RESET RETRY COUNTER",
+					ec_puk_block(puk, block, err), block, new_pin, tries_left,
+					err);
+	crypto_wipe(block, sizeof(block));
 	return st;
 }

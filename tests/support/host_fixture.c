@@ -33,6 +33,18 @@ void ts_card_close(struct ts_card *c)
 	c->storage = NULL;
 }
 
+struct ts_card ts_test_card;
+
+void ts_card_init(void)
+{
+	ts_card_open(&ts_test_card, 0, NULL);
+}
+
+void ts_card_fini(void)
+{
+	ts_card_close(&ts_test_card);
+}
+
 void ts_issuer_new(const char *name, struct ec_issuer *is, char *dir, size_t cap)
 {
 	struct ec_error err = { 0 };

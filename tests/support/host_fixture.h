@@ -24,6 +24,12 @@ struct ts_card {
 void ts_card_open(struct ts_card *c, size_t size, const struct vc_card_options *opt);
 void ts_card_close(struct ts_card *c);
 
+/* A suite that needs just a card: .init = ts_card_init, .fini =
+ * ts_card_fini, and the tests talk to ts_test_card.pc. */
+extern struct ts_card ts_test_card;
+void ts_card_init(void);
+void ts_card_fini(void);
+
 /*
  * An issuer directory NAME in the test's temporary directory (test_support.h)
  * with fresh keys, in euros with a maximum balance of 500.00, loaded into

@@ -29,37 +29,25 @@ Test(pin, blocks_are_checked_before_anything_is_sent)
 
 /* ---- against a card ---- */
 
-static struct ts_card c;
-
-static void card_open(void)
-{
-	ts_card_open(&c, 0, NULL);
-}
-
-static void card_close(void)
-{
-	ts_card_close(&c);
-}
-
-TestSuite(pin_card, .init = card_open, .fini = card_close);
+TestSuite(pin_card, .init = ts_card_init, .fini = ts_card_fini);
 
 Test(pin_card, verify_change_unblock)
 {
 	struct ec_error err = { 0 };
 	int tries = -1;
 
-	cr_assert_eq(ec_pin_verify(&c.pc, "1234", &tries, &err), EC_OK, "%s", err.text);
-	cr_assert_eq(ec_pin_status(&c.pc, &tries, &err), EC_OK);
-	cr_assert_eq(ec_pin_change(&c.pc, "1234", "24680", &tries, &err), EC_OK, "%s", err.text);
-	cr_assert_eq(ec_pin_verify(&c.pc, "1234", &tries, &err), EC_ERR_CARD);
+	cr_assert_eq(ec_pin_verify(&ts_test_card.pc, "1234", &tries, &err), EC_OK, "%s", err.text);
+	cr_assert_eq(ec_pin_status(&ts_test_card.pc, &tries, &err), EC_OK);
+	cr_assert_eq(ec_pin_change(&ts_test_card.pc, "1234", "24680", &tries, &err), EC_OK, "%s", err.text);
+	cr_assert_eq(ec_pin_verify(&ts_test_card.pc, "1234", &tries, &err), EC_ERR_CARD);
 	cr_assert_eq(tries, 2);
-	cr_assert_eq(ec_pin_verify(&c.pc, "0000", &tries, &err), EC_ERR_CARD);
-	cr_assert_eq(ec_pin_verify(&c.pc, "0000", &tries, &err), EC_ERR_CARD);
+	cr_assert_eq(ec_pin_verify(&ts_test_card.pc, "0000", &tries, &err), EC_ERR_CARD);
+	cr_assert_eq(ec_pin_verify(&ts_test_card.pc, "0000", &tries, &err), EC_ERR_CARD);
 	cr_assert_eq(tries, 0);
-	cr_assert_eq(ec_pin_verify(&c.pc, "24680", &tries, &err), EC_ERR_CARD);
+	cr_assert_eq(ec_pin_verify(&ts_test_card.pc, "24680", &tries, &err), EC_ERR_CARD);
 	cr_assert_eq(err.sw, 0x6983, "blocked");
-	cr_assert_eq(ec_pin_unblock(&c.pc, "00000000", "1111", &tries, &err), EC_ERR_CARD);
-	cr_assert_eq(ec_pin_unblock(&c.pc, "12345678", "1111", &tries, &err), EC_OK, "%s", err.text);
-	cr_assert_eq(ec_pin_verify(&c.pc, "1111", &tries, &err), EC_OK, "%s", err.text);
-	cr_assert_eq(ec_pin_change(&c.pc, "1111", "12", &tries, &err), EC_ERR_ARG);
+	cr_assert_eq(ec_pin_unblock(&ts_test_card.pc, "00000000", "1111", &tries, &err), EC_ERR_CARD);
+	cr_assert_eq(ec_pin_unblock(&ts_test_card.pc, "12345678", "1111", &tries, &err), EC_OK, "%s", err.text);
+	cr_assert_eq(ec_pin_verify(&ts_test_card.pc, "1111", &tries, &err), EC_OK, "%s", err.text);
+	cr_assert_eq(ec_pin_change(&ts_test_card.pc, "1111", "12", &tries, &err), EC_ERR_ARG);
 }

@@ -39,19 +39,7 @@ Test(profile, field_names_and_ids)
 
 /* ---- against a card ---- */
 
-static struct ts_card c;
-
-static void card_open(void)
-{
-	ts_card_open(&c, 0, NULL);
-}
-
-static void card_close(void)
-{
-	ts_card_close(&c);
-}
-
-TestSuite(profile_card, .init = card_open, .fini = card_close);
+TestSuite(profile_card, .init = ts_card_init, .fini = ts_card_fini);
 
 Test(profile_card, fields_and_policy)
 {
@@ -60,44 +48,44 @@ Test(profile_card, fields_and_policy)
 	size_t len;
 	uint8_t general, priv;
 
-	cr_assert_eq(ec_profile_select(&c.pc, &err), EC_OK, "%s", err.text);
-	cr_assert_eq(ec_profile_get_policy(&c.pc, &general, &priv, &err), EC_OK);
+	cr_assert_eq(ec_profile_select(&ts_test_card.pc, &err), EC_OK, "%s", err.text);
+	cr_assert_eq(ec_profile_get_policy(&ts_test_card.pc, &general, &priv, &err), EC_OK);
 	cr_assert_eq(general, EC_POLICY_NEVER);
 	cr_assert_eq(priv, EC_POLICY_ALWAYS);
 
 	/* Writing needs a fresh PIN verification. */
-	cr_assert_eq(ec_profile_put_field(&c.pc, 0x0A, "a@example.org", 13, &err), EC_ERR_CARD);
+	cr_assert_eq(ec_profile_put_field(&ts_test_card.pc, 0x0A, "a@example.org", 13, &err), EC_ERR_CARD);
 	cr_assert_eq(err.sw, 0x6982);
-	cr_assert_eq(ec_pin_verify(&c.pc, "1234", NULL, &err), EC_OK);
-	cr_assert_eq(ec_profile_put_field(&c.pc, 0x0A, "a@example.org", 13, &err), EC_OK, "%s",
+	cr_assert_eq(ec_pin_verify(&ts_test_card.pc, "1234", NULL, &err), EC_OK);
+	cr_assert_eq(ec_profile_put_field(&ts_test_card.pc, 0x0A, "a@example.org", 13, &err), EC_OK, "%s",
 		     err.text);
-	cr_assert_eq(ec_pin_verify(&c.pc, "1234", NULL, &err), EC_OK);
-	cr_assert_eq(ec_profile_put_field(&c.pc, 0x02, "secret", 6, &err), EC_OK, "%s", err.text);
+	cr_assert_eq(ec_pin_verify(&ts_test_card.pc, "1234", NULL, &err), EC_OK);
+	cr_assert_eq(ec_profile_put_field(&ts_test_card.pc, 0x02, "secret", 6, &err), EC_OK, "%s", err.text);
 
-	cr_assert_eq(ec_profile_get_field(&c.pc, 0x0A, value, sizeof(value), &len, &err), EC_OK);
+	cr_assert_eq(ec_profile_get_field(&ts_test_card.pc, 0x0A, value, sizeof(value), &len, &err), EC_OK);
 	cr_assert_eq(len, 13);
 	cr_assert_str_eq(value, "a@example.org");
-	cr_assert_eq(ec_profile_get_field(&c.pc, 0x03, value, sizeof(value), &len, &err), EC_OK);
+	cr_assert_eq(ec_profile_get_field(&ts_test_card.pc, 0x03, value, sizeof(value), &len, &err), EC_OK);
 	cr_assert_eq(len, 0, "an empty field");
 	/* A private field wants the PIN every time. */
-	cr_assert_eq(ec_profile_get_field(&c.pc, 0x02, value, sizeof(value), &len, &err), EC_ERR_CARD);
+	cr_assert_eq(ec_profile_get_field(&ts_test_card.pc, 0x02, value, sizeof(value), &len, &err), EC_ERR_CARD);
 	cr_assert_eq(err.sw, 0x6982);
-	cr_assert_eq(ec_pin_verify(&c.pc, "1234", NULL, &err), EC_OK);
-	cr_assert_eq(ec_profile_get_field(&c.pc, 0x02, value, sizeof(value), &len, &err), EC_OK);
+	cr_assert_eq(ec_pin_verify(&ts_test_card.pc, "1234", NULL, &err), EC_OK);
+	cr_assert_eq(ec_profile_get_field(&ts_test_card.pc, 0x02, value, sizeof(value), &len, &err), EC_OK);
 	cr_assert_str_eq(value, "secret");
 
-	cr_assert_eq(ec_pin_verify(&c.pc, "1234", NULL, &err), EC_OK);
-	cr_assert_eq(ec_profile_set_policy(&c.pc, EC_POLICY_SESSION, EC_POLICY_NEVER, &err), EC_OK);
-	cr_assert_eq(ec_profile_get_field(&c.pc, 0x02, value, sizeof(value), &len, &err), EC_OK);
-	cr_assert_eq(ec_profile_get_policy(&c.pc, &general, &priv, &err), EC_OK);
+	cr_assert_eq(ec_pin_verify(&ts_test_card.pc, "1234", NULL, &err), EC_OK);
+	cr_assert_eq(ec_profile_set_policy(&ts_test_card.pc, EC_POLICY_SESSION, EC_POLICY_NEVER, &err), EC_OK);
+	cr_assert_eq(ec_profile_get_field(&ts_test_card.pc, 0x02, value, sizeof(value), &len, &err), EC_OK);
+	cr_assert_eq(ec_profile_get_policy(&ts_test_card.pc, &general, &priv, &err), EC_OK);
 	cr_assert_eq(general, EC_POLICY_SESSION);
 	cr_assert_eq(priv, EC_POLICY_NEVER);
 
 	/* Clearing a field. */
-	cr_assert_eq(ec_pin_verify(&c.pc, "1234", NULL, &err), EC_OK);
-	cr_assert_eq(ec_profile_put_field(&c.pc, 0x0A, "", 0, &err), EC_OK, "%s", err.text);
-	cr_assert_eq(ec_profile_get_field(&c.pc, 0x0A, value, sizeof(value), &len, &err), EC_OK);
+	cr_assert_eq(ec_pin_verify(&ts_test_card.pc, "1234", NULL, &err), EC_OK);
+	cr_assert_eq(ec_profile_put_field(&ts_test_card.pc, 0x0A, "", 0, &err), EC_OK, "%s", err.text);
+	cr_assert_eq(ec_profile_get_field(&ts_test_card.pc, 0x0A, value, sizeof(value), &len, &err), EC_OK);
 	cr_assert_eq(len, 0);
-	cr_assert_eq(ec_profile_put_field(&c.pc, 0x0A, value, EC_PROFILE_VALUE_MAX + 1, &err),
+	cr_assert_eq(ec_profile_put_field(&ts_test_card.pc, 0x0A, value, EC_PROFILE_VALUE_MAX + 1, &err),
 		     EC_ERR_ARG);
 }
