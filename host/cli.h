@@ -7,7 +7,8 @@
  * lives in a file of its own (cli_wallet.c, cli_issuer.c, cli_pin.c,
  * cli_profile.c, cli_cap.c, cli_gp.c) and exports its verb functions and
  * usage texts here.
- * The helpers are in cli_common.c.
+ * The helpers are in cli_common.c; the GlobalPlatform key options, which
+ * `ecard gp` and `ecard issuer personalize` share, in cli_keys.c.
  *
  * Exit status, for every verb: 0 success, 1 the card or a check said no
  * (a status word other than 9000, a wrong PIN, a forged MAC or signature),
@@ -70,6 +71,20 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  */
 int cli_common_option(struct cli *cli, int argc, char **argv, int *i);
 
+/* A sub-command of a verb: `ecard VERB NAME ...`. */
+struct cli_subverb {
+	const char *name;
+	int (*run)(struct cli *cli, int argc, char **argv);
+};
+
+/*
+ * Run the sub-command of subs (n of them) that argv[1] names, with argv
+ * from it on; --help prints the verb's usage. needs lists the names for
+ * the message when argv[1] is none of them. Returns the exit status.
+ */
+int cli_subverb(struct cli *cli, int argc, char **argv, const struct cli_subverb *subs, size_t n,
+		const char *needs);
+
 /*
  * Sort a verb's arguments: common options go to cli, the verb's own
  * options (opts, may be NULL) to their variables, --help prints the verb's
@@ -110,6 +125,41 @@ int cli_parse_amount(const char *option, const char *text, uint16_t currency, ui
 int cli_parse_fd(const char *option, const char *text, int *fd);
 /* Exactly len bytes of hex; 0 or EXIT_USAGE after naming what. */
 int cli_parse_hex(const char *what, const char *text, uint8_t *out, size_t len);
+/* A byte in hex ("30", "0x30", "3"): key versions and levels. 0 or EXIT_USAGE. */
+int cli_parse_byte(const char *option, const char *text, uint8_t *out);
+/* Bytes as lower-case hex, as sha256sum prints a hash; out holds 2*len+1. */
+void cli_hex_lower(const uint8_t *data, size_t len, char *out);
+
+/* ---- GlobalPlatform key options (cli_keys.c) ---- */
+
+struct ec_gp_keys;
+struct ec_gp_options;
+
+/*
+ * Sort the arguments of a verb that opens a GlobalPlatform secure channel,
+ * as cli_verb_args() does with extra (the verb's own options, may be NULL),
+ * and read the key options every such verb takes:
+ *   --key HEX | --key-enc HEX --key-mac HEX --key-dek HEX
+ *   --kvn N, --level 00|01|03|11|13|33, --diversify none|emv|visa2|kdf3
+ *   (also taken as --kdf, its older spelling), and with_scp: --scp 02|03.
+ * opt comes with the verb's defaults (ec_gp_options_init(), its level, its
+ * protocol); keys gets the test keys 40..4F when no key is given. The keys'
+ * text in argv is overwritten before this returns, whatever it returns.
+ * A verb that needs more than the common levels checks that afterwards.
+ * Returns CLI_CONTINUE, or the exit status to end with (keys wiped then).
+ */
+int cli_gp_args(struct cli *cli, int argc, char **argv, const struct cli_option *extra,
+		bool with_scp, struct ec_gp_keys *keys, struct ec_gp_options *opt, int *npos);
+
+/*
+ * A key set from options named names[0] (one key for ENC, MAC and DEK) or
+ * names[1..3] (the three), whose values are texts[0..3] (NULL when not
+ * given): 0 with keys->len 0 when none is given, 0 with the keys, or
+ * EXIT_USAGE after a message. The texts are overwritten either way; keys
+ * are wiped on failure. The key values are never shown.
+ */
+int cli_gp_key_set(const char *const names[4], const char *const texts[4],
+		   struct ec_gp_keys *keys);
 
 /* ---- the verbs, by file ---- */
 
@@ -136,6 +186,8 @@ extern const char cli_usage_pin[];
 /* cli_profile.c */
 int verb_profile(struct cli *cli, int argc, char **argv);
 extern const char cli_usage_profile[];
+/* A release policy (never, session, always); 0 or EXIT_USAGE after naming option. */
+int cli_parse_policy(const char *option, const char *text, uint8_t *out);
 
 /* cli_cap.c */
 int verb_cap(struct cli *cli, int argc, char **argv);

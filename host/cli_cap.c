@@ -40,16 +40,6 @@ static bool in_load_file(int tag)
 	return false;
 }
 
-static void sha256_lower(const uint8_t hash[CRYPTO_SHA256_LEN], char out[2 * CRYPTO_SHA256_LEN + 1])
-{
-	static const char digits[] = "0123456789abcdef";
-	for (size_t i = 0; i < CRYPTO_SHA256_LEN; i++) {
-		out[2 * i] = digits[hash[i] >> 4];
-		out[2 * i + 1] = digits[hash[i] & 0x0F];
-	}
-	out[2 * CRYPTO_SHA256_LEN] = '\0';
-}
-
 static void print_json(const char *path, const struct ec_cap *cap)
 {
 	char hash[2 * CRYPTO_SHA256_LEN + 1];
@@ -91,7 +81,7 @@ static void print_json(const char *path, const struct ec_cap *cap)
 		       in_load_file(tag) ? "true" : "false");
 		first = false;
 	}
-	sha256_lower(cap->load_file_sha256, hash);
+	cli_hex_lower(cap->load_file_sha256, CRYPTO_SHA256_LEN, hash);
 	printf("\n ],\n \"load_file\": {\"size\": %zu, \"sha256\": \"%s\"}, \"load_data_size\": %zu}\n",
 	       cap->load_file_len, hash, cap->load_data_len);
 }
@@ -128,7 +118,7 @@ static void print_text(const struct ec_cap *cap)
 		       in_load_file(tag) ? "yes" : "no");
 	}
 
-	sha256_lower(cap->load_file_sha256, hash);
+	cli_hex_lower(cap->load_file_sha256, CRYPTO_SHA256_LEN, hash);
 	printf("\nload file    %zu bytes (%zu with C4 and its length)\n", cap->load_file_len,
 	       cap->load_data_len);
 	printf("SHA-256      %s\n", hash);

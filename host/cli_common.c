@@ -1,10 +1,11 @@
 /*
  * cli_common.c - the helpers every verb of the ecard command line uses
  * (see cli.h): option sorting, connecting, error and JSON output, and the
- * parsing of amounts, descriptors and hex given as arguments.
+ * parsing of amounts, descriptors, bytes and hex given as arguments.
  */
 #include "cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -120,6 +121,21 @@ int cli_verb_args(struct cli *cli, int argc, char **argv, const struct cli_optio
 		}
 	}
 	return CLI_CONTINUE;
+}
+
+int cli_subverb(struct cli *cli, int argc, char **argv, const struct cli_subverb *subs, size_t n,
+		const char *needs)
+{
+	for (size_t i = 0; argc >= 2 && i < n; i++)
+		if (strcmp(argv[1], subs[i].name) == 0)
+			return subs[i].run(cli, argc - 1, argv + 1);
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		fputs(cli->verb->usage, stdout);
+		return EXIT_SUCCESS;
+	}
+	cli_error("\"ecard %s\" needs %s: run \"ecard %s --help\".", cli->verb->name, needs,
+		  cli->verb->name);
+	return EXIT_USAGE;
 }
 
 void cli_transport_error(struct cli *cli, enum ec_status st)
@@ -261,4 +277,30 @@ int cli_parse_hex(const char *what, const char *text, uint8_t *out, size_t len)
 		return EXIT_USAGE;
 	}
 	return 0;
+}
+
+int cli_parse_byte(const char *option, const char *text, uint8_t *out)
+{
+	uint8_t b;
+	const char *p = (text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) ? text + 2 : text;
+	char two[3] = { '0', '0', '\0' };
+	size_t n = strlen(p);
+
+	if (n == 1)
+		two[1] = p[0];
+	else if (n == 2)
+		memcpy(two, p, 2);
+	if ((n != 1 && n != 2) || hex_decode(two, &b, 1) != 1) {
+		cli_error("%s \"%s\" is not a byte in hex: give one like 30.", option, text);
+		return EXIT_USAGE;
+	}
+	*out = b;
+	return 0;
+}
+
+void cli_hex_lower(const uint8_t *data, size_t len, char *out)
+{
+	hex_encode(data, len, out);
+	for (char *p = out; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
 }

@@ -6,9 +6,10 @@
  * parses arguments, picks the keys, and prints.
  *
  * Keys come from --key / --key-enc/--key-mac/--key-dek, or are the
- * GlobalPlatform test keys 40..4F. They are never printed, not even in an
- * error about a malformed one, and their text in argv is overwritten once
- * read so that it does not linger in /proc/PID/cmdline.
+ * GlobalPlatform test keys 40..4F; cli_keys.c reads them, as it does for
+ * `ecard issuer personalize`. They are never printed, and their text in
+ * argv (the new keys' of put-key too) is overwritten right after the
+ * arguments are sorted, so that it does not linger in /proc/PID/cmdline.
  */
 #include "cli.h"
 
@@ -78,7 +79,10 @@ const char cli_usage_gp[] =
 	"  --scp 02|03              insist on this protocol (default: the card's)\n"
 	"  --level 00|01|03|11|13|33  security level (default 03 for load and\n"
 	"                           put-key, 01 otherwise)\n"
-	"  --diversify emv|visa2|kdf3  the keys are master keys: derive the card's\n"
+	"  --diversify none|emv|visa2|kdf3  the keys are master keys: derive the\n"
+	"                           card's own from them (default none; --kdf is the\n"
+	"                           older spelling, still taken)\n"
+	"  (\"ecard issuer personalize\" takes all of these but --scp.)\n"
 	"\n"
 	"--json prints what each command shows as one JSON object.\n"
 	"Exit status: 0 done, 1 the card refused (a status word) or a check\n"
@@ -88,81 +92,27 @@ const char cli_usage_gp[] =
 	"          ecard gp load applet.cap --install\n"
 	"          ecard gp load applet.cap --resume\n";
 
-/* Options every sub-command takes: the secure channel's keys and settings. */
-struct gp_common {
-	const char *key, *key_enc, *key_mac, *key_dek;
-	const char *kvn, *scp, *level, *diversify;
+/* The secure channel's keys and options, as the key options give them.
+ * verb_gp() wipes the keys whatever the sub-command did. */
+struct gp_channel {
+	struct ec_gp_keys keys;
+	struct ec_gp_options opt;
 };
 
-#define GP_OPTIONS_MAX 24
-
-/* Sort argv (sub-command at argv[0]) with the common options and extra. */
-static int gp_args(struct cli *cli, int argc, char **argv, struct gp_common *c,
-		   const struct cli_option *extra, int *npos)
+/*
+ * Sort argv (sub-command at argv[0]) with the key options (cli_gp_args())
+ * and extra, and read the keys into ch; level is the sub-command's default
+ * security level.
+ */
+static int gp_args(struct cli *cli, int argc, char **argv, uint8_t level,
+		   const struct cli_option *extra, struct gp_channel *ch, int *npos)
 {
-	struct cli_option opts[GP_OPTIONS_MAX];
-	const struct cli_option common[] = {
-		{ "--key", &c->key, NULL },
-		{ "--key-enc", &c->key_enc, NULL },
-		{ "--key-mac", &c->key_mac, NULL },
-		{ "--key-dek", &c->key_dek, NULL },
-		{ "--kvn", &c->kvn, NULL },
-		{ "--scp", &c->scp, NULL },
-		{ "--level", &c->level, NULL },
-		{ "--diversify", &c->diversify, NULL },
-	};
-	size_t n = 0;
-
-	for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++)
-		opts[n++] = common[i];
-	for (const struct cli_option *o = extra; o && o->name && n + 1 < GP_OPTIONS_MAX; o++)
-		opts[n++] = *o;
-	opts[n] = (struct cli_option){ NULL, NULL, NULL };
-	return cli_verb_args(cli, argc, argv, opts, npos);
+	ec_gp_options_init(&ch->opt);
+	ch->opt.level = level;
+	return cli_gp_args(cli, argc, argv, extra, true, &ch->keys, &ch->opt, npos);
 }
 
 /* ---- parsing values ---- */
-
-/* Overwrite a secret's text in argv, where other users could read it. */
-static void wipe_arg(const char *text)
-{
-	if (text)
-		crypto_wipe((char *)text, strlen(text));
-}
-
-static int parse_key(const char *option, const char *text, uint8_t out[EC_GP_KEY_MAX], size_t *len)
-{
-	long n = hex_decode(text, out, EC_GP_KEY_MAX);
-	wipe_arg(text);
-	if (n != 16 && n != 24 && n != 32) {
-		crypto_wipe(out, EC_GP_KEY_MAX);
-		cli_error("%s must be a key of 16, 24 or 32 bytes in hex (32, 48 or 64 hex digits); the value given is not one (it is not shown: it is a secret).",
-			  option);
-		return EXIT_USAGE;
-	}
-	*len = (size_t)n;
-	return 0;
-}
-
-/* A byte in hex ("30", "0x30"): key versions and levels. */
-static int parse_byte(const char *option, const char *text, uint8_t *out)
-{
-	uint8_t b;
-	const char *p = (text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) ? text + 2 : text;
-	char two[3] = { '0', '0', '\0' };
-	size_t n = strlen(p);
-
-	if (n == 1)
-		two[1] = p[0];
-	else if (n == 2)
-		memcpy(two, p, 2);
-	if ((n != 1 && n != 2) || hex_decode(two, &b, 1) != 1) {
-		cli_error("%s \"%s\" is not a byte in hex: give one like 30.", option, text);
-		return EXIT_USAGE;
-	}
-	*out = b;
-	return 0;
-}
 
 static int parse_aid(const char *what, const char *text, struct ec_gp_aid *aid)
 {
@@ -213,109 +163,6 @@ static int parse_count(const char *option, const char *text, size_t *out)
 	return 0;
 }
 
-/* The keys of c (--key, or --key-enc/--key-mac/--key-dek), or the test keys. */
-static int parse_keys(const struct gp_common *c, struct ec_gp_keys *keys)
-{
-	uint8_t enc[EC_GP_KEY_MAX], mac[EC_GP_KEY_MAX], dek[EC_GP_KEY_MAX];
-	size_t enc_len = 0, mac_len = 0, dek_len = 0;
-	bool three = c->key_enc || c->key_mac || c->key_dek;
-	int r = 0;
-
-	ec_gp_default_keys(keys, 0);
-	if (c->key && three) {
-		cli_error("give either --key or --key-enc, --key-mac and --key-dek, not both.");
-		r = EXIT_USAGE;
-	} else if (c->key) {
-		r = parse_key("--key", c->key, enc, &enc_len);
-		if (r == 0 && ec_gp_keys_from_master(keys, enc, enc_len, 0) != EC_OK)
-			r = EXIT_USAGE;
-	} else if (three) {
-		if (!c->key_enc || !c->key_mac || !c->key_dek) {
-			cli_error("--key-enc, --key-mac and --key-dek go together: give all three.");
-			r = EXIT_USAGE;
-		}
-		if (r == 0)
-			r = parse_key("--key-enc", c->key_enc, enc, &enc_len);
-		if (r == 0)
-			r = parse_key("--key-mac", c->key_mac, mac, &mac_len);
-		if (r == 0)
-			r = parse_key("--key-dek", c->key_dek, dek, &dek_len);
-		if (r == 0 && (enc_len != mac_len || enc_len != dek_len)) {
-			cli_error("--key-enc, --key-mac and --key-dek must have the same length.");
-			r = EXIT_USAGE;
-		}
-		if (r == 0) {
-			memcpy(keys->enc, enc, enc_len);
-			memcpy(keys->mac, mac, mac_len);
-			memcpy(keys->dek, dek, dek_len);
-			keys->len = enc_len;
-		}
-	}
-	crypto_wipe(enc, sizeof(enc));
-	crypto_wipe(mac, sizeof(mac));
-	crypto_wipe(dek, sizeof(dek));
-	return r;
-}
-
-/*
- * The keys and channel options of c; default_level when --level is not
- * given. 0 or EXIT_USAGE after a message; keys are wiped on failure, and
- * the keys' text in argv always.
- */
-static int gp_settings(const struct gp_common *c, uint8_t default_level, struct ec_gp_keys *keys,
-		       struct ec_gp_options *opt)
-{
-	uint8_t kvn = 0;
-	int r = 0;
-
-	ec_gp_options_init(opt);
-	opt->level = default_level;
-	memset(keys, 0, sizeof(*keys));
-	if (c->kvn && parse_byte("--kvn", c->kvn, &kvn) != 0)
-		r = EXIT_USAGE;
-	if (r == 0 && c->level) {
-		if (parse_byte("--level", c->level, &opt->level) != 0) {
-			r = EXIT_USAGE;
-		} else if (opt->level != 0x00 && opt->level != 0x01 && opt->level != 0x03 &&
-			   opt->level != 0x11 && opt->level != 0x13 && opt->level != 0x33) {
-			cli_error("--level %s is not a security level: use 00, 01, 03, 11, 13 or 33.", c->level);
-			r = EXIT_USAGE;
-		}
-	}
-	if (r == 0 && c->scp) {
-		if (strcmp(c->scp, "02") == 0 || strcmp(c->scp, "2") == 0) {
-			opt->scp = EC_GP_SCP02;
-		} else if (strcmp(c->scp, "03") == 0 || strcmp(c->scp, "3") == 0) {
-			opt->scp = EC_GP_SCP03;
-		} else {
-			cli_error("--scp %s is not a protocol ecard speaks: use 02 or 03.", c->scp);
-			r = EXIT_USAGE;
-		}
-	}
-	if (r == 0 && c->diversify &&
-	    (ec_gp_kdf_parse(c->diversify, &opt->kdf) != 0 || opt->kdf == EC_GP_KDF_NONE)) {
-		cli_error("--diversify %s is not a diversification method: use emv, visa2 or kdf3.",
-			  c->diversify);
-		r = EXIT_USAGE;
-	}
-	if (r == 0)
-		r = parse_keys(c, keys);
-	keys->kvn = kvn;
-	wipe_arg(c->key);
-	wipe_arg(c->key_enc);
-	wipe_arg(c->key_mac);
-	wipe_arg(c->key_dek);
-	if (r != 0)
-		ec_gp_keys_wipe(keys);
-	return r;
-}
-
-/* The secure channel's keys and options, as the common options give them. */
-struct gp_channel {
-	struct ec_gp_keys keys;
-	struct ec_gp_options opt;
-};
-
 /* Connect, select the card manager and open the secure channel; the keys
  * are wiped either way, since no verb opens a second channel. */
 static int gp_open(struct cli *cli, struct gp_channel *ch, struct ec_gp_session *s)
@@ -326,17 +173,6 @@ static int gp_open(struct cli *cli, struct gp_channel *ch, struct ec_gp_session 
 	if (r == 0 && ec_gp_connect(s, &cli->pc, &ch->keys, &ch->opt, &err) != EC_OK)
 		r = cli_fail(&err);
 	ec_gp_keys_wipe(&ch->keys);
-	return r;
-}
-
-/* gp_settings() then gp_open(). */
-static int gp_start(struct cli *cli, const struct gp_common *c, uint8_t default_level,
-		    struct ec_gp_session *s)
-{
-	struct gp_channel ch;
-	int r = gp_settings(c, default_level, &ch.keys, &ch.opt);
-	if (r == 0)
-		r = gp_open(cli, &ch, s);
 	return r;
 }
 
@@ -355,16 +191,6 @@ static void json_aid(const struct ec_gp_aid *aid)
 		cli_json_hex(stdout, aid->bytes, aid->len);
 	else
 		fputs("null", stdout);
-}
-
-static void sha256_lower(const uint8_t hash[CRYPTO_SHA256_LEN], char out[2 * CRYPTO_SHA256_LEN + 1])
-{
-	static const char digits[] = "0123456789abcdef";
-	for (size_t i = 0; i < CRYPTO_SHA256_LEN; i++) {
-		out[2 * i] = digits[hash[i] >> 4];
-		out[2 * i + 1] = digits[hash[i] & 0x0F];
-	}
-	out[2 * CRYPTO_SHA256_LEN] = '\0';
 }
 
 /* ---- info ---- */
@@ -416,15 +242,15 @@ static int read_info(struct cli *cli, struct ec_gp_session *s, struct gp_info *i
 static const char *key_type_name(uint8_t type)
 {
 	switch (type) {
-	case 0x80:
+	case GP_KEY_TYPE_DES:
 		return "DES";
-	case 0x88:
+	case GP_KEY_TYPE_AES:
 		return "AES";
-	case 0xA1:
-	case 0xA0:
+	case 0xA0:	/* RSA public key: exponent */
+	case 0xA1:	/* and modulus */
 		return "RSA";
-	case 0xB0:
-	case 0xB1:
+	case 0xB0:	/* ECC public key */
+	case 0xB1:	/* and private key */
 		return "ECC";
 	default:
 		return "other";
@@ -573,9 +399,8 @@ static bool needs_channel(const struct gp_info *in)
 	       in->seq_sw == 0x6982;
 }
 
-static int gp_info(struct cli *cli, int argc, char **argv)
+static int gp_info(struct cli *cli, int argc, char **argv, struct gp_channel *ch)
 {
-	struct gp_common c = { 0 };
 	bool secure = false;
 	const struct cli_option extra[] = {
 		{ "--secure", NULL, &secure },
@@ -583,22 +408,20 @@ static int gp_info(struct cli *cli, int argc, char **argv)
 	};
 	struct ec_gp_session s = { 0 };
 	struct ec_error err = { 0 };
-	struct gp_channel ch;
 	struct gp_info in;
 	int npos;
 
-	int r = gp_args(cli, argc, argv, &c, extra, &npos);
+	/* The key options are checked now, even if the card turns out to
+	 * need no channel. */
+	int r = gp_args(cli, argc, argv, EC_GP_LEVEL_C_MAC, extra, ch, &npos);
 	if (r != CLI_CONTINUE)
 		return r;
 	if (npos > 0) {
 		cli_error("\"ecard gp info\" takes no arguments: run \"ecard gp --help\".");
 		return EXIT_USAGE;
 	}
-	/* Checked now, even if the card turns out to need no channel. */
-	if (gp_settings(&c, EC_GP_LEVEL_C_MAC, &ch.keys, &ch.opt) != 0)
-		return EXIT_USAGE;
 	if (secure) {
-		r = gp_open(cli, &ch, &s);
+		r = gp_open(cli, ch, &s);
 	} else {
 		/* Cards answer these outside a secure channel: no keys needed. */
 		r = cli_connect(cli);
@@ -609,11 +432,11 @@ static int gp_info(struct cli *cli, int argc, char **argv)
 		r = read_info(cli, &s, &in);
 	if (r == 0 && !secure && needs_channel(&in)) {
 		LOG_I(&cli->log, "the card answers GET DATA only in a secure channel: opening one");
-		r = gp_open(cli, &ch, &s);
+		r = gp_open(cli, ch, &s);
 		if (r == 0)
 			r = read_info(cli, &s, &in);
 	}
-	ec_gp_keys_wipe(&ch.keys);
+	ec_gp_keys_wipe(&ch->keys);
 	ec_gp_close(&s);
 	if (r != 0)
 		return r;
@@ -717,9 +540,8 @@ static void print_entries_json(const char *key, enum ec_gp_status_scope scope,
 	printf("%s]%s\n", reg->count ? "\n " : "", last ? "" : ",");
 }
 
-static int gp_list(struct cli *cli, int argc, char **argv)
+static int gp_list(struct cli *cli, int argc, char **argv, struct gp_channel *ch)
 {
-	struct gp_common c = { 0 };
 	struct ec_gp_session s = { 0 };
 	struct ec_error err = { 0 };
 	/* Three registries of about 16 KiB each: on the heap. */
@@ -733,13 +555,16 @@ static int gp_list(struct cli *cli, int argc, char **argv)
 		cli_error("out of memory while listing the card's content: close other programs and try again.");
 		return EXIT_USAGE;
 	}
-	int r = gp_args(cli, argc, argv, &c, NULL, &npos);
+	int r = gp_args(cli, argc, argv, EC_GP_LEVEL_C_MAC, NULL, ch, &npos);
 	if (r == CLI_CONTINUE && npos > 0) {
 		cli_error("\"ecard gp list\" takes no arguments: run \"ecard gp --help\".");
 		r = EXIT_USAGE;
 	}
-	if (r == CLI_CONTINUE)
-		r = gp_start(cli, &c, EC_GP_LEVEL_C_MAC, &s);
+	if (r != CLI_CONTINUE) {
+		free(reg);	/* --help (0) or a usage error */
+		return r;
+	}
+	r = gp_open(cli, ch, &s);
 	for (int i = 0; i < 3 && r == 0; i++) {
 		enum ec_status st = ec_gp_get_status(&s, scopes[i], NULL, 0, &reg[i], &err);
 		if (st == EC_ERR_BUFFER)
@@ -826,7 +651,7 @@ static void print_load(const struct cli *cli, const struct ec_cap *cap,
 	char aid[2 * EC_GP_AID_MAX + 1], hash[2 * CRYPTO_SHA256_LEN + 1];
 
 	hex_encode(cap->package.aid.bytes, cap->package.aid.len, aid);
-	sha256_lower(cap->load_file_sha256, hash);
+	cli_hex_lower(cap->load_file_sha256, CRYPTO_SHA256_LEN, hash);
 	if (cli->json) {
 		printf("{\"package\": \"%s\", \"version\": \"%u.%u\", \"load_file_size\": %zu, "
 		       "\"sha256\": \"%s\", \"blocks\": %zu, \"block_size\": %zu, \"start\": \"%s\", "
@@ -881,9 +706,8 @@ static enum ec_status app_present(struct ec_gp_session *s, const struct ec_gp_ai
 	return st;
 }
 
-static int gp_load(struct cli *cli, int argc, char **argv)
+static int gp_load(struct cli *cli, int argc, char **argv, struct gp_channel *ch)
 {
-	struct gp_common c = { 0 };
 	bool resume = false, install = false;
 	const char *aid_text = NULL, *priv_text = NULL, *params_text = NULL, *block_text = NULL;
 	const struct cli_option extra[] = {
@@ -907,7 +731,7 @@ static int gp_load(struct cli *cli, int argc, char **argv)
 	struct ec_cap *cap = NULL;
 	int npos;
 
-	int r = gp_args(cli, argc, argv, &c, extra, &npos);
+	int r = gp_args(cli, argc, argv, EC_GP_LEVEL_C_MAC | EC_GP_LEVEL_C_DEC, extra, ch, &npos);
 	if (r != CLI_CONTINUE)
 		return r;
 	if (npos != 1) {
@@ -945,7 +769,7 @@ static int gp_load(struct cli *cli, int argc, char **argv)
 		r = EXIT_USAGE;
 	}
 	if (r == CLI_CONTINUE)
-		r = gp_start(cli, &c, EC_GP_LEVEL_C_MAC | EC_GP_LEVEL_C_DEC, &s);
+		r = gp_open(cli, ch, &s);
 	if (r == 0) {
 		opt.progress = on_progress;
 		opt.progress_arg = &progress;
@@ -984,9 +808,8 @@ static int gp_load(struct cli *cli, int argc, char **argv)
 
 /* ---- install, delete ---- */
 
-static int gp_install(struct cli *cli, int argc, char **argv)
+static int gp_install(struct cli *cli, int argc, char **argv, struct gp_channel *ch)
 {
-	struct gp_common c = { 0 };
 	bool selectable = false;
 	const char *package_text = NULL, *module_text = NULL, *aid_text = NULL;
 	const char *priv_text = NULL, *params_text = NULL;
@@ -1005,7 +828,7 @@ static int gp_install(struct cli *cli, int argc, char **argv)
 	uint8_t params[EC_GP_PARAMS_MAX];
 	int npos;
 
-	int r = gp_args(cli, argc, argv, &c, extra, &npos);
+	int r = gp_args(cli, argc, argv, EC_GP_LEVEL_C_MAC, extra, ch, &npos);
 	if (r != CLI_CONTINUE)
 		return r;
 	if (npos > 0 || !package_text || !module_text) {
@@ -1021,7 +844,7 @@ static int gp_install(struct cli *cli, int argc, char **argv)
 	in.params = params;
 	in.selectable = selectable;
 
-	r = gp_start(cli, &c, EC_GP_LEVEL_C_MAC, &s);
+	r = gp_open(cli, ch, &s);
 	if (r == 0 && ec_gp_install(&s, &in, &err) != EC_OK)
 		r = cli_fail(&err);
 	ec_gp_close(&s);
@@ -1063,9 +886,8 @@ static void print_done(const struct cli *cli, const char *verb, const struct ec_
 	}
 }
 
-static int gp_delete(struct cli *cli, int argc, char **argv)
+static int gp_delete(struct cli *cli, int argc, char **argv, struct gp_channel *ch)
 {
-	struct gp_common c = { 0 };
 	bool related = false;
 	const struct cli_option extra[] = {
 		{ "--related", NULL, &related },
@@ -1076,12 +898,12 @@ static int gp_delete(struct cli *cli, int argc, char **argv)
 	struct ec_gp_aid aid;
 	int npos;
 
-	int r = gp_args(cli, argc, argv, &c, extra, &npos);
+	int r = gp_args(cli, argc, argv, EC_GP_LEVEL_C_MAC, extra, ch, &npos);
 	if (r != CLI_CONTINUE)
 		return r;
 	if (one_aid("delete", npos, argv, &aid) != 0)
 		return EXIT_USAGE;
-	r = gp_start(cli, &c, EC_GP_LEVEL_C_MAC, &s);
+	r = gp_open(cli, ch, &s);
 	if (r == 0 && ec_gp_delete(&s, aid.bytes, aid.len, related, &err) != EC_OK)
 		r = cli_fail(&err);
 	ec_gp_close(&s);
@@ -1090,20 +912,19 @@ static int gp_delete(struct cli *cli, int argc, char **argv)
 	return r;
 }
 
-static int gp_lock(struct cli *cli, int argc, char **argv, bool lock)
+static int gp_lock(struct cli *cli, int argc, char **argv, bool lock, struct gp_channel *ch)
 {
-	struct gp_common c = { 0 };
 	struct ec_gp_session s = { 0 };
 	struct ec_error err = { 0 };
 	struct ec_gp_aid aid;
 	int npos;
 
-	int r = gp_args(cli, argc, argv, &c, NULL, &npos);
+	int r = gp_args(cli, argc, argv, EC_GP_LEVEL_C_MAC, NULL, ch, &npos);
 	if (r != CLI_CONTINUE)
 		return r;
 	if (one_aid(lock ? "lock" : "unlock", npos, argv, &aid) != 0)
 		return EXIT_USAGE;
-	r = gp_start(cli, &c, EC_GP_LEVEL_C_MAC, &s);
+	r = gp_open(cli, ch, &s);
 	if (r == 0 && ec_gp_set_app_lock(&s, aid.bytes, aid.len, lock, &err) != EC_OK)
 		r = cli_fail(&err);
 	ec_gp_close(&s);
@@ -1114,70 +935,49 @@ static int gp_lock(struct cli *cli, int argc, char **argv, bool lock)
 
 /* ---- put-key ---- */
 
-static int gp_put_key(struct cli *cli, int argc, char **argv)
+static int gp_put_key(struct cli *cli, int argc, char **argv, struct gp_channel *ch)
 {
-	struct gp_common c = { 0 };
-	const char *kvn_text = NULL, *replace_text = NULL, *key_text = NULL;
-	const char *enc_text = NULL, *mac_text = NULL, *dek_text = NULL;
+	static const char *const new_key_names[4] = {
+		"--new-key", "--new-key-enc", "--new-key-mac", "--new-key-dek",
+	};
+	const char *kvn_text = NULL, *replace_text = NULL;
+	const char *new_key[4] = { NULL, NULL, NULL, NULL };
 	const struct cli_option extra[] = {
 		{ "--new-kvn", &kvn_text, NULL },
 		{ "--replace", &replace_text, NULL },
-		{ "--new-key", &key_text, NULL },
-		{ "--new-key-enc", &enc_text, NULL },
-		{ "--new-key-mac", &mac_text, NULL },
-		{ "--new-key-dek", &dek_text, NULL },
+		{ new_key_names[0], &new_key[0], NULL },
+		{ new_key_names[1], &new_key[1], NULL },
+		{ new_key_names[2], &new_key[2], NULL },
+		{ new_key_names[3], &new_key[3], NULL },
 		{ NULL, NULL, NULL },
 	};
 	struct ec_gp_session s = { 0 };
 	struct ec_error err = { 0 };
 	struct ec_gp_keys fresh;
 	uint8_t kcv[3][EC_GP_KCV_LEN], kvn = 0, replace = 0;
-	size_t len = 0, mac_len = 0, dek_len = 0;
 	int npos;
 
-	memset(&fresh, 0, sizeof(fresh));
-	int r = gp_args(cli, argc, argv, &c, extra, &npos);
+	int r = gp_args(cli, argc, argv, EC_GP_LEVEL_C_MAC | EC_GP_LEVEL_C_DEC, extra, ch, &npos);
 	if (r != CLI_CONTINUE)
 		return r;
-	bool three = enc_text || mac_text || dek_text;
-	if (npos > 0 || !kvn_text || (!key_text && !three) || (key_text && three) ||
-	    (three && (!enc_text || !mac_text || !dek_text))) {
+	/* Read first, so that the new keys' text leaves argv at once. */
+	if (cli_gp_key_set(new_key_names, new_key, &fresh) != 0)
+		return EXIT_USAGE;
+	if (npos > 0 || !kvn_text || fresh.len == 0) {
 		cli_error("\"ecard gp put-key\" needs --new-kvn N and either --new-key HEX or all of --new-key-enc, --new-key-mac and --new-key-dek: run \"ecard gp --help\".");
 		r = EXIT_USAGE;
 	}
-	if (r == CLI_CONTINUE && parse_byte("--new-kvn", kvn_text, &kvn) != 0)
+	if (r == CLI_CONTINUE && cli_parse_byte("--new-kvn", kvn_text, &kvn) != 0)
 		r = EXIT_USAGE;
 	if (r == CLI_CONTINUE && (kvn == 0 || kvn > 0x7F)) {
 		cli_error("--new-kvn %s: a key version is 01 to 7F.", kvn_text);
 		r = EXIT_USAGE;
 	}
-	if (r == CLI_CONTINUE && replace_text && parse_byte("--replace", replace_text, &replace) != 0)
+	if (r == CLI_CONTINUE && replace_text && cli_parse_byte("--replace", replace_text, &replace) != 0)
 		r = EXIT_USAGE;
-	if (r == CLI_CONTINUE && key_text) {
-		r = parse_key("--new-key", key_text, fresh.enc, &len) ? EXIT_USAGE : CLI_CONTINUE;
-		if (r == CLI_CONTINUE) {
-			memcpy(fresh.mac, fresh.enc, len);
-			memcpy(fresh.dek, fresh.enc, len);
-		}
-	} else if (r == CLI_CONTINUE) {
-		if (parse_key("--new-key-enc", enc_text, fresh.enc, &len) ||
-		    parse_key("--new-key-mac", mac_text, fresh.mac, &mac_len) ||
-		    parse_key("--new-key-dek", dek_text, fresh.dek, &dek_len))
-			r = EXIT_USAGE;
-		else if (mac_len != len || dek_len != len) {
-			cli_error("--new-key-enc, --new-key-mac and --new-key-dek must have the same length.");
-			r = EXIT_USAGE;
-		}
-	}
-	/* Secrets in argv are overwritten even when parsing stopped early. */
-	wipe_arg(key_text);
-	wipe_arg(enc_text);
-	wipe_arg(mac_text);
-	wipe_arg(dek_text);
-	fresh.len = len;
 	fresh.kvn = kvn;
 	if (r == CLI_CONTINUE)
-		r = gp_start(cli, &c, EC_GP_LEVEL_C_MAC | EC_GP_LEVEL_C_DEC, &s);
+		r = gp_open(cli, ch, &s);
 	if (r == 0 && ec_gp_put_key(&s, &fresh, replace, kcv, &err) != EC_OK)
 		r = cli_fail(&err);
 	ec_gp_close(&s);
@@ -1225,9 +1025,8 @@ static int confirm_terminate(void)
 	return 0;
 }
 
-static int gp_set_state(struct cli *cli, int argc, char **argv)
+static int gp_set_state(struct cli *cli, int argc, char **argv, struct gp_channel *ch)
 {
-	struct gp_common c = { 0 };
 	bool force = false;
 	const struct cli_option extra[] = {
 		{ "--force", NULL, &force },
@@ -1238,7 +1037,7 @@ static int gp_set_state(struct cli *cli, int argc, char **argv)
 	uint8_t state;
 	int npos;
 
-	int r = gp_args(cli, argc, argv, &c, extra, &npos);
+	int r = gp_args(cli, argc, argv, EC_GP_LEVEL_C_MAC, extra, ch, &npos);
 	if (r != CLI_CONTINUE)
 		return r;
 	const char *name = npos == 1 ? argv[1] : "";
@@ -1254,7 +1053,7 @@ static int gp_set_state(struct cli *cli, int argc, char **argv)
 	}
 	if (state == GP_CARD_TERMINATED && !force && confirm_terminate() != 0)
 		return EXIT_USAGE;
-	r = gp_start(cli, &c, EC_GP_LEVEL_C_MAC, &s);
+	r = gp_open(cli, ch, &s);
 	if (r == 0 && ec_gp_set_card_state(&s, state, &err) != EC_OK)
 		r = cli_fail(&err);
 	ec_gp_close(&s);
@@ -1270,36 +1069,47 @@ static int gp_set_state(struct cli *cli, int argc, char **argv)
 
 /* ---- dispatch ---- */
 
+static int gp_lock_app(struct cli *cli, int argc, char **argv, struct gp_channel *ch)
+{
+	return gp_lock(cli, argc, argv, true, ch);
+}
+
+static int gp_unlock_app(struct cli *cli, int argc, char **argv, struct gp_channel *ch)
+{
+	return gp_lock(cli, argc, argv, false, ch);
+}
+
 int verb_gp(struct cli *cli, int argc, char **argv)
 {
-	static const char *const names =
-		"info, list, load, install, delete, put-key, lock, unlock or set-state";
+	static const struct {
+		const char *name;
+		int (*run)(struct cli *cli, int argc, char **argv, struct gp_channel *ch);
+	} subs[] = {
+		{ "info", gp_info },
+		{ "list", gp_list },
+		{ "load", gp_load },
+		{ "install", gp_install },
+		{ "delete", gp_delete },
+		{ "put-key", gp_put_key },
+		{ "lock", gp_lock_app },
+		{ "unlock", gp_unlock_app },
+		{ "set-state", gp_set_state },
+	};
 
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		fputs(cli_usage_gp, stdout);
 		return EXIT_SUCCESS;
 	}
-	const char *sub = argc >= 2 ? argv[1] : "";
-	argc--;
-	argv++;
-	if (strcmp(sub, "info") == 0)
-		return gp_info(cli, argc, argv);
-	if (strcmp(sub, "list") == 0)
-		return gp_list(cli, argc, argv);
-	if (strcmp(sub, "load") == 0)
-		return gp_load(cli, argc, argv);
-	if (strcmp(sub, "install") == 0)
-		return gp_install(cli, argc, argv);
-	if (strcmp(sub, "delete") == 0)
-		return gp_delete(cli, argc, argv);
-	if (strcmp(sub, "put-key") == 0)
-		return gp_put_key(cli, argc, argv);
-	if (strcmp(sub, "lock") == 0)
-		return gp_lock(cli, argc, argv, true);
-	if (strcmp(sub, "unlock") == 0)
-		return gp_lock(cli, argc, argv, false);
-	if (strcmp(sub, "set-state") == 0)
-		return gp_set_state(cli, argc, argv);
-	cli_error("\"ecard gp\" needs one of %s: run \"ecard gp --help\".", names);
+	for (size_t i = 0; argc >= 2 && i < sizeof(subs) / sizeof(subs[0]); i++) {
+		if (strcmp(argv[1], subs[i].name) != 0)
+			continue;
+		struct gp_channel ch;
+		memset(&ch, 0, sizeof(ch));
+		int r = subs[i].run(cli, argc - 1, argv + 1, &ch);
+		/* Whichever way the sub-command ended, its keys go. */
+		ec_gp_keys_wipe(&ch.keys);
+		return r;
+	}
+	cli_error("\"ecard gp\" needs one of info, list, load, install, delete, put-key, lock, unlock or set-state: run \"ecard gp --help\".");
 	return EXIT_USAGE;
 }

@@ -8,7 +8,6 @@
  */
 #include "cli.h"
 
-#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -26,10 +25,9 @@
 const char cli_usage_issuer[] =
 	"usage: ecard issuer init DIR [--currency CODE] [--max-balance AMOUNT]\n"
 	"       ecard issuer authorize-load --dir DIR --amount AMOUNT [--json] HEX\n"
-	"       ecard issuer personalize --dir DIR [--key HEX | --key-enc HEX --key-mac HEX\n"
-	"                                --key-dek HEX] [--kvn NN] [--kdf METHOD] [--level NN]\n"
-	"                                [--FIELD VALUE]... [--password-fd N]\n"
-	"                                [--general POLICY] [--private POLICY] [--json]\n"
+	"       ecard issuer personalize --dir DIR [KEY OPTIONS] [--FIELD VALUE]...\n"
+	"                                [--password-fd N] [--general POLICY]\n"
+	"                                [--private POLICY] [--json]\n"
 	"\n"
 	"init: make a new issuer key directory DIR (mode 700): the master load\n"
 	"key and the CA key pair (secret, mode 600), the CA public key in\n"
@@ -50,14 +48,13 @@ const char cli_usage_issuer[] =
 	"personalization] and STORE DATA for the wallet (the card makes its key\n"
 	"pair, the issuer certifies it; K_load goes encrypted with the DEK) and\n"
 	"then for the profile. The card must be new (ecard-vcard --new without\n"
-	"--personalize): a card is personalized once. The secure channel keys:\n"
-	"--key HEX for ENC, MAC and DEK alike, or the three with --key-enc,\n"
-	"--key-mac and --key-dek (16, 24 or 32 bytes in hex); without them the\n"
-	"well-known test keys 40..4F. --kvn NN, the key version in hex (default\n"
-	"00: the card's first key set); --kdf none|emv|visa2|kdf3 when the keys\n"
-	"are master keys to diversify; --level 03 (C-MAC and encryption, the\n"
-	"default) or 33 (answers MACed and encrypted too); 01, 11 and 13 are\n"
-	"taken as well.\n"
+	"--personalize): a card is personalized once. The secure channel's keys\n"
+	"and settings are the KEY OPTIONS of \"ecard gp --help\" (--key or\n"
+	"--key-enc/--key-mac/--key-dek, --kvn, --level, --diversify), but --scp:\n"
+	"personalization always speaks SCP03. Without keys, the well-known test\n"
+	"keys 40..4F; --level 03 (C-MAC and encryption, the default) or 33\n"
+	"(answers MACed and encrypted too), or 01, 11 or 13: a level without\n"
+	"C-MAC is refused.\n"
 	"The profile's initial values, all optional: --username, --forename,\n"
 	"--surname, --street, --town, --county, --postcode, --card-number,\n"
 	"--email, --phone VALUE (UTF-8, at most 64 bytes), and the password as\n"
@@ -183,239 +180,63 @@ static int issuer_authorize_load(struct cli *cli, int argc, char **argv)
 
 /* ---- issuer personalize ---- */
 
-/* The GP key options: one key for all three, or the three by name. */
-struct key_options {
-	const char *key, *enc, *mac, *dek, *kvn, *kdf, *level;
+/* What personalization takes besides the key options. */
+struct perso_args {
+	const char *dir, *password_fd, *general, *private_class;
+	const char *field_text[EC_PROFILE_FIELDS];
 };
-
-/* One key of hex into out; its length, or 0 after a message. */
-static size_t parse_gp_key(const char *option, const char *text, uint8_t out[EC_GP_KEY_MAX])
-{
-	long n = hex_decode(text, out, EC_GP_KEY_MAX);
-	if (n != 16 && n != 24 && n != 32) {
-		crypto_wipe(out, EC_GP_KEY_MAX);
-		cli_error("%s must be an AES key of 16, 24 or 32 bytes in hex.", option);
-		return 0;
-	}
-	return (size_t)n;
-}
-
-/* A byte in hex ("30", "0x30"); 0 or EXIT_USAGE after a message. */
-static int parse_hex_byte(const char *option, const char *text, uint8_t *out)
-{
-	uint8_t b;
-	const char *digits = strncmp(text, "0x", 2) == 0 || strncmp(text, "0X", 2) == 0 ? text + 2
-											: text;
-	if (strlen(digits) == 1) {
-		char two[3] = { '0', digits[0], '\0' };
-		if (hex_decode(two, &b, 1) == 1) {
-			*out = b;
-			return 0;
-		}
-	} else if (strlen(digits) == 2 && hex_decode(digits, &b, 1) == 1) {
-		*out = b;
-		return 0;
-	}
-	cli_error("%s \"%s\" is not a byte in hex, such as 30.", option, text);
-	return EXIT_USAGE;
-}
-
-/* The keys and channel options from the command line; 0 or EXIT_USAGE. */
-static int gp_settings(const struct key_options *o, struct ec_gp_keys *keys,
-		       struct ec_gp_options *opt)
-{
-	uint8_t kvn = 0, level = EC_GP_LEVEL_C_MAC | EC_GP_LEVEL_C_DEC;
-	bool three = o->enc || o->mac || o->dek;
-
-	ec_gp_options_init(opt);
-	opt->scp = EC_GP_SCP03;
-	if (o->kvn && parse_hex_byte("--kvn", o->kvn, &kvn) != 0)
-		return EXIT_USAGE;
-	if (o->level && parse_hex_byte("--level", o->level, &level) != 0)
-		return EXIT_USAGE;
-	/* Every level with a C-MAC: without it, anyone on the way could
-	 * change what is written into the card. */
-	if (level != 0x01 && level != 0x03 && level != 0x11 && level != 0x13 && level != 0x33) {
-		cli_error("--level %02X is not a security level for personalization: give 03 (the default) or 33; 01, 11 and 13 are taken too.",
-			  level);
-		return EXIT_USAGE;
-	}
-	opt->level = level;
-	if (o->kdf) {
-		enum ec_gp_kdf kdf;
-		if (ec_gp_kdf_parse(o->kdf, &kdf) != 0) {
-			cli_error("--kdf \"%s\" is not a diversification method: give none, emv, visa2 or kdf3.",
-				  o->kdf);
-			return EXIT_USAGE;
-		}
-		opt->kdf = kdf;
-	}
-
-	if (o->key && three) {
-		cli_error("give either --key or --key-enc, --key-mac and --key-dek, not both.");
-		return EXIT_USAGE;
-	}
-	if (three && !(o->enc && o->mac && o->dek)) {
-		cli_error("--key-enc, --key-mac and --key-dek go together: give all three, or --key for one key used as all three.");
-		return EXIT_USAGE;
-	}
-	memset(keys, 0, sizeof(*keys));
-	if (!o->key && !three) {
-		ec_gp_default_keys(keys, kvn);
-		return 0;
-	}
-	if (o->key) {
-		uint8_t k[EC_GP_KEY_MAX];
-		size_t len = parse_gp_key("--key", o->key, k);
-		enum ec_status st = len ? ec_gp_keys_from_master(keys, k, len, kvn) : EC_ERR_ARG;
-		crypto_wipe(k, sizeof(k));
-		if (len && st != EC_OK)
-			cli_error("--key cannot be used as a key set.");
-		return st == EC_OK ? 0 : EXIT_USAGE;
-	}
-	size_t enc = parse_gp_key("--key-enc", o->enc, keys->enc);
-	size_t mac = enc ? parse_gp_key("--key-mac", o->mac, keys->mac) : 0;
-	size_t dek = mac ? parse_gp_key("--key-dek", o->dek, keys->dek) : 0;
-	if (!dek || enc != mac || mac != dek) {
-		if (dek)
-			cli_error("--key-enc, --key-mac and --key-dek must be keys of the same length.");
-		ec_gp_keys_wipe(keys);
-		return EXIT_USAGE;
-	}
-	keys->len = enc;
-	keys->kvn = kvn;
-	return 0;
-}
-
-/*
- * The password, one line from fd into out (cap bytes), read a byte at a
- * time so that nothing after the line is taken. 0, or EXIT_USAGE after a
- * message; out is wiped then.
- */
-static int read_password(int fd, char *out, size_t cap)
-{
-	size_t n;
-	bool too_long;
-	int r = pin_entry_read_line(fd, out, cap, &n, &too_long);
-	if (r < 0) {
-		int saved = errno;
-		crypto_wipe(out, cap);
-		cli_error("reading the password from --password-fd %d failed: %s.", fd, strerror(saved));
-		return EXIT_USAGE;
-	}
-	if (r == 0) {
-		cli_error("--password-fd %d ended before a password was given: nothing was sent to the card.",
-			  fd);
-		return EXIT_USAGE;
-	}
-	if (too_long || n > EC_PROFILE_VALUE_MAX) {
-		crypto_wipe(out, cap);
-		cli_error("the password read from --password-fd %d is longer than the %d bytes the card keeps: shorten it.",
-			  fd, EC_PROFILE_VALUE_MAX);
-		return EXIT_USAGE;
-	}
-	return 0;
-}
-
-static int parse_policy_option(const char *option, const char *text, uint8_t *out)
-{
-	int p = ec_profile_policy_parse(text);
-	if (p < 0) {
-		cli_error("%s \"%s\" is not a policy: give never, session or always.", option, text);
-		return EXIT_USAGE;
-	}
-	*out = (uint8_t)p;
-	return 0;
-}
 
 /* The profile options, named after the fields (ec_profile_fields), with
  * the password left out: it never comes from the command line. */
 #define FIELD_OPTION_MAX 24
 
-static int issuer_personalize(struct cli *cli, int argc, char **argv)
+/* Personalize the card with keys and gp; the caller wipes the keys. */
+static int personalize(struct cli *cli, const struct perso_args *a, const struct ec_gp_keys *keys,
+		       const struct ec_gp_options *gp)
 {
-	const char *dir = NULL, *password_fd = NULL, *general = NULL, *private_class = NULL;
-	const char *field_text[EC_PROFILE_FIELDS] = { NULL };
-	char field_names[EC_PROFILE_FIELDS][FIELD_OPTION_MAX];
-	struct key_options ko = { 0 };
-	struct cli_option opts[10 + EC_PROFILE_FIELDS + 1] = {
-		{ "--dir", &dir, NULL },
-		{ "--key", &ko.key, NULL },
-		{ "--key-enc", &ko.enc, NULL },
-		{ "--key-mac", &ko.mac, NULL },
-		{ "--key-dek", &ko.dek, NULL },
-		{ "--kvn", &ko.kvn, NULL },
-		{ "--kdf", &ko.kdf, NULL },
-		{ "--level", &ko.level, NULL },
-		{ "--password-fd", &password_fd, NULL },
-		{ "--general", &general, NULL },
-	};
-	size_t n_opts = 10;
 	struct ec_profile_init init;
-	struct ec_gp_options gp;
-	struct ec_gp_keys keys;
 	struct ec_issuer issuer;
 	struct ec_error err = { 0 };
 	char password[EC_PROFILE_VALUE_MAX + 2];
 	uint8_t serial[PURSE_SERIAL_LEN];
 	char serial_hex[2 * PURSE_SERIAL_LEN + 1];
-	int npos, fd;
-
-	opts[n_opts++] = (struct cli_option){ "--private", &private_class, NULL };
-	for (size_t i = 0; i < EC_PROFILE_FIELDS; i++) {
-		const struct ec_profile_field *f = &ec_profile_fields[i];
-		if (f->id == 0x02)
-			continue;	/* the password: --password-fd only */
-		snprintf(field_names[i], sizeof(field_names[i]), "--%s", f->name);
-		opts[n_opts++] = (struct cli_option){ field_names[i], &field_text[i], NULL };
-	}
-	opts[n_opts] = (struct cli_option){ NULL, NULL, NULL };
-
-	int r = cli_verb_args(cli, argc, argv, opts, &npos);
-	if (r != CLI_CONTINUE)
-		return r;
-	if (npos != 0 || !dir) {
-		cli_error("\"ecard issuer personalize\" needs --dir DIR and no other arguments: run \"ecard issuer --help\".");
-		return EXIT_USAGE;
-	}
+	int r, fd;
 
 	memset(&init, 0, sizeof(init));
 	for (size_t i = 0; i < EC_PROFILE_FIELDS; i++) {
 		const struct ec_profile_field *f = &ec_profile_fields[i];
-		if (field_text[i] && strlen(field_text[i]) > EC_PROFILE_VALUE_MAX) {
+		if (a->field_text[i] && strlen(a->field_text[i]) > EC_PROFILE_VALUE_MAX) {
 			cli_error("--%s has %zu bytes, the card keeps at most %d: shorten it.", f->name,
-				  strlen(field_text[i]), EC_PROFILE_VALUE_MAX);
+				  strlen(a->field_text[i]), EC_PROFILE_VALUE_MAX);
 			return EXIT_USAGE;
 		}
-		init.values[f->id - 1] = field_text[i];
+		init.values[f->id - 1] = a->field_text[i];
 	}
 	init.general = EC_POLICY_NEVER;
 	init.private_class = EC_POLICY_ALWAYS;
-	if ((general && parse_policy_option("--general", general, &init.general) != 0) ||
-	    (private_class && parse_policy_option("--private", private_class, &init.private_class) != 0))
+	if ((a->general && cli_parse_policy("--general", a->general, &init.general) != 0) ||
+	    (a->private_class &&
+	     cli_parse_policy("--private", a->private_class, &init.private_class) != 0))
 		return EXIT_USAGE;
-	init.set_policy = general || private_class;
-	if (gp_settings(&ko, &keys, &gp) != 0)
-		return EXIT_USAGE;
-	if (password_fd) {
-		if (cli_parse_fd("--password-fd", password_fd, &fd) != 0 ||
-		    read_password(fd, password, sizeof(password)) != 0) {
-			ec_gp_keys_wipe(&keys);
+	init.set_policy = a->general || a->private_class;
+	if (a->password_fd) {
+		if (cli_parse_fd("--password-fd", a->password_fd, &fd) != 0)
 			return EXIT_USAGE;
-		}
+		if (pin_entry_read_fd(fd, "--password-fd", "the password", password, sizeof(password),
+				      EC_PROFILE_VALUE_MAX, NULL, &err) != 0)
+			return cli_fail(&err);
 		init.values[0x02 - 1] = password;
 	}
 
-	if (ec_issuer_load(dir, &issuer, &err) != EC_OK) {
+	if (ec_issuer_load(a->dir, &issuer, &err) != EC_OK) {
 		r = cli_fail(&err);
 	} else {
 		r = cli_connect(cli);
-		if (r == 0 && ec_personalize(&issuer, &cli->pc, &gp, &keys, &init, serial,
-						       &err) != EC_OK)
+		if (r == 0 && ec_personalize(&issuer, &cli->pc, gp, keys, &init, serial,
+					     &err) != EC_OK)
 			r = cli_fail(&err);
 		ec_issuer_wipe(&issuer);
 	}
-	ec_gp_keys_wipe(&keys);
 	crypto_wipe(password, sizeof(password));
 	if (r != 0)
 		return r;
@@ -423,27 +244,68 @@ static int issuer_personalize(struct cli *cli, int argc, char **argv)
 	hex_encode(serial, sizeof(serial), serial_hex);
 	if (cli->json)
 		printf("{\"serial\": \"%s\", \"scp\": \"03\", \"level\": \"%02X\"}\n", serial_hex,
-		       gp.level);
+		       gp->level);
 	else
 		printf("card %s personalized through its card manager (SCP03, level %02X): wallet and profile.\n",
-		       serial_hex, gp.level);
+		       serial_hex, gp->level);
 	return EXIT_SUCCESS;
+}
+
+static int issuer_personalize(struct cli *cli, int argc, char **argv)
+{
+	struct perso_args a;
+	char field_names[EC_PROFILE_FIELDS][FIELD_OPTION_MAX];
+	struct cli_option opts[4 + EC_PROFILE_FIELDS + 1];
+	struct ec_gp_options gp;
+	struct ec_gp_keys keys;
+	size_t n = 0;
+	int npos;
+
+	memset(&a, 0, sizeof(a));
+	opts[n++] = (struct cli_option){ "--dir", &a.dir, NULL };
+	opts[n++] = (struct cli_option){ "--password-fd", &a.password_fd, NULL };
+	opts[n++] = (struct cli_option){ "--general", &a.general, NULL };
+	opts[n++] = (struct cli_option){ "--private", &a.private_class, NULL };
+	for (size_t i = 0; i < EC_PROFILE_FIELDS; i++) {
+		const struct ec_profile_field *f = &ec_profile_fields[i];
+		if (f->id == PROFILE_FIELD_PASSWORD)
+			continue;	/* the password: --password-fd only */
+		snprintf(field_names[i], sizeof(field_names[i]), "--%s", f->name);
+		opts[n++] = (struct cli_option){ field_names[i], &a.field_text[i], NULL };
+	}
+	opts[n] = (struct cli_option){ NULL, NULL, NULL };
+
+	/* Always SCP03 (the card makes its keys in it); level 03 by default. */
+	ec_gp_options_init(&gp);
+	gp.scp = EC_GP_SCP03;
+	gp.level = EC_GP_LEVEL_C_MAC | EC_GP_LEVEL_C_DEC;
+	int r = cli_gp_args(cli, argc, argv, opts, false, &keys, &gp, &npos);
+	/* Every level with a C-MAC: without it, anyone on the way could
+	 * change what is written into the card. */
+	if (r == CLI_CONTINUE && !(gp.level & EC_GP_LEVEL_C_MAC)) {
+		cli_error("--level %02X has no C-MAC, which personalization needs so that nothing written into the card can be changed on the way: give 03 (the default) or 33; 01, 11 and 13 are taken too.",
+			  gp.level);
+		r = EXIT_USAGE;
+	}
+	if (r == CLI_CONTINUE && (npos != 0 || !a.dir)) {
+		cli_error("\"ecard issuer personalize\" needs --dir DIR and no other arguments: run \"ecard issuer --help\".");
+		r = EXIT_USAGE;
+	}
+	if (r == CLI_CONTINUE)
+		r = personalize(cli, &a, &keys, &gp);
+	ec_gp_keys_wipe(&keys);
+	return r;
 }
 
 int verb_issuer(struct cli *cli, int argc, char **argv)
 {
-	if (argc >= 2 && strcmp(argv[1], "init") == 0)
-		return issuer_init(cli, argc - 1, argv + 1);
-	if (argc >= 2 && strcmp(argv[1], "authorize-load") == 0)
-		return issuer_authorize_load(cli, argc - 1, argv + 1);
-	if (argc >= 2 && strcmp(argv[1], "personalize") == 0)
-		return issuer_personalize(cli, argc - 1, argv + 1);
-	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		fputs(cli_usage_issuer, stdout);
-		return EXIT_SUCCESS;
-	}
-	cli_error("\"ecard issuer\" needs \"init\", \"authorize-load\" or \"personalize\": run \"ecard issuer --help\".");
-	return EXIT_USAGE;
+	static const struct cli_subverb subs[] = {
+		{ "init", issuer_init },
+		{ "authorize-load", issuer_authorize_load },
+		{ "personalize", issuer_personalize },
+	};
+	return cli_subverb(cli, argc, argv, subs, sizeof(subs) / sizeof(subs[0]),
+			   "\"init\", \"authorize-load\" or \"personalize\"");
 }
 
 static int merchant_init(struct cli *cli, int argc, char **argv)
@@ -482,12 +344,8 @@ static int merchant_init(struct cli *cli, int argc, char **argv)
 
 int verb_merchant(struct cli *cli, int argc, char **argv)
 {
-	if (argc >= 2 && strcmp(argv[1], "init") == 0)
-		return merchant_init(cli, argc - 1, argv + 1);
-	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		fputs(cli_usage_merchant, stdout);
-		return EXIT_SUCCESS;
-	}
-	cli_error("\"ecard merchant\" needs \"init\": run \"ecard merchant --help\".");
-	return EXIT_USAGE;
+	static const struct cli_subverb subs[] = {
+		{ "init", merchant_init },
+	};
+	return cli_subverb(cli, argc, argv, subs, 1, "\"init\"");
 }

@@ -29,6 +29,18 @@ const char cli_usage_pin[] =
 	"\n"
 	"example: printf '1234\\n4321\\n' | ecard pin change --pin-fd 0\n";
 
+/* For change and unblock: a secret (prompt: the PIN or the PUK), then the
+ * new PIN; EC_OK, or err's status. */
+static enum ec_status read_then_new(struct pin_entry *pe, const char *prompt,
+				   char first[EC_PIN_TEXT_MAX], char second[EC_PIN_TEXT_MAX],
+				   struct ec_error *err)
+{
+	if (pin_entry_read(pe, prompt, first, EC_PIN_TEXT_MAX, err) != 0 ||
+	    pin_entry_read_new(pe, "New PIN: ", "New PIN again: ", second, EC_PIN_TEXT_MAX, err) != 0)
+		return err->status;
+	return EC_OK;
+}
+
 int verb_pin(struct cli *cli, int argc, char **argv)
 {
 	const char *fd_text = NULL;
@@ -77,18 +89,12 @@ int verb_pin(struct cli *cli, int argc, char **argv)
 			st = ec_pin_verify(&cli->pc, first, NULL, &err);
 	} else if (strcmp(action, "change") == 0) {
 		done = "PIN changed.";
-		st = pin_entry_read(&pe, "Current PIN: ", first, sizeof(first), &err) == 0 &&
-			     pin_entry_read_new(&pe, "New PIN: ", "New PIN again: ", second,
-						sizeof(second), &err) == 0 ?
-			     EC_OK : err.status;
+		st = read_then_new(&pe, "Current PIN: ", first, second, &err);
 		if (st == EC_OK)
 			st = ec_pin_change(&cli->pc, first, second, NULL, &err);
 	} else {
 		done = "PIN unblocked and set.";
-		st = pin_entry_read(&pe, "PUK: ", first, sizeof(first), &err) == 0 &&
-			     pin_entry_read_new(&pe, "New PIN: ", "New PIN again: ", second,
-						sizeof(second), &err) == 0 ?
-			     EC_OK : err.status;
+		st = read_then_new(&pe, "PUK: ", first, second, &err);
 		if (st == EC_OK)
 			st = ec_pin_unblock(&cli->pc, first, second, NULL, &err);
 	}

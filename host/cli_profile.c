@@ -16,7 +16,6 @@
  */
 #include "cli.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <string.h>
@@ -194,38 +193,6 @@ static int profile_show(struct cli *cli, int argc, char **argv)
 	return r;
 }
 
-/*
- * One line from fd into out (cap bytes), without its line end, read a
- * byte at a time so that nothing after the line is taken from a
- * descriptor the PIN comes from too. 0, or EXIT_USAGE after a message;
- * out is wiped then.
- */
-static int read_value_line(int fd, const char *field, char *out, size_t cap, size_t *len)
-{
-	size_t n;
-	bool too_long;
-	int r = pin_entry_read_line(fd, out, cap, &n, &too_long);
-	if (r < 0) {
-		int saved = errno;
-		crypto_wipe(out, cap);
-		cli_error("reading the value from --value-fd %d failed: %s.", fd, strerror(saved));
-		return EXIT_USAGE;
-	}
-	if (r == 0) {
-		cli_error("--value-fd %d ended before a value was given: nothing was sent to the card (an empty line clears the field).",
-			  fd);
-		return EXIT_USAGE;
-	}
-	if (too_long || n > EC_PROFILE_VALUE_MAX) {
-		crypto_wipe(out, cap);
-		cli_error("the value read for %s from --value-fd %d is longer than the %d bytes the card keeps: shorten it.",
-			  field, fd, EC_PROFILE_VALUE_MAX);
-		return EXIT_USAGE;
-	}
-	*len = n;
-	return 0;
-}
-
 static int profile_set(struct cli *cli, int argc, char **argv)
 {
 	const char *fd_text = NULL, *value_fd_text = NULL;
@@ -261,9 +228,13 @@ static int profile_set(struct cli *cli, int argc, char **argv)
 	if (fd_text && cli_parse_fd("--pin-fd", fd_text, &fd) != 0)
 		return EXIT_USAGE;
 	if (value_fd_text) {
-		if (cli_parse_fd("--value-fd", value_fd_text, &value_fd) != 0 ||
-		    read_value_line(value_fd, f->name, value, sizeof(value), &len) != 0)
+		char what[40];
+		snprintf(what, sizeof(what), "the value for %s", f->name);
+		if (cli_parse_fd("--value-fd", value_fd_text, &value_fd) != 0)
 			return EXIT_USAGE;
+		if (pin_entry_read_fd(value_fd, "--value-fd", what, value, sizeof(value),
+				      EC_PROFILE_VALUE_MAX, &len, &err) != 0)
+			return cli_fail(&err);
 	} else {
 		len = strlen(argv[2]);
 		if (len > EC_PROFILE_VALUE_MAX) {
@@ -286,7 +257,7 @@ static int profile_set(struct cli *cli, int argc, char **argv)
 	return EXIT_SUCCESS;
 }
 
-static int parse_policy(const char *option, const char *text, uint8_t *out)
+int cli_parse_policy(const char *option, const char *text, uint8_t *out)
 {
 	int p = ec_profile_policy_parse(text);
 	if (p < 0) {
@@ -318,8 +289,8 @@ static int profile_policy(struct cli *cli, int argc, char **argv)
 		cli_error("\"ecard profile policy\" takes options only: run \"ecard profile --help\".");
 		return EXIT_USAGE;
 	}
-	if ((general_text && parse_policy("--general", general_text, &new_general) != 0) ||
-	    (private_text && parse_policy("--private", private_text, &new_private) != 0))
+	if ((general_text && cli_parse_policy("--general", general_text, &new_general) != 0) ||
+	    (private_text && cli_parse_policy("--private", private_text, &new_private) != 0))
 		return EXIT_USAGE;
 	if (fd_text && cli_parse_fd("--pin-fd", fd_text, &fd) != 0)
 		return EXIT_USAGE;
@@ -351,16 +322,11 @@ static int profile_policy(struct cli *cli, int argc, char **argv)
 
 int verb_profile(struct cli *cli, int argc, char **argv)
 {
-	if (argc >= 2 && strcmp(argv[1], "show") == 0)
-		return profile_show(cli, argc - 1, argv + 1);
-	if (argc >= 2 && strcmp(argv[1], "set") == 0)
-		return profile_set(cli, argc - 1, argv + 1);
-	if (argc >= 2 && strcmp(argv[1], "policy") == 0)
-		return profile_policy(cli, argc - 1, argv + 1);
-	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		fputs(cli_usage_profile, stdout);
-		return EXIT_SUCCESS;
-	}
-	cli_error("\"ecard profile\" needs \"show\", \"set\" or \"policy\": run \"ecard profile --help\".");
-	return EXIT_USAGE;
+	static const struct cli_subverb subs[] = {
+		{ "show", profile_show },
+		{ "set", profile_set },
+		{ "policy", profile_policy },
+	};
+	return cli_subverb(cli, argc, argv, subs, sizeof(subs) / sizeof(subs[0]),
+			   "\"show\", \"set\" or \"policy\"");
 }

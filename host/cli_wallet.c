@@ -96,25 +96,39 @@ static void print_currency_json(uint16_t currency)
 	printf(", \"currency_numeric\": %u", (unsigned)currency);
 }
 
-int verb_balance(struct cli *cli, int argc, char **argv)
+/*
+ * The start of `balance` and `log`: no arguments, then the wallet's purse
+ * data (the log needs its currency). CLI_CONTINUE, or the exit status.
+ */
+static int open_purse(struct cli *cli, int argc, char **argv, struct ec_purse_data *pd)
 {
 	struct ec_error err = { 0 };
-	struct ec_purse_data pd;
-	char serial[2 * PURSE_SERIAL_LEN + 1], a[EC_AMOUNT_TEXT_MAX], m[EC_AMOUNT_TEXT_MAX];
 	int npos;
 
 	int r = cli_verb_args(cli, argc, argv, NULL, &npos);
 	if (r != CLI_CONTINUE)
 		return r;
 	if (npos > 0) {
-		cli_error("\"ecard balance\" takes no arguments: run \"ecard balance --help\".");
+		cli_error("\"ecard %s\" takes no arguments: run \"ecard %s --help\".", cli->verb->name,
+			  cli->verb->name);
 		return EXIT_USAGE;
 	}
 	r = open_wallet(cli, &err);
 	if (r != 0)
 		return r;
-	if (ec_wallet_purse_data(&cli->pc, &pd, &err) != EC_OK)
+	if (ec_wallet_purse_data(&cli->pc, pd, &err) != EC_OK)
 		return cli_fail(&err);
+	return CLI_CONTINUE;
+}
+
+int verb_balance(struct cli *cli, int argc, char **argv)
+{
+	struct ec_purse_data pd;
+	char serial[2 * PURSE_SERIAL_LEN + 1], a[EC_AMOUNT_TEXT_MAX], m[EC_AMOUNT_TEXT_MAX];
+
+	int r = open_purse(cli, argc, argv, &pd);
+	if (r != CLI_CONTINUE)
+		return r;
 
 	hex_encode(pd.serial, PURSE_SERIAL_LEN, serial);
 	if (cli->json) {
@@ -154,21 +168,10 @@ int verb_log(struct cli *cli, int argc, char **argv)
 	char a[EC_AMOUNT_TEXT_MAX], b[EC_AMOUNT_TEXT_MAX], merchant[2 * PURSE_ID_LEN + 1];
 	unsigned n = 0;
 	bool present;
-	int npos;
 
-	int r = cli_verb_args(cli, argc, argv, NULL, &npos);
+	int r = open_purse(cli, argc, argv, &pd);
 	if (r != CLI_CONTINUE)
 		return r;
-	if (npos > 0) {
-		cli_error("\"ecard log\" takes no arguments: run \"ecard log --help\".");
-		return EXIT_USAGE;
-	}
-	r = open_wallet(cli, &err);
-	if (r != 0)
-		return r;
-	/* The currency, to show the amounts. */
-	if (ec_wallet_purse_data(&cli->pc, &pd, &err) != EC_OK)
-		return cli_fail(&err);
 
 	if (cli->json)
 		fputs("[", stdout);

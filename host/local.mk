@@ -33,5 +33,5 @@ ecard_CPPFLAGS = $(INC_COMMON) $(INC_HOST)
 ecard_CFLAGS = $(AM_CFLAGS) $(PCSC_CFLAGS)
 ecard_SOURCES = host/ecard.c host/cli.h host/cli_common.c host/pin_entry.c host/pin_entry.h \
 	host/cli_wallet.c host/cli_issuer.c host/cli_pin.c host/cli_profile.c host/cli_cap.c \
-	host/cli_gp.c
+	host/cli_gp.c host/cli_keys.c
 ecard_LDADD = libecard.la libcommoncrypto.la libcommon.la $(PCSC_LIBS)

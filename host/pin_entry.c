@@ -1,5 +1,6 @@
 /*
- * pin_entry.c - PINs from the terminal without echo, or from --pin-fd
+ * pin_entry.c - PINs from the terminal without echo, or from --pin-fd, and
+ * the other secrets given on a descriptor, --value-fd and --password-fd
  * (see pin_entry.h).
  *
  * Secrets are read one byte at a time with read(2), never through stdio:
@@ -14,6 +15,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
@@ -74,7 +76,13 @@ void pin_entry_init(struct pin_entry *pe, int fd)
 	pe->prompt = "PIN: ";
 }
 
-int pin_entry_read_line(int fd, char *out, size_t cap, size_t *len, bool *too_long)
+/*
+ * One line from fd into out (cap bytes) without its line end. Returns 1 for
+ * a line, 0 when the input ended before any byte, -1 on a read error (errno
+ * set). *too_long when the line did not fit (the rest of it is read and
+ * dropped); *len its length.
+ */
+static int read_line(int fd, char *out, size_t cap, size_t *len, bool *too_long)
 {
 	size_t n = 0;
 	bool any = false;
@@ -101,28 +109,51 @@ int pin_entry_read_line(int fd, char *out, size_t cap, size_t *len, bool *too_lo
 	if (n > 0 && out[n - 1] == '\r')
 		n--;
 	out[n] = '\0';
-	if (len)
-		*len = n;
+	*len = n;
 	return any ? 1 : 0;
 }
 
-static int finish(int r, bool too_long, int saved_errno, const char *source, char *out,
-		  size_t cap, struct ec_error *err)
+/*
+ * What read_line() gave, as the readers return it: 0, or -1 with err set
+ * and out wiped. source says where the line came from ("--pin-fd 3", "the
+ * terminal"), what which secret it is; max is the longest line taken.
+ */
+static int finish(int r, size_t n, bool too_long, int saved_errno, const char *source,
+		  const char *what, size_t max, char *out, size_t cap, struct ec_error *err)
 {
-	if (r == 1 && !too_long)
+	if (r == 1 && !too_long && n <= max)
 		return 0;
 	crypto_wipe(out, cap);
 	if (r < 0)
-		ec_error_set(err, EC_ERR_FILE, "reading the PIN from %s failed: %s.", source,
+		ec_error_set(err, EC_ERR_FILE, "reading %s from %s failed: %s.", what, source,
 			     strerror(saved_errno));
 	else if (r == 0)
 		ec_error_set(err, EC_ERR_CANCELLED,
-			     "%s ended before a PIN was given: nothing was sent to the card.", source);
+			     "%s ended before %s was given: nothing was sent to the card.", source, what);
 	else
 		ec_error_set(err, EC_ERR_ARG,
-			     "the line read from %s is too long for a PIN or PUK: nothing was sent to the card.",
-			     source);
+			     "%s read from %s is longer than %zu bytes: nothing was sent to the card.",
+			     what, source, max);
 	return -1;
+}
+
+int pin_entry_read_fd(int fd, const char *option, const char *what, char *out, size_t cap,
+		      size_t max, size_t *len, struct ec_error *err)
+{
+	char source[48];
+	size_t n = 0;
+	bool too_long = false;
+	int r = read_line(fd, out, cap, &n, &too_long);
+	int saved_errno = errno;
+
+	snprintf(source, sizeof(source), "%s %d", option, fd);
+	if (max > cap - 1)
+		max = cap - 1;
+	if (finish(r, n, too_long, saved_errno, source, what, max, out, cap, err) != 0)
+		return -1;
+	if (len)
+		*len = n;
+	return 0;
 }
 
 static int read_terminal(const char *prompt, char *out, size_t cap, struct ec_error *err)
@@ -130,6 +161,7 @@ static int read_terminal(const char *prompt, char *out, size_t cap, struct ec_er
 	struct termios quiet;
 	bool installed[N_GUARDED];
 	bool too_long = false;
+	size_t n = 0;
 
 	int tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (tty < 0 || tcgetattr(tty, &saved_termios) != 0) {
@@ -149,25 +181,22 @@ static int read_terminal(const char *prompt, char *out, size_t cap, struct ec_er
 
 	ssize_t w = write(tty, prompt, strlen(prompt));
 	(void)w;
-	int r = pin_entry_read_line(tty, out, cap, NULL, &too_long);
+	int r = read_line(tty, out, cap, &n, &too_long);
 	int saved_errno = errno;
 
 	tcsetattr(tty, TCSAFLUSH, &saved_termios);
 	echo_off_fd = -1;
 	unguard_signals(installed);
 	close(tty);
-	return finish(r, too_long, saved_errno, "the terminal", out, cap, err);
+	return finish(r, n, too_long, saved_errno, "the terminal", "the PIN", cap - 1, out, cap, err);
 }
 
 int pin_entry_read(struct pin_entry *pe, const char *prompt, char *out, size_t cap,
 		   struct ec_error *err)
 {
-	bool too_long = false;
-
 	if (pe->fd < 0)
 		return read_terminal(prompt, out, cap, err);
-	int r = pin_entry_read_line(pe->fd, out, cap, NULL, &too_long);
-	return finish(r, too_long, errno, "--pin-fd", out, cap, err);
+	return pin_entry_read_fd(pe->fd, "--pin-fd", "the PIN", out, cap, cap - 1, NULL, err);
 }
 
 int pin_entry_read_new(struct pin_entry *pe, const char *prompt, const char *again, char *out,

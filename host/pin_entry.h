@@ -1,8 +1,10 @@
 /*
  * pin_entry.h - how the ecard command line gets PINs and PUKs: from the
  * terminal with echo off, or from a file descriptor (--pin-fd N), one line
- * per secret, for scripts. Never from the command line or the environment,
- * where other users (ps, /proc) or logs could see them.
+ * per secret, for scripts; and the other secrets that come on a descriptor
+ * (--value-fd, --password-fd), through the same reader. Never from the
+ * command line or the environment, where other users (ps, /proc) or logs
+ * could see them.
  *
  * On a terminal the echo is turned off for the prompt and restored on
  * every path: after the line, on end of input, and when SIGINT, SIGTERM,
@@ -41,13 +43,18 @@ int pin_entry_read_new(struct pin_entry *pe, const char *prompt, const char *aga
 		       size_t cap, struct ec_error *err);
 
 /*
- * One line from fd into out (cap bytes) without its line end, read a byte
- * at a time so that nothing after the line is taken from a descriptor that
- * carries more secrets. Returns 1 for a line, 0 when the input ended before
- * any byte, -1 on a read error (errno set). *too_long when the line did not
- * fit (the rest of it is read and dropped); *len (if not NULL) its length.
+ * The one reader of secrets given on a descriptor: --pin-fd (through
+ * pin_entry_read()), --value-fd and --password-fd. One line from fd into
+ * out (cap bytes) without its line end, read a byte at a time so that
+ * nothing after the line is taken from a descriptor that carries more
+ * secrets. option (e.g. "--password-fd") and what (e.g. "the password")
+ * name it in the messages. Returns 0 with *len (if not NULL) the length,
+ * or -1 with err set: EC_ERR_CANCELLED when the input ended before any
+ * byte, EC_ERR_ARG when the line is longer than max bytes (or than out
+ * holds), EC_ERR_FILE when reading failed. out is wiped on failure.
  */
-int pin_entry_read_line(int fd, char *out, size_t cap, size_t *len, bool *too_long);
+int pin_entry_read_fd(int fd, const char *option, const char *what, char *out, size_t cap,
+		      size_t max, size_t *len, struct ec_error *err);
 
 /* An ec_pin_fn for libecard: arg is a struct pin_entry, asked with its prompt. */
 int pin_entry_callback(void *arg, char pin[EC_PIN_TEXT_MAX], struct ec_error *err);

@@ -62,6 +62,7 @@ UNIT_TESTS = \
 	tests/unit/ifd/test_usb_name \
 	tests/unit/ifd/test_slot \
 	tests/unit/vcard-daemon/test_vpcd \
+	tests/unit/ccid-sim/test_t0_card \
 	tests/unit/ccid-sim/test_ccid_sim
 
 ## --- unit tests, one program per module ---
@@ -220,6 +221,10 @@ tests_unit_vcard_daemon_test_vpcd_CFLAGS = $(TEST_CFLAGS)
 tests_unit_vcard_daemon_test_vpcd_LDADD = libvcardfront.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
 
 ## ccid-sim/
+tests_unit_ccid_sim_test_t0_card_SOURCES = tests/unit/ccid-sim/test_t0_card.c
+tests_unit_ccid_sim_test_t0_card_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_ccid_sim_test_t0_card_CFLAGS = $(TEST_CFLAGS)
+tests_unit_ccid_sim_test_t0_card_LDADD = libccidsim.la libcommon.la $(TEST_LIBS)
 tests_unit_ccid_sim_test_ccid_sim_SOURCES = tests/unit/ccid-sim/test_ccid_sim.c
 tests_unit_ccid_sim_test_ccid_sim_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_ccid_sim_test_ccid_sim_CFLAGS = $(TEST_CFLAGS)

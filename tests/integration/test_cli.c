@@ -8,7 +8,11 @@
  * issuer, a load driven by hand with `ecard apdu` and `ecard issuer
  * authorize-load` (and a forged S1), power lost at every persistent write
  * of a payment, PIN change and unblock, the profile (--value-fd, release
- * policy), and every verb's --help.
+ * policy), and every verb's --help. `ecard issuer personalize` of a new
+ * card through its card manager, and the GlobalPlatform key options it
+ * shares with `ecard gp`: the same names (--diversify and its older
+ * spelling --kdf), the same refusals, and the keys' text gone from the
+ * running process's argv (/proc/PID/cmdline) before it waits for anything.
  *
  * PINs and secret values are given on file descriptor 3 (--pin-fd 3,
  * --value-fd 3), never on the command line. Each test with a card starts
@@ -17,11 +21,16 @@
  */
 #include <criterion/criterion.h>
 
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -529,6 +538,69 @@ Test(cli, profile_fields_and_release_policy)
 	cr_assert(strstr(out, "\"name\": \"password\", \"class\": \"private\", \"value\": \"\""), "%s", out);
 }
 
+/* ---- personalization through the card manager, on a new card ---- */
+
+#define TEST_KEY "404142434445464748494A4B4C4D4E4F"
+
+/* A new card, not personalized, and an issuer made for it. */
+static void perso_setup(void)
+{
+	harness_init(&h);
+	snprintf(h.issuer, sizeof(h.issuer), "%s/issuer", h.dir);
+	int rc = ECARD_PLAIN("issuer", "init", h.issuer);
+	cr_assert_eq(rc, 0, "ecard issuer init: %s", out);
+	harness_start_pcscd(&h);
+	harness_start_vcard(&h, NULL);
+	cr_assert(harness_wait_usable(&h, 8000), "the card never appeared in %s", h.reader);
+}
+
+TestSuite(cli_perso, .init = perso_setup, .fini = teardown, .timeout = 90);
+
+Test(cli_perso, personalize_with_the_key_options_of_gp)
+{
+	char first[sizeof(out)];
+
+	/* A level without C-MAC: refused before the card is touched. */
+	int rc = ECARD("issuer", "personalize", "--dir", h.issuer, "--level", "00");
+	cr_assert_eq(rc, 2, "%s", out);
+	cr_assert(strstr(out, "C-MAC"), "the message says why: %s", out);
+
+	/* --diversify and its older spelling --kdf are both taken, and mean
+	 * the same: this card's keys are not diversified, so both fail alike
+	 * at the card's cryptogram, with nothing written. */
+	rc = ECARD("issuer", "personalize", "--dir", h.issuer, "--diversify", "kdf3");
+	cr_assert_eq(rc, 1, "%s", out);
+	cr_assert(strstr(out, "wrong keys"), "%s", out);
+	snprintf(first, sizeof(first), "%s", out);
+	rc = ECARD("issuer", "personalize", "--dir", h.issuer, "--kdf", "kdf3");
+	cr_assert_eq(rc, 1, "%s", out);
+	cr_assert_str_eq(out, first, "--kdf is --diversify");
+	rc = ECARD("balance");
+	cr_assert_neq(rc, 0, "the wallet is not personalized yet: %s", out);
+
+	/* The test keys given by hand, --kdf none, level 33, a field and the
+	 * password on descriptor 3. */
+	rc = ECARD_IN("pw of ann\n", "issuer", "personalize", "--dir", h.issuer, "--key", TEST_KEY,
+		      "--kvn", "30", "--kdf", "none", "--level", "33", "--email", "ann@example.org",
+		      "--password-fd", "3", "--json");
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert(strstr(out, "\"serial\": \"0102030405060708\""), "%s", out);
+	cr_assert(strstr(out, "\"level\": \"33\""), "%s", out);
+	cr_assert_null(strstr(out, TEST_KEY), "the key is never shown: %s", out);
+
+	rc = ECARD("balance", "--json");
+	cr_assert_eq(rc, 0, "the wallet works now: %s", out);
+	cr_assert(strstr(out, "\"balance\": \"0.00\""), "%s", out);
+	rc = ECARD("profile", "show", "--json");
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert(strstr(out, "\"value\": \"ann@example.org\""), "%s", out);
+
+	/* Once only, whichever spelling. */
+	rc = ECARD("issuer", "personalize", "--dir", h.issuer, "--diversify", "none");
+	cr_assert_eq(rc, 1, "%s", out);
+	cr_assert(strstr(out, "personalized already"), "%s", out);
+}
+
 /* ---- the tests without a card ---- */
 
 static char scratch[64];
@@ -619,6 +691,10 @@ Test(cli_keys, every_verb_has_help)
 		{ "issuer", "authorize-load", "--help" },
 		{ "merchant", "--help" },
 		{ "merchant", "init", "--help" },
+		{ "issuer", "personalize", "--help" },
+		{ "gp", "--help" },
+		{ "gp", "list", "--help" },
+		{ "cap", "--help" },
 		{ "help", "--help" },
 		{ "help", "pay" },
 	};
@@ -630,6 +706,13 @@ Test(cli_keys, every_verb_has_help)
 	}
 	cr_assert_eq(ECARD_PLAIN("profile", "--help"), 0);
 	cr_assert(strstr(out, "--value-fd N"), "profile set documents --value-fd: %s", out);
+	/* The key options are documented once, with gp, --kdf as the older
+	 * spelling; personalization points there. */
+	cr_assert_eq(ECARD_PLAIN("gp", "--help"), 0);
+	cr_assert(strstr(out, "--diversify none|emv|visa2|kdf3"), "%s", out);
+	cr_assert(strstr(out, "--kdf is the"), "%s", out);
+	cr_assert_eq(ECARD_PLAIN("issuer", "--help"), 0);
+	cr_assert(strstr(out, "KEY OPTIONS of \"ecard gp --help\""), "%s", out);
 
 	char prog[256];
 	const char *vcard_help[] = { "--help", NULL };
@@ -639,4 +722,232 @@ Test(cli_keys, every_verb_has_help)
 	cr_assert(strcasestr(out, "usage"), "%s", out);
 	cr_assert_eq(harness_run(prog, ctl_help, out, sizeof(out)), 0, "%s", out);
 	cr_assert(strcasestr(out, "usage"), "%s", out);
+}
+
+/* ---- the GlobalPlatform key options of `ecard gp` and `ecard issuer personalize` ---- */
+
+#define K16 "000102030405060708090A0B0C0D0E0F"
+#define K24 "000102030405060708090A0B0C0D0E0F1011121314151617"
+#define KEY_ENC "A0A1A2A3A4A5A6A7A8A9AAABACADAEAF"
+#define KEY_MAC "B0B1B2B3B4B5B6B7B8B9BABBBCBDBEBF"
+#define KEY_DEK "C0C1C2C3C4C5C6C7C8C9CACBCCCDCECF"
+
+/* ecard gp list ARGS and ecard issuer personalize --dir DIR ARGS (at most
+ * six); both must refuse ARGS alike: exit 2, the same message. */
+static void refused_alike(const char *dir, const char *const args[6], const char *expected)
+{
+	const char *gp[12] = { "gp", "list" };
+	const char *perso[12] = { "issuer", "personalize", "--dir", dir };
+	char prog[256], first[sizeof(out)];
+	int n;
+
+	for (n = 0; n < 6 && args[n]; n++) {
+		gp[2 + n] = args[n];
+		perso[4 + n] = args[n];
+	}
+	harness_program("ecard", prog, sizeof(prog));
+	int rc = harness_run(prog, gp, out, sizeof(out));
+	cr_assert_eq(rc, 2, "ecard gp list %s...: %s", args[0], out);
+	cr_assert(strstr(out, expected), "ecard gp list %s...: %s", args[0], out);
+	snprintf(first, sizeof(first), "%s", out);
+	rc = harness_run(prog, perso, out, sizeof(out));
+	cr_assert_eq(rc, 2, "ecard issuer personalize %s...: %s", args[0], out);
+	cr_assert_str_eq(out, first, "the two verbs refuse %s... alike", args[0]);
+	for (int i = 0; i < n; i++)
+		cr_assert(strlen(args[i]) < 32 || !strstr(out, args[i]), "a key is never shown: %s", out);
+}
+
+Test(cli_keys, gp_and_personalize_refuse_bad_key_options_alike)
+{
+	static const struct {
+		const char *args[6];
+		const char *expected;
+	} cases[] = {
+		{ { "--level", "02" }, "--level 02 is not a security level: use 00, 01, 03, 11, 13 or 33." },
+		{ { "--level=44" }, "--level 44 is not a security level" },
+		{ { "--level", "zz" }, "--level \"zz\" is not a byte in hex" },
+		{ { "--kvn", "123" }, "--kvn \"123\" is not a byte in hex" },
+		{ { "--diversify", "des" }, "--diversify des is not a diversification method" },
+		{ { "--kdf", "des" }, "--kdf des is not a diversification method" },
+		{ { "--kdf", "emv", "--diversify", "emv" }, "older spelling" },
+		{ { "--key", K16, "--key-enc", K16 }, "not both" },
+		{ { "--key-enc", K16, "--key-mac", K16 }, "go together" },
+		{ { "--key", "0011223344" }, "--key must be a key of 16, 24 or 32 bytes" },
+		{ { "--key-enc", K16, "--key-mac", K24, "--key-dek", K16 }, "the same length" },
+	};
+	char dir[96];
+	snprintf(dir, sizeof(dir), "%s/issuer", scratch);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		refused_alike(dir, cases[i].args, cases[i].expected);
+}
+
+/* A running ecard: fd 3 is a pipe the test holds (the program waits on it
+ * for a line), standard output and error another. */
+struct running {
+	pid_t pid;
+	int input;	/* the write end of its fd 3 */
+	int output;	/* the read end of its standard output and error */
+};
+
+/* Start ecard with args (NULL-terminated); stdin_fd >= 0 becomes its
+ * standard input. */
+static void start_ecard(struct running *p, int stdin_fd, const char *const *args)
+{
+	char prog[256];
+	const char *argv[32];
+	int in[2], outp[2], n = 0;
+
+	argv[n++] = harness_program("ecard", prog, sizeof(prog));
+	for (; args[n - 1] && n < 31; n++)
+		argv[n] = args[n - 1];
+	argv[n] = NULL;
+	cr_assert_eq(pipe(in), 0);
+	cr_assert_eq(pipe(outp), 0);
+	p->pid = fork();
+	cr_assert_geq(p->pid, 0);
+	if (p->pid == 0) {
+		/* Out of the way of 0..3 first, then into place. */
+		int keep_in = fcntl(in[0], F_DUPFD, 10), keep_out = fcntl(outp[1], F_DUPFD, 10);
+		int keep_tty = stdin_fd >= 0 ? fcntl(stdin_fd, F_DUPFD, 10) : -1;
+		dup2(keep_out, 1);
+		dup2(keep_out, 2);
+		if (keep_tty >= 0)
+			dup2(keep_tty, 0);
+		dup2(keep_in, 3);
+		for (int fd = 4; fd < 1024; fd++)
+			close(fd);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(in[0]);
+	close(outp[1]);
+	p->input = in[1];
+	p->output = outp[0];
+}
+
+/* Read its output into out until it holds text (NULL: until the end), or
+ * timeout_ms pass; whether text was seen. */
+static bool read_output(struct running *p, const char *text, int timeout_ms, size_t *got)
+{
+	struct timespec start, now;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		out[*got] = '\0';
+		if (text && strstr(out, text))
+			return true;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		long spent = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+		struct pollfd pfd = { .fd = p->output, .events = POLLIN };
+		if (spent >= timeout_ms || poll(&pfd, 1, (int)(timeout_ms - spent)) <= 0)
+			return false;
+		ssize_t r = read(p->output, out + *got, sizeof(out) - 1 - *got);
+		if (r <= 0)
+			return false;
+		*got += (size_t)r;
+	}
+}
+
+/* Close its fd 3; the rest of its output, and its exit status (-1: it
+ * did not exit within 10 s, and was killed). */
+static int finish_ecard(struct running *p, size_t *got)
+{
+	int status;
+	close(p->input);
+	read_output(p, NULL, 10000, got);
+	close(p->output);
+	for (int i = 0; i < 1000; i++) {
+		if (waitpid(p->pid, &status, WNOHANG) == p->pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+		nanosleep(&(struct timespec){ 0, 10000000L }, NULL);
+	}
+	kill(p->pid, SIGKILL);
+	waitpid(p->pid, &status, 0);
+	return -1;
+}
+
+/* Its command line as the kernel shows it to everybody. */
+static size_t read_cmdline(pid_t pid, char *buf, size_t len)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, len);
+	close(fd);
+	return n > 0 ? (size_t)n : 0;
+}
+
+static bool has_bytes(const char *buf, size_t n, const char *text)
+{
+	return memmem(buf, n, text, strlen(text)) != NULL;
+}
+
+/* Whether its command line names marker (it runs ecard, not the test any
+ * more) and none of secrets (NULL-terminated). */
+static bool argv_clean(pid_t pid, const char *marker, const char *const *secrets)
+{
+	char buf[4096];
+	size_t n = read_cmdline(pid, buf, sizeof(buf));
+	if (!has_bytes(buf, n, marker))
+		return false;
+	for (int i = 0; secrets[i]; i++)
+		if (has_bytes(buf, n, secrets[i]))
+			return false;
+	return true;
+}
+
+Test(cli_keys, personalize_wipes_the_key_from_argv_before_it_waits)
+{
+	static const char *const secrets[] = { K24, NULL };
+	char dir[96];
+	struct running p;
+	size_t got = 0;
+	bool clean = false;
+
+	/* The password comes on fd 3, which stays open and silent: ecard
+	 * waits there, past its option parsing, until the pipe is closed. */
+	snprintf(dir, sizeof(dir), "%s/no-issuer-here", scratch);
+	const char *args[] = { "issuer", "personalize", "--dir", dir, "--key=" K24, "--kdf", "kdf3",
+			       "--password-fd", "3", NULL };
+	start_ecard(&p, -1, args);
+	for (int i = 0; i < 500 && !clean; i++) {
+		clean = argv_clean(p.pid, dir, secrets);
+		if (!clean)
+			nanosleep(&(struct timespec){ 0, 10000000L }, NULL);
+	}
+	bool waiting = waitpid(p.pid, &(int){ 0 }, WNOHANG) == 0;
+	int rc = finish_ecard(&p, &got);
+	cr_assert(clean, "the key stayed readable in /proc/%d/cmdline", (int)p.pid);
+	cr_assert(waiting, "ecard waited for the password after the wipe: %s", out);
+	cr_assert_eq(rc, 2, "%s", out);
+	cr_assert(strstr(out, "--password-fd 3 ended before the password was given"), "%s", out);
+}
+
+Test(cli_keys, gp_wipes_the_keys_from_argv_before_it_waits)
+{
+	static const char *const secrets[] = { KEY_ENC, KEY_MAC, KEY_DEK, NULL };
+	struct running p;
+	size_t got = 0;
+
+	/* `gp set-state terminate` asks on its terminal first: a pty. */
+	int master = posix_openpt(O_RDWR | O_NOCTTY);
+	if (master < 0 || grantpt(master) != 0 || unlockpt(master) != 0 || !ptsname(master))
+		cr_skip_test("no pseudo-terminal to answer the confirmation on");
+	int slave = open(ptsname(master), O_RDWR | O_NOCTTY);
+	cr_assert_geq(slave, 0);
+
+	const char *args[] = { "gp", "set-state", "terminate", "--reader", scratch,
+			       "--key-enc=" KEY_ENC, "--key-mac", KEY_MAC, "--key-dek", KEY_DEK, NULL };
+	start_ecard(&p, slave, args);
+	close(slave);
+	bool asked = read_output(&p, "to go on: ", 10000, &got);
+	bool clean = asked && argv_clean(p.pid, scratch, secrets);
+	cr_assert_eq(write(master, "no\n", 3), 3);
+	int rc = finish_ecard(&p, &got);
+	close(master);
+	cr_assert(asked, "ecard asked for the confirmation: %s", out);
+	cr_assert(clean, "the keys were gone from /proc/%d/cmdline when it asked", (int)p.pid);
+	cr_assert_eq(rc, 2, "%s", out);
+	cr_assert(strstr(out, "was not terminated"), "%s", out);
 }
