@@ -1,8 +1,9 @@
 ## common/ - what every part shares (DESIGN: uses nothing).
 ##
 ## libcommon: the units without OpenSSL (cursor, log, hex, sockets, the
-## control protocol); the reader driver, loaded into pcscd, links only
-## these. libcommoncrypto: the crypto module and what is built on it.
+## control protocol, the deterministic test generator); the reader driver,
+## loaded into pcscd, links only these.
+## libcommoncrypto: the crypto module and what is built on it.
 ## The wire-protocol headers (iso7816.h, wallet_proto.h, profile_proto.h,
 ## diag_proto.h, gp_proto.h) have no code.
 noinst_LTLIBRARIES += libcommon.la libcommoncrypto.la
@@ -13,6 +14,7 @@ libcommon_la_SOURCES = \
 	common/hex.c common/hex.h \
 	common/unix_socket.c common/unix_socket.h \
 	common/control.c common/control.h \
+	common/prng.c common/prng.h \
 	common/iso7816.h
 
 libcommoncrypto_la_CPPFLAGS = $(INC_COMMON)

@@ -28,6 +28,7 @@ UNIT_TESTS = \
 	tests/unit/common/test_crypto \
 	tests/unit/common/test_purse \
 	tests/unit/common/test_control \
+	tests/unit/common/test_prng \
 	tests/unit/vcard/test_apdu \
 	tests/unit/vcard/test_nvm \
 	tests/unit/vcard/test_tear \
@@ -72,6 +73,10 @@ tests_unit_common_test_control_SOURCES = tests/unit/common/test_control.c
 tests_unit_common_test_control_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_common_test_control_CFLAGS = $(TEST_CFLAGS)
 tests_unit_common_test_control_LDADD = libcommon.la $(TEST_LIBS)
+tests_unit_common_test_prng_SOURCES = tests/unit/common/test_prng.c
+tests_unit_common_test_prng_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_common_test_prng_CFLAGS = $(TEST_CFLAGS)
+tests_unit_common_test_prng_LDADD = libcommon.la $(TEST_LIBS)
 
 ## vcard/
 tests_unit_vcard_test_apdu_SOURCES = tests/unit/vcard/test_apdu.c

@@ -8,13 +8,15 @@
  * fault model of DESIGN §1.2 lives; the tests drive it in loops over every
  * write index and several prefix lengths.
  *
- * The random plan uses a small deterministic generator (splitmix64) on
- * purpose: a failing soak must be reproducible from its seed. It is a test
- * tool, not a source of secrets.
+ * The random plan uses a small deterministic generator (splitmix64, from
+ * prng.h) on purpose: a failing soak must be reproducible from its seed.
+ * It is a test tool, not a source of secrets.
  */
 #include "storage.h"
 
 #include <stdlib.h>
+
+#include "prng.h"
 
 struct tear_storage {
 	struct vc_storage base;
@@ -28,14 +30,6 @@ struct tear_storage {
 	size_t last_len;
 };
 
-static uint64_t next_random(uint64_t *state)
-{
-	uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-	return z ^ (z >> 31);
-}
-
 static bool should_tear(struct tear_storage *ts)
 {
 	if (!ts->armed)
@@ -43,7 +37,7 @@ static bool should_tear(struct tear_storage *ts)
 	if (ts->plan.tear_at && ts->writes == ts->plan.tear_at)
 		return true;
 	if (ts->plan.probability > 0) {
-		double u = (double)(next_random(&ts->rng) >> 11) / 9007199254740992.0;
+		double u = (double)(prng_splitmix64(&ts->rng) >> 11) / 9007199254740992.0;
 		return u < ts->plan.probability;
 	}
 	return false;
@@ -67,7 +61,7 @@ static enum vc_status tear_write(struct vc_storage *s, size_t off, const void *b
 
 	size_t landed = ts->plan.partial;
 	if (landed == VC_TEAR_PARTIAL_RANDOM)
-		landed = (size_t)(next_random(&ts->rng) % (len + 1));	/* 0..len */
+		landed = (size_t)(prng_splitmix64(&ts->rng) % (len + 1));	/* 0..len */
 	if (landed > len)
 		landed = len;
 	ts->torn = true;
