@@ -1,8 +1,8 @@
 ## common/ - what every part shares (DESIGN: uses nothing).
 ##
 ## libcommon: the units without OpenSSL (cursor, log, hex, sockets, the
-## control protocol, the deterministic test generator); the reader driver,
-## loaded into pcscd, links only these.
+## control protocol, the daemons' shared plumbing, the deterministic test
+## generator); the reader driver, loaded into pcscd, links only these.
 ## libcommoncrypto: the crypto module and what is built on it.
 ## The wire-protocol headers (iso7816.h, wallet_proto.h, profile_proto.h,
 ## diag_proto.h, gp_proto.h) have no code.
@@ -14,6 +14,7 @@ libcommon_la_SOURCES = \
 	common/hex.c common/hex.h \
 	common/unix_socket.c common/unix_socket.h \
 	common/control.c common/control.h \
+	common/daemon.c common/daemon.h \
 	common/prng.c common/prng.h \
 	common/iso7816.h
 
