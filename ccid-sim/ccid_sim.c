@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "cursor.h"
+#include "prng.h"
 #include "sim_proto.h"
 
 /* Offsets of the PC_to_RDR fields that bError names when one is wrong. */
@@ -58,16 +59,6 @@ enum card_result {
 };
 
 /* ---- small helpers ---- */
-
-/* splitmix64: deterministic, so a run with a given seed can be replayed.
- * Test equipment, not a source of secrets. */
-static uint64_t next_random(uint64_t *state)
-{
-	uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-	return z ^ (z >> 31);
-}
 
 static bool fi_di_valid(uint8_t fidi)
 {
@@ -289,8 +280,8 @@ static void fire(struct vc_ccid_sim *s, enum vc_ccid_fault fault, struct vc_ccid
 	case VC_CCID_FAULT_FLIP:
 		if (len > CCID_HEADER_LEN) {
 			size_t at = CCID_HEADER_LEN +
-				    (size_t)(next_random(&s->rng) % (len - CCID_HEADER_LEN));
-			msg[at] ^= (uint8_t)(1u << (next_random(&s->rng) % 8));
+				    (size_t)(prng_splitmix64(&s->rng) % (len - CCID_HEADER_LEN));
+			msg[at] ^= (uint8_t)(1u << (prng_splitmix64(&s->rng) % 8));
 			LOG_I(s->log, "fault: one bit flipped in byte %zu of the T=1 block",
 			      at - CCID_HEADER_LEN);
 		}
@@ -301,17 +292,17 @@ static void fire(struct vc_ccid_sim *s, enum vc_ccid_fault fault, struct vc_ccid
 		break;
 	case VC_CCID_FAULT_TRUNCATE:
 		if (len > 1) {
-			out->len[last] = 1 + (size_t)(next_random(&s->rng) % (len - 1));
+			out->len[last] = 1 + (size_t)(prng_splitmix64(&s->rng) % (len - 1));
 			LOG_I(s->log, "fault: answer truncated to %zu of %zu bytes",
 			      out->len[last], len);
 		}
 		break;
 	case VC_CCID_FAULT_GARBAGE: {
-		size_t n = 1 + (size_t)(next_random(&s->rng) % GARBAGE_MAX);
+		size_t n = 1 + (size_t)(prng_splitmix64(&s->rng) % GARBAGE_MAX);
 		if (n > room)
 			n = room;
 		for (size_t i = 0; i < n; i++)
-			msg[i] = (uint8_t)next_random(&s->rng);
+			msg[i] = (uint8_t)prng_splitmix64(&s->rng);
 		out->len[last] = n;
 		LOG_I(s->log, "fault: %zu random bytes sent instead of the answer", n);
 		break;

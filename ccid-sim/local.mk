@@ -11,4 +11,4 @@ libccidsim_la_SOURCES = ccid-sim/ccid_sim.c ccid-sim/ccid_sim.h \
 bin_PROGRAMS += ecard-ccid-sim
 ecard_ccid_sim_CPPFLAGS = $(CCID_SIM_CPPFLAGS)
 ecard_ccid_sim_SOURCES = ccid-sim/main.c
-ecard_ccid_sim_LDADD = libccidsim.la libapplets.la libvcard.la libifdcodec.la libcommoncrypto.la libcommon.la
+ecard_ccid_sim_LDADD = libdaemon.la libccidsim.la libapplets.la libvcard.la libifdcodec.la libcommoncrypto.la libcommon.la

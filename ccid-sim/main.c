@@ -22,8 +22,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,12 +36,17 @@
 #include "ccid_sim.h"
 #include "control.h"
 #include "cursor.h"
+#include "daemon.h"
 #include "sim_proto.h"
 #include "unix_socket.h"
 
 #define MAX_CONNECTIONS 8
 #define SEND_TIMEOUT_MS 2000
 #define NOTIFY_MAX 8
+
+#define PROGRAM "ecard-ccid-sim"
+/* The error line "ecard-ccid-sim: ..." on standard error; returns 2. */
+#define fail(...) daemon_fail(PROGRAM, __VA_ARGS__)
 
 struct connection {
 	int fd;
@@ -54,6 +57,7 @@ struct reader {
 	struct logger log;
 	struct vc_ccid_sim *sim;
 	struct control ctl;
+	struct daemon_stop stop;
 	const char *socket_path;
 	int listen_fd;
 	bool plugged;
@@ -63,13 +67,6 @@ struct reader {
 	uint8_t rx[SIM_MAX_PACKET + 1];
 	uint8_t info[512];
 };
-
-static volatile sig_atomic_t stop_signal;
-
-static void on_signal(int sig)
-{
-	stop_signal = sig;
-}
 
 static void usage(FILE *out)
 {
@@ -120,17 +117,7 @@ static void usage(FILE *out)
 		"  quit                  stop the simulator\n");
 }
 
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int fail(const char *fmt, ...)
-{
-	va_list ap;
-	fputs("ecard-ccid-sim: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return 2;
-}
+static const struct daemon_program program = { PROGRAM, PACKAGE_VERSION, usage };
 
 /* ---- the cable: the listening socket and the driver's connections ---- */
 
@@ -298,12 +285,10 @@ static void serve_connection(struct reader *r, struct connection *c)
 
 static bool parse_slot(const char *arg, unsigned *slot)
 {
-	char *end;
+	uint64_t v;
 	if (!arg)
 		return true;	/* default slot 0 */
-	errno = 0;
-	unsigned long v = strtoul(arg, &end, 10);
-	if (errno || end == arg || *end || v >= VC_CCID_MAX_SLOTS)
+	if (!daemon_parse_number(arg, 10, 0, VC_CCID_MAX_SLOTS - 1, &v))
 		return false;
 	*slot = (unsigned)v;
 	return true;
@@ -407,9 +392,8 @@ static void on_control(void *arg, const char *line, char *reply, size_t reply_le
 		snprintf(reply, reply_len, "ok plugged");
 	} else if (fields >= 1 && strcmp(cmd, "fault") == 0) {
 		int kind = fields == 3 ? vc_ccid_fault_parse(a1) : -1;
-		char *end;
-		unsigned long n = strtoul(a2, &end, 10);
-		if (kind < 0 || end == a2 || *end || n > 1000000) {
+		uint64_t n;
+		if (kind < 0 || !daemon_parse_number(a2, 10, 0, 1000000, &n)) {
 			snprintf(reply, reply_len,
 				 "error usage: fault flip|drop|seq|garbage|truncate N (0 disarms)");
 			return;
@@ -418,7 +402,8 @@ static void on_control(void *arg, const char *line, char *reply, size_t reply_le
 		if (n == 0)
 			snprintf(reply, reply_len, "ok fault %s disarmed", a1);
 		else
-			snprintf(reply, reply_len, "ok fault %s armed for answer %lu from now", a1, n);
+			snprintf(reply, reply_len, "ok fault %s armed for answer %lu from now", a1,
+				 (unsigned long)n);
 	} else if (fields == 1 && strcmp(cmd, "status") == 0) {
 		status_line(r, reply, reply_len);
 	} else if (fields == 1 && strcmp(cmd, "quit") == 0) {
@@ -434,15 +419,10 @@ static void on_control(void *arg, const char *line, char *reply, size_t reply_le
 
 static int run(struct reader *r)
 {
-	sigset_t block, empty;
-	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	sigprocmask(SIG_BLOCK, &block, NULL);
-	sigemptyset(&empty);
-
-	while (!stop_signal && !r->quit) {
-		struct pollfd fds[1 + MAX_CONNECTIONS + 1 + CONTROL_MAX_CLIENTS];
+	while (!r->stop.signal && !r->quit) {
+		/* The listening socket, the connections, the control sockets,
+		 * and room for the stop signals. */
+		struct pollfd fds[1 + MAX_CONNECTIONS + 1 + CONTROL_MAX_CLIENTS + 1];
 		int conn_at[MAX_CONNECTIONS];
 		int n = 0, listen_at = -1;
 
@@ -458,14 +438,14 @@ static int run(struct reader *r)
 			}
 		}
 		int ctl_at = n;
-		n += control_fill_pollfds(&r->ctl, fds + n, (int)(sizeof(fds) / sizeof(fds[0])) - n);
+		int room = (int)(sizeof(fds) / sizeof(fds[0])) - 1;
+		n += control_fill_pollfds(&r->ctl, fds + n, room - n);
 
-		int rc = ppoll(fds, (nfds_t)n, NULL, &empty);
-		if (rc < 0) {
-			if (errno == EINTR)
-				continue;
+		int rc = daemon_poll(&r->stop, fds, n, -1);
+		if (rc < 0)
 			return fail("poll failed: %s", strerror(errno));
-		}
+		if (rc == 0)
+			continue;
 		for (int i = 0; i < MAX_CONNECTIONS; i++) {
 			int at = conn_at[i];
 			if (at >= 0 && fds[at].revents && r->conn[i].fd == fds[at].fd)
@@ -475,8 +455,8 @@ static int run(struct reader *r)
 			accept_connection(r);
 		control_service(&r->ctl, fds + ctl_at, n - ctl_at, on_control, r);
 	}
-	if (stop_signal)
-		LOG_I(&r->log, "%s: shutting down", strsignal(stop_signal));
+	if (r->stop.signal)
+		LOG_I(&r->log, "%s: shutting down", strsignal(r->stop.signal));
 	return 0;
 }
 
@@ -492,18 +472,6 @@ struct options {
 	int level;
 	struct vc_ccid_config cfg;
 };
-
-static bool parse_number(const char *arg, unsigned long min, unsigned long max,
-			 unsigned long *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(arg, &end, 0);
-	if (errno || end == arg || *end || v < min || v > max)
-		return false;
-	*out = v;
-	return true;
-}
 
 static bool parse_voltages(const char *arg, uint8_t *bits)
 {
@@ -527,11 +495,12 @@ static bool parse_voltages(const char *arg, uint8_t *bits)
 	return *bits != 0;
 }
 
+/* DAEMON_GO_ON, or the code to exit with. */
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_SOCKET = 256, OPT_CONTROL, OPT_IMAGE, OPT_SLOTS, OPT_LEVEL, OPT_PROTOCOL,
-	       OPT_IFSC, OPT_EDC, OPT_TA1, OPT_MAX_MESSAGE, OPT_MAX_IFSD, OPT_VOLTAGES,
-	       OPT_TIME_EXT, OPT_WTX, OPT_EMPTY, OPT_SEED, OPT_LOG };
+	enum { OPT_SOCKET = DAEMON_OPT_OWN, OPT_CONTROL, OPT_IMAGE, OPT_SLOTS, OPT_LEVEL,
+	       OPT_PROTOCOL, OPT_IFSC, OPT_EDC, OPT_TA1, OPT_MAX_MESSAGE, OPT_MAX_IFSD,
+	       OPT_VOLTAGES, OPT_TIME_EXT, OPT_WTX, OPT_EMPTY, OPT_SEED };
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "control", required_argument, NULL, OPT_CONTROL },
@@ -549,18 +518,14 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "wtx", required_argument, NULL, OPT_WTX },
 		{ "empty", no_argument, NULL, OPT_EMPTY },
 		{ "seed", required_argument, NULL, OPT_SEED },
-		{ "log-level", required_argument, NULL, OPT_LOG },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
+		DAEMON_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vc_ccid_config *cfg = &o->cfg;
-	unsigned long v;
-	char *end;
+	uint64_t v;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "vhV", longopts, NULL)) != -1) {
+	while ((c = daemon_getopt(&program, argc, argv, longopts, &o->level)) >= DAEMON_OPT_OWN) {
 		switch (c) {
 		case OPT_SOCKET: o->socket = optarg; break;
 		case OPT_CONTROL: o->control = optarg; break;
@@ -571,7 +536,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->images[o->n_images++] = optarg;
 			break;
 		case OPT_SLOTS:
-			if (!parse_number(optarg, 1, VC_CCID_MAX_SLOTS, &v))
+			if (!daemon_parse_number(optarg, 0, 1, VC_CCID_MAX_SLOTS, &v))
 				return fail("--slots takes 1 to %d.", VC_CCID_MAX_SLOTS);
 			cfg->slots = (unsigned)v;
 			o->slots_given = true;
@@ -597,7 +562,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 				return fail("--protocol takes t0, t1 or t0t1.");
 			break;
 		case OPT_IFSC:
-			if (!parse_number(optarg, 1, 254, &v))
+			if (!daemon_parse_number(optarg, 0, 1, 254, &v))
 				return fail("--ifsc takes 1 to 254.");
 			cfg->ifsc = (uint8_t)v;
 			break;
@@ -610,19 +575,19 @@ static int parse_options(int argc, char **argv, struct options *o)
 				return fail("--edc takes lrc or crc.");
 			break;
 		case OPT_TA1:
-			v = strtoul(optarg, &end, 16);
-			if (end == optarg || *end || v == 0 || v > 0xFF)
+			if (!daemon_parse_number(optarg, 16, 1, 0xFF, &v))
 				return fail("--ta1 takes one byte in hex, e.g. 96.");
 			cfg->ta1 = (uint8_t)v;
 			break;
 		case OPT_MAX_MESSAGE:
-			if (!parse_number(optarg, VC_CCID_MIN_MESSAGE_EXTENDED, CCID_MAX_MSG, &v))
+			if (!daemon_parse_number(optarg, 0, VC_CCID_MIN_MESSAGE_EXTENDED, CCID_MAX_MSG,
+						 &v))
 				return fail("--max-message takes %u to %u.", VC_CCID_MIN_MESSAGE_EXTENDED,
 					    (unsigned)CCID_MAX_MSG);
 			cfg->max_message_length = (uint32_t)v;
 			break;
 		case OPT_MAX_IFSD:
-			if (!parse_number(optarg, 1, 254, &v))
+			if (!daemon_parse_number(optarg, 0, 1, 254, &v))
 				return fail("--max-ifsd takes 1 to 254.");
 			cfg->max_ifsd = (uint32_t)v;
 			break;
@@ -631,36 +596,24 @@ static int parse_options(int argc, char **argv, struct options *o)
 				return fail("--voltages takes a list from 5, 3 and 1.8, e.g. 5,3.");
 			break;
 		case OPT_TIME_EXT:
-			if (!parse_number(optarg, 0, VC_CCID_MAX_TIME_EXTENSIONS, &v))
+			if (!daemon_parse_number(optarg, 0, 0, VC_CCID_MAX_TIME_EXTENSIONS, &v))
 				return fail("--time-extensions takes 0 to %d.", VC_CCID_MAX_TIME_EXTENSIONS);
 			cfg->time_extensions = (unsigned)v;
 			break;
 		case OPT_WTX:
-			if (!parse_number(optarg, 0, 100, &v))
+			if (!daemon_parse_number(optarg, 0, 0, 100, &v))
 				return fail("--wtx takes 0 to 100.");
 			cfg->wtx = (unsigned)v;
 			break;
 		case OPT_EMPTY: o->empty = true; break;
 		case OPT_SEED:
-			errno = 0;
-			cfg->seed = strtoull(optarg, &end, 0);
-			if (errno || end == optarg || *end)
+			if (!daemon_parse_number(optarg, 0, 0, UINT64_MAX, &cfg->seed))
 				return fail("--seed takes a number.");
 			break;
-		case OPT_LOG:
-			if ((o->level = log_level_parse(optarg)) < 0)
-				return fail("--log-level takes error, warn, info or debug.");
-			break;
-		case 'v': o->level = LOG_DEBUG; break;
-		case 'h': usage(stdout); exit(0);
-		case 'V': printf("ecard-ccid-sim %s\n", PACKAGE_VERSION); exit(0);
-		default:
-			fprintf(stderr, "Try 'ecard-ccid-sim --help'.\n");
-			return 2;
 		}
 	}
-	if (optind != argc)
-		return fail("unexpected argument '%s'; try 'ecard-ccid-sim --help'.", argv[optind]);
+	if (c != DAEMON_GO_ON)
+		return c;
 	if (!o->socket)
 		return fail("--socket PATH is required; try 'ecard-ccid-sim --help'.");
 	if (!o->slots_given)
@@ -671,24 +624,22 @@ static int parse_options(int argc, char **argv, struct options *o)
 	if (cfg->level != CCID_LEVEL_EXTENDED_APDU && cfg->max_message_length < VC_CCID_MIN_MESSAGE)
 		return fail("--max-message below %u only works with --level extended.",
 			    VC_CCID_MIN_MESSAGE);
-	return 0;
+	return DAEMON_GO_ON;
 }
 
 /* Open an image behind the tearing wrapper (as ecard-vcard does, so a
  * later tear can cut the power at any write) and check it powers up. */
 static int load_card(struct reader *r, unsigned slot, const char *image)
 {
-	struct vc_storage *file, *st;
-	enum vc_status s = vc_storage_file_open(image, &file);
+	struct vc_storage *st;
+	enum vc_status s = vc_storage_tear_open(image, &st);
 	if (s == VC_ERR_NOT_FOUND)
 		return fail("%s does not exist: create it with 'ecard-vcard --new --image %s'.",
 			    image, image);
+	if (s == VC_ERR_NO_MEMORY)
+		return fail("out of memory.");
 	if (s != VC_OK)
 		return fail("cannot open %s: %s.", image, vc_status_str(s));
-	if (vc_storage_tear_create(file, &st) != VC_OK) {
-		vc_storage_destroy(file);
-		return fail("out of memory.");
-	}
 	s = vc_ccid_sim_attach(r->sim, slot, st, ecard_applets, ecard_applet_count);
 	if (s != VC_OK) {
 		vc_storage_destroy(st);
@@ -710,6 +661,7 @@ static int serve(const struct options *o)
 
 	logger_stderr(&r.log, "ecard-ccid-sim: ", (enum log_level)o->level);
 	r.listen_fd = -1;
+	r.stop.fd = -1;
 	r.socket_path = o->socket;
 	for (int i = 0; i < MAX_CONNECTIONS; i++)
 		r.conn[i].fd = -1;
@@ -735,14 +687,10 @@ static int serve(const struct options *o)
 		rc = fail("cannot listen on control socket %s: %s.", o->control, strerror(errno));
 	if (rc == 0 && listen_socket(&r) != 0)
 		rc = fail("cannot listen on %s: %s.", o->socket, strerror(errno));
+	if (rc == 0 && daemon_stop_open(&r.stop) != 0)
+		rc = fail("cannot catch the stop signals: %s.", strerror(errno));
 
 	if (rc == 0) {
-		struct sigaction sa = { .sa_handler = on_signal };
-		sigemptyset(&sa.sa_mask);
-		sigaction(SIGTERM, &sa, NULL);
-		sigaction(SIGINT, &sa, NULL);
-		signal(SIGPIPE, SIG_IGN);
-
 		LOG_I(&r.log, "reader ready on %s: %s level, %u slot%s, %u card%s%s", o->socket,
 		      level_name(o->cfg.level), o->cfg.slots, o->cfg.slots == 1 ? "" : "s",
 		      o->n_images, o->n_images == 1 ? "" : "s", o->empty ? " (out of their slots)" : "");
@@ -750,6 +698,7 @@ static int serve(const struct options *o)
 	}
 	if (r.plugged)
 		unplug(&r);
+	daemon_stop_close(&r.stop);
 	control_close(&r.ctl);
 	vc_ccid_sim_free(r.sim);
 	free(r.sim);
@@ -761,7 +710,7 @@ int main(int argc, char **argv)
 	struct options o = { .level = LOG_INFO };
 	vc_ccid_config_default(&o.cfg);
 	int rc = parse_options(argc, argv, &o);
-	if (rc != 0)
+	if (rc != DAEMON_GO_ON)
 		return rc;
 	return serve(&o);
 }

@@ -1,8 +1,9 @@
 ## common/ - what every part shares (DESIGN: uses nothing).
 ##
 ## libcommon: the units without OpenSSL (cursor, log, hex, sockets, the
-## control protocol); the reader driver, loaded into pcscd, links only
-## these. libcommoncrypto: the crypto module and what is built on it.
+## control protocol, the deterministic generator of fault plans); the
+## reader driver, loaded into pcscd, links only these.
+## libcommoncrypto: the crypto module and what is built on it.
 ## The wire-protocol headers (iso7816.h, wallet_proto.h, profile_proto.h,
 ## diag_proto.h, gp_proto.h) have no code.
 noinst_LTLIBRARIES += libcommon.la libcommoncrypto.la
@@ -13,8 +14,15 @@ libcommon_la_SOURCES = \
 	common/hex.c common/hex.h \
 	common/unix_socket.c common/unix_socket.h \
 	common/control.c common/control.h \
+	common/prng.c common/prng.h \
 	common/iso7816.h common/gp_proto.h common/wallet_proto.h common/profile_proto.h \
 	common/diag_proto.h
+
+## libdaemon: the plumbing the two daemons share (options, stop signals);
+## apart from libcommon so that no library carries it.
+noinst_LTLIBRARIES += libdaemon.la
+libdaemon_la_CPPFLAGS = $(INC_COMMON)
+libdaemon_la_SOURCES = common/daemon.c common/daemon.h
 
 libcommoncrypto_la_CPPFLAGS = $(INC_COMMON)
 libcommoncrypto_la_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)

@@ -31,6 +31,8 @@ UNIT_TESTS = \
 	tests/unit/common/test_crypto \
 	tests/unit/common/test_purse \
 	tests/unit/common/test_control \
+	tests/unit/common/test_daemon \
+	tests/unit/common/test_prng \
 	tests/unit/vcard/test_apdu \
 	tests/unit/vcard/test_nvm \
 	tests/unit/vcard/test_tear \
@@ -85,6 +87,14 @@ tests_unit_common_test_control_SOURCES = tests/unit/common/test_control.c
 tests_unit_common_test_control_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_common_test_control_CFLAGS = $(TEST_CFLAGS)
 tests_unit_common_test_control_LDADD = libcommon.la $(TEST_LIBS)
+tests_unit_common_test_daemon_SOURCES = tests/unit/common/test_daemon.c
+tests_unit_common_test_daemon_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_common_test_daemon_CFLAGS = $(TEST_CFLAGS)
+tests_unit_common_test_daemon_LDADD = libdaemon.la libcommon.la $(TEST_LIBS)
+tests_unit_common_test_prng_SOURCES = tests/unit/common/test_prng.c
+tests_unit_common_test_prng_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_common_test_prng_CFLAGS = $(TEST_CFLAGS)
+tests_unit_common_test_prng_LDADD = libcommon.la $(TEST_LIBS)
 
 ## vcard/
 tests_unit_vcard_test_apdu_SOURCES = tests/unit/vcard/test_apdu.c
@@ -98,7 +108,7 @@ tests_unit_vcard_test_nvm_LDADD = libvcard.la libcommoncrypto.la libcommon.la $(
 tests_unit_vcard_test_tear_SOURCES = tests/unit/vcard/test_tear.c
 tests_unit_vcard_test_tear_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_vcard_test_tear_CFLAGS = $(TEST_CFLAGS)
-tests_unit_vcard_test_tear_LDADD = libvcard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
+tests_unit_vcard_test_tear_LDADD = libtestsupport.la libvcard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
 tests_unit_vcard_test_pin_SOURCES = tests/unit/vcard/test_pin.c
 tests_unit_vcard_test_pin_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_vcard_test_pin_CFLAGS = $(TEST_CFLAGS)

@@ -16,5 +16,5 @@ bin_PROGRAMS += ecard-vcard
 ecard_vcard_CPPFLAGS = $(VCARD_DAEMON_CPPFLAGS)
 ecard_vcard_CFLAGS = $(AM_CFLAGS) $(PCSC_CFLAGS)
 ecard_vcard_SOURCES = vcard-daemon/main.c
-ecard_vcard_LDADD = libvcardfront.la libapplets.la libvcard.la libecard.la libcommoncrypto.la libcommon.la \
+ecard_vcard_LDADD = libdaemon.la libvcardfront.la libapplets.la libvcard.la libecard.la libcommoncrypto.la libcommon.la \
 	$(PCSC_LIBS)

@@ -7,7 +7,7 @@
  *
  * The daemon holds one card (libvcard + the built-in applets) on its image
  * file and puts it behind vpcd. One thread, one poll loop: the vpcd link,
- * the control socket, and a timer for reconnecting. A tear (power loss at
+ * the control socket, the stop signals, and a timer for reconnecting. A tear (power loss at
  * a persistent write) makes the card leave the reader, recover, and come
  * back after a short outage, exactly what pcscd sees with a real card
  * pulled out during a write.
@@ -16,8 +16,7 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
-#include <stdarg.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +26,7 @@
 #include "applets.h"
 #include "card.h"
 #include "control.h"
+#include "daemon.h"
 #include "hex.h"
 #include "inproc.h"
 #include "issuer.h"
@@ -38,12 +38,17 @@
 #define BACKOFF_MAX_MS 2000u
 #define DEFAULT_OUTAGE_MS 1500u
 
+#define PROGRAM "ecard-vcard"
+/* The error line "ecard-vcard: ..." on standard error; returns 2. */
+#define fail(...) daemon_fail(PROGRAM, __VA_ARGS__)
+
 struct daemon {
 	struct logger log;
 	struct vc_storage *st;
 	struct vc_card card;
 	struct vpcd_link link;
 	struct control ctl;
+	struct daemon_stop stop;
 	bool present;		/* in the reader (not taken out by `remove`) */
 	uint64_t connect_at;	/* monotonic ms of the next connection attempt */
 	unsigned outage_ms;
@@ -51,13 +56,6 @@ struct daemon {
 	unsigned long tears;
 	uint8_t rsp[VC_RSP_MAX];
 };
-
-static volatile sig_atomic_t stop_signal;
-
-static void on_signal(int sig)
-{
-	stop_signal = sig;
-}
 
 static uint64_t now_ms(void)
 {
@@ -110,17 +108,7 @@ static void usage(FILE *out)
 		DEFAULT_OUTAGE_MS);
 }
 
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int fail(const char *fmt, ...)
-{
-	va_list ap;
-	fputs("ecard-vcard: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return 2;
-}
+static const struct daemon_program program = { PROGRAM, PACKAGE_VERSION, usage };
 
 /* ---- the card behind vpcd ---- */
 
@@ -277,40 +265,32 @@ static void on_control(void *arg, const char *line, char *reply, size_t reply_le
 
 static int run(struct daemon *d)
 {
-	sigset_t block, empty;
-	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	sigprocmask(SIG_BLOCK, &block, NULL);
-	sigemptyset(&empty);
-
 	d->present = true;
 	d->connect_at = 0;
-	while (!stop_signal) {
+	while (!d->stop.signal) {
 		if (d->present && d->link.fd < 0 && now_ms() >= d->connect_at)
 			try_connect(d);
 
-		struct pollfd fds[2 + CONTROL_MAX_CLIENTS];
+		/* The link, the control sockets, and room for the stop signals. */
+		struct pollfd fds[2 + CONTROL_MAX_CLIENTS + 1];
 		int n = 0;
 		if (d->link.fd >= 0)
 			fds[n++] = (struct pollfd){ .fd = d->link.fd, .events = POLLIN };
 		int link_slots = n;
-		n += control_fill_pollfds(&d->ctl, fds + n, (int)(sizeof(fds) / sizeof(fds[0])) - n);
+		int room = (int)(sizeof(fds) / sizeof(fds[0])) - 1;
+		n += control_fill_pollfds(&d->ctl, fds + n, room - n);
 
-		struct timespec ts, *timeout = NULL;
+		int timeout_ms = -1;
 		if (d->present && d->link.fd < 0) {
 			uint64_t now = now_ms();
 			uint64_t wait = d->connect_at > now ? d->connect_at - now : 0;
-			ts.tv_sec = (time_t)(wait / 1000);
-			ts.tv_nsec = (long)(wait % 1000) * 1000000L;
-			timeout = &ts;
+			timeout_ms = wait < INT_MAX ? (int)wait : INT_MAX;
 		}
-		int rc = ppoll(fds, (nfds_t)n, timeout, &empty);
-		if (rc < 0) {
-			if (errno == EINTR)
-				continue;
+		int rc = daemon_poll(&d->stop, fds, n, timeout_ms);
+		if (rc < 0)
 			return fail("poll failed: %s", strerror(errno));
-		}
+		if (rc == 0)
+			continue;
 		if (link_slots && fds[0].revents) {
 			int fd_before = d->link.fd;
 			if (vpcd_receive(&d->link, on_frame, d) != 0 && d->link.fd == fd_before) {
@@ -323,7 +303,7 @@ static int run(struct daemon *d)
 		}
 		control_service(&d->ctl, fds + link_slots, n - link_slots, on_control, d);
 	}
-	LOG_I(&d->log, "%s: shutting down", strsignal(stop_signal));
+	LOG_I(&d->log, "%s: shutting down", strsignal(d->stop.signal));
 	return 0;
 }
 
@@ -346,47 +326,12 @@ struct options {
 	int level;
 };
 
-static int parse_tear_at(const char *arg, struct vc_tear_plan *plan)
-{
-	char *end;
-	errno = 0;
-	unsigned long n = strtoul(arg, &end, 10);
-	if (errno || end == arg || n == 0)
-		return -1;
-	plan->tear_at = n;
-	plan->partial = VC_TEAR_PARTIAL_RANDOM;
-	if (*end == ':') {
-		const char *p = end + 1;
-		unsigned long len = strtoul(p, &end, 10);
-		if (end == p || *end)
-			return -1;
-		plan->partial = len;
-	} else if (*end) {
-		return -1;
-	}
-	return 0;
-}
-
-static int parse_tear_random(const char *arg, struct vc_tear_plan *plan)
-{
-	char *end;
-	unsigned long long seed = strtoull(arg, &end, 0);
-	if (end == arg || *end != ',')
-		return -1;
-	const char *p = end + 1;
-	double prob = strtod(p, &end);
-	if (end == p || *end || !(prob > 0 && prob <= 1))
-		return -1;
-	plan->seed = seed;
-	plan->probability = prob;
-	plan->partial = VC_TEAR_PARTIAL_RANDOM;
-	return 0;
-}
-
+/* DAEMON_GO_ON, or the code to exit with. */
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_NEW = 256, OPT_PERSONALIZE, OPT_SCP03_I, OPT_IMAGE, OPT_VPCD, OPT_CONTROL, OPT_PIN, OPT_PUK, OPT_SERIAL,
-	       OPT_SIZE, OPT_SYNC, OPT_TEAR_AT, OPT_TEAR_RANDOM, OPT_OUTAGE, OPT_LOG };
+	enum { OPT_NEW = DAEMON_OPT_OWN, OPT_PERSONALIZE, OPT_SCP03_I, OPT_IMAGE, OPT_VPCD,
+	       OPT_CONTROL, OPT_PIN, OPT_PUK, OPT_SERIAL, OPT_SIZE, OPT_SYNC, OPT_TEAR_AT,
+	       OPT_TEAR_RANDOM, OPT_OUTAGE };
 	static const struct option longopts[] = {
 		{ "new", no_argument, NULL, OPT_NEW },
 		{ "personalize", required_argument, NULL, OPT_PERSONALIZE },
@@ -402,16 +347,14 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "tear-at", required_argument, NULL, OPT_TEAR_AT },
 		{ "tear-random", required_argument, NULL, OPT_TEAR_RANDOM },
 		{ "outage", required_argument, NULL, OPT_OUTAGE },
-		{ "log-level", required_argument, NULL, OPT_LOG },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
+		DAEMON_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
+	uint64_t v;
 	char *end;
 
-	while ((c = getopt_long(argc, argv, "vhV", longopts, NULL)) != -1) {
+	while ((c = daemon_getopt(&program, argc, argv, longopts, &o->level)) >= DAEMON_OPT_OWN) {
 		switch (c) {
 		case OPT_NEW: o->create = true; break;
 		case OPT_PERSONALIZE: o->personalize = optarg; break;
@@ -428,16 +371,16 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_SERIAL: o->serial = optarg; break;
 		case OPT_SYNC: o->sync = true; break;
 		case OPT_SIZE:
-			o->size = strtoul(optarg, &end, 0);
-			if (*end || o->size < 16384 || o->size > 64u * 1024 * 1024)
+			if (!daemon_parse_number(optarg, 0, 16384, 64u * 1024 * 1024, &v))
 				return fail("--size takes a byte count from 16384 to 67108864.");
+			o->size = (size_t)v;
 			break;
 		case OPT_TEAR_AT:
-			if (parse_tear_at(optarg, &o->tear) != 0)
+			if (!vc_tear_plan_parse_at(optarg, &o->tear))
 				return fail("--tear-at takes N or N:LEN with N >= 1, e.g. --tear-at 3:2.");
 			break;
 		case OPT_TEAR_RANDOM:
-			if (parse_tear_random(optarg, &o->tear) != 0)
+			if (!vc_tear_plan_parse_random(optarg, &o->tear))
 				return fail("--tear-random takes SEED,PROBABILITY with 0 < PROBABILITY <= 1, e.g. 42,0.01.");
 			break;
 		case OPT_OUTAGE:
@@ -445,25 +388,15 @@ static int parse_options(int argc, char **argv, struct options *o)
 			if (*end || o->outage_ms > 60000)
 				return fail("--outage takes milliseconds from 0 to 60000.");
 			break;
-		case OPT_LOG:
-			if ((o->level = log_level_parse(optarg)) < 0)
-				return fail("--log-level takes error, warn, info or debug.");
-			break;
-		case 'v': o->level = LOG_DEBUG; break;
-		case 'h': usage(stdout); exit(0);
-		case 'V': printf("ecard-vcard %s\n", PACKAGE_VERSION); exit(0);
-		default:
-			fprintf(stderr, "Try 'ecard-vcard --help'.\n");
-			return 2;
 		}
 	}
-	if (optind != argc)
-		return fail("unexpected argument '%s'; try 'ecard-vcard --help'.", argv[optind]);
+	if (c != DAEMON_GO_ON)
+		return c;
 	if (!o->image)
 		return fail("--image FILE is required; try 'ecard-vcard --help'.");
 	if (!o->create && (o->pin || o->puk || o->serial || o->personalize || o->scp03_i))
 		return fail("--pin, --puk, --serial, --personalize and --scp03-i only apply with --new.");
-	return 0;
+	return DAEMON_GO_ON;
 }
 
 /*
@@ -561,22 +494,20 @@ static int serve(const struct options *o)
 	char host[256], port[16];
 
 	logger_stderr(&d.log, "ecard-vcard: ", (enum log_level)o->level);
+	d.stop.fd = -1;
 	if (!vpcd_parse_address(o->vpcd ? o->vpcd : "127.0.0.1:35963", host, sizeof(host),
 				port, sizeof(port)))
 		return fail("--vpcd takes HOST:PORT, e.g. 127.0.0.1:35963.");
 	d.outage_ms = o->outage_ms ? o->outage_ms : DEFAULT_OUTAGE_MS;
 
-	struct vc_storage *file;
-	enum vc_status s = vc_storage_file_open(o->image, &file);
+	enum vc_status s = vc_storage_tear_open(o->image, &d.st);
 	if (s == VC_ERR_NOT_FOUND)
 		return fail("%s does not exist: create it with 'ecard-vcard --new --image %s'.",
 			    o->image, o->image);
+	if (s == VC_ERR_NO_MEMORY)
+		return fail("out of memory.");
 	if (s != VC_OK)
 		return fail("cannot open %s: %s.", o->image, vc_status_str(s));
-	if (vc_storage_tear_create(file, &d.st) != VC_OK) {
-		vc_storage_destroy(file);
-		return fail("out of memory.");
-	}
 	if (o->tear.tear_at || o->tear.probability > 0)
 		vc_tear_arm(d.st, &o->tear);
 
@@ -597,13 +528,13 @@ static int serve(const struct options *o)
 		vc_storage_destroy(d.st);
 		return fail("cannot listen on control socket %s: %s.", o->control, strerror(errno));
 	}
+	if (daemon_stop_open(&d.stop) != 0) {
+		control_close(&d.ctl);
+		vc_card_free(&d.card);
+		vc_storage_destroy(d.st);
+		return fail("cannot catch the stop signals: %s.", strerror(errno));
+	}
 	vpcd_init(&d.link, host, port);
-
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
 
 	uint8_t serial[8];
 	char hex[17];
@@ -613,6 +544,7 @@ static int serve(const struct options *o)
 
 	int rc = run(&d);
 	vpcd_disconnect(&d.link);
+	daemon_stop_close(&d.stop);
 	control_close(&d.ctl);
 	vc_card_free(&d.card);
 	vc_storage_destroy(d.st);
@@ -652,7 +584,7 @@ int main(int argc, char **argv)
 
 	struct options o = { .level = LOG_INFO };
 	int rc = parse_options(argc, argv, &o);
-	if (rc != 0)
+	if (rc != DAEMON_GO_ON)
 		return rc;
 	return o.create ? create_image(&o) : serve(&o);
 }

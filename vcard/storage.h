@@ -90,6 +90,11 @@ struct vc_tear_plan {
 
 /* The wrapper takes ownership of inner. */
 enum vc_status vc_storage_tear_create(struct vc_storage *inner, struct vc_storage **out);
+/* A card image file behind the wrapper, the way the daemons run a card
+ * (so that a plan can cut the power at any write): VC_ERR_NOT_FOUND when
+ * there is no such file, VC_ERR_NO_MEMORY, or vc_storage_file_open()'s
+ * other failures. */
+enum vc_status vc_storage_tear_open(const char *path, struct vc_storage **out);
 /* Arm a plan; write counting restarts at 0. A plan with tear_at fires
  * once; a random plan stays armed across power-ups. */
 void vc_tear_arm(struct vc_storage *s, const struct vc_tear_plan *plan);
@@ -102,5 +107,21 @@ bool vc_tear_torn(const struct vc_storage *s);
 unsigned long vc_tear_writes(const struct vc_storage *s);
 /* Bytes of the torn write that landed, and its full length. */
 void vc_tear_last(const struct vc_storage *s, size_t *landed, size_t *len);
+
+/*
+ * A plan from the command line (ecard-vcard's --tear-at and --tear-random).
+ * Each sets only the fields its form gives, so both forms may be combined
+ * (the later one decides partial); on anything else it returns false and
+ * leaves the plan as it was.
+ *
+ * parse_at: "N" or "N:LEN", decimal: tear the N-th write (N >= 1), letting
+ * LEN bytes of it land, a random prefix without LEN. Sets tear_at and
+ * partial.
+ * parse_random: "SEED,P": tear each write with probability P, 0 < P <= 1
+ * (strtod's forms), drawn from SEED (decimal, 0x hex or 0 octal), a random
+ * prefix landing. Sets seed, probability and partial.
+ */
+bool vc_tear_plan_parse_at(const char *arg, struct vc_tear_plan *plan);
+bool vc_tear_plan_parse_random(const char *arg, struct vc_tear_plan *plan);
 
 #endif

@@ -6,15 +6,19 @@
  * bytes) and from then on the card is dead: every write fails with
  * VC_ERR_POWER_LOST and changes nothing. This is the one place where the
  * fault model of DESIGN §1.2 lives; the tests drive it in loops over every
- * write index and several prefix lengths.
+ * write index and several prefix lengths. A plan's command-line forms
+ * (--tear-at, --tear-random) are read here too, next to what they mean.
  *
- * The random plan uses a small deterministic generator (splitmix64) on
- * purpose: a failing soak must be reproducible from its seed. It is a test
- * tool, not a source of secrets.
+ * The random plan uses a small deterministic generator (splitmix64, from
+ * prng.h) on purpose: a failing soak must be reproducible from its seed.
+ * It is a test tool, not a source of secrets.
  */
 #include "storage.h"
 
+#include <errno.h>
 #include <stdlib.h>
+
+#include "prng.h"
 
 struct tear_storage {
 	struct vc_storage base;
@@ -28,14 +32,6 @@ struct tear_storage {
 	size_t last_len;
 };
 
-static uint64_t next_random(uint64_t *state)
-{
-	uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-	return z ^ (z >> 31);
-}
-
 static bool should_tear(struct tear_storage *ts)
 {
 	if (!ts->armed)
@@ -43,7 +39,7 @@ static bool should_tear(struct tear_storage *ts)
 	if (ts->plan.tear_at && ts->writes == ts->plan.tear_at)
 		return true;
 	if (ts->plan.probability > 0) {
-		double u = (double)(next_random(&ts->rng) >> 11) / 9007199254740992.0;
+		double u = (double)(prng_splitmix64(&ts->rng) >> 11) / 9007199254740992.0;
 		return u < ts->plan.probability;
 	}
 	return false;
@@ -67,7 +63,7 @@ static enum vc_status tear_write(struct vc_storage *s, size_t off, const void *b
 
 	size_t landed = ts->plan.partial;
 	if (landed == VC_TEAR_PARTIAL_RANDOM)
-		landed = (size_t)(next_random(&ts->rng) % (len + 1));	/* 0..len */
+		landed = (size_t)(prng_splitmix64(&ts->rng) % (len + 1));	/* 0..len */
 	if (landed > len)
 		landed = len;
 	ts->torn = true;
@@ -112,6 +108,18 @@ enum vc_status vc_storage_tear_create(struct vc_storage *inner, struct vc_storag
 	ts->inner = inner;
 	*out = &ts->base;
 	return VC_OK;
+}
+
+enum vc_status vc_storage_tear_open(const char *path, struct vc_storage **out)
+{
+	struct vc_storage *file;
+	enum vc_status st = vc_storage_file_open(path, &file);
+	if (st != VC_OK)
+		return st;
+	st = vc_storage_tear_create(file, out);
+	if (st != VC_OK)
+		vc_storage_destroy(file);
+	return st;
 }
 
 static struct tear_storage *as_tear(const struct vc_storage *s)
@@ -163,4 +171,43 @@ void vc_tear_last(const struct vc_storage *s, size_t *landed, size_t *len)
 	const struct tear_storage *ts = as_tear(s);
 	*landed = ts ? ts->last_landed : 0;
 	*len = ts ? ts->last_len : 0;
+}
+
+/* ---- plans from the command line ---- */
+
+bool vc_tear_plan_parse_at(const char *arg, struct vc_tear_plan *plan)
+{
+	char *end;
+	errno = 0;
+	unsigned long n = strtoul(arg, &end, 10);
+	if (errno || end == arg || n == 0)
+		return false;
+	size_t partial = VC_TEAR_PARTIAL_RANDOM;
+	if (*end == ':') {
+		const char *len = end + 1;
+		partial = strtoul(len, &end, 10);
+		if (end == len)
+			return false;
+	}
+	if (*end)
+		return false;
+	plan->tear_at = n;
+	plan->partial = partial;
+	return true;
+}
+
+bool vc_tear_plan_parse_random(const char *arg, struct vc_tear_plan *plan)
+{
+	char *end;
+	unsigned long long seed = strtoull(arg, &end, 0);
+	if (end == arg || *end != ',')
+		return false;
+	const char *p = end + 1;
+	double prob = strtod(p, &end);
+	if (end == p || *end || !(prob > 0 && prob <= 1))
+		return false;
+	plan->seed = seed;
+	plan->probability = prob;
+	plan->partial = VC_TEAR_PARTIAL_RANDOM;
+	return true;
 }

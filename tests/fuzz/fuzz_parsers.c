@@ -37,6 +37,7 @@
 #include "atr.h"
 #include "ccid.h"
 #include "cursor.h"
+#include "prng.h"
 #include "sim_proto.h"
 #include "t1_block.h"
 
@@ -55,12 +56,10 @@ struct rng {
 
 static void rng_seed(struct rng *r, uint64_t seed)
 {
-	/* splitmix64 spreads any seed, 0 included, over the state. */
-	uint64_t z = seed + 0x9E3779B97F4A7C15u;
+	/* splitmix64 spreads any seed, 0 included, over the state;
+	 * xorshift64* only needs it not to be 0. */
+	uint64_t z = prng_splitmix64(&seed);
 
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
-	z ^= z >> 31;
 	r->state = z ? z : 1;
 }
 

@@ -8,14 +8,20 @@
  * exactly the state after; the commit point is the second write (the
  * sealed commit record). Then tears during recovery itself, and a seeded
  * random soak of transactions and tears against a model.
+ *
+ * Last, the plans' command-line forms (--tear-at, --tear-random): every
+ * accepted form, every refused one, the bounds; a random plan replaying
+ * from its seed; and an image file opened behind the wrapper.
  */
 #include <criterion/criterion.h>
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nvm.h"
+#include "test_support.h"
 
 #define IMG (128u * 1024u)
 #define JOURNAL 8192u
@@ -360,4 +366,201 @@ Test(tear, random_soak)
 	cr_assert_gt(tears, 100);
 	free(model);
 	free(next);
+}
+
+/* ---- plans from the command line ---- */
+
+/* A plan whose every field says "untouched". */
+static struct vc_tear_plan marked(void)
+{
+	return (struct vc_tear_plan){ .tear_at = 77, .partial = 55, .probability = 0.25, .seed = 99 };
+}
+
+static void assert_untouched(const struct vc_tear_plan *p, const char *arg)
+{
+	cr_assert(p->tear_at == 77 && p->partial == 55 && p->probability == 0.25 && p->seed == 99,
+		  "'%s' changed the plan", arg);
+}
+
+Test(tear_plan, at_takes_n_and_n_colon_len)
+{
+	struct vc_tear_plan p = marked();
+	cr_assert(vc_tear_plan_parse_at("1", &p));
+	cr_assert_eq(p.tear_at, 1);
+	cr_assert_eq(p.partial, VC_TEAR_PARTIAL_RANDOM, "no LEN: a random prefix lands");
+	cr_assert(p.probability == 0.25 && p.seed == 99, "parse_at sets tear_at and partial only");
+
+	cr_assert(vc_tear_plan_parse_at("3:2", &p));
+	cr_assert_eq(p.tear_at, 3);
+	cr_assert_eq(p.partial, 2);
+	cr_assert(vc_tear_plan_parse_at("3:0", &p));
+	cr_assert_eq(p.partial, 0, "LEN 0: nothing of the write lands");
+	cr_assert(vc_tear_plan_parse_at("12:4096", &p));
+	cr_assert_eq(p.tear_at, 12);
+	cr_assert_eq(p.partial, 4096);
+	cr_assert(vc_tear_plan_parse_at("007", &p));
+	cr_assert_eq(p.tear_at, 7, "decimal, a leading 0 is not octal");
+	cr_assert_eq(p.partial, VC_TEAR_PARTIAL_RANDOM);
+}
+
+Test(tear_plan, at_bounds)
+{
+	struct vc_tear_plan p = marked();
+	char arg[64];
+	snprintf(arg, sizeof(arg), "%lu", ULONG_MAX);
+	cr_assert(vc_tear_plan_parse_at(arg, &p));
+	cr_assert_eq(p.tear_at, ULONG_MAX);
+	snprintf(arg, sizeof(arg), "%lu0", ULONG_MAX);	/* past ULONG_MAX */
+	p = marked();
+	cr_assert_not(vc_tear_plan_parse_at(arg, &p));
+	assert_untouched(&p, arg);
+	cr_assert_not(vc_tear_plan_parse_at("0", &p), "N starts at 1");
+	assert_untouched(&p, "0");
+}
+
+Test(tear_plan, at_refuses_everything_else)
+{
+	static const char *const bad[] = {
+		"", "0", "0:2", "x", "3x", "3 ", "3.5", "3:", "3:x", "3:2x", "3:2:1", ":2", "3,2",
+		"0x3", "3: 2x",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct vc_tear_plan p = marked();
+		cr_assert_not(vc_tear_plan_parse_at(bad[i], &p), "'%s' taken", bad[i]);
+		assert_untouched(&p, bad[i]);
+	}
+}
+
+Test(tear_plan, random_takes_seed_comma_probability)
+{
+	struct vc_tear_plan p = marked();
+	cr_assert(vc_tear_plan_parse_random("42,0.01", &p));
+	cr_assert_eq(p.seed, 42);
+	cr_assert(p.probability == 0.01);
+	cr_assert_eq(p.partial, VC_TEAR_PARTIAL_RANDOM);
+	cr_assert_eq(p.tear_at, 77, "parse_random leaves tear_at alone");
+
+	cr_assert(vc_tear_plan_parse_random("0x10,1e-3", &p));
+	cr_assert_eq(p.seed, 16);
+	cr_assert(p.probability == 1e-3);
+	cr_assert(vc_tear_plan_parse_random("010,.5", &p));
+	cr_assert_eq(p.seed, 8, "SEED takes C's prefixes: 010 is octal");
+	cr_assert(p.probability == 0.5);
+	cr_assert(vc_tear_plan_parse_random("0,0.5", &p));
+	cr_assert_eq(p.seed, 0);
+	cr_assert(vc_tear_plan_parse_random("18446744073709551615,0.5", &p));
+	cr_assert_eq(p.seed, UINT64_MAX);
+}
+
+Test(tear_plan, random_probability_bounds)
+{
+	struct vc_tear_plan p = marked();
+	cr_assert(vc_tear_plan_parse_random("1,1", &p), "P = 1 tears every write");
+	cr_assert(p.probability == 1.0);
+	cr_assert(vc_tear_plan_parse_random("1,1e-300", &p), "any P above 0");
+	cr_assert(p.probability == 1e-300);
+	static const char *const bad[] = { "1,0", "1,0.0", "1,-0.5", "1,1.0000001", "1,2",
+					   "1,nan", "1,inf", "1,-inf" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		p = marked();
+		cr_assert_not(vc_tear_plan_parse_random(bad[i], &p), "'%s' taken", bad[i]);
+		assert_untouched(&p, bad[i]);
+	}
+}
+
+Test(tear_plan, random_refuses_everything_else)
+{
+	static const char *const bad[] = {
+		"", "x", "42", "42,", ",0.5", "x,0.5", "42;0.5", "42 0.5", "42,0.5x", "42,0.5,1",
+		"42,,0.5", "42:0.5", "4 2,0.5",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct vc_tear_plan p = marked();
+		cr_assert_not(vc_tear_plan_parse_random(bad[i], &p), "'%s' taken", bad[i]);
+		assert_untouched(&p, bad[i]);
+	}
+}
+
+Test(tear_plan, both_forms_combine_and_the_later_decides_partial)
+{
+	struct vc_tear_plan p = { 0 };
+	cr_assert(vc_tear_plan_parse_at("3:2", &p));
+	cr_assert(vc_tear_plan_parse_random("5,0.5", &p));
+	cr_assert_eq(p.tear_at, 3);
+	cr_assert_eq(p.seed, 5);
+	cr_assert_eq(p.partial, VC_TEAR_PARTIAL_RANDOM);
+
+	struct vc_tear_plan q = { 0 };
+	cr_assert(vc_tear_plan_parse_random("5,0.5", &q));
+	cr_assert(vc_tear_plan_parse_at("3:2", &q));
+	cr_assert_eq(q.tear_at, 3);
+	cr_assert(q.probability == 0.5);
+	cr_assert_eq(q.partial, 2);
+}
+
+/* Where a random plan tears a run of writes: (write index, bytes landed). */
+static void random_run(uint64_t seed, unsigned long *at, size_t *landed, int n)
+{
+	struct vc_storage *mem, *t;
+	struct vc_tear_plan plan = { 0 };
+	uint8_t buf[64] = { 0 };
+	char arg[64];
+
+	snprintf(arg, sizeof(arg), "%llu,0.1", (unsigned long long)seed);
+	cr_assert(vc_tear_plan_parse_random(arg, &plan));
+	cr_assert_eq(vc_storage_mem_create(4096, &mem), VC_OK);
+	cr_assert_eq(vc_storage_tear_create(mem, &t), VC_OK);
+	vc_tear_arm(t, &plan);
+	for (int found = 0, w = 1; found < n; w++) {
+		cr_assert_lt(w, 100000);
+		if (vc_storage_write(t, 0, buf, sizeof(buf)) != VC_ERR_POWER_LOST)
+			continue;
+		size_t len;
+		at[found] = (unsigned long)w;
+		vc_tear_last(t, &landed[found], &len);
+		found++;
+		vc_tear_power_up(t);
+	}
+	vc_storage_destroy(t);
+}
+
+Test(tear_plan, a_random_plan_replays_from_its_seed)
+{
+	unsigned long a1[20], a2[20], b[20];
+	size_t l1[20], l2[20], lb[20];
+	random_run(42, a1, l1, 20);
+	random_run(42, a2, l2, 20);
+	random_run(43, b, lb, 20);
+	cr_assert_arr_eq(a1, a2, sizeof(a1));
+	cr_assert_arr_eq(l1, l2, sizeof(l1));
+	cr_assert(memcmp(a1, b, sizeof(a1)) != 0 || memcmp(l1, lb, sizeof(l1)) != 0,
+		  "seeds 42 and 43 tear alike");
+}
+
+Test(tear_plan, an_image_file_opens_behind_the_wrapper, .init = ts_tmpdir_init,
+     .fini = ts_tmpdir_fini)
+{
+	const char *dir = ts_tmpdir();
+	char path[96];
+	struct vc_storage *st;
+
+	ts_tmp_path(path, sizeof(path), "card.img");
+	cr_assert_eq(vc_storage_tear_open(path, &st), VC_ERR_NOT_FOUND);
+	cr_assert_eq(vc_storage_tear_open(dir, &st), VC_ERR_IO, "a directory is no image");
+
+	cr_assert_eq(vc_storage_file_create(path, 8192, &st), VC_OK);
+	vc_storage_destroy(st);
+	cr_assert_eq(vc_storage_tear_open(path, &st), VC_OK);
+	cr_assert_eq(st->size, 8192);
+	struct vc_tear_plan plan = { .tear_at = 2, .partial = 1 };
+	vc_tear_arm(st, &plan);
+	uint8_t data[4] = { 1, 2, 3, 4 };
+	cr_assert_eq(vc_storage_write(st, 0, data, 4), VC_OK);
+	cr_assert_eq(vc_storage_write(st, 8, data, 4), VC_ERR_POWER_LOST);
+	cr_assert(vc_tear_torn(st));
+	uint8_t back[12];
+	cr_assert_eq(vc_storage_read(st, 0, back, sizeof(back)), VC_OK);
+	uint8_t want[12] = { 1, 2, 3, 4, 0, 0, 0, 0, 1, 0, 0, 0 };
+	cr_assert_arr_eq(back, want, sizeof(want), "one byte of the torn write landed");
+	vc_storage_destroy(st);
 }
