@@ -1,7 +1,7 @@
 /*
  * gp_session.c - opening a GlobalPlatform secure channel (SCP02 or SCP03)
  * over struct ec_pcsc and sending commands through it. The protocols
- * themselves are in scp02.c and common/scp03.c; this file does the
+ * themselves are in scp02.c and scp03_host.c; this file does the
  * exchanges, picks the protocol, diversifies keys and turns every failure
  * into one sentence.
  */
@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "scp03_host.h"
 
 #define SW_OK 0x9000
 #define SW_REFERENCED_DATA_NOT_FOUND 0x6A88

@@ -12,6 +12,7 @@ libecard_la_SOURCES = \
 	host/wallet.c host/wallet.h \
 	host/cap.c host/cap.h \
 	host/scp02.c host/scp02.h \
+	host/scp03_host.c host/scp03_host.h \
 	host/gp_keys.c host/gp_keys.h \
 	host/gp_session.c host/gp_session.h \
 	host/gp.c host/gp.h
@@ -19,7 +20,7 @@ libecard_la_LIBADD = libcommoncrypto.la libcommon.la $(PCSC_LIBS) $(LIBZIP_LIBS)
 libecard_la_LDFLAGS = -version-info 0:0:0 $(AM_LDFLAGS)
 
 ecardinclude_HEADERS += host/pcsc.h host/sw.h host/amount.h host/keyfile.h host/issuer.h \
-	host/merchant.h host/wallet.h host/cap.h host/scp02.h host/gp_keys.h \
+	host/merchant.h host/wallet.h host/cap.h host/scp02.h host/scp03_host.h host/gp_keys.h \
 	host/gp_session.h host/gp.h
 
 bin_PROGRAMS += ecard

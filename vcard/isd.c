@@ -30,7 +30,7 @@
 #include "crypto.h"
 #include "cursor.h"
 #include "isd_internal.h"
-#include "scp03.h"
+#include "scp03_card.h"
 
 const uint8_t vc_isd_aid[VC_ISD_AID_LEN] = { 0xA0, 0x00, 0x00, 0x01, 0x51, 0x00, 0x00, 0x00 };
 
