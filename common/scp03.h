@@ -1,20 +1,15 @@
 /*
  * scp03.h - GlobalPlatform Secure Channel Protocol '03' (Card Specification
- * 2.3.1 Amendment D v1.1.1), both ends of the channel.
+ * 2.3.1 Amendment D v1.1.1): what both ends of the channel share.
  *
- * The host (off-card entity, libecard's GP client) and the card (the issuer
- * security domain in vcard) run this one implementation, so the two sides
- * cannot disagree on a byte. A struct scp03_session owned by the caller holds
- * everything a session needs: the session keys S-ENC, S-MAC and S-RMAC, the
- * challenges, the MAC chaining value and the encryption counter. The module
- * keeps no state of its own and allocates nothing.
- *
- * Host:  scp03_host_initialize_update -> (card answers)
- *        scp03_parse_initialize_update_response -> scp03_host_check_card
- *        -> scp03_host_external_authenticate -> (card answers 9000)
- *        then per command scp03_host_wrap_command / scp03_host_unwrap_response.
- * Card:  scp03_card_initialize_update -> scp03_card_external_authenticate
- *        then per command scp03_card_unwrap_command / scp03_card_wrap_response.
+ * The host (off-card entity, libecard's GP client: host/scp03_host.h) and
+ * the card (the issuer security domain in vcard: vcard/scp03_card.h) build
+ * on this one module for every derivation, cryptogram, MAC and cipher step,
+ * so the two sides cannot disagree on a byte. A struct scp03_session owned
+ * by the caller holds everything a session needs: the session keys S-ENC,
+ * S-MAC and S-RMAC, the challenges, the MAC chaining value and the
+ * encryption counter. The module keeps no state of its own and allocates
+ * nothing. SCP02 (host/scp02.h) shares the APDU rules and command layouts.
  *
  * Security levels are those of Table 7-3: 00 (authenticated only), 01 (C-MAC),
  * 03 (C-MAC + C-DECRYPTION), 11 (C-MAC + R-MAC), 13 (C-MAC, C-DECRYPTION,
@@ -35,6 +30,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gp_proto.h"	/* INITIALIZE UPDATE, EXTERNAL AUTHENTICATE */
 
 #define SCP03_KEY_MAX 32
 #define SCP03_CHALLENGE_LEN 8
@@ -57,6 +54,9 @@
 
 /* The largest short command APDU: header, Lc, 255 data bytes, Le. */
 #define SCP03_APDU_MAX 261
+/* The largest data field a secured short command or answer can carry. */
+#define SCP03_SHORT_DATA_MAX 255
+#define SCP03_SHORT_RESPONSE_MAX 256
 
 /* Security level bits: P1 of EXTERNAL AUTHENTICATE. */
 #define SCP03_LEVEL_C_MAC 0x01
@@ -130,33 +130,6 @@ struct scp03_session {
 	uint8_t mac_chain[16];	/* the full C-MAC of the last command */
 	uint32_t enc_counter;	/* counter of the last command, 0 before the first */
 	bool response_due;	/* a command was secured; its response is next */
-};
-
-/* The answer to INITIALIZE UPDATE (Table 7-2). */
-struct scp03_init_response {
-	uint8_t kdd[SCP03_KDD_LEN];	/* key diversification data */
-	uint8_t kvn;
-	uint8_t scp_id;			/* 03 */
-	uint8_t i_param;
-	uint8_t card_challenge[SCP03_CHALLENGE_LEN];
-	uint8_t card_cryptogram[SCP03_CRYPTOGRAM_LEN];
-	bool has_seq;			/* present with a pseudo-random challenge */
-	uint32_t seq;			/* sequence counter, 3 bytes */
-};
-
-/* What the card's security domain puts into its INITIALIZE UPDATE answer. */
-struct scp03_card_params {
-	const uint8_t *kdd;	/* SCP03_KDD_LEN bytes of key diversification data */
-	uint8_t i_param;	/* e.g. 0x70 or 0x10: pseudo-random challenge */
-	/*
-	 * With a pseudo-random challenge: the key set's sequence counter
-	 * after the increment this INITIALIZE UPDATE triggers. The caller
-	 * increments and stores it first, and refuses the command itself
-	 * once the counter has reached SCP03_SEQ_MAX.
-	 */
-	uint32_t seq;
-	const uint8_t *aid;	/* the invoking application (its security domain) */
-	size_t aid_len;		/* SCP03_AID_MIN..SCP03_AID_MAX */
 };
 
 /* ---- building blocks ---- */
@@ -256,108 +229,121 @@ static inline bool scp03_is_open(const struct scp03_session *s)
 	return s->state == SCP03_OPEN;
 }
 
-/* ---- host (off-card entity) ---- */
+/*
+ * ---- the steps of a session, shared by both roles ----
+ *
+ * host/scp03_host.c and vcard/scp03_card.c build their halves of the
+ * protocol from these, so that a check, a derivation or a MAC is written
+ * once for both. They do not look at the session's role or state: the
+ * role's functions check those first.
+ */
+
+/* An AES key length SCP03 uses: 16, 24 or 32. */
+bool scp03_key_len_ok(size_t len);
+
+/* "i": b1-b4 RFU, b8 reserved, and R-ENCRYPTION only together with R-MAC. */
+bool scp03_i_param_valid(uint8_t i_param);
 
 /*
- * Start a session: build INITIALIZE UPDATE (cla 80..83 or C0..CF, P1 = kvn,
- * 0 for the card's choice, data = the 8-byte host challenge, Le 00) into
- * out (SCP03_INIT_UPDATE_CMD_LEN bytes). Any previous session in s ends.
+ * level is one of the six of Table 7-3, and usable: the card's "i" supports
+ * its response half (R-MAC, R-ENCRYPTION).
  */
-enum scp03_status scp03_host_initialize_update(struct scp03_session *s, uint8_t cla,
-					       uint8_t kvn,
-					       const uint8_t host_challenge[SCP03_CHALLENGE_LEN],
-					       uint8_t *out, size_t cap,
-					       size_t *out_len);
+bool scp03_level_allowed(uint8_t level, uint8_t i_param);
 
-/* Parse the data of the card's answer (status word removed). */
-enum scp03_status scp03_parse_initialize_update_response(const uint8_t *data, size_t len,
-							 struct scp03_init_response *out);
+/* A status word whose answer is protected (section 6.2.5): 9000, 62xx, 63xx. */
+bool scp03_sw_is_success(uint16_t sw);
 
 /*
- * Derive the session keys from the card's static keys (already diversified
- * if the card's keys are) and check the card cryptogram. A mismatch gives
- * SCP03_ERR_CRYPTOGRAM and aborts: the keys are wrong, or the answer is
- * not from the card.
+ * A failed check ends the session for good: the keys go, so that nothing
+ * more can be secured or accepted under them, and every later call sees
+ * SCP03_ABORTED. Returns st so that callers can "return scp03_abort(...)".
  */
-enum scp03_status scp03_host_check_card(struct scp03_session *s,
-					const struct scp03_keys *keys,
-					const struct scp03_init_response *rsp);
+enum scp03_status scp03_abort(struct scp03_session *s, enum scp03_status st);
 
 /*
- * Build EXTERNAL AUTHENTICATE with the host cryptogram and its C-MAC for
- * the security level (one of 00 01 03 11 13 33; the R- levels only when
- * the card's "i" supports them). The session is open from here on: a card
- * that refuses the command has aborted its side, so the caller closes.
+ * EXTERNAL AUTHENTICATE is through: the session is open at level, the
+ * command's full C-MAC is the MAC chaining value, and the encryption
+ * counter starts again (the first command after it uses 1).
  */
-enum scp03_status scp03_host_external_authenticate(struct scp03_session *s, uint8_t level,
-						   uint8_t *out, size_t cap, size_t *out_len);
+void scp03_open(struct scp03_session *s, uint8_t level, const uint8_t mac[16]);
 
 /*
- * Secure a plain short command APDU (case 1 to 4) for the current level:
- * encrypt its data (C-DECRYPTION), set the secure messaging bit in CLA, add
- * 8 to Lc and append the C-MAC; a command with Le gets Le = 00, since the
- * secured answer is longer than the plain one. With level 00 the command
- * goes as it is. A CLA that already shows secure messaging is refused.
+ * At a level without C-MAC a command goes as it is, on either side: copy
+ * cmd to out (SCP03_ERR_LENGTH, nothing changed, when cap is short) and
+ * wait for its answer. cmd and out may overlap.
  */
-enum scp03_status scp03_host_wrap_command(struct scp03_session *s,
-					  const uint8_t *cmd, size_t cmd_len,
-					  uint8_t *out, size_t cap, size_t *out_len);
+enum scp03_status scp03_pass_command(struct scp03_session *s,
+				     const uint8_t *cmd, size_t cmd_len,
+				     uint8_t *out, size_t cap, size_t *out_len);
 
 /*
- * Check and strip the card's answer to the last wrapped command: resp is the
- * whole R-APDU, status word included; out gets the plain data and the status
- * word. With R-MAC, an answer with an error status word carries no MAC
- * (section 6.2.5): out gets the status word alone.
+ * Section 6.2.1: S-ENC, S-MAC and S-RMAC (and key_len) from the static keys
+ * and the host || card challenge already in s. keys->len must be valid.
  */
-enum scp03_status scp03_host_unwrap_response(struct scp03_session *s,
-					     const uint8_t *resp, size_t resp_len,
-					     uint8_t *out, size_t cap, size_t *out_len);
-
-/* ---- card (security domain) ---- */
+enum scp03_status scp03_derive_session_keys(struct scp03_session *s,
+					    const struct scp03_keys *keys);
 
 /*
- * Answer INITIALIZE UPDATE: check the command (P1 must be 0 or keys->kvn,
- * else SCP03_ERR_NO_KEY), make the card challenge (pseudo-random from
- * params->seq and params->aid when params->i_param says so, else from the
- * CSPRNG), derive the session keys and write the answer's data (29 bytes,
- * or 32 with the sequence counter) to out. Any previous session ends.
+ * Section 6.2.2.2 / 6.2.2.3: the card (SCP03_DC_CARD_CRYPTOGRAM) or host
+ * (SCP03_DC_HOST_CRYPTOGRAM) cryptogram from S-MAC and both challenges.
  */
-enum scp03_status scp03_card_initialize_update(struct scp03_session *s,
-					       const struct scp03_keys *keys,
-					       const struct scp03_card_params *params,
-					       const uint8_t *cmd, size_t cmd_len,
-					       uint8_t *out, size_t cap, size_t *out_len);
+enum scp03_status scp03_cryptogram(const struct scp03_session *s, uint8_t constant,
+				   uint8_t out[SCP03_CRYPTOGRAM_LEN]);
 
 /*
- * Check EXTERNAL AUTHENTICATE: its C-MAC (chaining value zero), the host
- * cryptogram and the security level. On success the session is open at
- * that level and the command's C-MAC is the MAC chaining value; its answer
- * (9000) is not secured. On failure the session is aborted.
+ * The full 16-byte C-MAC (section 6.2.4) of a command whose secured header
+ * is mcla ins p1 p2 lc (mcla from scp03_mac_cla) and whose data before the
+ * MAC is body, chained from chain: the MAC chaining value, or zeros for
+ * EXTERNAL AUTHENTICATE (section 6.2.3). Its first 8 bytes go on the wire;
+ * all 16 are the next chaining value.
  */
-enum scp03_status scp03_card_external_authenticate(struct scp03_session *s,
-						   const uint8_t *cmd, size_t cmd_len);
+enum scp03_status scp03_command_cmac(const struct scp03_session *s,
+				     const uint8_t chain[16], uint8_t mcla,
+				     uint8_t ins, uint8_t p1, uint8_t p2,
+				     uint8_t lc, const uint8_t *body, size_t body_len,
+				     uint8_t mac[16]);
 
 /*
- * Check and strip a secured command for the current level: verify the
- * C-MAC (with the MAC chaining value), decrypt the data (C-DECRYPTION),
- * and write the plain command (CLA without the secure messaging bits, the
- * plain Lc and data, Le as received) to out; cap must be at least
- * cmd_len - 8. The check applies whatever CLA says (section 5.6): a
- * command without a valid C-MAC aborts the session.
+ * The full 16-byte R-MAC of section 6.2.5: CMAC(S-RMAC, MAC chaining value
+ * || data || SW), data as sent (after R-ENCRYPTION). The first 8 bytes go on
+ * the wire.
  */
-enum scp03_status scp03_card_unwrap_command(struct scp03_session *s,
-					    const uint8_t *cmd, size_t cmd_len,
-					    uint8_t *out, size_t cap, size_t *out_len);
+enum scp03_status scp03_response_mac(const struct scp03_session *s,
+				     const uint8_t *data, size_t data_len,
+				     const uint8_t sw[2], uint8_t mac[16]);
 
 /*
- * Secure the answer to the last unwrapped command: data (may be empty)
- * and the status word go to out as data' || R-MAC || SW, data' being
- * encrypted with R-ENCRYPTION. With an error status word (not 9000, 62xx
- * or 63xx) only the status word is sent, as section 6.2.5 requires.
+ * The length of len bytes of command (response false) or answer (true)
+ * data once secured at the session's level: padded to whole blocks,
+ * (len / 16 + 1) * 16, when the level encrypts that direction (C-DECRYPTION,
+ * R-ENCRYPTION) and there is data; else len.
  */
-enum scp03_status scp03_card_wrap_response(struct scp03_session *s,
-					   const uint8_t *data, size_t data_len,
-					   uint16_t sw, uint8_t *out, size_t cap,
-					   size_t *out_len);
+size_t scp03_secured_len(const struct scp03_session *s, bool response, size_t len);
+
+/*
+ * The data of a command (response false, section 6.2.6) or an answer (true,
+ * 6.2.7) as the session's level sends it: when the level encrypts that
+ * direction and there is data, padding method 2 (section 4.1.4) then
+ * AES-CBC with S-ENC and the ICV of the current encryption counter; else
+ * the data as it is. out gets scp03_secured_len() bytes, which must fit cap
+ * (SCP03_ERR_LENGTH, nothing written). The ICV is that of enc_counter as it
+ * stands: a command is counted before its data is secured, its answer
+ * uses the same count. in and out may overlap.
+ */
+enum scp03_status scp03_secure_data(const struct scp03_session *s, bool response,
+				    const uint8_t *in, size_t len, uint8_t *out,
+				    size_t cap);
+
+/*
+ * The reverse, on received data whose MAC has been checked (so that a
+ * padding error is no oracle): when the level encrypts that direction and
+ * there is data, decrypt len bytes (a multiple of 16, else
+ * SCP03_ERR_FORMAT) and strip the padding (SCP03_ERR_PADDING when it is
+ * not 80 00..); else copy them. out holds len bytes, *plain_len gets the
+ * plain length. On failure nothing decrypted is left in out.
+ */
+enum scp03_status scp03_plain_data(const struct scp03_session *s, bool response,
+				   const uint8_t *in, size_t len, uint8_t *out,
+				   size_t *plain_len);
 
 #endif

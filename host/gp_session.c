@@ -1,7 +1,7 @@
 /*
  * gp_session.c - opening a GlobalPlatform secure channel (SCP02 or SCP03)
  * over struct ec_pcsc and sending commands through it. The protocols
- * themselves are in scp02.c and common/scp03.c; this file does the
+ * themselves are in scp02.c and scp03_host.c; this file does the
  * exchanges, picks the protocol, diversifies keys and turns every failure
  * into one sentence.
  */
@@ -13,6 +13,7 @@
 #include "exchange.h"
 #include "gp_proto.h"
 #include "iso7816.h"
+#include "scp03_host.h"
 
 /* EXTERNAL AUTHENTICATE refused: our host cryptogram did not verify. */
 #define SW_AUTHENTICATION_FAILED 0x6300

@@ -3,7 +3,7 @@
  * open it with INITIALIZE UPDATE and EXTERNAL AUTHENTICATE, then send plain
  * command APDUs through it and get plain, verified answers back.
  *
- * The protocol is SCP02 (host/scp02.h) or SCP03 (common/scp03.h), chosen by
+ * The protocol is SCP02 (host/scp02.h) or SCP03 (host/scp03_host.h), chosen by
  * the card's answer to INITIALIZE UPDATE, or forced by the caller, in which
  * case a card offering the other one is refused (so an attacker in the
  * middle cannot downgrade SCP03 to SCP02). Master keys can be diversified

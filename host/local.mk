@@ -16,6 +16,7 @@ libecard_la_SOURCES = \
 	host/merchant.c host/merchant.h \
 	host/cap.c host/cap.h \
 	host/scp02.c host/scp02.h \
+	host/scp03_host.c host/scp03_host.h \
 	host/gp_keys.c host/gp_keys.h \
 	host/gp_session.c host/gp_session.h \
 	host/gp.c host/gp.h \
@@ -25,8 +26,8 @@ libecard_la_LDFLAGS = -version-info 0:0:0 $(AM_LDFLAGS)
 
 ecardinclude_HEADERS += host/error.h host/sw.h host/pcsc.h host/exchange.h host/amount.h \
 	host/keyfile.h host/issuer.h host/wallet.h host/pin_client.h host/profile.h \
-	host/merchant.h host/cap.h host/scp02.h host/gp_keys.h host/gp_session.h host/gp.h \
-	host/perso.h
+	host/merchant.h host/cap.h host/scp02.h host/scp03_host.h host/gp_keys.h \
+	host/gp_session.h host/gp.h host/perso.h
 
 bin_PROGRAMS += ecard
 ecard_CPPFLAGS = $(INC_COMMON) $(INC_HOST)

@@ -19,8 +19,6 @@
 
 #define DES_BLOCK CRYPTO_DES_BLOCK
 
-#define INS_EXTERNAL_AUTHENTICATE 0x82
-
 /* Session key derivation constants (E.4.1). */
 static const uint8_t dc_c_mac[2] = { 0x01, 0x01 };
 static const uint8_t dc_enc[2] = { 0x01, 0x82 };
@@ -271,7 +269,7 @@ enum ec_status ec_scp02_external_authenticate(struct ec_scp02 *s, uint8_t level,
 	memcpy(data + 2 + EC_SCP02_CARD_CHALLENGE_LEN, s->host_challenge,
 	       EC_SCP02_HOST_CHALLENGE_LEN);
 	msg[0] = scp03_mac_cla(s->cla);
-	msg[1] = INS_EXTERNAL_AUTHENTICATE;
+	msg[1] = GP_INS_EXTERNAL_AUTHENTICATE;
 	msg[2] = level;
 	msg[3] = 0x00;
 	msg[4] = EC_SCP02_CRYPTOGRAM_LEN + EC_SCP02_MAC_LEN;

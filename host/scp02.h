@@ -1,7 +1,7 @@
 /*
  * scp02.h - the host side of GlobalPlatform Secure Channel Protocol '02'
  * (Card Specification 2.3.1 Appendix E), for the cards in the field that
- * still speak it. ecard's own card speaks SCP03 only (common/scp03.h).
+ * still speak it. ecard's own card speaks SCP03 only (vcard/scp03_card.h).
  *
  * Supported: explicit initiation (INITIALIZE UPDATE + EXTERNAL
  * AUTHENTICATE) with the C-MAC on the modified APDU and an ICV of zero for

@@ -30,7 +30,7 @@
 #include "crypto.h"
 #include "cursor.h"
 #include "isd_internal.h"
-#include "scp03.h"
+#include "scp03_card.h"
 
 const uint8_t vc_isd_aid[GP_ISD_AID_LEN] = { GP_ISD_AID };
 

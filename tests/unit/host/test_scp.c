@@ -1,6 +1,7 @@
 /*
- * test_scp.c - GlobalPlatform secure channels: SCP03 (common/scp03.c, host
- * and card side), SCP02 (host/scp02.c), key diversification
+ * test_scp.c - GlobalPlatform secure channels: SCP03 (what both roles
+ * share in common/scp03.c, the host side in host/scp03_host.c, the card
+ * side in vcard/scp03_card.c), SCP02 (host/scp02.c), key diversification
  * (host/gp_keys.c) and the secure channel session over PC/SC
  * (host/gp_session.c).
  *
@@ -34,6 +35,8 @@
 #include "pcsc.h"
 #include "scp02.h"
 #include "scp03.h"
+#include "scp03_card.h"
+#include "scp03_host.h"
 #include "test_support.h"
 
 /* ---- hex helpers ---- */
@@ -1464,6 +1467,110 @@ Test(scp03, dek_encryption_round_trip)
 	cr_assert_eq(scp03_dek_decrypt(&keys, enc, 32, dec), SCP03_OK);
 	check_mem(dec, 32, in, 32, "DEK decryption");
 	cr_assert_eq(scp03_dek_encrypt(&keys, in, 24, enc), SCP03_ERR_ARG);
+}
+
+/* A session as both roles leave it after EXTERNAL AUTHENTICATE, by hand. */
+static void session_at(struct scp03_session *s, uint8_t level, uint32_t counter)
+{
+	memset(s, 0, sizeof(*s));
+	s->state = SCP03_OPEN;
+	s->level = level;
+	s->key_len = 16;
+	s->enc_counter = counter;
+	for (int i = 0; i < 16; i++)
+		s->s_enc[i] = (uint8_t)(0x40 + i);
+}
+
+/*
+ * The shared data step both roles use: C-DECRYPTION and R-ENCRYPTION by
+ * hand (padding 80 00.., AES-CBC under S-ENC with the encrypted counter as
+ * ICV, its first byte 80 for answers), the copy when the level does not
+ * encrypt that direction, and the checks on the way back.
+ */
+Test(scp03, data_is_secured_by_direction_and_level)
+{
+	struct scp03_session s;
+	uint8_t in[5] = { 1, 2, 3, 4, 5 }, out[32], back[32], block[16], icv[16], want[16];
+	size_t n;
+
+	for (int response = 0; response <= 1; response++) {
+		session_at(&s, response ? 0x33 : 0x03, 7);
+		cr_assert_eq(scp03_secured_len(&s, response, 0), 0);
+		cr_assert_eq(scp03_secured_len(&s, response, 5), 16);
+		cr_assert_eq(scp03_secured_len(&s, response, 16), 32);
+		cr_assert_eq(scp03_secure_data(&s, response, in, 5, out, sizeof(out)), SCP03_OK);
+
+		memset(block, 0, sizeof(block));
+		block[0] = response ? 0x80 : 0x00;
+		block[15] = 7;
+		cr_assert_eq(crypto_aes_ecb_encrypt(s.s_enc, 16, block, 16, icv), 0);
+		memset(block, 0, sizeof(block));
+		memcpy(block, in, 5);
+		block[5] = 0x80;
+		cr_assert_eq(crypto_aes_cbc_encrypt(s.s_enc, 16, icv, block, 16, want), 0);
+		check_mem(out, 16, want, 16, response ? "R-ENCRYPTION" : "C-DECRYPTION");
+
+		cr_assert_eq(scp03_plain_data(&s, response, out, 16, back, &n), SCP03_OK);
+		check_mem(back, n, in, 5, "decrypted and unpadded");
+		cr_assert_eq(scp03_plain_data(&s, response, out, 15, back, &n), SCP03_ERR_FORMAT);
+
+		/* A whole block without its 80: refused, and nothing of it is left. */
+		memset(block, 0x11, sizeof(block));
+		cr_assert_eq(crypto_aes_cbc_encrypt(s.s_enc, 16, icv, block, 16, want), 0);
+		memset(back, 0xEE, sizeof(back));
+		cr_assert_eq(scp03_plain_data(&s, response, want, 16, back, &n), SCP03_ERR_PADDING);
+		memset(block, 0, sizeof(block));
+		check_mem(back, 16, block, 16, "wiped after a padding error");
+
+		/* Too small for the padded block: refused before anything is written. */
+		memset(out, 0xEE, sizeof(out));
+		cr_assert_eq(scp03_secure_data(&s, response, in, 5, out, 15), SCP03_ERR_LENGTH);
+		cr_assert_eq(out[0], 0xEE);
+	}
+
+	/* C-MAC and R-MAC alone: the data goes as it is, both ways. */
+	session_at(&s, 0x11, 7);
+	for (int response = 0; response <= 1; response++) {
+		cr_assert_eq(scp03_secured_len(&s, response, 5), 5);
+		cr_assert_eq(scp03_secure_data(&s, response, in, 5, out, 5), SCP03_OK);
+		check_mem(out, 5, in, 5, "not encrypted");
+		cr_assert_eq(scp03_plain_data(&s, response, out, 5, back, &n), SCP03_OK);
+		check_mem(back, n, in, 5, "not decrypted");
+		cr_assert_eq(scp03_secure_data(&s, response, in, 5, out, 4), SCP03_ERR_LENGTH);
+	}
+}
+
+/* Opening, passing a command at level 00, and aborting, as both roles do. */
+Test(scp03, session_steps_shared_by_both_roles)
+{
+	struct scp03_session s;
+	uint8_t mac[16], cmd[] = { 0x80, 0xCA, 0x00, 0x66, 0x00 }, out[8];
+	size_t n = 0;
+
+	session_at(&s, 0x00, 9);
+	s.state = SCP03_INITIALIZED;
+	s.response_due = true;
+	for (int i = 0; i < 16; i++)
+		mac[i] = (uint8_t)(0xC0 + i);
+	scp03_open(&s, 0x00, mac);
+	cr_assert_eq(s.state, SCP03_OPEN);
+	cr_assert_eq(s.level, 0x00);
+	cr_assert_eq(s.enc_counter, 0, "the first command after it uses 1");
+	cr_assert_not(s.response_due);
+	check_mem(s.mac_chain, 16, mac, 16, "the C-MAC is the chaining value");
+
+	cr_assert_eq(scp03_pass_command(&s, cmd, sizeof(cmd), out, 4, &n), SCP03_ERR_LENGTH);
+	cr_assert_not(s.response_due, "a command that does not fit changes nothing");
+	cr_assert_eq(scp03_pass_command(&s, cmd, sizeof(cmd), out, sizeof(out), &n), SCP03_OK);
+	check_mem(out, n, cmd, sizeof(cmd), "level 00: the command as it is");
+	cr_assert(s.response_due);
+
+	cr_assert_eq(scp03_abort(&s, SCP03_ERR_MAC), SCP03_ERR_MAC);
+	cr_assert_eq(s.state, SCP03_ABORTED);
+	cr_assert_not(s.response_due);
+	memset(mac, 0, sizeof(mac));
+	check_mem(s.mac_chain, 16, mac, 16, "chaining value wiped");
+	check_mem(s.s_enc, 16, mac, 16, "S-ENC wiped");
 }
 
 /* ---- key diversification ---- */

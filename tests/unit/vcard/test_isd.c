@@ -1,10 +1,11 @@
 /*
  * test_isd.c - the issuer security domain of vcard, driven in process by
- * the host side of common/scp03: secure channel at every security level,
- * card content management (LOAD of the real CAP fixture and of generated
- * multi-block CAPs, INSTALL, SELECT of the instance, DELETE), life cycles
- * (lock, unlock, card lock), PUT KEY, the negative cases, and LOAD torn at
- * every write of a block then resumed where the card says.
+ * the host side of SCP03 (host/scp03_host.c): secure channel at every
+ * security level, card content management (LOAD of the real CAP fixture
+ * and of generated multi-block CAPs, INSTALL, SELECT of the instance,
+ * DELETE), life cycles (lock, unlock, card lock), PUT KEY, the negative
+ * cases, and LOAD torn at every write of a block then resumed where the
+ * card says.
  */
 #include <criterion/criterion.h>
 
@@ -21,7 +22,7 @@
 #include "cursor.h"
 #include "hex.h"
 #include "isd.h"
-#include "scp03.h"
+#include "scp03_host.h"
 #include "test_support.h"
 
 #define IMAGE (512u * 1024u)
