@@ -73,15 +73,27 @@ enum ec_status ec_error_set(struct ec_error *err, enum ec_status st, const char 
 	return st;
 }
 
+enum ec_status ec_error_card(struct ec_error *err, uint16_t sw, const char *fmt, ...)
+{
+	if (!err)
+		return EC_ERR_CARD;
+	err->status = EC_ERR_CARD;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(err->text, sizeof(err->text), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		snprintf(err->text, sizeof(err->text), "%s", ec_status_text(EC_ERR_CARD));
+	err->sw = sw;
+	return EC_ERR_CARD;
+}
+
 enum ec_status ec_error_sw(struct ec_error *err, const char *what, uint16_t sw)
 {
 	char text[EC_SW_TEXT_MAX];
 
-	ec_error_set(err, EC_ERR_CARD, "the card refused %s: SW %04X (%s).", what, sw,
-		     ec_sw_describe(sw, text, sizeof(text)));
-	if (err)
-		err->sw = sw;
-	return EC_ERR_CARD;
+	return ec_error_card(err, sw, "the card refused %s: SW %04X (%s).", what, sw,
+			     ec_sw_describe(sw, text, sizeof(text)));
 }
 
 enum ec_status ec_error_refused(struct ec_error *err, const char *what, uint16_t sw,
@@ -89,8 +101,5 @@ enum ec_status ec_error_refused(struct ec_error *err, const char *what, uint16_t
 {
 	if (!hint)
 		return ec_error_sw(err, what, sw);
-	ec_error_set(err, EC_ERR_CARD, "the card refused %s (SW %04X): %s", what, sw, hint);
-	if (err)
-		err->sw = sw;
-	return EC_ERR_CARD;
+	return ec_error_card(err, sw, "the card refused %s (SW %04X): %s", what, sw, hint);
 }

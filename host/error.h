@@ -63,6 +63,10 @@ const char *ec_status_text(enum ec_status st);
  */
 enum ec_status ec_error_set(struct ec_error *err, enum ec_status st, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* The card said no with sw, in a sentence of the caller's: EC_ERR_CARD
+ * with err->sw set. */
+enum ec_status ec_error_card(struct ec_error *err, uint16_t sw, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* "the card refused WHAT: SW xxxx (meaning)."; EC_ERR_CARD with err->sw. */
 enum ec_status ec_error_sw(struct ec_error *err, const char *what, uint16_t sw);
 /* A refusal with a likelier cause than the status word's general meaning:

@@ -162,14 +162,10 @@ enum ec_status ec_select_app(struct ec_pcsc *pc, const uint8_t *aid, size_t aid_
 	enum ec_status st = ec_select(pc, 0, aid, aid_len, false, name, &sw, err);
 	if (st != EC_OK)
 		return st;
-	if (sw == SW_FILE_NOT_FOUND) {
-		ec_error_set(err, EC_ERR_CARD,
-			     "the card has no ecard %s application (SELECT answered SW 6A82): use a card made by ecard-vcard --new, or choose another card with --reader.",
-			     what);
-		if (err)
-			err->sw = sw;
-		return EC_ERR_CARD;
-	}
+	if (sw == SW_FILE_NOT_FOUND)
+		return ec_error_card(err, sw,
+				     "the card has no ecard %s application (SELECT answered SW 6A82): use a card made by ecard-vcard --new, or choose another card with --reader.",
+				     what);
 	if (sw != SW_OK)
 		return ec_error_sw(err, name, sw);
 	return EC_OK;

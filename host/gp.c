@@ -79,14 +79,11 @@ static enum ec_status select_isd_on(struct ec_pcsc *pc, uint8_t channel, const u
 		st = ec_select(pc, channel, NULL, 0, true, SELECT_SD, &sw, err);
 	if (st != EC_OK)
 		return st;
-	if (sw == SW_FILE_NOT_FOUND) {
-		ec_error_set(err, EC_ERR_CARD,
-			     "the card has no security domain %s (SELECT answered SW 6A82): it is not a GlobalPlatform card, or its card manager has another AID.",
-			     aid_text(aid ? aid : ec_gp_isd_aid, aid ? aid_len : sizeof(ec_gp_isd_aid), text));
-		if (err)
-			err->sw = sw;
-		return EC_ERR_CARD;
-	}
+	if (sw == SW_FILE_NOT_FOUND)
+		return ec_error_card(err, sw,
+				     "the card has no security domain %s (SELECT answered SW 6A82): it is not a GlobalPlatform card, or its card manager has another AID.",
+				     aid_text(aid ? aid : ec_gp_isd_aid,
+					      aid ? aid_len : sizeof(ec_gp_isd_aid), text));
 	if (sw != SW_OK)
 		return ec_error_sw(err, SELECT_SD, sw);
 	return EC_OK;

@@ -69,19 +69,15 @@ static enum ec_status exchange(struct ec_gp_session *s, const char *name,
 		return EC_OK;
 	ec_gp_close(s);
 	if (init_update && sw == SW_REF_DATA_NOT_FOUND)
-		ec_error_set(err, EC_ERR_CARD,
-			     "the card has no key set with the key version asked for "
-			     "(SW 6A88): give the right key version, or 0 for the "
-			     "card's first key set.");
-	else if (!init_update && sw == SW_AUTHENTICATION_FAILED)
-		ec_error_set(err, EC_ERR_CARD,
-			     "the card did not accept our host cryptogram (SW 6300): "
-			     "check the keys and the key diversification method.");
-	else
-		return ec_error_sw(err, name, sw);
-	if (err)
-		err->sw = sw;
-	return EC_ERR_CARD;
+		return ec_error_card(err, sw,
+				     "the card has no key set with the key version asked for "
+				     "(SW 6A88): give the right key version, or 0 for the "
+				     "card's first key set.");
+	if (!init_update && sw == SW_AUTHENTICATION_FAILED)
+		return ec_error_card(err, sw,
+				     "the card did not accept our host cryptogram (SW 6300): "
+				     "check the keys and the key diversification method.");
+	return ec_error_sw(err, name, sw);
 }
 
 static void to_scp03_keys(const struct ec_gp_keys *k, struct scp03_keys *out)

@@ -162,8 +162,7 @@ static enum ec_status verify_pin(struct ec_pcsc *pc, ec_pin_fn get_pin, void *pi
 			char why[EC_ERROR_TEXT_MAX];
 			uint16_t sw = err->sw;
 			snprintf(why, sizeof(why), "%s", err->text);
-			ec_error_set(err, st, "nothing was debited: %s", why);
-			err->sw = sw;
+			ec_error_card(err, sw, "nothing was debited: %s", why);
 		}
 	}
 	crypto_wipe(pin, sizeof(pin));
@@ -245,12 +244,9 @@ static enum ec_status recover_debit(struct ec_pcsc *pc, const struct purse_debit
 	if (sw == SW_CONDITIONS || sw == SW_RECORD_NOT_FOUND || sw == SW_REF_DATA_NOT_FOUND)
 		return ec_error_set(err, EC_ERR_NOT_DONE,
 				    "the answer to DEBIT was lost and the card has no debit on record: this payment did not take place and nothing was debited; run the payment again.");
-	ec_error_set(err, EC_ERR_CARD,
-		     "the answer to DEBIT was lost and the card answered GET LAST TRANSACTION with SW %04X (%s), so whether it was debited is unknown: check \"ecard log\" before charging again.",
-		     sw, ec_sw_describe(sw, sw_text, sizeof(sw_text)));
-	if (err)
-		err->sw = sw;
-	return EC_ERR_CARD;
+	return ec_error_card(err, sw,
+			     "the answer to DEBIT was lost and the card answered GET LAST TRANSACTION with SW %04X (%s), so whether it was debited is unknown: check \"ecard log\" before charging again.",
+			     sw, ec_sw_describe(sw, sw_text, sizeof(sw_text)));
 }
 
 enum ec_status ec_merchant_pay(const struct ec_merchant *merchant, struct ec_pcsc *pc,

@@ -118,16 +118,6 @@ out:
 
 /* ---- personalization through the card manager ---- */
 
-/* A clearer sentence for an application's 6985, keeping the status word
- * for callers that look at it. */
-static enum ec_status refused_again(struct ec_error *err, const char *text)
-{
-	ec_error_set(err, EC_ERR_CARD, "%s", text);
-	if (err)
-		err->sw = SW_CONDITIONS;
-	return EC_ERR_CARD;
-}
-
 /* The wallet's part: key pair, keys, limits, certificate. */
 static enum ec_status perso_wallet(const struct ec_issuer *issuer, struct ec_gp_session *g,
 				   uint8_t serial[PURSE_SERIAL_LEN], struct ec_error *err)
@@ -146,7 +136,7 @@ static enum ec_status perso_wallet(const struct ec_issuer *issuer, struct ec_gp_
 	st = ec_gp_store_data(g, 0x00, 0, false, generate, sizeof(generate), answer, sizeof(answer),
 			   &len, "STORE DATA (key generation) for the wallet", err);
 	if (st == EC_ERR_CARD && err && err->sw == SW_CONDITIONS)
-		return refused_again(err, "the wallet on this card is personalized already (SW 6985): a card is personalized once; nothing was changed.");
+		return ec_error_card(err, SW_CONDITIONS, "the wallet on this card is personalized already (SW 6985): a card is personalized once; nothing was changed.");
 	if (st != EC_OK)
 		return st;
 	st = certify_card(issuer, "STORE DATA (key generation)", answer, len, serial, kload, cert,
@@ -252,7 +242,7 @@ static enum ec_status perso_profile(struct ec_gp_session *g, const struct ec_pro
 		st = profile_flush(&b, true, err);
 	crypto_wipe(&b, sizeof(b));
 	if (st == EC_ERR_CARD && err && err->sw == SW_CONDITIONS)
-		return refused_again(err, "the profile on this card is personalized already (SW 6985); the wallet was personalized.");
+		return ec_error_card(err, SW_CONDITIONS, "the profile on this card is personalized already (SW 6985); the wallet was personalized.");
 	return st;
 }
 

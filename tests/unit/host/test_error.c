@@ -64,6 +64,12 @@ Test(error, status_words_keep_their_meaning)
 	cr_assert_eq(err.sw, 0x6985);
 	cr_assert(strncmp(err.text, "the card refused DELETE: SW 6985 (", 34) == 0, "%s", err.text);
 
+	cr_assert_eq(ec_error_card(&err, 0x6A82, "no %s here.", "wallet"), EC_ERR_CARD);
+	cr_assert_eq(err.status, EC_ERR_CARD);
+	cr_assert_eq(err.sw, 0x6A82);
+	cr_assert_str_eq(err.text, "no wallet here.");
+
+	cr_assert_eq(ec_error_card(NULL, 0x6A82, "ignored"), EC_ERR_CARD);
 	cr_assert_eq(ec_error_sw(NULL, "VERIFY", 0x6983), EC_ERR_CARD);
 	cr_assert_eq(ec_error_refused(NULL, "X", 0x6983, "hint"), EC_ERR_CARD);
 }
