@@ -14,12 +14,9 @@
  *
  * Personalization is STORE DATA, and only from the card manager: the
  * issuer's secure channel is the authorization, so no PIN is asked. The
- * card manager hands STORE DATA to process() on its own logical channel,
- * where it is selected, never the profile. The profile notes in transient
- * memory the channel it is selected on (it is not multi-selectable, and
- * the platform clears transient memory when it is deselected and at every
- * reset), so a STORE DATA arriving on that channel was sent to the
- * profile directly, and is refused.
+ * platform says so in the command's context (from_security_domain, set
+ * only when the card manager forwards it); a STORE DATA sent to the
+ * profile itself, on any channel, is refused.
  */
 #include "applets.h"
 
@@ -35,10 +32,6 @@
 #define FIELDS_OFF 2u
 #define PERSONALIZED_OFF (FIELDS_OFF + PROFILE_FIELDS * SLOT_LEN)
 #define PROFILE_SIZE (PERSONALIZED_OFF + 1u)
-
-/* Transient memory: the logical channel the profile is selected on, + 1. */
-#define TR_SELECTED_ON 0u
-#define TRANSIENT_SIZE 1u
 
 static bool is_private(uint8_t id)
 {
@@ -123,23 +116,6 @@ static bool personalized(struct vc_applet_ctx *ctx, const struct vc_obj *obj)
 	return b != 0;
 }
 
-static uint16_t select_profile(struct vc_applet_ctx *ctx, struct vc_response *rsp)
-{
-	(void)rsp;
-	if (ctx->transient_size >= TRANSIENT_SIZE)
-		ctx->transient[TR_SELECTED_ON] = (uint8_t)(ctx->channel + 1u);
-	return SW_OK;
-}
-
-/* Whether this command came to the selected profile rather than through
- * the card manager; without transient memory nobody can tell, and the
- * answer that refuses is the safe one. */
-static bool sent_directly(const struct vc_applet_ctx *ctx)
-{
-	return ctx->transient_size < TRANSIENT_SIZE ||
-	       ctx->transient[TR_SELECTED_ON] == (uint8_t)(ctx->channel + 1u);
-}
-
 /*
  * STORE DATA from the card manager: initial field values (tags 01..0B)
  * and the policy (D0: general || private), applied in their order in one
@@ -153,7 +129,7 @@ static uint16_t store_data(struct vc_applet_ctx *ctx, const struct vc_obj *obj,
 	struct cursor c, v;
 	uint32_t tag;
 
-	if (sent_directly(ctx))
+	if (!ctx->from_security_domain)
 		return SW_SECURITY_STATUS;	/* only the issuer's secure channel personalizes */
 	if (personalized(ctx, obj))
 		return SW_CONDITIONS;
@@ -305,8 +281,6 @@ const struct vc_applet applet_profile = {
 	.name = "profile",
 	.aid = { PROFILE_AID },
 	.aid_len = PROFILE_AID_LEN,
-	.transient_size = TRANSIENT_SIZE,
 	.install = install,
-	.select = select_profile,
 	.process = process,
 };

@@ -193,34 +193,6 @@ static uint16_t install(struct vc_applet_ctx *ctx, const uint8_t *params, size_t
 	return SW_OK;
 }
 
-static uint16_t generate_key_pair(struct wallet *w, const struct vc_apdu *cmd,
-				  struct vc_response *rsp)
-{
-	uint8_t priv[CRYPTO_EC_PRIV_LEN], pub[CRYPTO_EC_PUB_LEN], serial[PURSE_SERIAL_LEN];
-	if (personalized(w))
-		return SW_CONDITIONS;
-	if (cmd->nc != 0)
-		return SW_WRONG_LENGTH;
-	if (crypto_ec_generate(priv, pub) != 0)
-		return SW_UNKNOWN;
-
-	struct change c;
-	change_begin(&c, w);
-	change_bytes(&c, &w->config, CF_PRIV, priv, sizeof(priv));
-	change_bytes(&c, &w->config, CF_PUB, pub, sizeof(pub));
-	/* A new key voids any certificate stored for the old one. */
-	change_byte(&c, &w->config, CF_HAVE,
-		    (uint8_t)((cfg_byte(w, CF_HAVE) | HAVE_KEYPAIR) & ~HAVE_CERT));
-	crypto_wipe(priv, sizeof(priv));
-	uint16_t sw = change_commit(&c);
-	if (sw != SW_OK)
-		return sw;
-	read_serial(w, serial);
-	vc_rsp_append(rsp, serial, sizeof(serial));
-	vc_rsp_append(rsp, pub, sizeof(pub));
-	return SW_OK;
-}
-
 /* What each personalization TLV holds, and where it goes. */
 struct perso_item {
 	uint8_t tag;
@@ -246,10 +218,32 @@ static const struct perso_item *perso_item_of(uint32_t tag)
 }
 
 /*
- * STORE DATA, in clear from the factory or forwarded by the card manager
- * (which has decrypted DEK-protected blocks and cleared P1's encryption
- * bits). P2 is GlobalPlatform's block number: the secure channel, or the
- * factory, keeps the blocks in order, so it is not checked.
+ * The seal of a personalization that just ended (purse.h): the issuer,
+ * who knows K_load, checks with it that the card holds its K_load and
+ * exactly the CA key, limits and certificate it sent. Personalized is
+ * personalized: if the seal cannot be made, the answer says so but the
+ * card stays as it is.
+ */
+static uint16_t append_seal(struct wallet *w, const uint8_t serial[PURSE_SERIAL_LEN],
+			    struct vc_response *rsp)
+{
+	uint8_t kload[PURSE_KEY_LEN], ca[CRYPTO_EC_PUB_LEN], cert[PURSE_CERT_LEN];
+	uint8_t seal[PURSE_MAC_LEN];
+	vc_obj_read(w->ctx, &w->config, CF_KLOAD, kload, sizeof(kload));
+	vc_obj_read(w->ctx, &w->config, CF_CA, ca, sizeof(ca));
+	vc_obj_read(w->ctx, &w->config, CF_CERT, cert, sizeof(cert));
+	int rc = purse_perso_seal(kload, serial, ca, currency_of(w), max_balance_of(w), cert, seal);
+	crypto_wipe(kload, sizeof(kload));
+	if (rc != 0 || !vc_rsp_append(rsp, seal, sizeof(seal)))
+		return SW_UNKNOWN;
+	return SW_OK;
+}
+
+/*
+ * STORE DATA, forwarded by the card manager (which has decrypted
+ * DEK-protected blocks and cleared P1's encryption bits). P2 is
+ * GlobalPlatform's block number: the secure channel keeps the blocks in
+ * order, so it is not checked.
  *
  * The block is checked in full and a requested key pair generated before
  * the transaction starts; the TLVs are then applied in their order, so a
@@ -265,6 +259,11 @@ static uint16_t store_data(struct wallet *w, const struct vc_apdu *cmd,
 	uint8_t priv[CRYPTO_EC_PRIV_LEN], pub[CRYPTO_EC_PUB_LEN], serial[PURSE_SERIAL_LEN];
 	bool generate = false;
 
+	/* Only the issuer's secure channel personalizes: a STORE DATA sent
+	 * straight to the wallet, on any channel, could replace K_load
+	 * between the issuer's blocks. */
+	if (!w->ctx->from_security_domain)
+		return SW_SECURITY_STATUS;
 	if (personalized(w))
 		return SW_CONDITIONS;
 	if ((cmd->p1 & ~WALLET_STORE_DATA_LAST) != 0)
@@ -306,8 +305,9 @@ static uint16_t store_data(struct wallet *w, const struct vc_apdu *cmd,
 				memcpy(key, pub, sizeof(key));
 			else
 				vc_obj_read(w->ctx, &w->config, CF_PUB, key, sizeof(key));
-			if (!(have & HAVE_KEYPAIR) || memcmp(v.data, serial, PURSE_SERIAL_LEN) != 0 ||
-			    memcmp(v.data + PURSE_SERIAL_LEN, key, CRYPTO_EC_PUB_LEN) != 0) {
+			if (!(have & HAVE_KEYPAIR) || v.data[0] != PURSE_CERT_CARD ||
+			    memcmp(v.data + PURSE_CERT_ID_OFF, serial, PURSE_SERIAL_LEN) != 0 ||
+			    memcmp(v.data + PURSE_CERT_PUB_OFF, key, CRYPTO_EC_PUB_LEN) != 0) {
 				vc_tx_abort(w->ctx);
 				crypto_wipe(priv, sizeof(priv));
 				return SW_WRONG_DATA;
@@ -324,7 +324,8 @@ static uint16_t store_data(struct wallet *w, const struct vc_apdu *cmd,
 		uint8_t ca[CRYPTO_EC_PUB_LEN], cert[PURSE_CERT_LEN];
 		vc_obj_read(w->ctx, &w->config, CF_CA, ca, sizeof(ca));
 		vc_obj_read(w->ctx, &w->config, CF_CERT, cert, sizeof(cert));
-		if (ch.st == VC_OK && (have != HAVE_ALL || purse_cert_check(ca, cert, NULL, NULL) != 1)) {
+		if (ch.st == VC_OK &&
+		    (have != HAVE_ALL || purse_cert_check(ca, PURSE_CERT_CARD, cert, NULL, NULL) != 1)) {
 			vc_tx_abort(w->ctx);
 			return have != HAVE_ALL ? SW_CONDITIONS : SW_WRONG_DATA;
 		}
@@ -335,6 +336,8 @@ static uint16_t store_data(struct wallet *w, const struct vc_apdu *cmd,
 		vc_rsp_append(rsp, serial, sizeof(serial));
 		vc_rsp_append(rsp, pub, sizeof(pub));
 	}
+	if (sw == SW_OK && (cmd->p1 & WALLET_STORE_DATA_LAST))
+		sw = append_seal(w, serial, rsp);
 	return sw;
 }
 
@@ -560,8 +563,6 @@ static uint16_t process(struct vc_applet_ctx *ctx, const struct vc_apdu *cmd,
 		return SW_CLA_NOT_SUPPORTED;
 
 	switch (cmd->ins) {
-	case WALLET_INS_GENERATE_KEY_PAIR:
-		return generate_key_pair(&w, cmd, rsp);
 	case WALLET_INS_STORE_DATA:
 		return store_data(&w, cmd, rsp);
 	case WALLET_INS_GET_PURSE_DATA: case WALLET_INS_INITIALIZE_LOAD: case WALLET_INS_CREDIT:

@@ -27,11 +27,9 @@
  *                         closes (fields never given stay empty, the policy
  *                         never given stays at the defaults). P1's other
  *                         bits: 0.
- * A STORE DATA sent to the profile while it is selected (not forwarded by
- * the card manager) answers 6982, before or after personalization: the
- * profile remembers in transient memory the channel it is selected on, and
- * the card manager forwards on its own channel. The other commands work
- * the same before and after personalization.
+ * A STORE DATA sent to the profile itself (not forwarded by the card
+ * manager), on any channel, answers 6982, before or after personalization.
+ * The other commands work the same before and after personalization.
  */
 #ifndef ECARD_PROFILE_PROTO_H
 #define ECARD_PROFILE_PROTO_H

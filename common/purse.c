@@ -66,37 +66,72 @@ int purse_s3(const uint8_t kload[PURSE_KEY_LEN], const uint8_t serial[PURSE_SERI
 	return crypto_aes_cmac(kload, PURSE_KEY_LEN, msg, w.len, mac);
 }
 
-/* The bytes a CA signs: "ECRT" || id || key. */
-static void cert_body(const uint8_t id[PURSE_ID_LEN], const uint8_t pub[CRYPTO_EC_PUB_LEN],
-		      uint8_t out[4 + PURSE_ID_LEN + CRYPTO_EC_PUB_LEN])
+/* Where the parts of a certificate are. */
+#define CERT_KIND 0
+#define CERT_ID PURSE_CERT_ID_OFF
+#define CERT_PUB PURSE_CERT_PUB_OFF
+#define CERT_SIG (CERT_PUB + CRYPTO_EC_PUB_LEN)
+#define CERT_BODY_LEN (4 + 1 + PURSE_ID_LEN + CRYPTO_EC_PUB_LEN)
+
+/* The bytes a CA signs: "ECRT" || kind || id || key. */
+static void cert_body(uint8_t kind, const uint8_t id[PURSE_ID_LEN],
+		      const uint8_t pub[CRYPTO_EC_PUB_LEN], uint8_t out[CERT_BODY_LEN])
 {
 	memcpy(out, "ECRT", 4);
-	memcpy(out + 4, id, PURSE_ID_LEN);
-	memcpy(out + 4 + PURSE_ID_LEN, pub, CRYPTO_EC_PUB_LEN);
+	out[4] = kind;
+	memcpy(out + 5, id, PURSE_ID_LEN);
+	memcpy(out + 5 + PURSE_ID_LEN, pub, CRYPTO_EC_PUB_LEN);
 }
 
-int purse_cert_make(const uint8_t ca_priv[CRYPTO_EC_PRIV_LEN], const uint8_t id[PURSE_ID_LEN],
-		    const uint8_t pub[CRYPTO_EC_PUB_LEN], uint8_t cert[PURSE_CERT_LEN])
+int purse_cert_make(const uint8_t ca_priv[CRYPTO_EC_PRIV_LEN], uint8_t kind,
+		    const uint8_t id[PURSE_ID_LEN], const uint8_t pub[CRYPTO_EC_PUB_LEN],
+		    uint8_t cert[PURSE_CERT_LEN])
 {
-	uint8_t body[4 + PURSE_ID_LEN + CRYPTO_EC_PUB_LEN];
-	cert_body(id, pub, body);
-	memcpy(cert, id, PURSE_ID_LEN);
-	memcpy(cert + PURSE_ID_LEN, pub, CRYPTO_EC_PUB_LEN);
-	return crypto_ecdsa_sign(ca_priv, body, sizeof(body), cert + PURSE_ID_LEN + CRYPTO_EC_PUB_LEN);
+	uint8_t body[CERT_BODY_LEN];
+	if (kind != PURSE_CERT_CARD && kind != PURSE_CERT_MERCHANT)
+		return -1;
+	cert_body(kind, id, pub, body);
+	cert[CERT_KIND] = kind;
+	memcpy(cert + CERT_ID, id, PURSE_ID_LEN);
+	memcpy(cert + CERT_PUB, pub, CRYPTO_EC_PUB_LEN);
+	return crypto_ecdsa_sign(ca_priv, body, sizeof(body), cert + CERT_SIG);
 }
 
-int purse_cert_check(const uint8_t ca_pub[CRYPTO_EC_PUB_LEN], const uint8_t cert[PURSE_CERT_LEN],
-		     uint8_t id[PURSE_ID_LEN], uint8_t pub[CRYPTO_EC_PUB_LEN])
+int purse_cert_check(const uint8_t ca_pub[CRYPTO_EC_PUB_LEN], uint8_t kind,
+		     const uint8_t cert[PURSE_CERT_LEN], uint8_t id[PURSE_ID_LEN],
+		     uint8_t pub[CRYPTO_EC_PUB_LEN])
 {
-	uint8_t body[4 + PURSE_ID_LEN + CRYPTO_EC_PUB_LEN];
-	cert_body(cert, cert + PURSE_ID_LEN, body);
-	if (crypto_ecdsa_verify(ca_pub, body, sizeof(body), cert + PURSE_ID_LEN + CRYPTO_EC_PUB_LEN) != 1)
+	uint8_t body[CERT_BODY_LEN];
+	/* The kind is signed too, so this is a shortcut, not the check. */
+	if (cert[CERT_KIND] != kind)
+		return 0;
+	cert_body(kind, cert + CERT_ID, cert + CERT_PUB, body);
+	if (crypto_ecdsa_verify(ca_pub, body, sizeof(body), cert + CERT_SIG) != 1)
 		return 0;
 	if (id)
-		memcpy(id, cert, PURSE_ID_LEN);
+		memcpy(id, cert + CERT_ID, PURSE_ID_LEN);
 	if (pub)
-		memcpy(pub, cert + PURSE_ID_LEN, CRYPTO_EC_PUB_LEN);
+		memcpy(pub, cert + CERT_PUB, CRYPTO_EC_PUB_LEN);
 	return 1;
+}
+
+int purse_perso_seal(const uint8_t kload[PURSE_KEY_LEN], const uint8_t serial[PURSE_SERIAL_LEN],
+		     const uint8_t ca_pub[CRYPTO_EC_PUB_LEN], uint16_t currency,
+		     uint32_t max_balance, const uint8_t cert[PURSE_CERT_LEN],
+		     uint8_t mac[PURSE_MAC_LEN])
+{
+	uint8_t msg[4 + PURSE_SERIAL_LEN + CRYPTO_EC_PUB_LEN + 2 + 4 + PURSE_CERT_LEN];
+	struct writer w;
+	writer_init(&w, msg, sizeof(msg));
+	writer_bytes(&w, "PSEL", 4);
+	writer_bytes(&w, serial, PURSE_SERIAL_LEN);
+	writer_bytes(&w, ca_pub, CRYPTO_EC_PUB_LEN);
+	writer_u16(&w, currency);
+	writer_u32(&w, max_balance);
+	writer_bytes(&w, cert, PURSE_CERT_LEN);
+	if (!writer_ok(&w))
+		return -1;
+	return crypto_aes_cmac(kload, PURSE_KEY_LEN, msg, w.len, mac);
 }
 
 static void debit_signed_part(const struct purse_debit_request *r,
@@ -135,7 +170,7 @@ int purse_debit_request_check(const uint8_t ca_pub[CRYPTO_EC_PUB_LEN],
 			      const struct purse_debit_request *req)
 {
 	uint8_t id[PURSE_ID_LEN], pub[CRYPTO_EC_PUB_LEN], signed_part[PURSE_DEBIT_SIGNED_LEN];
-	if (purse_cert_check(ca_pub, req->cert, id, pub) != 1)
+	if (purse_cert_check(ca_pub, PURSE_CERT_MERCHANT, req->cert, id, pub) != 1)
 		return 0;
 	if (memcmp(id, req->merchant_id, PURSE_ID_LEN) != 0)
 		return 0;
@@ -193,7 +228,7 @@ int purse_debit_record_check(const uint8_t ca_pub[CRYPTO_EC_PUB_LEN],
 			     const uint8_t sig[CRYPTO_EC_SIG_LEN])
 {
 	uint8_t id[PURSE_ID_LEN], pub[CRYPTO_EC_PUB_LEN], body[4 + PURSE_DEBIT_RECORD_LEN];
-	if (purse_cert_check(ca_pub, card_cert, id, pub) != 1)
+	if (purse_cert_check(ca_pub, PURSE_CERT_CARD, card_cert, id, pub) != 1)
 		return 0;
 	/* The certificate must be this card's: its id is the serial. */
 	if (memcmp(id, record, PURSE_SERIAL_LEN) != 0)

@@ -11,7 +11,15 @@
  *   S1 = CMAC(K_load, "LREQ" || serial || counter || amount || challenge || balance)
  *   S2 = CMAC(K_load, "LAUT" || serial || counter || amount || challenge)
  *   S3 = CMAC(K_load, "LDON" || serial || new counter || amount || new balance)
- *   certificate = id(8) || public key(65) || ECDSA_CA("ECRT" || id || key)
+ *   certificate = kind(1) || id(8) || public key(65)
+ *                 || ECDSA_CA("ECRT" || kind || id || key)
+ *                 kind 01 a card (id = its serial), 02 a merchant (id = its
+ *                 merchant id); every use names the kind it takes, so a
+ *                 merchant's key never passes for a card's
+ *   seal = CMAC(K_load, "PSEL" || serial || CA public key || currency ||
+ *               maximum balance || card certificate): the wallet's answer to
+ *               the last block of its personalization, by which the issuer
+ *               knows the card holds its K_load and exactly what it sent
  *   debit request = amount(4) || currency(2) || merchant id(8) || challenge(16)
  *                   || merchant certificate || ECDSA_merchant(first 30 bytes)
  *   debit record = serial(8) || counter(4) || amount(4) || currency(2)
@@ -33,7 +41,16 @@
 #define PURSE_MASTER_KEY_LEN 32		/* issuer master load key (AES-256) */
 #define PURSE_MAC_LEN 16
 #define PURSE_CHALLENGE_LEN 16
-#define PURSE_CERT_LEN (PURSE_ID_LEN + CRYPTO_EC_PUB_LEN + CRYPTO_EC_SIG_LEN)
+#define PURSE_CERT_LEN (1 + PURSE_ID_LEN + CRYPTO_EC_PUB_LEN + CRYPTO_EC_SIG_LEN)
+
+/* Where a certificate's id and key are. */
+#define PURSE_CERT_ID_OFF 1
+#define PURSE_CERT_PUB_OFF (PURSE_CERT_ID_OFF + PURSE_ID_LEN)
+
+/* Certificate kinds. (The first version had none: a merchant could sign
+ * "debit records" with its own key, and images of it are refused.) */
+#define PURSE_CERT_CARD 0x01
+#define PURSE_CERT_MERCHANT 0x02
 #define PURSE_DEBIT_SIGNED_LEN 30
 #define PURSE_DEBIT_REQUEST_LEN (PURSE_DEBIT_SIGNED_LEN + PURSE_CERT_LEN + CRYPTO_EC_SIG_LEN)
 #define PURSE_DEBIT_RECORD_LEN 46
@@ -77,12 +94,22 @@ int purse_s3(const uint8_t kload[PURSE_KEY_LEN], const uint8_t serial[PURSE_SERI
 	     uint32_t new_counter, uint32_t amount, uint32_t new_balance,
 	     uint8_t mac[PURSE_MAC_LEN]);
 
-/* Certificates (card and merchant alike). */
-int purse_cert_make(const uint8_t ca_priv[CRYPTO_EC_PRIV_LEN], const uint8_t id[PURSE_ID_LEN],
-		    const uint8_t pub[CRYPTO_EC_PUB_LEN], uint8_t cert[PURSE_CERT_LEN]);
-/* 1 when the CA signed it (and fills id and pub when non-NULL), 0 when not. */
-int purse_cert_check(const uint8_t ca_pub[CRYPTO_EC_PUB_LEN], const uint8_t cert[PURSE_CERT_LEN],
-		     uint8_t id[PURSE_ID_LEN], uint8_t pub[CRYPTO_EC_PUB_LEN]);
+/* Certificates of a kind (PURSE_CERT_CARD, PURSE_CERT_MERCHANT); -1 for
+ * another kind. */
+int purse_cert_make(const uint8_t ca_priv[CRYPTO_EC_PRIV_LEN], uint8_t kind,
+		    const uint8_t id[PURSE_ID_LEN], const uint8_t pub[CRYPTO_EC_PUB_LEN],
+		    uint8_t cert[PURSE_CERT_LEN]);
+/* 1 when the CA signed it as a certificate of this kind (and fills id and
+ * pub when non-NULL), 0 when not. */
+int purse_cert_check(const uint8_t ca_pub[CRYPTO_EC_PUB_LEN], uint8_t kind,
+		     const uint8_t cert[PURSE_CERT_LEN], uint8_t id[PURSE_ID_LEN],
+		     uint8_t pub[CRYPTO_EC_PUB_LEN]);
+
+/* The personalization seal (above). */
+int purse_perso_seal(const uint8_t kload[PURSE_KEY_LEN], const uint8_t serial[PURSE_SERIAL_LEN],
+		     const uint8_t ca_pub[CRYPTO_EC_PUB_LEN], uint16_t currency,
+		     uint32_t max_balance, const uint8_t cert[PURSE_CERT_LEN],
+		     uint8_t mac[PURSE_MAC_LEN]);
 
 /* Debit request: encode (signing with the merchant key) and decode. */
 int purse_debit_request_make(const struct purse_debit_request *req_unsigned,

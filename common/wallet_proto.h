@@ -12,39 +12,39 @@
  *   80 40 00 00 04 amt 00 INITIALIZE LOAD: challenge(16) || serial(8) ||
  *                         counter(4) || balance(4) || S1(16)
  *   80 42 00 00 10 S2 00  CREDIT: counter(4) || balance(4) || S3(16)
- *   80 44 00 00 E7 req 00 DEBIT (request of 231 bytes): record(46) || sig(64)
+ *   80 44 00 00 E8 req 00 DEBIT (request of 232 bytes): record(46) || sig(64)
  *   80 46 P1 00 00        GET LAST TRANSACTION, P1 00 debit, 01 load
  *   80 48 P1 00 00        READ LOG, P1 = index (0 = newest): type(1: 01 load,
  *                         02 debit) || counter(4) || amount(4) ||
  *                         balance after(4) || merchant id(8, zero for loads)
- *   80 4A 00 00 00        GET CARD CERTIFICATE (137 bytes)
- * Personalization, accepted only until the wallet is personalized (then
- * 6985): in the factory in clear with the wallet selected, or through the
- * card manager (INSTALL [for personalization] of the wallet, then STORE
- * DATA in an SCP03 secure channel, DESIGN §3), which forwards each STORE
- * DATA to the wallet as a plain 80 E2 after decrypting a DEK-protected
- * block (P1 b7-b6 = 11). Both paths reach the same code and both stay
- * open, the factory's included, until the last block: only a wallet that
- * is not personalized yet takes STORE DATA at all.
- *   80 E4 00 00 00        GENERATE KEY PAIR: serial(8) || public key(65)
+ *   80 4A 00 00 00        GET CARD CERTIFICATE (138 bytes)
+ * Personalization only through the card manager (INSTALL [for
+ * personalization] of the wallet, then STORE DATA in an SCP03 secure
+ * channel, DESIGN §3), which forwards each STORE DATA to the wallet as a
+ * plain 80 E2 after decrypting a DEK-protected block (P1 b7-b6 = 11). A
+ * STORE DATA sent to the wallet itself, on any channel, answers 6982:
+ * nobody but the issuer's secure channel can put a key in (the first
+ * version took them in clear, and a second client could replace K_load
+ * between the issuer's blocks). Accepted until the wallet is
+ * personalized, then 6985.
  *   80 E2 P1 P2 Lc TLVs   STORE DATA (P2 = block number, not checked), TLVs:
- *                           C0 (0)   generate the card key pair, as 80 E4
- *                                    does; the answer is then serial(8) ||
- *                                    public key(65); it voids a stored
- *                                    certificate. At most one per block.
- *                           C1 (16)  K_load (the issuer sends it through
- *                                    the card manager in a DEK-encrypted
- *                                    block, P1 60 or E0)
+ *                           C0 (0)   generate the card key pair; the answer
+ *                                    is then serial(8) || public key(65);
+ *                                    it voids a stored certificate. At
+ *                                    most one per block.
+ *                           C1 (16)  K_load (in a DEK-encrypted block, P1
+ *                                    60 or E0)
  *                           C2 (65)  merchant CA public key
  *                           C3 (6)   currency(2) || maximum balance(4)
- *                           C4 (137) card certificate (must hold the card's
- *                                    public key and serial)
+ *                           C4 (138) card certificate (of the card kind,
+ *                                    for the card's public key and serial)
  *                         applied in order, all or nothing per block (an
  *                         unknown tag or a wrong length: 6A80, nothing
  *                         stored). P1 bit 8 set = last block: everything
  *                         must be present (else 6985), the certificate
  *                         must verify under C2 (else 6A80), then the
- *                         wallet is personalized. P1's other bits: 0.
+ *                         wallet is personalized and answers its seal(16)
+ *                         (purse.h), which the issuer checks.
  * Before personalization every purse command answers 6985.
  */
 #ifndef ECARD_WALLET_PROTO_H
@@ -65,7 +65,6 @@
 #define WALLET_INS_GET_CARD_CERTIFICATE 0x4A
 #define WALLET_INS_GET_PURSE_DATA 0x5C
 #define WALLET_INS_STORE_DATA 0xE2	/* GlobalPlatform's STORE DATA */
-#define WALLET_INS_GENERATE_KEY_PAIR 0xE4
 
 /* P1 of GET LAST TRANSACTION. */
 #define WALLET_LAST_DEBIT 0x00
@@ -89,7 +88,7 @@
 /* CREDIT's answer, and GET LAST TRANSACTION's for a load: counter ||
  * balance || S3. */
 #define WALLET_CREDIT_RESPONSE_LEN (4 + 4 + PURSE_MAC_LEN)
-/* GENERATE KEY PAIR's answer (and STORE DATA C0's): serial || public key. */
+/* STORE DATA C0's answer: serial || public key. */
 #define WALLET_KEY_PAIR_RESPONSE_LEN (PURSE_SERIAL_LEN + CRYPTO_EC_PUB_LEN)
 
 /* READ LOG: type(1) || counter(4) || amount(4) || balance(4) || merchant id(8). */

@@ -82,6 +82,9 @@ const char cli_usage_gp[] =
 	"  --diversify none|emv|visa2|kdf3  the keys are master keys: derive the\n"
 	"                           card's own from them (default none; --kdf is the\n"
 	"                           older spelling, still taken)\n"
+	"  --issuer DIR             the keys of a card this issuer issued: the\n"
+	"                           directory's card manager master keys, diversified\n"
+	"                           for the card (kdf3), key version 01\n"
 	"  (\"ecard issuer personalize\" takes all of these but --scp.)\n"
 	"\n"
 	"--json prints what each command shows as one JSON object.\n"
@@ -90,7 +93,8 @@ const char cli_usage_gp[] =
 	"\n"
 	"examples: ecard gp list\n"
 	"          ecard gp load applet.cap --install\n"
-	"          ecard gp load applet.cap --resume\n";
+	"          ecard gp load applet.cap --resume\n"
+	"          ecard gp list --issuer issuer/      (a card issued by issuer/)\n";
 
 /* The secure channel's keys and options, as the key options give them.
  * verb_gp() wipes the keys whatever the sub-command did. */

@@ -30,8 +30,9 @@ const char cli_usage_issuer[] =
 	"                                [--private POLICY] [--json]\n"
 	"\n"
 	"init: make a new issuer key directory DIR (mode 700): the master load\n"
-	"key and the CA key pair (secret, mode 600), the CA public key in\n"
-	"DIR/ca.pub (give it to verifiers) and the settings. --currency takes\n"
+	"key, the CA key pair and the card managers' master keys (secret, mode\n"
+	"600), the CA public key in DIR/ca.pub (give it to verifiers) and the\n"
+	"settings. --currency takes\n"
 	"an ISO 4217 code, EUR or 978 (default EUR); --max-balance the largest\n"
 	"balance a card may hold (default 1000 in the currency's major units).\n"
 	"An existing directory is used only if it is empty.\n"
@@ -47,8 +48,12 @@ const char cli_usage_issuer[] =
 	"through its card manager: an SCP03 secure channel, INSTALL [for\n"
 	"personalization] and STORE DATA for the wallet (the card makes its key\n"
 	"pair, the issuer certifies it; K_load goes encrypted with the DEK) and\n"
-	"then for the profile. The card must be new (ecard-vcard --new without\n"
-	"--personalize): a card is personalized once. The secure channel's keys\n"
+	"then for the profile; the wallet's seal is checked, and the card\n"
+	"manager's keys are replaced by the card's own, derived from DIR's\n"
+	"master keys (manage the card afterwards with ecard gp --issuer DIR);\n"
+	"the card is not issued while the test keys still open it. The card\n"
+	"must be new (ecard-vcard --new without --personalize): a card is\n"
+	"personalized once. The secure channel's keys\n"
 	"and settings are the KEY OPTIONS of \"ecard gp --help\" (--key or\n"
 	"--key-enc/--key-mac/--key-dek, --kvn, --level, --diversify), but --scp:\n"
 	"personalization always speaks SCP03. Without keys, the well-known test\n"
@@ -246,8 +251,8 @@ static int personalize(struct cli *cli, const struct perso_args *a, const struct
 		printf("{\"serial\": \"%s\", \"scp\": \"03\", \"level\": \"%02X\"}\n", serial_hex,
 		       gp->level);
 	else
-		printf("card %s personalized through its card manager (SCP03, level %02X): wallet and profile.\n",
-		       serial_hex, gp->level);
+		printf("card %s issued through its card manager (SCP03, level %02X): wallet and profile personalized, its own card manager keys (ecard gp --issuer %s).\n",
+		       serial_hex, gp->level, a->dir);
 	return EXIT_SUCCESS;
 }
 

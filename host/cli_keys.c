@@ -20,6 +20,7 @@
 #include "gp_keys.h"
 #include "gp_session.h"
 #include "hex.h"
+#include "issuer.h"
 
 /* Room for the key options and a verb's own (personalization has 14). */
 #define GP_OPTIONS_MAX 32
@@ -29,7 +30,7 @@ static const char *const key_names[4] = { "--key", "--key-enc", "--key-mac", "--
 /* The key options as given on the command line. */
 struct key_args {
 	const char *key[4];	/* in the order of key_names */
-	const char *kvn, *level, *diversify, *kdf, *scp;
+	const char *kvn, *level, *diversify, *kdf, *scp, *issuer;
 };
 
 /* Overwrite a secret's text in argv, where other users could read it. */
@@ -150,6 +151,32 @@ static int parse_diversify(const struct key_args *a, enum ec_gp_kdf *kdf)
 	return 0;
 }
 
+/*
+ * --issuer DIR: the card managers' master keys of the issuer directory,
+ * diversified for the card (KDF3) at the key version issuance gave it.
+ */
+static int issuer_keys(const struct key_args *a, struct ec_gp_keys *keys,
+		       struct ec_gp_options *opt, uint8_t *kvn)
+{
+	struct ec_issuer issuer;
+	struct ec_error err = { 0 };
+
+	if (a->key[0] || a->key[1] || a->key[2] || a->key[3] || a->diversify || a->kdf) {
+		cli_error("--issuer DIR gives the keys and how they are diversified: leave out --key, --key-enc/--key-mac/--key-dek and --diversify.");
+		return EXIT_USAGE;
+	}
+	if (ec_issuer_load(a->issuer, &issuer, &err) != EC_OK) {
+		cli_error("%s", err.text);
+		return EXIT_USAGE;
+	}
+	*keys = issuer.isd_master;
+	ec_issuer_wipe(&issuer);
+	opt->kdf = EC_GP_KDF_KDF3;
+	if (!a->kvn)
+		*kvn = EC_ISSUER_ISD_KVN;
+	return 0;
+}
+
 /* The keys and channel options of a, on top of opt's defaults. */
 static int key_settings(const struct key_args *a, struct ec_gp_keys *keys,
 			struct ec_gp_options *opt)
@@ -163,12 +190,16 @@ static int key_settings(const struct key_args *a, struct ec_gp_keys *keys,
 		r = parse_level(a->level, &opt->level);
 	if (r == 0 && a->scp)
 		r = parse_scp(a->scp, &opt->scp);
-	if (r == 0)
-		r = parse_diversify(a, &opt->kdf);
-	if (r == 0)
-		r = cli_gp_key_set(key_names, a->key, keys);
-	if (r == 0 && keys->len == 0)
-		ec_gp_default_keys(keys, kvn);
+	if (r == 0 && a->issuer) {
+		r = issuer_keys(a, keys, opt, &kvn);
+	} else {
+		if (r == 0)
+			r = parse_diversify(a, &opt->kdf);
+		if (r == 0)
+			r = cli_gp_key_set(key_names, a->key, keys);
+		if (r == 0 && keys->len == 0)
+			ec_gp_default_keys(keys, kvn);
+	}
 	keys->kvn = kvn;
 	return r;
 }
@@ -187,6 +218,7 @@ int cli_gp_args(struct cli *cli, int argc, char **argv, const struct cli_option 
 		{ "--level", &a.level, NULL },
 		{ "--diversify", &a.diversify, NULL },
 		{ "--kdf", &a.kdf, NULL },
+		{ "--issuer", &a.issuer, NULL },
 		{ "--scp", &a.scp, NULL },	/* last: left out without with_scp */
 	};
 	size_t n_rows = sizeof(rows) / sizeof(rows[0]) - (with_scp ? 0 : 1);

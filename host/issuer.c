@@ -124,12 +124,23 @@ out:
 	return st;
 }
 
+enum ec_status ec_issuer_card_keys(const struct ec_issuer *issuer,
+				   const uint8_t kdd[EC_GP_KDD_LEN], struct ec_gp_keys *out,
+				   struct ec_error *err)
+{
+	if (ec_gp_diversify(EC_GP_KDF_KDF3, &issuer->isd_master, kdd, out) != EC_OK)
+		return ec_error_set(err, EC_ERR_CRYPTO,
+				    "deriving the card manager's keys failed: check the OpenSSL installation.");
+	out->kvn = EC_ISSUER_ISD_KVN;
+	return EC_OK;
+}
+
 enum ec_status ec_issuer_sign_merchant(const struct ec_issuer *issuer,
 				       const uint8_t id[PURSE_ID_LEN],
 				       const uint8_t pub[CRYPTO_EC_PUB_LEN],
 				       uint8_t cert[PURSE_CERT_LEN], struct ec_error *err)
 {
-	if (purse_cert_make(issuer->ca_priv, id, pub, cert) != 0)
+	if (purse_cert_make(issuer->ca_priv, PURSE_CERT_MERCHANT, id, pub, cert) != 0)
 		return ec_error_set(err, EC_ERR_CRYPTO,
 				    "signing the merchant certificate failed: check the OpenSSL installation.");
 	return EC_OK;

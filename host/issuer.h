@@ -14,6 +14,13 @@
  *                the CA that certifies card and merchant keys
  *   ca.pub       public (0644): ca_public_key=<65 bytes hex>
  *                hand this to merchants and verifiers
+ *   isd.key      secret (0600): isd_master_enc=, isd_master_mac=,
+ *                isd_master_dek=<16 bytes hex each>
+ *                the card managers' master keys: issuance replaces each
+ *                card's test keys with these, diversified with KDF3 from
+ *                the card's key diversification data (its serial), at key
+ *                version EC_ISSUER_ISD_KVN; whoever holds the directory
+ *                manages the cards (ecard gp --issuer DIR)
  *   issuer.conf  public (0644): currency=<ISO 4217 numeric, decimal>
  *                               max_balance=<minor units, decimal>
  *
@@ -33,6 +40,7 @@
 
 #include "crypto.h"
 #include "error.h"
+#include "gp_keys.h"
 #include "purse.h"
 #include "wallet_proto.h"	/* the answers parsed here */
 
@@ -40,6 +48,10 @@
 #define EC_ISSUER_CA_KEY_FILE "ca.key"
 #define EC_ISSUER_CA_PUB_FILE "ca.pub"
 #define EC_ISSUER_CONF_FILE "issuer.conf"
+#define EC_ISSUER_ISD_FILE "isd.key"
+
+/* The key version of the card manager keys issuance puts on a card. */
+#define EC_ISSUER_ISD_KVN 0x01
 
 struct ec_issuer {
 	uint8_t master_key[PURSE_MASTER_KEY_LEN];
@@ -47,6 +59,7 @@ struct ec_issuer {
 	uint8_t ca_pub[CRYPTO_EC_PUB_LEN];
 	uint16_t currency;	/* ISO 4217 numeric */
 	uint32_t max_balance;	/* minor units */
+	struct ec_gp_keys isd_master;	/* kvn EC_ISSUER_ISD_KVN */
 };
 
 /*
@@ -92,6 +105,15 @@ enum ec_status ec_issuer_check_s3(const struct ec_issuer *issuer, const struct p
 				  const uint8_t *response, size_t response_len,
 				  uint32_t *new_counter, uint32_t *new_balance,
 				  struct ec_error *err);
+
+/*
+ * One card's card manager keys: the issuer's master keys diversified with
+ * KDF3 from the card's key diversification data (INITIALIZE UPDATE's first
+ * 10 bytes), at key version EC_ISSUER_ISD_KVN. out holds secrets.
+ */
+enum ec_status ec_issuer_card_keys(const struct ec_issuer *issuer,
+				   const uint8_t kdd[EC_GP_KDD_LEN], struct ec_gp_keys *out,
+				   struct ec_error *err);
 
 /* Certify a merchant's public key: cert = id || pub || CA signature. */
 enum ec_status ec_issuer_sign_merchant(const struct ec_issuer *issuer,

@@ -62,16 +62,26 @@ static enum ec_status adopt_existing_dir(const char *dir, struct ec_error *err)
 /* The files ec_issuer_init() writes, in the order it writes them. */
 static const char *const issuer_files[] = {
 	EC_ISSUER_MASTER_FILE, EC_ISSUER_CA_KEY_FILE, EC_ISSUER_CA_PUB_FILE, EC_ISSUER_CONF_FILE,
+	EC_ISSUER_ISD_FILE,
 };
+
+/* The card manager's master keys, by name in isd.key. */
+#define ISD_MASTER_LEN 16
+static const char *const isd_key_names[3] = { "isd_master_enc", "isd_master_mac",
+					       "isd_master_dek" };
+
+static uint8_t *isd_key(struct ec_gp_keys *k, size_t i)
+{
+	return i == 0 ? k->enc : i == 1 ? k->mac : k->dek;
+}
 
 #define N_ISSUER_FILES (sizeof(issuer_files) / sizeof(issuer_files[0]))
 
 /* Build and write file i of the directory. */
-static enum ec_status write_issuer_file(const char *dir, size_t i, const uint8_t *master,
-					const uint8_t *ca_priv, const uint8_t *ca_pub,
-					const struct ec_currency *cur, uint32_t max_balance,
+static enum ec_status write_issuer_file(const char *dir, size_t i, struct ec_issuer *is,
 					struct ec_error *err)
 {
+	const struct ec_currency *cur = ec_currency_by_numeric(is->currency);
 	struct ec_keyfile kf;
 	char path[PATH_MAX], text[EC_AMOUNT_TEXT_MAX], line[128];
 	unsigned flags = 0;
@@ -82,25 +92,32 @@ static enum ec_status write_issuer_file(const char *dir, size_t i, const uint8_t
 	switch (i) {
 	case 0:
 		ec_keyfile_add_comment(&kf, "ecard issuer master load key: every card's K_load derives from it. Secret.");
-		ec_keyfile_add_hex(&kf, "master_load_key", master, PURSE_MASTER_KEY_LEN);
+		ec_keyfile_add_hex(&kf, "master_load_key", is->master_key, PURSE_MASTER_KEY_LEN);
 		flags = EC_KEYFILE_SECRET;
 		break;
 	case 1:
 		ec_keyfile_add_comment(&kf, "ecard issuer CA key pair (ECDSA P-256): certifies cards and merchants. Secret.");
-		ec_keyfile_add_hex(&kf, "ca_private_key", ca_priv, CRYPTO_EC_PRIV_LEN);
-		ec_keyfile_add_hex(&kf, "ca_public_key", ca_pub, CRYPTO_EC_PUB_LEN);
+		ec_keyfile_add_hex(&kf, "ca_private_key", is->ca_priv, CRYPTO_EC_PRIV_LEN);
+		ec_keyfile_add_hex(&kf, "ca_public_key", is->ca_pub, CRYPTO_EC_PUB_LEN);
 		flags = EC_KEYFILE_SECRET;
 		break;
 	case 2:
 		ec_keyfile_add_comment(&kf, "ecard issuer CA public key: give it to merchants and verifiers.");
-		ec_keyfile_add_hex(&kf, "ca_public_key", ca_pub, CRYPTO_EC_PUB_LEN);
+		ec_keyfile_add_hex(&kf, "ca_public_key", is->ca_pub, CRYPTO_EC_PUB_LEN);
 		break;
-	default:
+	case 3:
 		snprintf(line, sizeof(line), "ecard issuer settings: currency %s, maximum balance %s.",
-			 cur->code, ec_amount_format(max_balance, cur->numeric, text, sizeof(text)));
+			 cur->code, ec_amount_format(is->max_balance, cur->numeric, text, sizeof(text)));
 		ec_keyfile_add_comment(&kf, line);
 		ec_keyfile_add_u32(&kf, "currency", cur->numeric);
-		ec_keyfile_add_u32(&kf, "max_balance", max_balance);
+		ec_keyfile_add_u32(&kf, "max_balance", is->max_balance);
+		break;
+	default:
+		ec_keyfile_add_comment(&kf, "ecard card manager master keys (AES-128): each issued card's keys derive from them. Secret.");
+		for (size_t k = 0; k < 3; k++)
+			ec_keyfile_add_hex(&kf, isd_key_names[k], isd_key(&is->isd_master, k),
+					   ISD_MASTER_LEN);
+		flags = EC_KEYFILE_SECRET;
 		break;
 	}
 	enum ec_status st = ec_keyfile_write(&kf, path, flags, err);
@@ -111,7 +128,7 @@ static enum ec_status write_issuer_file(const char *dir, size_t i, const uint8_t
 enum ec_status ec_issuer_init(const char *dir, uint16_t currency, uint32_t max_balance,
 			      struct ec_error *err)
 {
-	uint8_t master[PURSE_MASTER_KEY_LEN], ca_priv[CRYPTO_EC_PRIV_LEN], ca_pub[CRYPTO_EC_PUB_LEN];
+	struct ec_issuer is;
 	const struct ec_currency *cur = ec_currency_by_numeric(currency);
 	enum ec_status st = EC_OK;
 	bool made_dir = false;
@@ -143,20 +160,28 @@ enum ec_status ec_issuer_init(const char *dir, uint16_t currency, uint32_t max_b
 		goto out;
 	}
 
-	if (crypto_random(master, sizeof(master)) != 0 || crypto_ec_generate(ca_priv, ca_pub) != 0) {
+	memset(&is, 0, sizeof(is));
+	is.currency = currency;
+	is.max_balance = max_balance;
+	is.isd_master.len = ISD_MASTER_LEN;
+	is.isd_master.kvn = EC_ISSUER_ISD_KVN;
+	if (crypto_random(is.master_key, sizeof(is.master_key)) != 0 ||
+	    crypto_ec_generate(is.ca_priv, is.ca_pub) != 0 ||
+	    crypto_random(is.isd_master.enc, ISD_MASTER_LEN) != 0 ||
+	    crypto_random(is.isd_master.mac, ISD_MASTER_LEN) != 0 ||
+	    crypto_random(is.isd_master.dek, ISD_MASTER_LEN) != 0) {
 		st = ec_error_set(err, EC_ERR_CRYPTO,
 				  "the random generator or key generation failed: check the OpenSSL installation.");
 		goto out;
 	}
 	for (; written < N_ISSUER_FILES; written++) {
-		st = write_issuer_file(dir, written, master, ca_priv, ca_pub, cur, max_balance, err);
+		st = write_issuer_file(dir, written, &is, err);
 		if (st != EC_OK)
 			break;
 	}
 
 out:
-	crypto_wipe(master, sizeof(master));
-	crypto_wipe(ca_priv, sizeof(ca_priv));
+	ec_issuer_wipe(&is);
 	if (st != EC_OK) {
 		/* Leave nothing half made: a directory without all its files is useless. */
 		char path[PATH_MAX];
@@ -226,7 +251,23 @@ static enum ec_status load_secrets(const char *dir, struct ec_issuer *is, struct
 		return ec_error_set(err, EC_ERR_FORMAT,
 				    "the CA private and public keys in %s do not belong together: the file is damaged, restore it from a backup.",
 				    path);
-	return EC_OK;
+
+	/* The card managers' master keys. A directory made before issuance
+	 * replaced the test keys has none: such cards were never issued. */
+	if (!join(path, sizeof(path), dir, EC_ISSUER_ISD_FILE))
+		return ec_error_set(err, EC_ERR_ARG, "the directory name %s is too long.", dir);
+	if (stat(path, &sb) != 0 && errno == ENOENT)
+		return ec_error_set(err, EC_ERR_FILE,
+				    "%s has no %s, the card managers' master keys (it was made by an older ecard, whose cards kept the public test keys): make a new issuer directory with \"ecard issuer init\".",
+				    dir, EC_ISSUER_ISD_FILE);
+	st = ec_keyfile_read(&kf, path, true, err);
+	for (size_t k = 0; k < 3 && st == EC_OK; k++)
+		st = ec_keyfile_get_hex(&kf, path, isd_key_names[k], isd_key(&is->isd_master, k),
+					ISD_MASTER_LEN, err);
+	ec_keyfile_wipe(&kf);
+	is->isd_master.len = ISD_MASTER_LEN;
+	is->isd_master.kvn = EC_ISSUER_ISD_KVN;
+	return st;
 }
 
 static enum ec_status load_settings(const char *dir, struct ec_issuer *is, struct ec_error *err)

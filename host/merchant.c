@@ -72,7 +72,7 @@ static enum ec_status check_merchant(const char *path, const struct ec_merchant 
 		return ec_error_set(err, EC_ERR_FORMAT,
 				    "the private and public keys in %s do not belong together: the file is damaged, restore it from a backup.",
 				    path);
-	if (purse_cert_check(m->ca_pub, m->cert, id, pub) != 1)
+	if (purse_cert_check(m->ca_pub, PURSE_CERT_MERCHANT, m->cert, id, pub) != 1)
 		return ec_error_set(err, EC_ERR_CHECK,
 				    "the certificate in %s is not signed by the issuer CA key in the same file: make the merchant file again with \"ecard merchant init\".",
 				    path);
@@ -293,7 +293,7 @@ enum ec_status ec_merchant_pay(const struct ec_merchant *merchant, struct ec_pcs
 	st = ec_wallet_card_cert(pc, result->card_cert, err);
 	if (st != EC_OK)
 		return st;
-	if (purse_cert_check(merchant->ca_pub, result->card_cert, id, NULL) != 1)
+	if (purse_cert_check(merchant->ca_pub, PURSE_CERT_CARD, result->card_cert, id, NULL) != 1)
 		return ec_error_set(err, EC_ERR_CHECK,
 				    "the card's certificate is not signed by this merchant's issuer: the card is from another issuer or forged; nothing was debited.");
 	if (memcmp(id, pd.serial, PURSE_SERIAL_LEN) != 0)

@@ -1,14 +1,16 @@
 /*
  * perso.c - issuing a card (see perso.h): the wallet's keys, limits and
- * certificate and the profile's first values, through the card manager's
- * secure channel or, at the factory, in clear.
+ * certificate and the profile's first values through the card manager's
+ * secure channel, the wallet's seal checked, then the card manager's own
+ * keys replaced with the card's.
  *
  * The issuer's side is issuer.h (K_load from the serial, the card
- * certificate); the card manager's verbs are gp.h. K_load and every
- * buffer that held a secret are wiped before return.
+ * certificate, the card manager keys); the card manager's verbs are gp.h.
+ * K_load and every buffer that held a secret are wiped before return.
  */
 #include "perso.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "cursor.h"
@@ -24,23 +26,6 @@ static void put_tlv(struct writer *w, uint8_t tag, const uint8_t *value, size_t 
 		writer_u8(w, 0x81);
 	writer_u8(w, (uint8_t)len);
 	writer_bytes(w, value, len);
-}
-
-/* Send STORE DATA with TLVs; the buffer is wiped by the caller. */
-static enum ec_status store_data(struct ec_pcsc *pc, uint8_t p1, const uint8_t *tlvs, size_t len,
-				 uint8_t *apdu, size_t apdu_cap, struct ec_error *err)
-{
-	struct writer w;
-	writer_init(&w, apdu, apdu_cap);
-	writer_u8(&w, WALLET_CLA);
-	writer_u8(&w, WALLET_INS_STORE_DATA);
-	writer_u8(&w, p1);
-	writer_u8(&w, 0x00);
-	writer_u8(&w, (uint8_t)len);
-	writer_bytes(&w, tlvs, len);
-	if (!writer_ok(&w) || len > 255)
-		return ec_error_set(err, EC_ERR_ARG, "a STORE DATA block does not fit a short APDU: this is a bug in ecard.");
-	return ec_command(pc, "STORE DATA", apdu, w.len, NULL, 0, NULL, err);
 }
 
 /*
@@ -59,72 +44,48 @@ static enum ec_status certify_card(const struct ec_issuer *issuer, const char *w
 				    what, len);
 	memcpy(serial, answer, PURSE_SERIAL_LEN);
 	if (purse_derive_kload(issuer->master_key, serial, kload) != 0 ||
-	    purse_cert_make(issuer->ca_priv, serial, answer + PURSE_SERIAL_LEN, cert) != 0)
+	    purse_cert_make(issuer->ca_priv, PURSE_CERT_CARD, serial, answer + PURSE_SERIAL_LEN, cert) != 0)
 		return ec_error_set(err, EC_ERR_CRYPTO,
 				    "deriving the card's keys or signing its certificate failed: check the OpenSSL installation.");
 	return EC_OK;
 }
 
-enum ec_status ec_personalize_in_clear(const struct ec_issuer *issuer, struct ec_pcsc *pc,
-				       uint8_t serial_out[PURSE_SERIAL_LEN], struct ec_error *err)
+/* ---- personalization through the card manager ---- */
+
+/*
+ * The wallet's answer to its last block: the seal (purse.h) under the
+ * K_load it holds over what it was given. Only a wallet that holds this
+ * issuer's K_load, CA key, limits and certificate can make it, so a key
+ * slipped in on the way (by anyone between the issuer and the card, which
+ * the card's rules should already prevent) shows here.
+ */
+static enum ec_status check_seal(const struct ec_issuer *issuer,
+				 const uint8_t serial[PURSE_SERIAL_LEN],
+				 const uint8_t kload[PURSE_KEY_LEN], const uint8_t cert[PURSE_CERT_LEN],
+				 const uint8_t *seal, size_t len, struct ec_error *err)
 {
-	static const uint8_t generate[] = { WALLET_CLA, WALLET_INS_GENERATE_KEY_PAIR, 0x00, 0x00, 0x00 };
-	uint8_t answer[WALLET_KEY_PAIR_RESPONSE_LEN + 1];
-	uint8_t serial[PURSE_SERIAL_LEN], cert[PURSE_CERT_LEN];
-	uint8_t kload[PURSE_KEY_LEN], limits[WALLET_LIMITS_LEN];
-	uint8_t tlvs[200], apdu[5 + 200];
-	struct writer w;
-	size_t len;
+	uint8_t want[PURSE_MAC_LEN];
+	enum ec_status st = EC_OK;
 
-	if (!issuer || !pc)
-		return ec_error_set(err, EC_ERR_ARG, "ec_personalize_in_clear was called without its arguments.");
-	enum ec_status st = ec_wallet_select(pc, err);
-	if (st != EC_OK)
-		return st;
-	st = ec_command(pc, "GENERATE KEY PAIR", generate, sizeof(generate), answer,
-			sizeof(answer), &len, err);
-	if (st != EC_OK)
-		return st;
-	st = certify_card(issuer, "GENERATE KEY PAIR", answer, len, serial, kload, cert, err);
-	if (st != EC_OK)
-		goto out;
-
-	store_be16(limits, issuer->currency);
-	store_be32(limits + 2, issuer->max_balance);
-	writer_init(&w, tlvs, sizeof(tlvs));
-	put_tlv(&w, WALLET_TAG_KLOAD, kload, sizeof(kload));
-	put_tlv(&w, WALLET_TAG_CA_PUB, issuer->ca_pub, CRYPTO_EC_PUB_LEN);
-	put_tlv(&w, WALLET_TAG_LIMITS, limits, sizeof(limits));
-	st = writer_ok(&w) ? store_data(pc, 0x00, tlvs, w.len, apdu, sizeof(apdu), err)
-			   : ec_error_set(err, EC_ERR_ARG, "the personalization data does not fit: this is a bug in ecard.");
-	if (st != EC_OK)
-		goto out;
-
-	writer_init(&w, tlvs, sizeof(tlvs));
-	put_tlv(&w, WALLET_TAG_CERT, cert, sizeof(cert));
-	st = writer_ok(&w) ? store_data(pc, GP_P1_LAST_BLOCK, tlvs, w.len, apdu, sizeof(apdu), err)
-			   : ec_error_set(err, EC_ERR_ARG, "the card certificate does not fit: this is a bug in ecard.");
-	if (st != EC_OK)
-		goto out;
-	if (serial_out)
-		memcpy(serial_out, serial, PURSE_SERIAL_LEN);
-
-out:
-	crypto_wipe(kload, sizeof(kload));
-	crypto_wipe(tlvs, sizeof(tlvs));
-	crypto_wipe(apdu, sizeof(apdu));
+	if (purse_perso_seal(kload, serial, issuer->ca_pub, issuer->currency, issuer->max_balance,
+			     cert, want) != 0)
+		st = ec_error_set(err, EC_ERR_CRYPTO,
+				  "computing the wallet's seal failed: check the OpenSSL installation.");
+	else if (len != PURSE_MAC_LEN || !crypto_equal(seal, want, PURSE_MAC_LEN))
+		st = ec_error_set(err, EC_ERR_CHECK,
+				  "the wallet's seal does not verify: the card does not hold the keys and limits this issuer sent it; do not issue this card.");
+	crypto_wipe(want, sizeof(want));
 	return st;
 }
 
-/* ---- personalization through the card manager ---- */
-
-/* The wallet's part: key pair, keys, limits, certificate. */
+/* The wallet's part: key pair, keys, limits, certificate, seal. */
 static enum ec_status perso_wallet(const struct ec_issuer *issuer, struct ec_gp_session *g,
 				   uint8_t serial[PURSE_SERIAL_LEN], struct ec_error *err)
 {
 	static const uint8_t generate[] = { WALLET_TAG_GENERATE, 0x00 };
 	uint8_t answer[WALLET_KEY_PAIR_RESPONSE_LEN];
 	uint8_t kload[PURSE_KEY_LEN], cert[PURSE_CERT_LEN], limits[WALLET_LIMITS_LEN], tlvs[160];
+	uint8_t seal[PURSE_MAC_LEN];
 	struct writer w;
 	size_t len = 0;
 
@@ -165,9 +126,12 @@ static enum ec_status perso_wallet(const struct ec_issuer *issuer, struct ec_gp_
 
 	writer_init(&w, tlvs, sizeof(tlvs));
 	put_tlv(&w, WALLET_TAG_CERT, cert, sizeof(cert));
-	st = writer_ok(&w) ? ec_gp_store_data(g, GP_P1_LAST_BLOCK, 3, false, tlvs, w.len, NULL, 0, NULL,
+	st = writer_ok(&w) ? ec_gp_store_data(g, GP_P1_LAST_BLOCK, 3, false, tlvs, w.len, seal,
+					   sizeof(seal), &len,
 					   "STORE DATA (certificate, last block) for the wallet", err)
 			   : ec_error_set(err, EC_ERR_ARG, "the card certificate does not fit: this is a bug in ecard.");
+	if (st == EC_OK)
+		st = check_seal(issuer, serial, kload, cert, seal, len, err);
 
 out:
 	crypto_wipe(kload, sizeof(kload));
@@ -267,6 +231,63 @@ static enum ec_status check_profile_init(const struct ec_profile_init *initial,
 	return EC_OK;
 }
 
+/*
+ * Issuance ends here: the key set the channel was opened with (the test
+ * keys, on a new card) is replaced by the card's own, the issuer's master
+ * keys diversified with this card's KDD (ec_issuer_card_keys).
+ */
+static enum ec_status replace_keys(const struct ec_issuer *issuer, struct ec_gp_session *s,
+				   struct ec_error *err)
+{
+	struct ec_gp_keys card;
+	enum ec_status st = ec_issuer_card_keys(issuer, s->kdd, &card, err);
+	if (st == EC_OK)
+		st = ec_gp_put_key(s, &card, s->kvn, NULL, err);
+	ec_gp_keys_wipe(&card);
+	return st;
+}
+
+/*
+ * A card is issued only when the public test keys no longer open its card
+ * manager and its own keys do: both are tried, each in a channel of its
+ * own.
+ */
+static enum ec_status check_issued(const struct ec_issuer *issuer, struct ec_pcsc *pc,
+				   const struct ec_gp_options *opt, struct ec_error *err)
+{
+	struct ec_gp_session s;
+	struct ec_gp_keys test, master = issuer->isd_master;
+	struct ec_gp_options with_kdf = *opt;
+	struct ec_error ignored;
+
+	memset(&s, 0, sizeof(s));
+	ec_gp_default_keys(&test, 0);
+	enum ec_status st = ec_gp_connect(&s, pc, &test, opt, &ignored);
+	ec_gp_close(&s);
+	ec_gp_keys_wipe(&test);
+	if (st == EC_OK) {
+		ec_gp_keys_wipe(&master);
+		return ec_error_set(err, EC_ERR_CHECK,
+				    "the card still answers to the public test keys after issuance: anyone could manage it; do not issue this card.");
+	}
+	if (ec_is_link_failure(st)) {
+		ec_gp_keys_wipe(&master);
+		return ec_error_transport(err, pc, st, "checking the card's keys after issuance");
+	}
+	with_kdf.kdf = EC_GP_KDF_KDF3;
+	st = ec_gp_connect(&s, pc, &master, &with_kdf, err);
+	ec_gp_close(&s);
+	ec_gp_keys_wipe(&master);
+	if (st != EC_OK && err) {
+		char why[EC_ERROR_TEXT_MAX];
+		snprintf(why, sizeof(why), "%s", err->text);
+		ec_error_set(err, st,
+			     "the card's own keys do not open its card manager after issuance, do not issue this card: %s",
+			     why);
+	}
+	return st;
+}
+
 enum ec_status ec_personalize(const struct ec_issuer *issuer, struct ec_pcsc *pc,
 			      const struct ec_gp_options *gp, const struct ec_gp_keys *keys,
 			      const struct ec_profile_init *initial,
@@ -303,7 +324,11 @@ enum ec_status ec_personalize(const struct ec_issuer *issuer, struct ec_pcsc *pc
 		st = perso_wallet(issuer, &session, serial, err);
 	if (st == EC_OK)
 		st = perso_profile(&session, initial, err);
+	if (st == EC_OK)
+		st = replace_keys(issuer, &session, err);
 	ec_gp_close(&session);
+	if (st == EC_OK)
+		st = check_issued(issuer, pc, &opt, err);
 	if (st == EC_OK && serial_out)
 		memcpy(serial_out, serial, PURSE_SERIAL_LEN);
 	return st;

@@ -2,14 +2,13 @@
  * perso.h - issuing a card: the issuer's keys and data written into a new
  * card's wallet and profile (DESIGN §2.1, §3).
  *
- * Two ways, one result:
- *   - ec_personalize() through the card manager, the way a card is issued
- *     once it left the factory: an SCP03 secure channel to the issuer
- *     security domain, INSTALL [for personalization] and STORE DATA from
- *     the GlobalPlatform client (gp.h), secrets encrypted with the DEK;
- *   - ec_personalize_in_clear() at the factory, STORE DATA sent to the
- *     selected wallet in clear (ecard-vcard --new --personalize).
- * The card makes its key pair itself; the issuer derives the card's K_load
+ * One way, in the factory (ecard-vcard --new --personalize, in process)
+ * and afterwards (ecard issuer personalize, through a reader) alike:
+ * through the card manager, in an SCP03 secure channel to the issuer
+ * security domain, with INSTALL [for personalization] and STORE DATA from
+ * the GlobalPlatform client (gp.h) and secrets encrypted with the DEK. The
+ * applications take personalization from nowhere else (DESIGN §3). The
+ * card makes its key pair itself; the issuer derives the card's K_load
  * from its serial and certifies the card's public key (issuer.h).
  */
 #ifndef ECARD_PERSO_H
@@ -23,17 +22,6 @@
 #include "pcsc.h"
 #include "profile.h"
 #include "purse.h"
-
-/*
- * Factory personalization of a new card's wallet, in clear: SELECT the
- * wallet, GENERATE KEY PAIR on the card, certify the card's public key
- * with the CA, then STORE DATA with K_load, the CA public key, currency and
- * maximum balance (P1 00), and STORE DATA with the certificate (P1 80, the
- * last block). serial (may be NULL) receives the card's serial. A wallet
- * that is personalized already refuses (EC_ERR_CARD, SW 6985).
- */
-enum ec_status ec_personalize_in_clear(const struct ec_issuer *issuer, struct ec_pcsc *pc,
-				       uint8_t serial[PURSE_SERIAL_LEN], struct ec_error *err);
 
 /*
  * What the issuer writes into a new card's profile: values[id - 1] is
@@ -61,16 +49,22 @@ struct ec_profile_init {
  *   STORE DATA P1 60: C1 K_load (derived from the serial), encrypted with
  *     the static DEK (AES-CBC, zero ICV, padded 80 00..),
  *   STORE DATA: C2 CA public key, C3 currency || maximum balance,
- *   STORE DATA P1 80 (last block): C4 the card certificate,
+ *   STORE DATA P1 80 (last block): C4 the card certificate; the wallet
+ *     answers its seal (purse.h), checked with K_load: EC_ERR_CHECK when
+ *     the card holds anything but what the issuer sent,
  *   INSTALL [for personalization] profile,
  *   STORE DATA: the initial fields and policy of initial (NULL: none),
  *     private fields (password, card number) in DEK-encrypted blocks, the
  *     last block with P1 bit 8, which closes the profile's personalization.
- * The serial in the card's C0 answer is trusted as it is: it came through
- * the authenticated channel, and the certificate binds it to the card's
- * key. serial (may be NULL) receives it. A wallet personalized already
- * refuses (EC_ERR_CARD, SW 6985) before anything was written. The session
- * is closed (and its keys wiped) on return.
+ *   PUT KEY: the key set the channel was opened with (on a new card, the
+ *     public test keys) replaced by the card's own (ec_issuer_card_keys).
+ * Then, each in a new channel, the test keys must no longer open the card
+ * manager and the card's own keys must (EC_ERR_CHECK otherwise: the card
+ * is not issued). The serial in the card's C0 answer is trusted as it is:
+ * it came through the authenticated channel, and the certificate binds it
+ * to the card's key. serial (may be NULL) receives it. A wallet
+ * personalized already refuses (EC_ERR_CARD, SW 6985) before anything was
+ * written. Sessions are closed (and their keys wiped) on return.
  */
 enum ec_status ec_personalize(const struct ec_issuer *issuer, struct ec_pcsc *pc,
 			      const struct ec_gp_options *gp, const struct ec_gp_keys *keys,

@@ -130,15 +130,15 @@ tests_unit_vcard_test_isd_LDADD = libtestsupport.la libcapgen.la libapplets.la l
 tests_unit_applet_test_wallet_SOURCES = tests/unit/applet/test_wallet.c tests/unit/applet/wallet_fixture.h
 tests_unit_applet_test_wallet_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_applet_test_wallet_CFLAGS = $(TEST_CFLAGS)
-tests_unit_applet_test_wallet_LDADD = libapplets.la libvcard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
+tests_unit_applet_test_wallet_LDADD = libvcardfront.la libapplets.la libvcard.la libecard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
 tests_unit_applet_test_wallet_tear_SOURCES = tests/unit/applet/test_wallet_tear.c tests/unit/applet/wallet_fixture.h
 tests_unit_applet_test_wallet_tear_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_applet_test_wallet_tear_CFLAGS = $(TEST_CFLAGS)
-tests_unit_applet_test_wallet_tear_LDADD = libapplets.la libvcard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
+tests_unit_applet_test_wallet_tear_LDADD = libvcardfront.la libapplets.la libvcard.la libecard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
 tests_unit_applet_test_profile_SOURCES = tests/unit/applet/test_profile.c tests/unit/applet/wallet_fixture.h
 tests_unit_applet_test_profile_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_applet_test_profile_CFLAGS = $(TEST_CFLAGS)
-tests_unit_applet_test_profile_LDADD = libapplets.la libvcard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
+tests_unit_applet_test_profile_LDADD = libvcardfront.la libapplets.la libvcard.la libecard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
 
 ## host/
 tests_unit_host_test_error_SOURCES = tests/unit/host/test_error.c

@@ -76,8 +76,10 @@ static void usage(FILE *out)
 		"\n"
 		"Card image:\n"
 		"  --new                 create a new card image and exit\n"
-		"  --personalize DIR     with --new: personalize the wallet for the issuer\n"
-		"                        whose keys are in DIR (ecard issuer init DIR)\n"
+		"  --personalize DIR     with --new: issue the card for the issuer whose\n"
+		"                        keys are in DIR (ecard issuer init DIR): wallet and\n"
+		"                        profile through the card manager, whose test keys\n"
+		"                        are then replaced by the card's own\n"
 		"  --image FILE          the card's persistent memory\n"
 		"  --serial HEX          card serial number, 8 bytes (default: random)\n"
 		"  --size BYTES          image size (default 262144)\n"
@@ -103,7 +105,7 @@ static void usage(FILE *out)
 		"  remove         take the card out of the reader\n"
 		"  insert         put it back\n"
 		"  reset          power-cycle the card in place (recovery runs)\n"
-		"  writes         persistent writes since power-up\n"
+		"  writes         persistent writes since power-up, and since the start\n"
 		"  status         one line of state\n",
 		DEFAULT_OUTAGE_MS);
 }
@@ -247,7 +249,8 @@ static void on_control(void *arg, const char *line, char *reply, size_t reply_le
 		snprintf(reply, reply_len, st == VC_OK ? "ok reset" : "error power-up failed: %s",
 			 vc_status_str(st));
 	} else if (fields == 1 && strcmp(cmd, "writes") == 0) {
-		snprintf(reply, reply_len, "ok writes=%lu", vc_card_writes(&d->card));
+		snprintf(reply, reply_len, "ok writes=%lu total_writes=%lu", vc_card_writes(&d->card),
+			 vc_card_writes_total(&d->card));
 	} else if (fields == 1 && strcmp(cmd, "status") == 0) {
 		uint8_t serial[8] = { 0 };
 		char hex[17];
@@ -255,9 +258,10 @@ static void on_control(void *arg, const char *line, char *reply, size_t reply_le
 			vc_card_serial(&d->card, serial);
 		hex_encode(serial, 8, hex);
 		snprintf(reply, reply_len,
-			 "ok powered=%d present=%d connected=%d writes=%lu apdus=%lu tears=%lu serial=%s",
+			 "ok powered=%d present=%d connected=%d writes=%lu total_writes=%lu apdus=%lu tears=%lu serial=%s",
 			 d->card.powered, d->present, d->link.fd >= 0, vc_card_writes(&d->card),
-			 d->card.apdus, d->tears, d->card.powered ? hex : "-");
+			 vc_card_writes_total(&d->card), d->card.apdus, d->tears,
+			 d->card.powered ? hex : "-");
 	} else {
 		snprintf(reply, reply_len, "error unknown command (tear N, remove, insert, reset, writes, status)");
 	}
@@ -429,11 +433,17 @@ static int finish_image(const struct options *o, const struct logger *log)
 		if (ec_issuer_load(o->personalize, &issuer, &err) != EC_OK) {
 			rc = fail("%s", err.text);
 		} else {
+			/* Issued as through a reader: the card manager's secure
+			 * channel, opened with the new card's test keys, which
+			 * issuance then replaces with the card's own. */
 			struct ec_pcsc pc;
+			struct ec_gp_keys test;
 			ec_pcsc_init(&pc, NULL);
 			vc_inproc_attach(&pc, &card);
-			if (ec_personalize_in_clear(&issuer, &pc, serial, &err) != EC_OK)
+			ec_gp_default_keys(&test, 0);
+			if (ec_personalize(&issuer, &pc, NULL, &test, NULL, serial, &err) != EC_OK)
 				rc = fail("personalization failed: %s", err.text);
+			ec_gp_keys_wipe(&test);
 			ec_issuer_wipe(&issuer);
 		}
 	}
@@ -441,7 +451,7 @@ static int finish_image(const struct options *o, const struct logger *log)
 		vc_card_serial(&card, serial);
 		hex_encode(serial, 8, hex);
 		printf("created card image %s (serial %s, %zu bytes%s)\n", o->image, hex, st->size,
-		       o->personalize ? ", wallet personalized" : "");
+		       o->personalize ? ", issued: wallet and profile personalized, its own card manager keys" : "");
 	}
 	vc_card_free(&card);
 	vc_storage_destroy(st);

@@ -38,6 +38,11 @@ struct vc_applet_ctx {
 	size_t transient_size;
 	const uint8_t *aid;
 	uint8_t aid_len;
+	/* Set only by the card manager when it hands the application its
+	 * personalization (STORE DATA in the issuer's secure channel), the one
+	 * way personalization data may reach an application (DESIGN §3):
+	 * applets refuse STORE DATA without it. */
+	bool from_security_domain;
 };
 
 /* The response an applet builds: data only; the status word is returned. */

@@ -4,6 +4,9 @@
  *
  * Persistent platform state lives in three objects of owner 0:
  *   tag 1  card record: version(1) serial(8) next owner id(4)
+ *          version 2: the wallet's certificates name their kind
+ *          (common/purse.h); an image of version 1 is refused, since
+ *          its certificates cannot be told apart (VC_ERR_OLD_FORMAT)
  *   tag 2  PIN record (pin.h)
  *   tag 3  registry: VC_MAX_INSTANCES entries of
  *          used(1) state(1) aid_len(1) aid(16) module_len(1) module_aid(16)
@@ -25,7 +28,7 @@
 #define TAG_PIN 2u
 #define TAG_REGISTRY 3u
 
-#define CARD_VERSION 1u
+#define CARD_VERSION 2u
 #define CARD_REC_SIZE 13u
 #define CARD_OFF_SERIAL 1u
 #define CARD_OFF_NEXT_OWNER 9u
@@ -177,6 +180,12 @@ enum vc_status vc_card_power_up(struct vc_card *card)
 		vc_nvm_close(&card->nvm);
 		return VC_ERR_FORMAT;
 	}
+	uint8_t version = 0;
+	vc_nvm_read(&card->nvm, card->card_obj.off, &version, 1);
+	if (version != CARD_VERSION) {
+		vc_nvm_close(&card->nvm);
+		return version < CARD_VERSION ? VC_ERR_OLD_FORMAT : VC_ERR_FORMAT;
+	}
 	release_instances(card);
 	st = load_registry(card);
 	if (st != VC_OK) {
@@ -196,6 +205,7 @@ void vc_card_power_down(struct vc_card *card)
 {
 	if (!card->powered)
 		return;
+	card->writes_before += card->nvm.writes;
 	release_instances(card);
 	vc_nvm_close(&card->nvm);
 	card->powered = false;
@@ -220,6 +230,11 @@ void vc_card_serial(const struct vc_card *card, uint8_t serial[8])
 unsigned long vc_card_writes(const struct vc_card *card)
 {
 	return card->nvm.writes;
+}
+
+unsigned long vc_card_writes_total(const struct vc_card *card)
+{
+	return card->writes_before + (card->powered ? card->nvm.writes : 0);
 }
 
 size_t vc_card_atr(uint8_t atr[VC_ATR_MAX])
@@ -349,13 +364,15 @@ enum vc_status vc_card_create(struct vc_storage *st, const struct vc_card_option
 static void make_ctx(struct vc_card *card, int idx, uint8_t channel, struct vc_applet_ctx *ctx)
 {
 	struct vc_instance *in = &card->inst[idx];
-	ctx->card = card;
-	ctx->owner = in->owner;
-	ctx->channel = channel;
-	ctx->transient = in->transient;
-	ctx->transient_size = in->type ? in->type->transient_size : 0;
-	ctx->aid = in->aid;
-	ctx->aid_len = in->aid_len;
+	*ctx = (struct vc_applet_ctx){
+		.card = card,
+		.owner = in->owner,
+		.channel = channel,
+		.transient = in->transient,
+		.transient_size = in->type ? in->type->transient_size : 0,
+		.aid = in->aid,
+		.aid_len = in->aid_len,
+	};
 }
 
 static enum vc_status install_in_tx(struct vc_card *card, const struct vc_applet *type,

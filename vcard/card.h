@@ -99,6 +99,7 @@ struct vc_card {
 
 	uint8_t rsp_buf[VC_RSP_MAX];
 	unsigned long apdus;	/* commands processed since power-up */
+	unsigned long writes_before;	/* physical writes of the earlier power-ups */
 };
 
 /*
@@ -159,5 +160,9 @@ enum vc_status vc_card_reload(struct vc_card *card);
 void vc_card_serial(const struct vc_card *card, uint8_t serial[8]);
 /* Physical writes to the image since power-up. */
 unsigned long vc_card_writes(const struct vc_card *card);
+/* Physical writes since vc_card_init(), over every power-up: what an
+ * operation writes is the difference, whatever powered the card down and
+ * up in between (pcscd powers an idle card off). */
+unsigned long vc_card_writes_total(const struct vc_card *card);
 
 #endif

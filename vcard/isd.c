@@ -471,6 +471,7 @@ static uint16_t store_data(struct isd *d, struct isd_session *sess,
 	actx.transient_size = in->type->transient_size;
 	actx.aid = in->aid;
 	actx.aid_len = in->aid_len;
+	actx.from_security_domain = true;
 	uint16_t sw = in->type->process(&actx, &fwd, rsp);
 	crypto_wipe(plain, sizeof(plain));
 	if (d->card->nvm.in_tx && !d->card->nvm.dead)

@@ -27,6 +27,7 @@ enum vc_status {
 	VC_ERR_NOT_FOUND,
 	VC_ERR_EXISTS,
 	VC_ERR_NO_MEMORY,
+	VC_ERR_OLD_FORMAT,	/* a card image of a version this one no longer takes */
 };
 
 const char *vc_status_str(enum vc_status st);

@@ -131,6 +131,8 @@ const char *vc_status_str(enum vc_status st)
 	case VC_ERR_NOT_FOUND: return "not found";
 	case VC_ERR_EXISTS: return "already exists";
 	case VC_ERR_NO_MEMORY: return "out of memory";
+	case VC_ERR_OLD_FORMAT:
+		return "a card image made by an older ecard, whose certificates did not name their kind (card or merchant): it cannot be used safely, make a new card image";
 	}
 	return "unknown status";
 }

@@ -131,12 +131,18 @@ static void purse_setup(struct purse_bench *b)
 
 	b->issuer.currency = 978;
 	b->issuer.max_balance = 10000000;
+	b->issuer.isd_master.len = 16;
 	if (crypto_random(b->issuer.master_key, sizeof(b->issuer.master_key)) != 0 ||
-	    crypto_ec_generate(b->issuer.ca_priv, b->issuer.ca_pub) != 0)
+	    crypto_ec_generate(b->issuer.ca_priv, b->issuer.ca_pub) != 0 ||
+	    crypto_random(b->issuer.isd_master.enc, 16) != 0 ||
+	    crypto_random(b->issuer.isd_master.mac, 16) != 0 ||
+	    crypto_random(b->issuer.isd_master.dek, 16) != 0)
 		die("issuer keys", VC_ERR_IO);
 	ec_pcsc_init(&pc, NULL);
 	vc_inproc_attach(&pc, &b->card);
-	if (ec_personalize_in_clear(&b->issuer, &pc, serial, &err) != EC_OK) {
+	struct ec_gp_keys test;
+	ec_gp_default_keys(&test, 0);
+	if (ec_personalize(&b->issuer, &pc, NULL, &test, NULL, serial, &err) != EC_OK) {
 		fprintf(stderr, "bench_inproc: %s\n", err.text);
 		exit(2);
 	}
@@ -148,7 +154,7 @@ static void purse_setup(struct purse_bench *b)
 	memcpy(r.merchant_id, "BENCH001", PURSE_ID_LEN);
 	crypto_random(r.challenge, sizeof(r.challenge));
 	if (crypto_ec_generate(mpriv, mpub) != 0 ||
-	    purse_cert_make(b->issuer.ca_priv, r.merchant_id, mpub, r.cert) != 0 ||
+	    purse_cert_make(b->issuer.ca_priv, PURSE_CERT_MERCHANT, r.merchant_id, mpub, r.cert) != 0 ||
 	    purse_debit_request_make(&r, mpriv, b->request) != 0)
 		die("merchant", VC_ERR_IO);
 }

@@ -406,10 +406,10 @@ Test(cli, power_lost_at_every_write_of_a_payment, .timeout = 120)
 	make_merchant(h.issuer, merchant);
 
 	/* How many persistent writes VERIFY + DEBIT make. */
-	long before = status_long(harness_ctl(&h, "status"), "writes");
+	long before = status_long(harness_ctl(&h, "status"), "total_writes");
 	int rc = ECARD_IN(PIN, "pay", "--merchant", merchant, "--amount", "0.50", "--pin-fd", "3");
 	cr_assert_eq(rc, 0, "%s", out);
-	long writes = status_long(harness_ctl(&h, "status"), "writes") - before;
+	long writes = status_long(harness_ctl(&h, "status"), "total_writes") - before;
 	cr_assert(writes >= 2 && writes <= 40, "a payment makes %ld writes", writes);
 
 	struct purse p = purse();
@@ -595,8 +595,18 @@ Test(cli_perso, personalize_with_the_key_options_of_gp)
 	cr_assert_eq(rc, 0, "%s", out);
 	cr_assert(strstr(out, "\"value\": \"ann@example.org\""), "%s", out);
 
+	/* Issued: the public test keys no longer open its card manager; the
+	 * issuer directory's keys do (ecard gp --issuer). */
+	rc = ECARD("gp", "list");
+	cr_assert_eq(rc, 1, "the test keys are refused: %s", out);
+	rc = ECARD("gp", "list", "--issuer", h.issuer, "--json");
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert(strstr(out, "F045434152445701"), "the wallet is listed: %s", out);
+
 	/* Once only, whichever spelling. */
 	rc = ECARD("issuer", "personalize", "--dir", h.issuer, "--diversify", "none");
+	cr_assert_eq(rc, 1, "the test keys are gone: %s", out);
+	rc = ECARD("issuer", "personalize", "--dir", h.issuer, "--issuer", h.issuer);
 	cr_assert_eq(rc, 1, "%s", out);
 	cr_assert(strstr(out, "personalized already"), "%s", out);
 }

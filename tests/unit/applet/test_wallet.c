@@ -40,14 +40,16 @@ Test(perso, certificate_must_match_the_card)
 {
 	uint8_t pub[CRYPTO_EC_PUB_LEN], cert[PURSE_CERT_LEN], tlv[200], other[8] = { 9 };
 	fx_select_wallet();
-	cr_assert_eq(fx_send("80 E4 00 00 00"), 0x9000);
-	memcpy(fx.serial, fx.rsp, 8);
-	memcpy(pub, fx.rsp + 8, sizeof(pub));
+	fx_generate(pub);
 	/* Another card's serial. */
-	cr_assert_eq(purse_cert_make(fx.ca_priv, other, pub, cert), 0);
+	cr_assert_eq(purse_cert_make(fx.ca_priv, PURSE_CERT_CARD, other, pub, cert), 0);
 	cr_assert_eq(fx_store(0x00, tlv, fx_tlv(tlv, 0xC4, cert, sizeof(cert))), 0x6A80);
 	/* Another key. */
-	cr_assert_eq(purse_cert_make(fx.ca_priv, fx.serial, fx.merchant_pub, cert), 0);
+	cr_assert_eq(purse_cert_make(fx.ca_priv, PURSE_CERT_CARD, fx.serial, fx.merchant_pub, cert),
+		     0);
+	cr_assert_eq(fx_store(0x00, tlv, fx_tlv(tlv, 0xC4, cert, sizeof(cert))), 0x6A80);
+	/* The right serial and key, but a merchant's certificate. */
+	cr_assert_eq(purse_cert_make(fx.ca_priv, PURSE_CERT_MERCHANT, fx.serial, pub, cert), 0);
 	cr_assert_eq(fx_store(0x00, tlv, fx_tlv(tlv, 0xC4, cert, sizeof(cert))), 0x6A80);
 	/* Wrong lengths and unknown tags. */
 	cr_assert_eq(fx_store(0x00, tlv, fx_tlv(tlv, 0xC1, fx.kload, 15)), 0x6A80);
@@ -61,10 +63,8 @@ Test(perso, certificate_from_another_ca_refused_at_the_last_block)
 	uint8_t rogue_priv[32], rogue_pub[65];
 	cr_assert_eq(crypto_ec_generate(rogue_priv, rogue_pub), 0);
 	fx_select_wallet();
-	cr_assert_eq(fx_send("80 E4 00 00 00"), 0x9000);
-	memcpy(fx.serial, fx.rsp, 8);
-	memcpy(pub, fx.rsp + 8, sizeof(pub));
-	cr_assert_eq(purse_cert_make(rogue_priv, fx.serial, pub, cert), 0);
+	fx_generate(pub);
+	cr_assert_eq(purse_cert_make(rogue_priv, PURSE_CERT_CARD, fx.serial, pub, cert), 0);
 	size_t n = fx_tlv(tlv, 0xC1, fx.kload, 16);
 	n += fx_tlv(tlv + n, 0xC2, fx.ca_pub, 65);
 	n += fx_tlv(tlv + n, 0xC3, limits, 6);
@@ -73,11 +73,64 @@ Test(perso, certificate_from_another_ca_refused_at_the_last_block)
 	cr_assert_eq(fx_send("80 5C 00 00 00"), 0x6985, "still not personalized");
 }
 
+/*
+ * The attack on the first version: between the issuer's blocks, a second
+ * client on another channel selects the wallet and sends a plain STORE
+ * DATA with a K_load of its own; the issuer's personalization then goes
+ * on and reports success, and the attacker credits whatever it likes. The
+ * wallet now takes personalization from its card manager's channel only,
+ * and the seal of the last block would show a replaced K_load.
+ */
+Test(perso, a_second_client_cannot_slip_its_own_k_load_in)
+{
+	uint8_t pub[CRYPTO_EC_PUB_LEN], cert[PURSE_CERT_LEN], tlv[300], limits[6];
+	uint8_t own[PURSE_KEY_LEN] = { 0xA7 };
+	fx_select_wallet();
+	fx_generate(pub);
+	cr_assert_eq(purse_derive_kload(fx.master, fx.serial, fx.kload), 0);
+	cr_assert_eq(fx_store(0x00, tlv, fx_tlv(tlv, 0xC1, fx.kload, 16)), 0x9000);
+
+	/* The attacker: on channel 0, where the wallet is selected, and on a
+	 * channel of its own. */
+	cr_assert_eq(fx_store_direct(0x00, tlv, fx_tlv(tlv, 0xC1, own, 16)), 0x6982);
+	cr_assert_eq(fx_send("00 A4 04 00 08 A000000151000000 00"), 0x9000,
+		     "channel 0 leaves the wallet (it is not multi-selectable)");
+	cr_assert_eq(fx_send("00 70 00 00 01"), 0x9000);
+	uint8_t ch = fx.rsp[0];
+	uint8_t select[] = { ch, 0xA4, 0x04, 0x00, 0x08, WALLET_AID };
+	cr_assert_eq(fx_send_bytes(select, sizeof(select)), 0x9000);
+	size_t n = fx_tlv(tlv, 0xC1, own, 16);
+	cr_assert_eq(fx_send_data(0x80 | ch, 0xE2, 0x00, 0x05, tlv, n, false), 0x6982);
+	cr_assert_eq(fx_send_data(0x80 | ch, 0xE2, 0x80, 0x05, tlv, n, false), 0x6982,
+		     "nor as a last block");
+	cr_assert_eq(fx_send_data(0x80 | ch, 0xE4, 0x00, 0x00, NULL, 0, true), 0x6D00,
+		     "GENERATE KEY PAIR of the first version is gone");
+	uint8_t close[] = { 0x00, 0x70, 0x80, ch };
+	cr_assert_eq(fx_send_bytes(close, sizeof(close)), 0x9000);
+
+	/* The issuer goes on; the wallet holds the issuer's K_load. */
+	store_be16(limits, FX_CURRENCY);
+	store_be32(limits + 2, FX_MAX);
+	n = fx_tlv(tlv, 0xC2, fx.ca_pub, 65);
+	n += fx_tlv(tlv + n, 0xC3, limits, 6);
+	cr_assert_eq(fx_store(0x00, tlv, n), 0x9000);
+	cr_assert_eq(purse_cert_make(fx.ca_priv, PURSE_CERT_CARD, fx.serial, pub, cert), 0);
+	cr_assert_eq(fx_store(0x80, tlv, fx_tlv(tlv, 0xC4, cert, sizeof(cert))), 0x9000);
+	uint8_t seal[PURSE_MAC_LEN];
+	cr_assert_eq(purse_perso_seal(fx.kload, fx.serial, fx.ca_pub, FX_CURRENCY, FX_MAX, cert,
+				      seal), 0);
+	cr_assert_arr_eq(fx.rsp, seal, PURSE_MAC_LEN);
+	fx_perso_end();
+	fx_select_wallet();
+	fx_load(1000);	/* S1 and S3 under the issuer's K_load */
+	cr_assert_eq(fx_purse().balance, 1000);
+}
+
 Test(wallet, personalization_is_closed_afterwards)
 {
 	uint8_t tlv[40];
-	cr_assert_eq(fx_send("80 E4 00 00 00"), 0x6985);
 	cr_assert_eq(fx_store(0x80, tlv, fx_tlv(tlv, 0xC1, fx.kload, 16)), 0x6985);
+	cr_assert_eq(fx_store_direct(0x80, tlv, fx_tlv(tlv, 0xC1, fx.kload, 16)), 0x6982);
 }
 
 Test(wallet, fresh_purse)
@@ -257,7 +310,8 @@ Test(wallet, merchant_certificate_from_another_ca_refused)
 	fx_load(5000);
 	cr_assert_eq(crypto_ec_generate(rogue_priv, rogue_pub), 0);
 	memcpy(r.merchant_id, fx.merchant_id, 8);
-	cr_assert_eq(purse_cert_make(rogue_priv, fx.merchant_id, fx.merchant_pub, r.cert), 0);
+	cr_assert_eq(purse_cert_make(rogue_priv, PURSE_CERT_MERCHANT, fx.merchant_id, fx.merchant_pub,
+				     r.cert), 0);
 	cr_assert_eq(purse_debit_request_make(&r, fx.merchant_priv, req), 0);
 	cr_assert_eq(fx_send(VERIFY_1234), 0x9000);
 	cr_assert_eq(fx_send_debit(req), 0x6982);
@@ -265,6 +319,22 @@ Test(wallet, merchant_certificate_from_another_ca_refused)
 	uint8_t other[8] = { 1, 2, 3 };
 	memcpy(r.merchant_id, other, 8);
 	memcpy(r.cert, fx.merchant_cert, PURSE_CERT_LEN);
+	cr_assert_eq(purse_debit_request_make(&r, fx.merchant_priv, req), 0);
+	cr_assert_eq(fx_send(VERIFY_1234), 0x9000);
+	cr_assert_eq(fx_send_debit(req), 0x6982);
+	cr_assert_eq(fx_purse().balance, 5000);
+}
+
+/* A genuine certificate from the issuer's CA for the merchant's id and
+ * key, but of the card kind: no merchant. */
+Test(wallet, a_card_certificate_cannot_pass_for_a_merchant)
+{
+	uint8_t req[PURSE_DEBIT_REQUEST_LEN];
+	struct purse_debit_request r = { .amount = 100, .currency = FX_CURRENCY };
+	fx_load(5000);
+	memcpy(r.merchant_id, fx.merchant_id, 8);
+	cr_assert_eq(purse_cert_make(fx.ca_priv, PURSE_CERT_CARD, fx.merchant_id, fx.merchant_pub,
+				     r.cert), 0);
 	cr_assert_eq(purse_debit_request_make(&r, fx.merchant_priv, req), 0);
 	cr_assert_eq(fx_send(VERIFY_1234), 0x9000);
 	cr_assert_eq(fx_send_debit(req), 0x6982);

@@ -3,6 +3,10 @@
  * wallet and profile tests. The test plays the issuer (master load key, CA)
  * and a merchant with keys of its own, using only common/purse.h, so the
  * card is checked against the specification and not against the host code.
+ * Personalization reaches the wallet the only way it can: STORE DATA in
+ * the card manager's secure channel, here opened on logical channel 1 with
+ * the test keys by the host's GlobalPlatform client over the card in
+ * process (the wallet stays selected on channel 0).
  *
  * Included by one test file each: everything here is static (inline, so a
  * test that does not use a helper does not warn about it).
@@ -19,7 +23,10 @@
 #include "applets.h"
 #include "card.h"
 #include "cursor.h"
+#include "exchange.h"
+#include "gp.h"
 #include "hex.h"
+#include "inproc.h"
 #include "purse.h"
 
 #define FX_IMAGE (256u * 1024u)
@@ -39,6 +46,11 @@ struct fx {
 	uint8_t rsp[VC_RSP_MAX];
 	size_t rsp_len;		/* data only */
 	uint16_t sw;		/* 0 after a power loss */
+	/* The card manager's secure channel personalization goes through. */
+	struct ec_pcsc pc;
+	struct ec_gp_session gp;
+	uint8_t perso_channel;
+	uint8_t perso_block;
 };
 
 static struct fx fx;
@@ -102,10 +114,77 @@ static inline void fx_select_wallet(void)
 	cr_assert_eq(fx_send(SELECT_WALLET), 0x9000);
 }
 
-/* STORE DATA of TLVs built from (tag, bytes, len) triples. */
+/*
+ * Open logical channel 1, the card manager's secure channel on it (SCP03,
+ * C-MAC and command encryption, the test keys) and INSTALL [for
+ * personalization] of the wallet.
+ */
+static inline void fx_perso_begin(void)
+{
+	struct ec_gp_options opt;
+	struct ec_gp_keys keys;
+	struct ec_error err = { 0 };
+	static const uint8_t wallet[] = { WALLET_AID };
+
+	cr_assert_eq(fx_send("00 70 00 00 01"), 0x9000, "a channel for the card manager");
+	fx.perso_channel = fx.rsp[0];
+	ec_pcsc_init(&fx.pc, NULL);
+	vc_inproc_attach(&fx.pc, &fx.card);
+	ec_gp_options_init(&opt);
+	opt.scp = EC_GP_SCP03;
+	opt.level = EC_GP_LEVEL_C_MAC | EC_GP_LEVEL_C_DEC;
+	opt.channel = fx.perso_channel;
+	ec_gp_default_keys(&keys, 0);
+	cr_assert_eq(ec_gp_connect(&fx.gp, &fx.pc, &keys, &opt, &err), EC_OK, "%s", err.text);
+	cr_assert_eq(ec_gp_install_for_personalization(&fx.gp, wallet, sizeof(wallet), "INSTALL",
+						       &err), EC_OK, "%s", err.text);
+	fx.perso_block = 0;
+}
+
+/* Close the card manager's channel and its logical channel. */
+static inline void fx_perso_end(void)
+{
+	uint8_t close[4] = { 0x00, ISO_INS_MANAGE_CHANNEL, 0x80, fx.perso_channel };
+	ec_gp_close(&fx.gp);
+	cr_assert_eq(fx_send_bytes(close, sizeof(close)), 0x9000);
+}
+
+/* STORE DATA of TLVs through the card manager (its channel opened first
+ * when it is not open); the answer in fx.rsp as for fx_send. */
 static inline uint16_t fx_store(uint8_t p1, const uint8_t *tlvs, size_t len)
 {
-	return fx_send_data(0x80, 0xE2, p1, 0x00, tlvs, len, false);
+	uint8_t cmd[5 + 255];
+	struct ec_error err = { 0 };
+	if (!ec_gp_is_open(&fx.gp))
+		fx_perso_begin();
+	cr_assert_leq(len, 239);
+	cmd[0] = iso_cla(GP_CLA, fx.perso_channel);
+	cmd[1] = GP_INS_STORE_DATA;
+	cmd[2] = p1;
+	cmd[3] = fx.perso_block++;
+	cmd[4] = (uint8_t)len;
+	memcpy(cmd + 5, tlvs, len);
+	cr_assert_eq(ec_gp_exchange(&fx.gp, "STORE DATA", cmd, 5 + len, fx.rsp, sizeof(fx.rsp),
+				    &fx.rsp_len, &fx.sw, &err), EC_OK, "%s", err.text);
+	return fx.sw;
+}
+
+/* The same STORE DATA sent to the wallet itself, in clear on channel 0, as
+ * anyone talking to the card could: the wallet refuses it. */
+static inline uint16_t fx_store_direct(uint8_t p1, const uint8_t *tlvs, size_t len)
+{
+	return fx_send_data(WALLET_CLA, WALLET_INS_STORE_DATA, p1, 0x00, tlvs, len, false);
+}
+
+/* STORE DATA C0: the card makes its key pair; fx.serial gets the serial,
+ * pub the public key. */
+static inline void fx_generate(uint8_t pub[CRYPTO_EC_PUB_LEN])
+{
+	static const uint8_t generate[] = { WALLET_TAG_GENERATE, 0x00 };
+	cr_assert_eq(fx_store(0x00, generate, sizeof(generate)), 0x9000);
+	cr_assert_eq(fx.rsp_len, WALLET_KEY_PAIR_RESPONSE_LEN);
+	memcpy(fx.serial, fx.rsp, PURSE_SERIAL_LEN);
+	memcpy(pub, fx.rsp + PURSE_SERIAL_LEN, CRYPTO_EC_PUB_LEN);
 }
 
 static inline size_t fx_tlv(uint8_t *out, uint8_t tag, const void *value, size_t len)
@@ -119,26 +198,30 @@ static inline size_t fx_tlv(uint8_t *out, uint8_t tag, const void *value, size_t
 	return n + len;
 }
 
-/* Factory personalization, exactly as common/wallet_proto.h describes it. */
+/* Personalization, exactly as common/wallet_proto.h describes it; the
+ * wallet's seal is checked. */
 static inline void fx_personalize(void)
 {
 	uint8_t pub[CRYPTO_EC_PUB_LEN], cert[PURSE_CERT_LEN], tlvs[300], limits[6];
+	uint8_t seal[PURSE_MAC_LEN];
 	fx_select_wallet();
-	cr_assert_eq(fx_send("80 E4 00 00 00"), 0x9000);
-	cr_assert_eq(fx.rsp_len, PURSE_SERIAL_LEN + CRYPTO_EC_PUB_LEN);
-	memcpy(fx.serial, fx.rsp, PURSE_SERIAL_LEN);
-	memcpy(pub, fx.rsp + PURSE_SERIAL_LEN, CRYPTO_EC_PUB_LEN);
+	fx_generate(pub);
 	cr_assert_eq(purse_derive_kload(fx.master, fx.serial, fx.kload), 0);
-	cr_assert_eq(purse_cert_make(fx.ca_priv, fx.serial, pub, cert), 0);
+	cr_assert_eq(purse_cert_make(fx.ca_priv, PURSE_CERT_CARD, fx.serial, pub, cert), 0);
 
 	store_be16(limits, FX_CURRENCY);
 	store_be32(limits + 2, FX_MAX);
-	size_t n = fx_tlv(tlvs, 0xC1, fx.kload, PURSE_KEY_LEN);
-	n += fx_tlv(tlvs + n, 0xC2, fx.ca_pub, CRYPTO_EC_PUB_LEN);
-	n += fx_tlv(tlvs + n, 0xC3, limits, sizeof(limits));
+	size_t n = fx_tlv(tlvs, WALLET_TAG_KLOAD, fx.kload, PURSE_KEY_LEN);
+	n += fx_tlv(tlvs + n, WALLET_TAG_CA_PUB, fx.ca_pub, CRYPTO_EC_PUB_LEN);
+	n += fx_tlv(tlvs + n, WALLET_TAG_LIMITS, limits, sizeof(limits));
 	cr_assert_eq(fx_store(0x00, tlvs, n), 0x9000);
-	n = fx_tlv(tlvs, 0xC4, cert, sizeof(cert));
-	cr_assert_eq(fx_store(0x80, tlvs, n), 0x9000);
+	n = fx_tlv(tlvs, WALLET_TAG_CERT, cert, sizeof(cert));
+	cr_assert_eq(fx_store(WALLET_STORE_DATA_LAST, tlvs, n), 0x9000);
+	cr_assert_eq(fx.rsp_len, PURSE_MAC_LEN, "the last block answers the seal");
+	cr_assert_eq(purse_perso_seal(fx.kload, fx.serial, fx.ca_pub, FX_CURRENCY, FX_MAX, cert,
+				      seal), 0);
+	cr_assert_arr_eq(fx.rsp, seal, PURSE_MAC_LEN, "the seal verifies under K_load");
+	fx_perso_end();
 }
 
 static inline void fx_boot(bool personalize)
@@ -157,7 +240,8 @@ static inline void fx_boot(bool personalize)
 	cr_assert_eq(crypto_ec_generate(fx.ca_priv, fx.ca_pub), 0);
 	memcpy(fx.merchant_id, "\x4D\x45\x52\x43\x48\x00\x00\x01", PURSE_ID_LEN);
 	cr_assert_eq(crypto_ec_generate(fx.merchant_priv, fx.merchant_pub), 0);
-	cr_assert_eq(purse_cert_make(fx.ca_priv, fx.merchant_id, fx.merchant_pub, fx.merchant_cert), 0);
+	cr_assert_eq(purse_cert_make(fx.ca_priv, PURSE_CERT_MERCHANT, fx.merchant_id, fx.merchant_pub,
+				     fx.merchant_cert), 0);
 	if (personalize)
 		fx_personalize();
 }
@@ -169,6 +253,7 @@ static inline void fx_setup(void)
 
 static inline void fx_teardown(void)
 {
+	ec_gp_close(&fx.gp);
 	vc_card_free(&fx.card);
 	vc_storage_destroy(fx.st);
 }

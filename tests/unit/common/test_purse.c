@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "cursor.h"
 #include "hex.h"
 #include "purse.h"
 
@@ -283,59 +284,61 @@ TestSuite(cert, .init = keys_setup);
 Test(cert, layout_and_round_trip)
 {
 	uint8_t cert[PURSE_CERT_LEN], id[PURSE_ID_LEN], pub[CRYPTO_EC_PUB_LEN];
-	uint8_t body[4 + PURSE_ID_LEN + CRYPTO_EC_PUB_LEN];
-	cr_assert_eq(PURSE_CERT_LEN, 137);
-	cr_assert_eq(purse_cert_make(K.ca_priv, K.id, K.pub, cert), 0);
-	cr_assert_arr_eq(cert, K.id, PURSE_ID_LEN);
-	cr_assert_arr_eq(cert + 8, K.pub, CRYPTO_EC_PUB_LEN);
+	uint8_t body[4 + 1 + PURSE_ID_LEN + CRYPTO_EC_PUB_LEN];
+	cr_assert_eq(PURSE_CERT_LEN, 138);
+	cr_assert_eq(purse_cert_make(K.ca_priv, PURSE_CERT_CARD, K.id, K.pub, cert), 0);
+	cr_assert_eq(cert[0], 0x01, "the kind comes first: 01 a card");
+	cr_assert_arr_eq(cert + 1, K.id, PURSE_ID_LEN);
+	cr_assert_arr_eq(cert + 9, K.pub, CRYPTO_EC_PUB_LEN);
 
-	/* The signature is the CA's over "ECRT" || id || key. */
+	/* The signature is the CA's over "ECRT" || kind || id || key. */
 	memcpy(body, "ECRT", 4);
-	memcpy(body + 4, K.id, PURSE_ID_LEN);
-	memcpy(body + 12, K.pub, CRYPTO_EC_PUB_LEN);
-	cr_assert_eq(crypto_ecdsa_verify(K.ca_pub, body, sizeof(body), cert + 73), 1);
-	cr_assert_eq(crypto_ecdsa_verify(K.ca_pub, body + 4, sizeof(body) - 4, cert + 73), 0,
+	body[4] = 0x01;
+	memcpy(body + 5, K.id, PURSE_ID_LEN);
+	memcpy(body + 13, K.pub, CRYPTO_EC_PUB_LEN);
+	cr_assert_eq(crypto_ecdsa_verify(K.ca_pub, body, sizeof(body), cert + 74), 1);
+	cr_assert_eq(crypto_ecdsa_verify(K.ca_pub, body + 4, sizeof(body) - 4, cert + 74), 0,
 		     "the ECRT tag is part of the signed bytes");
 
 	memset(id, 0xEE, sizeof(id));
 	memset(pub, 0xEE, sizeof(pub));
-	cr_assert_eq(purse_cert_check(K.ca_pub, cert, id, pub), 1);
+	cr_assert_eq(purse_cert_check(K.ca_pub, PURSE_CERT_CARD, cert, id, pub), 1);
 	cr_assert_arr_eq(id, K.id, PURSE_ID_LEN);
 	cr_assert_arr_eq(pub, K.pub, CRYPTO_EC_PUB_LEN);
-	cr_assert_eq(purse_cert_check(K.ca_pub, cert, NULL, NULL), 1, "outputs are optional");
+	cr_assert_eq(purse_cert_check(K.ca_pub, PURSE_CERT_CARD, cert, NULL, NULL), 1, "outputs are optional");
 }
 
 Test(cert, any_flipped_bit_is_refused)
 {
 	uint8_t cert[PURSE_CERT_LEN];
-	cr_assert_eq(purse_cert_make(K.ca_priv, K.id, K.pub, cert), 0);
+	cr_assert_eq(purse_cert_make(K.ca_priv, PURSE_CERT_CARD, K.id, K.pub, cert), 0);
 	for (size_t i = 0; i < PURSE_CERT_LEN; i++) {
 		for (unsigned b = 0; b < 8; b++) {
 			cert[i] ^= (uint8_t)(1u << b);
-			cr_assert_eq(purse_cert_check(K.ca_pub, cert, NULL, NULL), 0,
+			cr_assert_eq(purse_cert_check(K.ca_pub, PURSE_CERT_CARD, cert, NULL, NULL), 0,
 				     "byte %zu bit %u", i, b);
 			cert[i] ^= (uint8_t)(1u << b);
 		}
 	}
-	cr_assert_eq(purse_cert_check(K.ca_pub, cert, NULL, NULL), 1, "restored");
+	cr_assert_eq(purse_cert_check(K.ca_pub, PURSE_CERT_CARD, cert, NULL, NULL), 1, "restored");
 }
 
 Test(cert, another_ca_is_refused)
 {
 	uint8_t cert[PURSE_CERT_LEN];
-	cr_assert_eq(purse_cert_make(K.ca2_priv, K.id, K.pub, cert), 0);
-	cr_assert_eq(purse_cert_check(K.ca2_pub, cert, NULL, NULL), 1);
-	cr_assert_eq(purse_cert_check(K.ca_pub, cert, NULL, NULL), 0);
-	cr_assert_eq(purse_cert_make(K.ca_priv, K.id, K.pub, cert), 0);
-	cr_assert_eq(purse_cert_check(K.ca2_pub, cert, NULL, NULL), 0);
+	cr_assert_eq(purse_cert_make(K.ca2_priv, PURSE_CERT_CARD, K.id, K.pub, cert), 0);
+	cr_assert_eq(purse_cert_check(K.ca2_pub, PURSE_CERT_CARD, cert, NULL, NULL), 1);
+	cr_assert_eq(purse_cert_check(K.ca_pub, PURSE_CERT_CARD, cert, NULL, NULL), 0);
+	cr_assert_eq(purse_cert_make(K.ca_priv, PURSE_CERT_CARD, K.id, K.pub, cert), 0);
+	cr_assert_eq(purse_cert_check(K.ca2_pub, PURSE_CERT_CARD, cert, NULL, NULL), 0);
 }
 
 Test(cert, subject_key_swapped_is_refused)
 {
 	uint8_t cert[PURSE_CERT_LEN];
-	cr_assert_eq(purse_cert_make(K.ca_priv, K.id, K.pub, cert), 0);
-	memcpy(cert + PURSE_ID_LEN, K.pub2, CRYPTO_EC_PUB_LEN);
-	cr_assert_eq(purse_cert_check(K.ca_pub, cert, NULL, NULL), 0);
+	cr_assert_eq(purse_cert_make(K.ca_priv, PURSE_CERT_CARD, K.id, K.pub, cert), 0);
+	memcpy(cert + PURSE_CERT_PUB_OFF, K.pub2, CRYPTO_EC_PUB_LEN);
+	cr_assert_eq(purse_cert_check(K.ca_pub, PURSE_CERT_CARD, cert, NULL, NULL), 0);
 }
 
 /* ---- debit request ---- */
@@ -356,8 +359,8 @@ static struct purse_debit_request request(const uint8_t id[PURSE_ID_LEN],
 Test(cert, debit_request_layout_and_round_trip)
 {
 	uint8_t cert[PURSE_CERT_LEN], out[PURSE_DEBIT_REQUEST_LEN], head[64];
-	cr_assert_eq(PURSE_DEBIT_REQUEST_LEN, 231);
-	cr_assert_eq(purse_cert_make(K.ca_priv, K.id, K.pub, cert), 0);
+	cr_assert_eq(PURSE_DEBIT_REQUEST_LEN, 232);
+	cr_assert_eq(purse_cert_make(K.ca_priv, PURSE_CERT_MERCHANT, K.id, K.pub, cert), 0);
 	struct purse_debit_request r = request(K.id, cert), p;
 	cr_assert_eq(purse_debit_request_make(&r, K.priv, out), 0);
 
@@ -366,7 +369,7 @@ Test(cert, debit_request_layout_and_round_trip)
 	cr_assert_eq(n, PURSE_DEBIT_SIGNED_LEN);
 	cr_assert_arr_eq(out, head, n);
 	cr_assert_arr_eq(out + 30, cert, PURSE_CERT_LEN);
-	cr_assert_eq(crypto_ecdsa_verify(K.pub, out, 30, out + 167), 1,
+	cr_assert_eq(crypto_ecdsa_verify(K.pub, out, 30, out + 168), 1,
 		     "the merchant signs the first 30 bytes");
 
 	memset(&p, 0x5A, sizeof(p));
@@ -376,7 +379,7 @@ Test(cert, debit_request_layout_and_round_trip)
 	cr_assert_arr_eq(p.merchant_id, K.id, PURSE_ID_LEN);
 	cr_assert_arr_eq(p.challenge, r.challenge, PURSE_CHALLENGE_LEN);
 	cr_assert_arr_eq(p.cert, cert, PURSE_CERT_LEN);
-	cr_assert_arr_eq(p.signature, out + 167, CRYPTO_EC_SIG_LEN);
+	cr_assert_arr_eq(p.signature, out + 168, CRYPTO_EC_SIG_LEN);
 	cr_assert_eq(purse_debit_request_check(K.ca_pub, &p), 1);
 }
 
@@ -384,20 +387,20 @@ Test(cert, debit_request_parse_needs_exact_length)
 {
 	uint8_t cert[PURSE_CERT_LEN], out[PURSE_DEBIT_REQUEST_LEN + 1] = { 0 };
 	struct purse_debit_request p;
-	cr_assert_eq(purse_cert_make(K.ca_priv, K.id, K.pub, cert), 0);
+	cr_assert_eq(purse_cert_make(K.ca_priv, PURSE_CERT_MERCHANT, K.id, K.pub, cert), 0);
 	struct purse_debit_request r = request(K.id, cert);
 	cr_assert_eq(purse_debit_request_make(&r, K.priv, out), 0);
-	cr_assert_not(purse_debit_request_parse(out, 230, &p));
-	cr_assert_not(purse_debit_request_parse(out, 232, &p));
+	cr_assert_not(purse_debit_request_parse(out, 231, &p));
+	cr_assert_not(purse_debit_request_parse(out, 233, &p));
 	cr_assert_not(purse_debit_request_parse(out, 0, &p));
-	cr_assert(purse_debit_request_parse(out, 231, &p));
+	cr_assert(purse_debit_request_parse(out, 232, &p));
 }
 
 Test(cert, debit_request_check_refuses_tampering)
 {
 	uint8_t cert[PURSE_CERT_LEN], out[PURSE_DEBIT_REQUEST_LEN];
 	struct purse_debit_request p, t;
-	cr_assert_eq(purse_cert_make(K.ca_priv, K.id, K.pub, cert), 0);
+	cr_assert_eq(purse_cert_make(K.ca_priv, PURSE_CERT_MERCHANT, K.id, K.pub, cert), 0);
 	struct purse_debit_request r = request(K.id, cert);
 	cr_assert_eq(purse_debit_request_make(&r, K.priv, out), 0);
 	cr_assert(purse_debit_request_parse(out, sizeof(out), &p));
@@ -438,7 +441,7 @@ Test(cert, debit_request_cert_must_name_the_merchant)
 	 * request names K.id, the certificate K.id2. */
 	uint8_t cert2[PURSE_CERT_LEN], out[PURSE_DEBIT_REQUEST_LEN];
 	struct purse_debit_request p;
-	cr_assert_eq(purse_cert_make(K.ca_priv, K.id2, K.pub, cert2), 0);
+	cr_assert_eq(purse_cert_make(K.ca_priv, PURSE_CERT_MERCHANT, K.id2, K.pub, cert2), 0);
 	struct purse_debit_request r = request(K.id, cert2);
 	cr_assert_eq(purse_debit_request_make(&r, K.priv, out), 0);
 	cr_assert(purse_debit_request_parse(out, sizeof(out), &p));
@@ -455,7 +458,7 @@ Test(cert, debit_request_signed_by_another_key_is_refused)
 {
 	uint8_t cert[PURSE_CERT_LEN], out[PURSE_DEBIT_REQUEST_LEN];
 	struct purse_debit_request p;
-	cr_assert_eq(purse_cert_make(K.ca_priv, K.id, K.pub, cert), 0);
+	cr_assert_eq(purse_cert_make(K.ca_priv, PURSE_CERT_MERCHANT, K.id, K.pub, cert), 0);
 	struct purse_debit_request r = request(K.id, cert);
 	cr_assert_eq(purse_debit_request_make(&r, K.priv2, out), 0);
 	cr_assert(purse_debit_request_parse(out, sizeof(out), &p));
@@ -529,7 +532,7 @@ Test(cert, debit_record_sign_and_check)
 	uint8_t body[4 + PURSE_DEBIT_RECORD_LEN];
 	struct purse_debit_record r = record(K.id);
 	purse_debit_record_encode(&r, rec);
-	cr_assert_eq(purse_cert_make(K.ca_priv, K.id, K.pub, cert), 0);
+	cr_assert_eq(purse_cert_make(K.ca_priv, PURSE_CERT_CARD, K.id, K.pub, cert), 0);
 	cr_assert_eq(purse_debit_record_sign(K.priv, rec, sig), 0);
 
 	/* ECDSA by the card over "EDEB" || record. */
@@ -548,19 +551,19 @@ Test(cert, debit_record_check_refuses)
 	uint8_t sig[CRYPTO_EC_SIG_LEN];
 	struct purse_debit_record r = record(K.id);
 	purse_debit_record_encode(&r, rec);
-	cr_assert_eq(purse_cert_make(K.ca_priv, K.id, K.pub, cert), 0);
+	cr_assert_eq(purse_cert_make(K.ca_priv, PURSE_CERT_CARD, K.id, K.pub, cert), 0);
 	cr_assert_eq(purse_debit_record_sign(K.priv, rec, sig), 0);
 	cr_assert_eq(purse_debit_record_check(K.ca_pub, cert, rec, sig), 1);
 
 	/* Another card's certificate (its own id and key). */
-	cr_assert_eq(purse_cert_make(K.ca_priv, K.id2, K.pub2, other), 0);
+	cr_assert_eq(purse_cert_make(K.ca_priv, PURSE_CERT_CARD, K.id2, K.pub2, other), 0);
 	cr_assert_eq(purse_debit_record_check(K.ca_pub, other, rec, sig), 0, "another card");
 	/* A genuine certificate of the same key but another id: only the
 	 * id = serial rule refuses it. */
-	cr_assert_eq(purse_cert_make(K.ca_priv, K.id2, K.pub, other), 0);
+	cr_assert_eq(purse_cert_make(K.ca_priv, PURSE_CERT_CARD, K.id2, K.pub, other), 0);
 	cr_assert_eq(purse_debit_record_check(K.ca_pub, other, rec, sig), 0, "id != serial");
 	/* A certificate from another CA. */
-	cr_assert_eq(purse_cert_make(K.ca2_priv, K.id, K.pub, other), 0);
+	cr_assert_eq(purse_cert_make(K.ca2_priv, PURSE_CERT_CARD, K.id, K.pub, other), 0);
 	cr_assert_eq(purse_debit_record_check(K.ca_pub, other, rec, sig), 0, "another CA");
 	cr_assert_eq(purse_debit_record_check(K.ca2_pub, cert, rec, sig), 0, "another CA key");
 
@@ -580,4 +583,86 @@ Test(cert, debit_record_check_refuses)
 	/* Signed by another key under the right certificate. */
 	cr_assert_eq(purse_debit_record_sign(K.priv2, rec, sig), 0);
 	cr_assert_eq(purse_debit_record_check(K.ca_pub, cert, rec, sig), 0, "another key");
+}
+
+/* The kind is part of what the CA signs: a certificate is good only for
+ * what it was made for. */
+Test(cert, kinds_are_not_interchangeable)
+{
+	uint8_t cert[PURSE_CERT_LEN];
+	cr_assert_eq(purse_cert_make(K.ca_priv, PURSE_CERT_MERCHANT, K.id, K.pub, cert), 0);
+	cr_assert_eq(cert[0], 0x02);
+	cr_assert_eq(purse_cert_check(K.ca_pub, PURSE_CERT_MERCHANT, cert, NULL, NULL), 1);
+	cr_assert_eq(purse_cert_check(K.ca_pub, PURSE_CERT_CARD, cert, NULL, NULL), 0,
+		     "a merchant's certificate is no card's");
+	cert[0] = PURSE_CERT_CARD;
+	cr_assert_eq(purse_cert_check(K.ca_pub, PURSE_CERT_CARD, cert, NULL, NULL), 0,
+		     "and relabelling it breaks the signature");
+	cr_assert_eq(purse_cert_make(K.ca_priv, 0x03, K.id, K.pub, cert), -1, "no other kinds");
+	cr_assert_eq(purse_cert_make(K.ca_priv, 0x00, K.id, K.pub, cert), -1);
+}
+
+/*
+ * The attack of the first version: a merchant signs a "debit record" with
+ * its own key, its merchant id standing as the card serial, and offers its
+ * merchant certificate as the card's. It is refused.
+ */
+Test(cert, a_merchant_cannot_forge_a_card_debit)
+{
+	uint8_t mcert[PURSE_CERT_LEN], rec[PURSE_DEBIT_RECORD_LEN], sig[CRYPTO_EC_SIG_LEN];
+	struct purse_debit_record r = record(K.id);	/* serial = the merchant's id */
+	purse_debit_record_encode(&r, rec);
+	cr_assert_eq(purse_cert_make(K.ca_priv, PURSE_CERT_MERCHANT, K.id, K.pub, mcert), 0);
+	cr_assert_eq(purse_debit_record_sign(K.priv, rec, sig), 0);
+	cr_assert_eq(purse_debit_record_check(K.ca_pub, mcert, rec, sig), 0);
+}
+
+/* A card's certificate cannot authorize a debit request. */
+Test(cert, a_card_certificate_cannot_sign_debit_requests)
+{
+	uint8_t cert[PURSE_CERT_LEN], out[PURSE_DEBIT_REQUEST_LEN];
+	struct purse_debit_request p;
+	cr_assert_eq(purse_cert_make(K.ca_priv, PURSE_CERT_CARD, K.id, K.pub, cert), 0);
+	struct purse_debit_request r = request(K.id, cert);
+	cr_assert_eq(purse_debit_request_make(&r, K.priv, out), 0);
+	cr_assert(purse_debit_request_parse(out, sizeof(out), &p));
+	cr_assert_eq(purse_debit_request_check(K.ca_pub, &p), 0);
+}
+
+/* ---- personalization seal ---- */
+
+Test(cert, seal_covers_everything_personalized)
+{
+	uint8_t kload[PURSE_KEY_LEN], serial[PURSE_SERIAL_LEN], cert[PURSE_CERT_LEN];
+	uint8_t seal[PURSE_MAC_LEN], other[PURSE_MAC_LEN], msg[256];
+	fill(kload, sizeof(kload), 0x10);
+	fill(serial, sizeof(serial), 0x20);
+	cr_assert_eq(purse_cert_make(K.ca_priv, PURSE_CERT_CARD, serial, K.pub, cert), 0);
+	cr_assert_eq(purse_perso_seal(kload, serial, K.ca_pub, 978, 50000, cert, seal), 0);
+
+	/* CMAC(K_load, "PSEL" || serial || CA key || currency || max || cert). */
+	size_t n = 0;
+	memcpy(msg, "PSEL", 4);
+	n = 4;
+	memcpy(msg + n, serial, sizeof(serial));
+	n += sizeof(serial);
+	memcpy(msg + n, K.ca_pub, CRYPTO_EC_PUB_LEN);
+	n += CRYPTO_EC_PUB_LEN;
+	store_be16(msg + n, 978);
+	store_be32(msg + n + 2, 50000);
+	n += 6;
+	uint8_t whole[4 + PURSE_SERIAL_LEN + CRYPTO_EC_PUB_LEN + 6 + PURSE_CERT_LEN];
+	memcpy(whole, msg, n);
+	memcpy(whole + n, cert, PURSE_CERT_LEN);
+	cr_assert_eq(crypto_aes_cmac(kload, sizeof(kload), whole, sizeof(whole), other), 0);
+	cr_assert_arr_eq(seal, other, PURSE_MAC_LEN);
+
+	/* Any part changed changes the seal. */
+	cr_assert_eq(purse_perso_seal(kload, serial, K.ca_pub, 978, 50001, cert, other), 0);
+	cr_assert(memcmp(seal, other, PURSE_MAC_LEN) != 0, "maximum");
+	cr_assert_eq(purse_perso_seal(kload, serial, K.ca2_pub, 978, 50000, cert, other), 0);
+	cr_assert(memcmp(seal, other, PURSE_MAC_LEN) != 0, "CA key");
+	kload[0] ^= 1;
+	cr_assert_eq(purse_perso_seal(kload, serial, K.ca_pub, 978, 50000, cert, other), 0);
+	cr_assert(memcmp(seal, other, PURSE_MAC_LEN) != 0, "K_load");
 }

@@ -43,7 +43,7 @@ Test(merchant, init_writes_a_certified_merchant)
 	cr_assert_arr_eq(m.id, merchant_id, PURSE_ID_LEN);
 	cr_assert_arr_eq(m.ca_pub, is.ca_pub, CRYPTO_EC_PUB_LEN);
 	cr_assert_eq(m.currency, EUR);
-	cr_assert_eq(purse_cert_check(is.ca_pub, m.cert, id, pub), 1);
+	cr_assert_eq(purse_cert_check(is.ca_pub, PURSE_CERT_MERCHANT, m.cert, id, pub), 1);
 	cr_assert_arr_eq(id, merchant_id, PURSE_ID_LEN);
 	cr_assert_arr_eq(pub, m.pub, CRYPTO_EC_PUB_LEN);
 
@@ -103,7 +103,7 @@ Test(merchant, load_checks_the_certificate)
 	ts_tmp_path(path2, sizeof(path2), "other.key");
 	cr_assert_eq(ec_merchant_init(&other, merchant_id, path2, &err), EC_OK);
 	cr_assert_eq(ec_merchant_load(path2, &m, &err), EC_OK);
-	cr_assert_eq(purse_cert_check(is.ca_pub, m.cert, NULL, NULL), 0);
+	cr_assert_eq(purse_cert_check(is.ca_pub, PURSE_CERT_MERCHANT, m.cert, NULL, NULL), 0);
 
 	chmod(path2, 0604);
 	cr_assert_eq(ec_merchant_load(path2, &m, &err), EC_ERR_INSECURE);

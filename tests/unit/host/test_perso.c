@@ -42,6 +42,10 @@ static struct ec_merchant shop;
 static struct ec_gp_keys keys;
 static struct ec_gp_session sess;
 
+/* Whether the card was issued: its card manager then has the card's own
+ * keys, the issuer's master keys diversified with KDF3. */
+static bool issued;
+
 /* The data of the last answer (without its status word). */
 static uint8_t rsp[512];
 static size_t rsp_len;
@@ -59,6 +63,11 @@ static void setup(void)
 	issuer.max_balance = MAX_BALANCE;
 	cr_assert_eq(crypto_random(issuer.master_key, sizeof(issuer.master_key)), 0);
 	cr_assert_eq(crypto_ec_generate(issuer.ca_priv, issuer.ca_pub), 0);
+	issuer.isd_master.len = 16;
+	issuer.isd_master.kvn = EC_ISSUER_ISD_KVN;
+	cr_assert_eq(crypto_random(issuer.isd_master.enc, 16), 0);
+	cr_assert_eq(crypto_random(issuer.isd_master.mac, 16), 0);
+	cr_assert_eq(crypto_random(issuer.isd_master.dek, 16), 0);
 
 	memset(&shop, 0, sizeof(shop));
 	memcpy(shop.id, "SHOPGP01", PURSE_ID_LEN);
@@ -69,6 +78,7 @@ static void setup(void)
 
 	ec_gp_default_keys(&keys, GP_TEST_KVN);
 	memset(&sess, 0, sizeof(sess));
+	issued = false;
 }
 
 static void teardown(void)
@@ -109,7 +119,19 @@ static void select_isd(void)
 	cr_assert_eq(plain("00 A4 04 00 08 A000000151000000 00"), 0x9000);
 }
 
-/* SELECT the card manager and open a secure channel at level. */
+/* Issue the card (ec_personalize) with the test keys. */
+static enum ec_status personalize(const struct ec_gp_options *opt,
+				  const struct ec_profile_init *init, uint8_t *serial,
+				  struct ec_error *err)
+{
+	enum ec_status st = ec_personalize(&issuer, &c.pc, opt, &keys, init, serial, err);
+	if (st == EC_OK)
+		issued = true;
+	return st;
+}
+
+/* SELECT the card manager and open a secure channel at level, with the
+ * keys the card has. */
 static void open_channel(uint8_t level)
 {
 	struct ec_gp_options opt;
@@ -117,8 +139,10 @@ static void open_channel(uint8_t level)
 	ec_gp_options_init(&opt);
 	opt.scp = EC_GP_SCP03;
 	opt.level = level;
+	opt.kdf = issued ? EC_GP_KDF_KDF3 : EC_GP_KDF_NONE;
 	select_isd();
-	cr_assert_eq(ec_gp_open(&sess, &c.pc, &keys, &opt, &err), EC_OK, "%s", err.text);
+	cr_assert_eq(ec_gp_open(&sess, &c.pc, issued ? &issuer.isd_master : &keys, &opt, &err),
+		     EC_OK, "%s", err.text);
 }
 
 /* A command through the secure channel; the status word, data in rsp. */
@@ -224,7 +248,7 @@ static void expect_certified(void)
 	cr_assert_eq(pd.balance, 0);
 	cr_assert_arr_eq(pd.serial, card_serial, PURSE_SERIAL_LEN);
 	cr_assert_eq(ec_wallet_card_cert(&c.pc, cert, &err), EC_OK, "%s", err.text);
-	cr_assert_eq(purse_cert_check(issuer.ca_pub, cert, id, NULL), 1);
+	cr_assert_eq(purse_cert_check(issuer.ca_pub, PURSE_CERT_CARD, cert, id, NULL), 1);
 	cr_assert_arr_eq(id, card_serial, PURSE_SERIAL_LEN);
 }
 
@@ -262,7 +286,7 @@ Test(gp_perso, personalizes_then_loads_and_pays)
 	cr_assert_eq(plain("00 A4 04 00 08 F045434152445701 00"), 0x9000);
 	cr_assert_eq(plain("80 5C 00 00 00"), 0x6985);
 
-	cr_assert_eq(ec_personalize(&issuer, &c.pc, NULL, &keys, NULL, serial, &err), EC_OK,
+	cr_assert_eq(personalize(NULL, NULL, serial, &err), EC_OK,
 		     "%s", err.text);
 	cr_assert_arr_eq(serial, card_serial, PURSE_SERIAL_LEN);
 	/* The card manager moved both applications to PERSONALIZED (0F). */
@@ -287,7 +311,7 @@ Test(gp_perso, level_33_also_works)
 	ec_gp_options_init(&opt);
 	opt.scp = EC_GP_SCP03;
 	opt.level = 0x33;
-	cr_assert_eq(ec_personalize(&issuer, &c.pc, &opt, &keys, NULL, NULL, &err), EC_OK,
+	cr_assert_eq(personalize(&opt, NULL, NULL, &err), EC_OK,
 		     "%s", err.text);
 	expect_certified();
 	load_and_pay();
@@ -303,7 +327,7 @@ Test(gp_perso, on_a_supplementary_logical_channel)
 	opt.scp = EC_GP_SCP03;
 	opt.level = 0x03;
 	opt.channel = 2;
-	cr_assert_eq(ec_personalize(&issuer, &c.pc, &opt, &keys, NULL, NULL, &err), EC_OK,
+	cr_assert_eq(personalize(&opt, NULL, NULL, &err), EC_OK,
 		     "%s", err.text);
 	cr_assert_eq(plain("00 70 80 02 00"), 0x9000);
 	expect_certified();
@@ -317,12 +341,12 @@ Test(gp_perso, scp02_or_no_c_mac_is_refused_before_the_card_sees_anything)
 
 	ec_gp_options_init(&opt);
 	opt.scp = EC_GP_SCP02;
-	cr_assert_eq(ec_personalize(&issuer, &c.pc, &opt, &keys, NULL, NULL, &err),
+	cr_assert_eq(personalize(&opt, NULL, NULL, &err),
 		     EC_ERR_ARG);
 	cr_assert_not_null(strstr(err.text, "SCP03"), "%s", err.text);
 	opt.scp = EC_GP_SCP03;
 	opt.level = 0x00;
-	cr_assert_eq(ec_personalize(&issuer, &c.pc, &opt, &keys, NULL, NULL, &err),
+	cr_assert_eq(personalize(&opt, NULL, NULL, &err),
 		     EC_ERR_ARG);
 	cr_assert_not_null(strstr(err.text, "C-MAC"), "%s", err.text);
 	cr_assert_eq(plain("00 A4 04 00 08 F045434152445701 00"), 0x9000);
@@ -350,7 +374,7 @@ Test(gp_perso, profile_initial_fields_and_policy)
 	init.values[0x09 - 1] = "4000123412341234";
 	init.values[0x0A - 1] = "ann@example.org";
 	init.values[0x0B - 1] = long_value;
-	cr_assert_eq(ec_personalize(&issuer, &c.pc, NULL, &keys, &init, NULL, &err), EC_OK,
+	cr_assert_eq(personalize(NULL, &init, NULL, &err), EC_OK,
 		     "%s", err.text);
 
 	expect_policy(EC_POLICY_NEVER, EC_POLICY_SESSION);
@@ -380,16 +404,16 @@ Test(gp_perso, values_the_card_would_refuse_are_refused_first)
 	memset(too_long, 'y', EC_PROFILE_VALUE_MAX + 1);
 	too_long[EC_PROFILE_VALUE_MAX + 1] = '\0';
 	init.values[0x0A - 1] = too_long;
-	cr_assert_eq(ec_personalize(&issuer, &c.pc, NULL, &keys, &init, NULL, &err),
+	cr_assert_eq(personalize(NULL, &init, NULL, &err),
 		     EC_ERR_ARG);
 	init.values[0x0A - 1] = NULL;
 	init.set_policy = true;
 	init.general = 3;
-	cr_assert_eq(ec_personalize(&issuer, &c.pc, NULL, &keys, &init, NULL, &err),
+	cr_assert_eq(personalize(NULL, &init, NULL, &err),
 		     EC_ERR_ARG);
 	/* Nothing reached the card: it personalizes as new. */
 	init.general = EC_POLICY_SESSION;
-	cr_assert_eq(ec_personalize(&issuer, &c.pc, NULL, &keys, &init, NULL, &err), EC_OK,
+	cr_assert_eq(personalize(NULL, &init, NULL, &err), EC_OK,
 		     "%s", err.text);
 	expect_policy(EC_POLICY_SESSION, EC_POLICY_NEVER);
 }
@@ -428,9 +452,16 @@ Test(gp_perso, a_second_personalization_is_refused)
 	struct ec_error err = { 0 };
 
 	init.values[0x0A - 1] = "ann@example.org";
-	cr_assert_eq(ec_personalize(&issuer, &c.pc, NULL, &keys, &init, NULL, &err), EC_OK,
+	cr_assert_eq(personalize(NULL, &init, NULL, &err), EC_OK,
 		     "%s", err.text);
-	cr_assert_eq(ec_personalize(&issuer, &c.pc, NULL, &keys, NULL, NULL, &err),
+	/* Again with the test keys: they no longer open the card manager. */
+	cr_assert_neq(personalize(NULL, NULL, NULL, &err), EC_OK);
+	/* Again with the card's own keys: the wallet refuses. */
+	struct ec_gp_options opt;
+	ec_gp_options_init(&opt);
+	opt.level = 0x03;
+	opt.kdf = EC_GP_KDF_KDF3;
+	cr_assert_eq(ec_personalize(&issuer, &c.pc, &opt, &issuer.isd_master, NULL, NULL, &err),
 		     EC_ERR_CARD);
 	cr_assert_eq(err.sw, 0x6985);
 	cr_assert_not_null(strstr(err.text, "personalized already"), "%s", err.text);
@@ -471,7 +502,7 @@ Test(gp_perso, kload_under_a_wrong_dek_is_refused_and_nothing_stored)
 	cr_assert_arr_eq(serial, card_serial, PURSE_SERIAL_LEN);
 	cr_assert_eq(pub[0], 0x04);
 	cr_assert_eq(purse_derive_kload(issuer.master_key, serial, kload), 0);
-	cr_assert_eq(purse_cert_make(issuer.ca_priv, serial, pub, cert), 0);
+	cr_assert_eq(purse_cert_make(issuer.ca_priv, PURSE_CERT_CARD, serial, pub, cert), 0);
 
 	tlvs[0] = 0xC1;
 	tlvs[1] = PURSE_KEY_LEN;
@@ -529,7 +560,7 @@ Test(gp_perso, wallet_store_data_checks)
 	cr_assert_eq(sec("80 E2 00 00 02 C000"), 0x9000);
 	memcpy(pub, rsp + PURSE_SERIAL_LEN, CRYPTO_EC_PUB_LEN);
 	/* A certificate in the block that makes a new key cannot be for it. */
-	cr_assert_eq(purse_cert_make(issuer.ca_priv, card_serial, pub, cert), 0);
+	cr_assert_eq(purse_cert_make(issuer.ca_priv, PURSE_CERT_CARD, card_serial, pub, cert), 0);
 	uint8_t block[2 + 3 + PURSE_CERT_LEN] = { 0xC0, 0x00, 0xC4, 0x81, PURSE_CERT_LEN };
 	memcpy(block + 5, cert, PURSE_CERT_LEN);
 	cr_assert_eq(sec_store(0x00, 1, block, sizeof(block)), 0x6A80);
@@ -537,12 +568,11 @@ Test(gp_perso, wallet_store_data_checks)
 	cr_assert_eq(sec_store(0x00, 2, block + 2, sizeof(block) - 2), 0x9000);
 	ec_gp_close(&sess);
 
-	/* The factory's way, in clear with the wallet selected, takes C0 too. */
+	/* The first version's factory way, in clear with the wallet selected,
+	 * is gone: nothing but the card manager personalizes. */
 	cr_assert_eq(plain("00 A4 04 00 08 F045434152445701 00"), 0x9000);
-	cr_assert_eq(plain("80 E2 00 00 02 C000"), 0x9000);
-	cr_assert_eq(rsp_len, PURSE_SERIAL_LEN + CRYPTO_EC_PUB_LEN);
-	cr_assert_arr_eq(rsp, card_serial, PURSE_SERIAL_LEN);
-	cr_assert(memcmp(rsp + PURSE_SERIAL_LEN, pub, CRYPTO_EC_PUB_LEN) != 0, "a new key pair");
+	cr_assert_eq(plain("80 E2 00 00 02 C000"), 0x6982);
+	cr_assert_eq(plain("80 E4 00 00 00"), 0x6D00);
 }
 
 Test(gp_perso, store_data_sent_straight_to_the_profile_is_refused)
@@ -564,7 +594,7 @@ Test(gp_perso, store_data_sent_straight_to_the_profile_is_refused)
 	cr_assert_eq(plain("00 70 00 01 00"), 0x9000);
 	cr_assert_eq(plain("01 A4 04 00 08 F045434152445001 00"), 0x9000);
 	init.values[0x0A - 1] = "ann@example.org";
-	cr_assert_eq(ec_personalize(&issuer, &c.pc, NULL, &keys, &init, NULL, &err), EC_OK,
+	cr_assert_eq(personalize(NULL, &init, NULL, &err), EC_OK,
 		     "%s", err.text);
 	/* And sent on channel 1, where the profile is selected: refused. */
 	cr_assert_eq(plain("81 E2 80 00 04 D0020000"), 0x6982);
@@ -606,4 +636,141 @@ Test(gp_perso, profile_store_data_checks)
 	expect_field(0x0A, "C");
 	expect_field(0x0B, "");
 	expect_field(0x01, "");
+}
+
+/* ---- attacks on issuance ---- */
+
+/*
+ * A relay between the issuer and the card (the over-the-air client, an
+ * intermediary of any kind) that also talks to the card itself. What it
+ * does is chosen per test; the issuer's own commands pass unchanged, since
+ * the secure channel's C-MAC would catch any change.
+ */
+enum relay_act {
+	RELAY_NOTHING,
+	RELAY_SLIP_KLOAD,	/* after the DEK-encrypted K_load block, send its own */
+	RELAY_ALTER_SEAL,	/* flip a bit of the last block's answer (no R-MAC at 03) */
+};
+
+static struct {
+	ec_raw_transmit_fn inner;
+	enum relay_act act;
+	uint16_t slipped_sw[3];	/* the card's answers to the relay's own commands */
+	bool done;
+} relay;
+
+static uint16_t relay_send(struct ec_pcsc *p, const char *hex)
+{
+	uint8_t cmd[64], out[300];
+	size_t n = sizeof(out);
+	long len = hex_decode(hex, cmd, sizeof(cmd));
+	cr_assert_geq(len, 4);
+	cr_assert_eq(relay.inner(p, cmd, (size_t)len, out, &n), SCARD_S_SUCCESS);
+	return ec_response_sw(out, n);
+}
+
+static long relay_transmit(struct ec_pcsc *p, const uint8_t *cmd, size_t len, uint8_t *resp,
+			   size_t *resp_len)
+{
+	bool store_data = len >= 4 && cmd[1] == GP_INS_STORE_DATA && (cmd[0] & 0x04);
+	long rv = relay.inner(p, cmd, len, resp, resp_len);
+	if (rv != SCARD_S_SUCCESS || relay.done || !store_data)
+		return rv;
+	if (relay.act == RELAY_SLIP_KLOAD &&
+	    (cmd[2] & GP_STORE_DATA_ENCRYPTED) == GP_STORE_DATA_ENCRYPTED) {
+		/* Its own channel (1, the first free one: the issuer is on 0), the
+		 * wallet, and a K_load of its own in clear. */
+		relay.slipped_sw[0] = relay_send(p, "00 70 00 00 01");
+		relay.slipped_sw[1] = relay_send(p, "01 A4 04 00 08 F045434152445701 00");
+		relay.slipped_sw[2] = relay_send(p, "81 E2 00 05 12 C1 10 "
+						    "A7A7A7A7A7A7A7A7A7A7A7A7A7A7A7A7");
+		relay_send(p, "00 70 80 01");
+		relay.done = true;
+	}
+	if (relay.act == RELAY_ALTER_SEAL && (cmd[2] & GP_P1_LAST_BLOCK) &&
+	    *resp_len == PURSE_MAC_LEN + 2) {
+		resp[0] ^= 0x01;
+		relay.done = true;
+	}
+	return rv;
+}
+
+static void relay_on(enum relay_act act)
+{
+	memset(&relay, 0, sizeof(relay));
+	relay.inner = c.pc.raw_transmit;
+	relay.act = act;
+	c.pc.raw_transmit = relay_transmit;
+}
+
+/*
+ * The critical finding against the first version: after the issuer's
+ * DEK-encrypted K_load block, a second client opens a logical channel,
+ * selects the wallet and sends a plain STORE DATA with its own K_load;
+ * issuance reported success and the attacker could then credit any
+ * amount. The wallet now refuses, and the card holds the issuer's K_load.
+ */
+Test(gp_perso, a_relay_cannot_slip_its_own_k_load_in)
+{
+	struct ec_error err = { 0 };
+
+	relay_on(RELAY_SLIP_KLOAD);
+	cr_assert_eq(personalize(NULL, NULL, NULL, &err), EC_OK, "%s", err.text);
+	cr_assert(relay.done, "the relay had its turn");
+	cr_assert_eq(relay.slipped_sw[0], 0x9000, "a channel of its own");
+	cr_assert_eq(relay.slipped_sw[1], 0x9000, "the wallet selected there");
+	cr_assert_eq(relay.slipped_sw[2], 0x6982, "its K_load refused");
+	load_and_pay();	/* S1, S2 and S3 under the issuer's K_load */
+}
+
+/* The wallet's seal, altered on the way back, stops issuance. */
+Test(gp_perso, an_altered_seal_stops_issuance)
+{
+	struct ec_error err = { 0 };
+
+	relay_on(RELAY_ALTER_SEAL);
+	cr_assert_eq(personalize(NULL, NULL, NULL, &err), EC_ERR_CHECK);
+	cr_assert(relay.done);
+	cr_assert_not_null(strstr(err.text, "seal"), "%s", err.text);
+}
+
+/*
+ * The high finding: issued cards kept the public test keys 40..4F, with
+ * which anyone could delete the wallet of a card holding value, or lock
+ * or terminate the card. Issuance now ends with the card's own keys.
+ */
+Test(gp_perso, issuance_replaces_the_test_keys)
+{
+	struct ec_gp_options opt;
+	struct ec_gp_keys test0, card;
+	struct ec_gp_key_info info;
+	struct ec_error err = { 0 };
+
+	cr_assert_eq(personalize(NULL, NULL, NULL, &err), EC_OK, "%s", err.text);
+
+	/* The test keys open nothing, whatever key version is asked for. */
+	ec_gp_options_init(&opt);
+	opt.level = 0x03;
+	ec_gp_default_keys(&test0, 0);
+	cr_assert_eq(ec_gp_connect(&sess, &c.pc, &test0, &opt, &err), EC_ERR_CHECK, "%s",
+		     err.text);
+	cr_assert_eq(ec_gp_connect(&sess, &c.pc, &keys, &opt, &err), EC_ERR_CARD, "%s", err.text);
+	cr_assert_eq(err.sw, 0x6A88, "key set 30 is gone");
+
+	/* The card's own keys: the issuer's master keys diversified. */
+	open_channel(0x03);
+	cr_assert_eq(ec_gp_get_key_info(&c.pc, &sess, &info, &err), EC_OK, "%s", err.text);
+	cr_assert_eq(info.count, 3, "one key set");
+	for (size_t i = 0; i < info.count; i++)
+		cr_assert_eq(info.keys[i].version, EC_ISSUER_ISD_KVN);
+	/* They are this card's only: derived from its KDD (00 00 || serial). */
+	uint8_t kdd[EC_GP_KDD_LEN] = { 0 };
+	memcpy(kdd + 2, card_serial, PURSE_SERIAL_LEN);
+	cr_assert_eq(ec_issuer_card_keys(&issuer, kdd, &card, &err), EC_OK);
+	cr_assert_arr_eq(sess.keys.enc, card.enc, 16);
+	cr_assert(memcmp(card.enc, issuer.isd_master.enc, 16) != 0, "not the master key itself");
+	ec_gp_keys_wipe(&card);
+	ec_gp_keys_wipe(&test0);
+	ec_gp_close(&sess);
+	load_and_pay();
 }

@@ -110,7 +110,10 @@ static void e2e_setup(void)
 	cr_assert_eq(ec_merchant_init(&issuer, merchant_id, path, &err), EC_OK, "%s", err.text);
 	cr_assert_eq(ec_merchant_load(path, &shop, &err), EC_OK, "%s", err.text);
 
-	cr_assert_eq(ec_personalize_in_clear(&issuer, &c.pc, serial, &err), EC_OK, "%s", err.text);
+	struct ec_gp_keys test;
+	ec_gp_default_keys(&test, 0);
+	cr_assert_eq(ec_personalize(&issuer, &c.pc, NULL, &test, NULL, serial, &err), EC_OK, "%s",
+		     err.text);
 }
 
 static void e2e_teardown(void)
@@ -160,11 +163,17 @@ Test(e2e, personalized_card_is_certified_by_the_issuer)
 	cr_assert_eq(pd.max_balance, 50000);
 	cr_assert_eq(pd.counter, 0);
 	cr_assert_eq(ec_wallet_card_cert(&c.pc, cert, &err), EC_OK, "%s", err.text);
-	cr_assert_eq(purse_cert_check(issuer.ca_pub, cert, id, NULL), 1);
+	cr_assert_eq(purse_cert_check(issuer.ca_pub, PURSE_CERT_CARD, cert, id, NULL), 1);
 	cr_assert_arr_eq(id, serial, PURSE_SERIAL_LEN);
 
-	/* Personalization happens once. */
-	cr_assert_eq(ec_personalize_in_clear(&issuer, &c.pc, NULL, &err), EC_ERR_CARD);
+	/* Personalization happens once: with the card's own keys (the test
+	 * keys no longer open it), the wallet refuses. */
+	struct ec_gp_options opt;
+	ec_gp_options_init(&opt);
+	opt.level = 0x03;
+	opt.kdf = EC_GP_KDF_KDF3;
+	cr_assert_eq(ec_personalize(&issuer, &c.pc, &opt, &issuer.isd_master, NULL, NULL, &err),
+		     EC_ERR_CARD);
 	cr_assert_eq(err.sw, 0x6985);
 	cr_assert_not_null(strstr(err.text, "6985"), "%s", err.text);
 }

@@ -859,3 +859,27 @@ Test(inert, selectable_but_answers_nothing)
 	expect_sw("00 20 00 81", 0x63C3);
 	expect_rsp("00 70 00 00 01", "01", SW_OK);
 }
+
+/* ---- write counters ---- */
+
+/* What an operation writes is measured over power cycles too: the count
+ * since power-up starts again, the total does not. */
+Test(card, write_counts_since_power_up_and_in_all)
+{
+	cr_assert_eq(vc_card_writes_total(card), vc_card_writes(card));
+	cr_assert_eq(send_hex("00 A4 04 00 08 F045434152444401"), SW_OK);
+	cr_assert_eq(send_hex("80 20 00 00"), SW_OK);	/* INCREMENT: a transaction */
+	unsigned long first = vc_card_writes(card);
+	cr_assert_gt(first, 0);
+	cr_assert_eq(vc_card_writes_total(card), first);
+
+	vc_card_power_down(card);
+	cr_assert_eq(vc_card_writes_total(card), first, "nothing is counted twice");
+	cr_assert_eq(vc_card_power_up(card), VC_OK);
+	unsigned long recovery = vc_card_writes(card);
+	cr_assert_eq(send_hex("00 A4 04 00 08 F045434152444401"), SW_OK);
+	cr_assert_eq(send_hex("80 20 00 00"), SW_OK);
+	unsigned long second = vc_card_writes(card);
+	cr_assert_eq(second - recovery, first, "the same command, the same writes");
+	cr_assert_eq(vc_card_writes_total(card), first + second);
+}
