@@ -73,6 +73,14 @@ static const struct vc_applet *find_type(const struct vc_card *card, const uint8
 	return NULL;
 }
 
+/* The card manager's native module acts as a security domain: only an
+ * instance with the Security Domain privilege may run it, never an
+ * ordinary application (DESIGN §3). */
+static bool may_run(const struct vc_applet *type, const uint8_t privileges[3])
+{
+	return type != &vc_isd_applet || (privileges[0] & GP_PRIV_SECURITY_DOMAIN);
+}
+
 static void clear_pending(struct vc_channel *ch)
 {
 	free(ch->pending);
@@ -126,8 +134,12 @@ static enum vc_status load_registry(struct vc_card *card)
 		memcpy(in->module_aid, e + REG_OFF_TYPE, in->module_aid_len);
 		in->elf_aid_len = e[REG_OFF_ELF_LEN];
 		memcpy(in->elf_aid, e + REG_OFF_ELF, in->elf_aid_len);
-		/* No native implementation: the instance is inert (DESIGN §3). */
+		/* No native implementation: the instance is inert (DESIGN §3);
+		 * so is one that names the card manager's module without being a
+		 * security domain, whatever wrote its entry. */
 		in->type = find_type(card, e + REG_OFF_TYPE, e[REG_OFF_TYPE_LEN]);
+		if (!may_run(in->type, in->privileges))
+			in->type = NULL;
 		in->transient = transient;
 		if (!in->transient && in->type && in->type->transient_size) {
 			in->transient = calloc(1, in->type->transient_size);
@@ -416,6 +428,8 @@ enum vc_status vc_card_install_instance(struct vc_card *card, const uint8_t *mod
 		info = &plain;
 	/* No native implementation: an inert instance (DESIGN §3). */
 	const struct vc_applet *type = find_type(card, module_aid, module_len);
+	if (!may_run(type, info->privileges))
+		return VC_ERR_ARG;
 
 	enum vc_status st = in_tx ? VC_OK : vc_nvm_begin(&card->nvm);
 	if (st != VC_OK)

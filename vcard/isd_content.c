@@ -232,6 +232,12 @@ static uint16_t install_for_install(struct isd *d, uint8_t p1, struct cursor *c,
 		return SW_WRONG_DATA;
 	if (priv[0] & (GP_PRIV_SECURITY_DOMAIN | GP_PRIV_CARD_RESET))
 		return SW_CONDITIONS;	/* one card manager, one default application */
+	/* Nor by the back door: the card manager's native module, named by a
+	 * load file's applet, would make an instance that acts as a security
+	 * domain with keys of its own. The command is well formed; the card's
+	 * rules refuse it, hence 6985 and not 6A80. */
+	if (module_len == vc_isd_applet.aid_len && memcmp(module, vc_isd_applet.aid, module_len) == 0)
+		return SW_CONDITIONS;
 	int elf_slot = elf_find(d, elf, elf_len);
 	struct isd_elf e;
 	if (elf_slot < 0 || !isd_elf_get(d, (unsigned)elf_slot, &e))
