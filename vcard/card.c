@@ -165,8 +165,7 @@ static void new_session(struct vc_card *card)
 	for (size_t i = 0; i < VC_MAX_INSTANCES; i++)
 		if (card->inst[i].transient)
 			memset(card->inst[i].transient, 0, card->inst[i].type->transient_size);
-	card->pin_session.verified = false;
-	card->pin_session.fresh = false;
+	memset(&card->pin_session, 0, sizeof(card->pin_session));
 	select_default(card, 0);
 }
 
@@ -519,6 +518,7 @@ static void abort_left_open(struct vc_card *card, const struct vc_instance *in)
 static void deselect_channel(struct vc_card *card, uint8_t channel)
 {
 	struct vc_channel *ch = &card->chan[channel];
+	vc_pin_forget_fresh(&card->pin_session, channel);
 	if (ch->selected < 0)
 		return;
 	struct vc_instance *in = &card->inst[ch->selected];
@@ -625,6 +625,9 @@ static uint16_t do_select(struct vc_card *card, const struct vc_apdu *a, struct 
 		return SW_INCORRECT_P1P2;	/* only first-or-only occurrence */
 	if (a->nc > VC_AID_MAX)
 		return SW_WRONG_LENGTH;
+	/* Any SELECT on the channel voids the PIN entered there, even one that
+	 * leaves the selection as it was. */
+	vc_pin_forget_fresh(&card->pin_session, a->channel);
 	/* An empty AID selects the default application (the card manager). */
 	int idx = a->nc == 0 ? default_instance(card) : find_instance(card, a->data, a->nc);
 	if (idx < 0 || !selectable(card, &card->inst[idx]))
@@ -733,7 +736,10 @@ static uint16_t dispatch(struct vc_card *card, const struct vc_apdu *a, struct v
 		return do_select(card, a, rsp);
 	if (vc_pin_is_command(a)) {
 		enum vc_status st;
-		uint16_t sw = vc_pin_process(&card->nvm, card->pin_obj.off, &card->pin_session, a, &st);
+		int sel = card->chan[a->channel].selected;
+		uint32_t owner = sel >= 0 ? card->inst[sel].owner : PLATFORM_OWNER;
+		uint16_t sw = vc_pin_process(&card->nvm, card->pin_obj.off, &card->pin_session, a,
+					     owner, &st);
 		if (st != VC_OK && st != VC_ERR_POWER_LOST)
 			LOG_E(card->log, "PIN record update failed: %s", vc_status_str(st));
 		return sw;
@@ -874,10 +880,7 @@ bool vc_pin_verified(struct vc_applet_ctx *ctx)
 
 bool vc_pin_take_fresh(struct vc_applet_ctx *ctx)
 {
-	struct vc_pin_session *s = &ctx->card->pin_session;
-	bool fresh = s->verified && s->fresh;
-	s->fresh = false;
-	return fresh;
+	return vc_pin_take_fresh_for(&ctx->card->pin_session, ctx->channel, ctx->owner);
 }
 
 void vc_card_serial_of(struct vc_applet_ctx *ctx, uint8_t serial[8])

@@ -2,9 +2,13 @@
  * test_wallet.c - the wallet applet's protocol and security rules, in
  * process: personalization, top-up (S1, S2, S3, replay, wrong S2, maximum),
  * purchase (merchant certificate and signature, fresh PIN, funds, currency,
- * offline verification), GET LAST TRANSACTION, the log and the counter.
+ * offline verification), GET LAST TRANSACTION, the log and the counter;
+ * a fresh PIN pays only on the wallet's channel.
  */
 #include "wallet_fixture.h"
+
+#include "profile_proto.h"
+#include "wallet_proto.h"
 
 TestSuite(wallet, .init = fx_setup, .fini = fx_teardown);
 
@@ -316,6 +320,76 @@ Test(wallet, pending_load_voided_by_a_debit)
 	cr_assert_eq(purse_s2(fx.kload, &l, s2), 0);
 	cr_assert_eq(fx_credit(s2), 0x6985);
 	cr_assert_eq(fx_purse().balance, 900);
+}
+
+/* ---- the fresh PIN is for the application it was entered for ---- */
+
+static const uint8_t wallet_aid[] = { WALLET_AID };
+static const uint8_t profile_aid[] = { PROFILE_AID };
+static const uint8_t pin_1234[ISO_PIN_BLOCK_LEN] = { '1', '2', '3', '4', 0xFF, 0xFF, 0xFF, 0xFF };
+
+static uint16_t select_on(uint8_t channel, const uint8_t *aid, size_t len)
+{
+	return fx_send_data(iso_cla(0x00, channel), ISO_INS_SELECT, ISO_SELECT_BY_AID, 0x00, aid,
+			    len, true);
+}
+
+static uint16_t verify_on(uint8_t channel)
+{
+	return fx_send_data(iso_cla(0x00, channel), ISO_INS_VERIFY, 0x00, ISO_PIN_REFERENCE,
+			    pin_1234, sizeof(pin_1234), false);
+}
+
+static uint16_t wallet_on(uint8_t channel, uint8_t ins, const uint8_t *data, size_t len)
+{
+	return fx_send_data(iso_cla(WALLET_CLA, channel), ins, 0x00, 0x00, data, len, true);
+}
+
+/* The profile on the basic channel, the wallet on channel 1. */
+static void wallet_on_channel_1(void)
+{
+	cr_assert_eq(select_on(0, profile_aid, sizeof(profile_aid)), SW_OK);
+	cr_assert_eq(fx_send_data(0x00, ISO_INS_MANAGE_CHANNEL, 0x00, 1, NULL, 0, false), SW_OK);
+	cr_assert_eq(select_on(1, wallet_aid, sizeof(wallet_aid)), SW_OK);
+}
+
+Test(wallet, pin_entered_for_the_profile_pays_nothing_on_another_channel)
+{
+	uint8_t req[PURSE_DEBIT_REQUEST_LEN];
+	fx_load(5000);
+	wallet_on_channel_1();
+	cr_assert_eq(verify_on(0), SW_OK, "entered with the profile selected");
+	fx_debit_request(100, req);
+	cr_assert_eq(wallet_on(1, WALLET_INS_DEBIT, req, sizeof(req)), SW_SECURITY_STATUS);
+	cr_assert_eq(verify_on(1), SW_OK, "entered on the wallet's channel");
+	cr_assert_eq(wallet_on(1, WALLET_INS_DEBIT, req, sizeof(req)), SW_OK);
+	cr_assert_eq(wallet_on(1, WALLET_INS_GET_PURSE_DATA, NULL, 0), SW_OK);
+	cr_assert_eq(load_be32(fx.rsp + 11), 4900, "one debit");
+}
+
+Test(wallet, pin_entered_before_a_selection_change_pays_nothing)
+{
+	uint8_t req[PURSE_DEBIT_REQUEST_LEN];
+	fx_load(5000);
+	cr_assert_eq(fx_send(VERIFY_1234), SW_OK, "entered with the wallet selected");
+	cr_assert_eq(fx_send(SELECT_PROFILE), SW_OK);
+	fx_select_wallet();
+	fx_debit_request(100, req);
+	cr_assert_eq(fx_send_debit(req), SW_SECURITY_STATUS, "the wallet was selected again since");
+	cr_assert_eq(fx_purse().balance, 5000);
+}
+
+Test(wallet, pin_entered_on_the_wallets_channel_pays_once)
+{
+	uint8_t req[PURSE_DEBIT_REQUEST_LEN];
+	fx_load(5000);
+	wallet_on_channel_1();
+	cr_assert_eq(verify_on(1), SW_OK);
+	fx_debit_request(100, req);
+	cr_assert_eq(wallet_on(1, WALLET_INS_DEBIT, req, sizeof(req)), SW_OK);
+	fx_debit_request(100, req);
+	cr_assert_eq(wallet_on(1, WALLET_INS_DEBIT, req, sizeof(req)), SW_SECURITY_STATUS,
+		     "spent by the first debit");
 }
 
 /* ---- log and counter ---- */
