@@ -539,16 +539,26 @@ static void deselect_channel(struct vc_card *card, uint8_t channel)
 }
 
 /* Selectable: SELECTABLE or beyond in its life cycle, and not locked; on
- * a locked or terminated card only the security domains. */
+ * a locked or terminated card only the issuer security domain, the one
+ * with Card Reset (GP 2.3.1 §5.1.1.4-5). */
 static bool selectable(const struct vc_card *card, const struct vc_instance *in)
 {
 	if (!in->used)
 		return false;
-	if (in->privileges[0] & GP_PRIV_SECURITY_DOMAIN)
-		return card->life_cycle != GP_CARD_TERMINATED || (in->privileges[0] & GP_PRIV_CARD_RESET);
 	if (card->life_cycle == GP_CARD_LOCKED || card->life_cycle == GP_CARD_TERMINATED)
-		return false;
+		return (in->privileges[0] & GP_PRIV_SECURITY_DOMAIN) &&
+		       (in->privileges[0] & GP_PRIV_CARD_RESET);
+	if (in->privileges[0] & GP_PRIV_SECURITY_DOMAIN)
+		return true;
 	return (in->state & 0x07) == 0x07 && !(in->state & GP_APP_LOCKED_BIT);
+}
+
+void vc_card_drop_unselectable(struct vc_card *card)
+{
+	for (uint8_t c = 0; c < VC_CHANNELS; c++)
+		if (card->chan[c].open && card->chan[c].selected >= 0 &&
+		    !selectable(card, &card->inst[card->chan[c].selected]))
+			deselect_channel(card, c);
 }
 
 /* Security domains may be selected on several channels at once. */

@@ -563,8 +563,12 @@ uint16_t isd_set_status(struct isd *d, const struct vc_apdu *cmd)
 		if (st == VC_OK)
 			st = vc_obj_write(d->ctx, &d->state, ISD_ST_LIFE_CYCLE, &to, 1);
 		uint16_t sw = commit(d, st);
-		if (sw == SW_OK)
+		if (sw == SW_OK) {
 			d->card->life_cycle = to;
+			/* Locked or terminated, the card ends the sessions of the
+			 * applications on every channel, not only new SELECTs. */
+			vc_card_drop_unselectable(d->card);
+		}
 		return sw;
 	}
 	if (cmd->p1 != GP_SET_STATUS_APP)
@@ -592,10 +596,8 @@ uint16_t isd_set_status(struct isd *d, const struct vc_apdu *cmd)
 	if (st == VC_OK)
 		st = vc_card_set_state(d->card, slot, state);
 	uint16_t sw = commit(d, st);
-	if (sw == SW_OK && (state & GP_APP_LOCKED_BIT))
-		for (uint8_t c = 0; c < VC_CHANNELS; c++)
-			if (d->card->chan[c].selected == slot)
-				d->card->chan[c].selected = -1;
+	if (sw == SW_OK)
+		vc_card_drop_unselectable(d->card);
 	return sw;
 }
 
