@@ -86,8 +86,10 @@ enum vc_status vc_obj_write(struct vc_applet_ctx *ctx, const struct vc_obj *obj,
 
 /* The card-wide PIN. */
 bool vc_pin_verified(struct vc_applet_ctx *ctx);
-/* True once per successful VERIFY: consumes it, so each critical operation
- * needs a VERIFY of its own. */
+/* True once per successful VERIFY, for the instance that was selected on
+ * the channel VERIFY came on, on that channel, until a selection change
+ * there. Consumes it whoever asks, so each critical operation needs a
+ * VERIFY of its own, entered for it. */
 bool vc_pin_take_fresh(struct vc_applet_ctx *ctx);
 
 /* The card serial number (8 bytes). */

@@ -76,6 +76,14 @@ static const struct vc_applet *find_type(const struct vc_card *card, const uint8
 	return NULL;
 }
 
+/* The card manager's native module acts as a security domain: only an
+ * instance with the Security Domain privilege may run it, never an
+ * ordinary application (DESIGN §3). */
+static bool may_run(const struct vc_applet *type, const uint8_t privileges[3])
+{
+	return type != &vc_isd_applet || (privileges[0] & GP_PRIV_SECURITY_DOMAIN);
+}
+
 static void clear_pending(struct vc_channel *ch)
 {
 	free(ch->pending);
@@ -129,8 +137,12 @@ static enum vc_status load_registry(struct vc_card *card)
 		memcpy(in->module_aid, e + REG_OFF_TYPE, in->module_aid_len);
 		in->elf_aid_len = e[REG_OFF_ELF_LEN];
 		memcpy(in->elf_aid, e + REG_OFF_ELF, in->elf_aid_len);
-		/* No native implementation: the instance is inert (DESIGN §3). */
+		/* No native implementation: the instance is inert (DESIGN §3);
+		 * so is one that names the card manager's module without being a
+		 * security domain, whatever wrote its entry. */
 		in->type = find_type(card, e + REG_OFF_TYPE, e[REG_OFF_TYPE_LEN]);
+		if (!may_run(in->type, in->privileges))
+			in->type = NULL;
 		in->transient = transient;
 		if (!in->transient && in->type && in->type->transient_size) {
 			in->transient = calloc(1, in->type->transient_size);
@@ -156,8 +168,7 @@ static void new_session(struct vc_card *card)
 	for (size_t i = 0; i < VC_MAX_INSTANCES; i++)
 		if (card->inst[i].transient)
 			memset(card->inst[i].transient, 0, card->inst[i].type->transient_size);
-	card->pin_session.verified = false;
-	card->pin_session.fresh = false;
+	memset(&card->pin_session, 0, sizeof(card->pin_session));
 	select_default(card, 0);
 }
 
@@ -433,6 +444,8 @@ enum vc_status vc_card_install_instance(struct vc_card *card, const uint8_t *mod
 		info = &plain;
 	/* No native implementation: an inert instance (DESIGN §3). */
 	const struct vc_applet *type = find_type(card, module_aid, module_len);
+	if (!may_run(type, info->privileges))
+		return VC_ERR_ARG;
 
 	enum vc_status st = in_tx ? VC_OK : vc_nvm_begin(&card->nvm);
 	if (st != VC_OK)
@@ -522,6 +535,7 @@ static void abort_left_open(struct vc_card *card, const struct vc_instance *in)
 static void deselect_channel(struct vc_card *card, uint8_t channel)
 {
 	struct vc_channel *ch = &card->chan[channel];
+	vc_pin_forget_fresh(&card->pin_session, channel);
 	if (ch->selected < 0)
 		return;
 	struct vc_instance *in = &card->inst[ch->selected];
@@ -542,16 +556,26 @@ static void deselect_channel(struct vc_card *card, uint8_t channel)
 }
 
 /* Selectable: SELECTABLE or beyond in its life cycle, and not locked; on
- * a locked or terminated card only the security domains. */
+ * a locked or terminated card only the issuer security domain, the one
+ * with Card Reset (GP 2.3.1 §5.1.1.4-5). */
 static bool selectable(const struct vc_card *card, const struct vc_instance *in)
 {
 	if (!in->used)
 		return false;
-	if (in->privileges[0] & GP_PRIV_SECURITY_DOMAIN)
-		return card->life_cycle != GP_CARD_TERMINATED || (in->privileges[0] & GP_PRIV_CARD_RESET);
 	if (card->life_cycle == GP_CARD_LOCKED || card->life_cycle == GP_CARD_TERMINATED)
-		return false;
+		return (in->privileges[0] & GP_PRIV_SECURITY_DOMAIN) &&
+		       (in->privileges[0] & GP_PRIV_CARD_RESET);
+	if (in->privileges[0] & GP_PRIV_SECURITY_DOMAIN)
+		return true;
 	return (in->state & 0x07) == 0x07 && !(in->state & GP_APP_LOCKED_BIT);
+}
+
+void vc_card_drop_unselectable(struct vc_card *card)
+{
+	for (uint8_t c = 0; c < VC_CHANNELS; c++)
+		if (card->chan[c].open && card->chan[c].selected >= 0 &&
+		    !selectable(card, &card->inst[card->chan[c].selected]))
+			deselect_channel(card, c);
 }
 
 /* Security domains may be selected on several channels at once. */
@@ -628,6 +652,9 @@ static uint16_t do_select(struct vc_card *card, const struct vc_apdu *a, struct 
 		return SW_INCORRECT_P1P2;	/* only first-or-only occurrence */
 	if (a->nc > VC_AID_MAX)
 		return SW_WRONG_LENGTH;
+	/* Any SELECT on the channel voids the PIN entered there, even one that
+	 * leaves the selection as it was. */
+	vc_pin_forget_fresh(&card->pin_session, a->channel);
 	/* An empty AID selects the default application (the card manager). */
 	int idx = a->nc == 0 ? default_instance(card) : find_instance(card, a->data, a->nc);
 	if (idx < 0 || !selectable(card, &card->inst[idx]))
@@ -736,7 +763,10 @@ static uint16_t dispatch(struct vc_card *card, const struct vc_apdu *a, struct v
 		return do_select(card, a, rsp);
 	if (vc_pin_is_command(a)) {
 		enum vc_status st;
-		uint16_t sw = vc_pin_process(&card->nvm, card->pin_obj.off, &card->pin_session, a, &st);
+		int sel = card->chan[a->channel].selected;
+		uint32_t owner = sel >= 0 ? card->inst[sel].owner : PLATFORM_OWNER;
+		uint16_t sw = vc_pin_process(&card->nvm, card->pin_obj.off, &card->pin_session, a,
+					     owner, &st);
 		if (st != VC_OK && st != VC_ERR_POWER_LOST)
 			LOG_E(card->log, "PIN record update failed: %s", vc_status_str(st));
 		return sw;
@@ -877,10 +907,7 @@ bool vc_pin_verified(struct vc_applet_ctx *ctx)
 
 bool vc_pin_take_fresh(struct vc_applet_ctx *ctx)
 {
-	struct vc_pin_session *s = &ctx->card->pin_session;
-	bool fresh = s->verified && s->fresh;
-	s->fresh = false;
-	return fresh;
+	return vc_pin_take_fresh_for(&ctx->card->pin_session, ctx->channel, ctx->owner);
 }
 
 void vc_card_serial_of(struct vc_applet_ctx *ctx, uint8_t serial[8])

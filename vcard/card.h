@@ -156,6 +156,9 @@ enum vc_status vc_card_set_state(struct vc_card *card, int slot, uint8_t state);
 enum vc_status vc_card_remove_instance(struct vc_card *card, int slot);
 /* Reload the registry into RAM after a committed change. */
 enum vc_status vc_card_reload(struct vc_card *card);
+/* After a life cycle change: every channel deselects the application it
+ * may no longer select, so a session opened before the change ends too. */
+void vc_card_drop_unselectable(struct vc_card *card);
 
 void vc_card_serial(const struct vc_card *card, uint8_t serial[8]);
 /* Physical writes to the image since power-up. */

@@ -232,6 +232,12 @@ static uint16_t install_for_install(struct isd *d, uint8_t p1, struct cursor *c,
 		return SW_WRONG_DATA;
 	if (priv[0] & (GP_PRIV_SECURITY_DOMAIN | GP_PRIV_CARD_RESET))
 		return SW_CONDITIONS;	/* one card manager, one default application */
+	/* Nor by the back door: the card manager's native module, named by a
+	 * load file's applet, would make an instance that acts as a security
+	 * domain with keys of its own. The command is well formed; the card's
+	 * rules refuse it, hence 6985 and not 6A80. */
+	if (module_len == vc_isd_applet.aid_len && memcmp(module, vc_isd_applet.aid, module_len) == 0)
+		return SW_CONDITIONS;
 	int elf_slot = elf_find(d, elf, elf_len);
 	struct isd_elf e;
 	if (elf_slot < 0 || !isd_elf_get(d, (unsigned)elf_slot, &e))
@@ -557,8 +563,12 @@ uint16_t isd_set_status(struct isd *d, const struct vc_apdu *cmd)
 		if (st == VC_OK)
 			st = vc_obj_write(d->ctx, &d->state, ISD_ST_LIFE_CYCLE, &to, 1);
 		uint16_t sw = commit(d, st);
-		if (sw == SW_OK)
+		if (sw == SW_OK) {
 			d->card->life_cycle = to;
+			/* Locked or terminated, the card ends the sessions of the
+			 * applications on every channel, not only new SELECTs. */
+			vc_card_drop_unselectable(d->card);
+		}
 		return sw;
 	}
 	if (cmd->p1 != GP_SET_STATUS_APP)
@@ -586,10 +596,8 @@ uint16_t isd_set_status(struct isd *d, const struct vc_apdu *cmd)
 	if (st == VC_OK)
 		st = vc_card_set_state(d->card, slot, state);
 	uint16_t sw = commit(d, st);
-	if (sw == SW_OK && (state & GP_APP_LOCKED_BIT))
-		for (uint8_t c = 0; c < VC_CHANNELS; c++)
-			if (d->card->chan[c].selected == slot)
-				d->card->chan[c].selected = -1;
+	if (sw == SW_OK)
+		vc_card_drop_unselectable(d->card);
 	return sw;
 }
 

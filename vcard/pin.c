@@ -162,8 +162,8 @@ static enum vc_status set_pin(struct vc_nvm *nvm, uint32_t rec_off, const uint8_
  * together with fresh counters (the PUK's too when unblocking).
  */
 static uint16_t authenticate(struct vc_nvm *nvm, uint32_t rec_off, struct vc_pin_session *s,
-			     bool by_puk, const uint8_t *given, const uint8_t *new_block,
-			     enum vc_status *st)
+			     const struct vc_apdu *cmd, uint32_t owner, bool by_puk,
+			     const uint8_t *given, const uint8_t *new_block, enum vc_status *st)
 {
 	uint8_t left;
 
@@ -188,12 +188,14 @@ static uint16_t authenticate(struct vc_nvm *nvm, uint32_t rec_off, struct vc_pin
 	if (!by_puk) {
 		s->verified = true;
 		s->fresh = true;
+		s->channel = cmd->channel;
+		s->owner = owner;
 	}
 	return SW_OK;
 }
 
 static uint16_t verify(struct vc_nvm *nvm, uint32_t rec_off, struct vc_pin_session *s,
-		       const struct vc_apdu *cmd, enum vc_status *st)
+		       const struct vc_apdu *cmd, uint32_t owner, enum vc_status *st)
 {
 	if (cmd->nc == 0) {
 		/* Status query: no try is spent. */
@@ -206,11 +208,11 @@ static uint16_t verify(struct vc_nvm *nvm, uint32_t rec_off, struct vc_pin_sessi
 		return SW_WRONG_LENGTH;
 	if (!vc_pin_block_valid(cmd->data))
 		return SW_WRONG_DATA;
-	return authenticate(nvm, rec_off, s, false, cmd->data, NULL, st);
+	return authenticate(nvm, rec_off, s, cmd, owner, false, cmd->data, NULL, st);
 }
 
 static uint16_t change(struct vc_nvm *nvm, uint32_t rec_off, struct vc_pin_session *s,
-		       const struct vc_apdu *cmd, enum vc_status *st)
+		       const struct vc_apdu *cmd, uint32_t owner, enum vc_status *st)
 {
 	if (cmd->nc != 2 * ISO_PIN_BLOCK_LEN)
 		return SW_WRONG_LENGTH;
@@ -218,11 +220,11 @@ static uint16_t change(struct vc_nvm *nvm, uint32_t rec_off, struct vc_pin_sessi
 	const uint8_t *new_block = cmd->data + ISO_PIN_BLOCK_LEN;
 	if (!vc_pin_block_valid(old_block) || !vc_pin_block_valid(new_block))
 		return SW_WRONG_DATA;
-	return authenticate(nvm, rec_off, s, false, old_block, new_block, st);
+	return authenticate(nvm, rec_off, s, cmd, owner, false, old_block, new_block, st);
 }
 
 static uint16_t unblock(struct vc_nvm *nvm, uint32_t rec_off, struct vc_pin_session *s,
-			const struct vc_apdu *cmd, enum vc_status *st)
+			const struct vc_apdu *cmd, uint32_t owner, enum vc_status *st)
 {
 	if (cmd->nc != 2 * ISO_PIN_BLOCK_LEN)
 		return SW_WRONG_LENGTH;
@@ -230,11 +232,11 @@ static uint16_t unblock(struct vc_nvm *nvm, uint32_t rec_off, struct vc_pin_sess
 	const uint8_t *new_block = cmd->data + ISO_PIN_BLOCK_LEN;
 	if (!puk_valid(puk) || !vc_pin_block_valid(new_block))
 		return SW_WRONG_DATA;
-	return authenticate(nvm, rec_off, s, true, puk, new_block, st);
+	return authenticate(nvm, rec_off, s, cmd, owner, true, puk, new_block, st);
 }
 
 uint16_t vc_pin_process(struct vc_nvm *nvm, uint32_t rec_off, struct vc_pin_session *session,
-			const struct vc_apdu *cmd, enum vc_status *st)
+			const struct vc_apdu *cmd, uint32_t owner, enum vc_status *st)
 {
 	*st = VC_OK;
 	if (cmd->p1 != 0x00)
@@ -244,13 +246,13 @@ uint16_t vc_pin_process(struct vc_nvm *nvm, uint32_t rec_off, struct vc_pin_sess
 	uint16_t sw;
 	switch (cmd->ins) {
 	case ISO_INS_VERIFY:
-		sw = verify(nvm, rec_off, session, cmd, st);
+		sw = verify(nvm, rec_off, session, cmd, owner, st);
 		break;
 	case ISO_INS_CHANGE_REFERENCE_DATA:
-		sw = change(nvm, rec_off, session, cmd, st);
+		sw = change(nvm, rec_off, session, cmd, owner, st);
 		break;
 	case ISO_INS_RESET_RETRY_COUNTER:
-		sw = unblock(nvm, rec_off, session, cmd, st);
+		sw = unblock(nvm, rec_off, session, cmd, owner, st);
 		break;
 	default:
 		sw = SW_INS_NOT_SUPPORTED;
@@ -259,4 +261,17 @@ uint16_t vc_pin_process(struct vc_nvm *nvm, uint32_t rec_off, struct vc_pin_sess
 	if (*st != VC_OK && *st != VC_ERR_POWER_LOST && nvm->dead)
 		*st = VC_ERR_POWER_LOST;
 	return sw;
+}
+
+bool vc_pin_take_fresh_for(struct vc_pin_session *s, uint8_t channel, uint32_t owner)
+{
+	bool fresh = s->verified && s->fresh && s->channel == channel && s->owner == owner;
+	s->fresh = false;
+	return fresh;
+}
+
+void vc_pin_forget_fresh(struct vc_pin_session *s, uint8_t channel)
+{
+	if (s->channel == channel)
+		s->fresh = false;
 }

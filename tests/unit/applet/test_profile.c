@@ -524,6 +524,9 @@ Test(profile, works_on_a_logical_channel)
 	cr_assert_eq(fx_send(SELECT_WALLET), 0x9000);
 	cr_assert_eq(fx_send("01 A4 04 00 08 F045434152445001 00"), 0x9000);
 	verify();
+	cr_assert_eq(fx_send("01 DA 01 01 03 616263"), 0x6982,
+		     "entered on the basic channel, for the wallet selected there");
+	cr_assert_eq(fx_send("01 20 00 81 08 31323334FFFFFFFF"), 0x9000);
 	cr_assert_eq(fx_send("01 DA 01 01 03 616263"), 0x9000);
 	cr_assert_eq(fx_send("01 CA 01 01 00"), 0x9000);
 	cr_assert_eq(fx.rsp_len, 3);
@@ -532,7 +535,7 @@ Test(profile, works_on_a_logical_channel)
 	cr_assert_eq(fx.rsp_len, 2);
 	cr_assert_eq(fx.rsp[0], 0x00);
 	cr_assert_eq(fx.rsp[1], 0x02);
-	cr_assert_eq(fx_send("01 DA 01 01 01 41"), 0x6982, "the VERIFY is card-wide, consumed");
+	cr_assert_eq(fx_send("01 DA 01 01 01 41"), 0x6982, "the VERIFY was consumed");
 	/* Back on the basic channel: the same data. */
 	cr_assert_eq(fx_send("00 70 80 01"), 0x9000);
 	reselect();

@@ -2,9 +2,16 @@
  * test_wallet.c - the wallet applet's protocol and security rules, in
  * process: personalization, top-up (S1, S2, S3, replay, wrong S2, maximum),
  * purchase (merchant certificate and signature, fresh PIN, funds, currency,
- * offline verification), GET LAST TRANSACTION, the log and the counter.
+ * offline verification), GET LAST TRANSACTION, the log and the counter;
+ * a fresh PIN pays only on the wallet's channel, and a card lock ends a
+ * wallet session opened before it.
  */
 #include "wallet_fixture.h"
+
+#include "gp_proto.h"
+#include "profile_proto.h"
+#include "scp03_host.h"
+#include "wallet_proto.h"
 
 TestSuite(wallet, .init = fx_setup, .fini = fx_teardown);
 
@@ -386,6 +393,132 @@ Test(wallet, pending_load_voided_by_a_debit)
 	cr_assert_eq(purse_s2(fx.kload, &l, s2), 0);
 	cr_assert_eq(fx_credit(s2), 0x6985);
 	cr_assert_eq(fx_purse().balance, 900);
+}
+
+/* ---- the fresh PIN is for the application it was entered for ---- */
+
+static const uint8_t wallet_aid[] = { WALLET_AID };
+static const uint8_t profile_aid[] = { PROFILE_AID };
+static const uint8_t pin_1234[ISO_PIN_BLOCK_LEN] = { '1', '2', '3', '4', 0xFF, 0xFF, 0xFF, 0xFF };
+
+static uint16_t select_on(uint8_t channel, const uint8_t *aid, size_t len)
+{
+	return fx_send_data(iso_cla(0x00, channel), ISO_INS_SELECT, ISO_SELECT_BY_AID, 0x00, aid,
+			    len, true);
+}
+
+static uint16_t verify_on(uint8_t channel)
+{
+	return fx_send_data(iso_cla(0x00, channel), ISO_INS_VERIFY, 0x00, ISO_PIN_REFERENCE,
+			    pin_1234, sizeof(pin_1234), false);
+}
+
+static uint16_t wallet_on(uint8_t channel, uint8_t ins, const uint8_t *data, size_t len)
+{
+	return fx_send_data(iso_cla(WALLET_CLA, channel), ins, 0x00, 0x00, data, len, true);
+}
+
+/* The profile on the basic channel, the wallet on channel 1. */
+static void wallet_on_channel_1(void)
+{
+	cr_assert_eq(select_on(0, profile_aid, sizeof(profile_aid)), SW_OK);
+	cr_assert_eq(fx_send_data(0x00, ISO_INS_MANAGE_CHANNEL, 0x00, 1, NULL, 0, false), SW_OK);
+	cr_assert_eq(select_on(1, wallet_aid, sizeof(wallet_aid)), SW_OK);
+}
+
+Test(wallet, pin_entered_for_the_profile_pays_nothing_on_another_channel)
+{
+	uint8_t req[PURSE_DEBIT_REQUEST_LEN];
+	fx_load(5000);
+	wallet_on_channel_1();
+	cr_assert_eq(verify_on(0), SW_OK, "entered with the profile selected");
+	fx_debit_request(100, req);
+	cr_assert_eq(wallet_on(1, WALLET_INS_DEBIT, req, sizeof(req)), SW_SECURITY_STATUS);
+	cr_assert_eq(verify_on(1), SW_OK, "entered on the wallet's channel");
+	cr_assert_eq(wallet_on(1, WALLET_INS_DEBIT, req, sizeof(req)), SW_OK);
+	cr_assert_eq(wallet_on(1, WALLET_INS_GET_PURSE_DATA, NULL, 0), SW_OK);
+	cr_assert_eq(load_be32(fx.rsp + 11), 4900, "one debit");
+}
+
+Test(wallet, pin_entered_before_a_selection_change_pays_nothing)
+{
+	uint8_t req[PURSE_DEBIT_REQUEST_LEN];
+	fx_load(5000);
+	cr_assert_eq(fx_send(VERIFY_1234), SW_OK, "entered with the wallet selected");
+	cr_assert_eq(fx_send(SELECT_PROFILE), SW_OK);
+	fx_select_wallet();
+	fx_debit_request(100, req);
+	cr_assert_eq(fx_send_debit(req), SW_SECURITY_STATUS, "the wallet was selected again since");
+	cr_assert_eq(fx_purse().balance, 5000);
+}
+
+Test(wallet, pin_entered_on_the_wallets_channel_pays_once)
+{
+	uint8_t req[PURSE_DEBIT_REQUEST_LEN];
+	fx_load(5000);
+	wallet_on_channel_1();
+	cr_assert_eq(verify_on(1), SW_OK);
+	fx_debit_request(100, req);
+	cr_assert_eq(wallet_on(1, WALLET_INS_DEBIT, req, sizeof(req)), SW_OK);
+	fx_debit_request(100, req);
+	cr_assert_eq(wallet_on(1, WALLET_INS_DEBIT, req, sizeof(req)), SW_SECURITY_STATUS,
+		     "spent by the first debit");
+}
+
+/* ---- a locked card ---- */
+
+/* Change the card's life cycle through the card manager on the basic
+ * channel, in a secure channel with the test keys (C-MAC). */
+static uint16_t set_card_life_cycle(uint8_t state)
+{
+	static const uint8_t isd_aid[] = { GP_ISD_AID };
+	struct scp03_session host = { 0 };
+	struct scp03_keys keys = { .kvn = GP_TEST_KVN, .len = 16 };
+	struct scp03_init_response ir;
+	uint8_t challenge[SCP03_CHALLENGE_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	uint8_t set_status[] = { GP_CLA, GP_INS_SET_STATUS, GP_SET_STATUS_CARD, state };
+	uint8_t cmd[64];
+	size_t n;
+	for (uint8_t i = 0; i < keys.len; i++)
+		keys.enc[i] = keys.mac[i] = keys.dek[i] = (uint8_t)(GP_TEST_KEY_FIRST + i);
+	cr_assert_eq(select_on(0, isd_aid, sizeof(isd_aid)), SW_OK);
+	cr_assert_eq(scp03_host_initialize_update(&host, GP_CLA, GP_TEST_KVN, challenge, cmd,
+						  sizeof(cmd), &n), SCP03_OK);
+	cr_assert_eq(fx_send_bytes(cmd, n), SW_OK);
+	cr_assert_eq(scp03_parse_initialize_update_response(fx.rsp, fx.rsp_len, &ir), SCP03_OK);
+	cr_assert_eq(scp03_host_check_card(&host, &keys, &ir), SCP03_OK);
+	cr_assert_eq(scp03_host_external_authenticate(&host, SCP03_LEVEL_C_MAC, cmd, sizeof(cmd), &n),
+		     SCP03_OK);
+	cr_assert_eq(fx_send_bytes(cmd, n), SW_OK);
+	cr_assert_eq(scp03_host_wrap_command(&host, set_status, sizeof(set_status), cmd, sizeof(cmd),
+					     &n), SCP03_OK);
+	uint16_t sw = fx_send_bytes(cmd, n);
+	scp03_close(&host);
+	return sw;
+}
+
+/* GP 2.3.1: on a locked card only the card manager can be selected. A
+ * wallet selected before the lock, on another channel, is deselected with
+ * the lock, not left paying. */
+Test(wallet, card_lock_ends_the_wallet_session_on_every_channel)
+{
+	uint8_t req[PURSE_DEBIT_REQUEST_LEN];
+	fx_load(5000);
+	wallet_on_channel_1();
+	cr_assert_eq(verify_on(1), SW_OK);
+	cr_assert_eq(set_card_life_cycle(GP_CARD_LOCKED), SW_OK);
+
+	fx_debit_request(100, req);
+	cr_assert_eq(wallet_on(1, WALLET_INS_DEBIT, req, sizeof(req)), SW_INS_NOT_SUPPORTED,
+		     "no application on channel 1 any more");
+	cr_assert_eq(wallet_on(1, WALLET_INS_GET_PURSE_DATA, NULL, 0), SW_INS_NOT_SUPPORTED);
+	cr_assert_eq(select_on(1, wallet_aid, sizeof(wallet_aid)), SW_FILE_NOT_FOUND);
+	cr_assert_eq(select_on(0, wallet_aid, sizeof(wallet_aid)), SW_FILE_NOT_FOUND);
+
+	cr_assert_eq(set_card_life_cycle(GP_CARD_SECURED), SW_OK);
+	cr_assert_eq(select_on(1, wallet_aid, sizeof(wallet_aid)), SW_OK);
+	cr_assert_eq(wallet_on(1, WALLET_INS_GET_PURSE_DATA, NULL, 0), SW_OK);
+	cr_assert_eq(load_be32(fx.rsp + 11), 5000, "nothing was debited");
 }
 
 /* ---- log and counter ---- */

@@ -255,6 +255,18 @@ static void load_cap(const struct ec_cap *cap, size_t block_size, const char *ha
 	}
 }
 
+/* A CAP file made to measure by capgen, opened. */
+static void make_cap(const struct capgen_spec *spec, struct ec_cap *cap)
+{
+	char path[] = "/tmp/ecard-isd-XXXXXX";
+	int fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	cr_assert_eq(capgen_write_spec(spec, path), 0);
+	cr_assert_eq(ec_cap_open(path, cap, NULL), EC_OK);
+	unlink(path);
+}
+
 static void open_fixture(void)
 {
 	const char *path = TEST_CAP_FIXTURE;
@@ -330,6 +342,46 @@ Test(isd, load_errors)
 	cr_assert_eq(last, 0x6982, "not the announced load file");
 	cr_assert_eq(sec("80 F2 20 02 02 4F 00 00"), 0x6A88);
 	ec_cap_free(&fixture);
+}
+
+/*
+ * A second card manager through the back door: a load file whose applet
+ * names the card manager's own module. An instance of it would act as a
+ * security domain with the test keys of a new card, outlive the rotation
+ * of the real one's keys, and could DELETE the wallet. INSTALL refuses it.
+ */
+Test(isd, the_card_managers_module_cannot_be_installed)
+{
+	static const uint8_t pkg[] = { 0xA0, 0x00, 0x00, 0x07, 0x77, 0x02 };
+	struct capgen_applet applet = { vc_isd_aid, GP_ISD_AID_LEN };
+	struct capgen_spec spec = { .package_aid = pkg, .package_aid_len = sizeof(pkg),
+				    .version_major = 1, .applets = &applet, .applet_count = 1 };
+	struct ec_cap cap;
+	make_cap(&spec, &cap);
+	open_channel(0x03);
+	load_cap(&cap, 200, NULL);
+	ec_cap_free(&cap);
+
+	/* INSTALL [for install and make selectable] of A0000007770201 from
+	 * that module, with no privileges: the load file is there, the
+	 * module listed, the card's rules refuse. */
+	cr_assert_eq(sec("80 E6 0C 00 1E 06 A00000077702 08 A000000151000000 07 A0000007770201 "
+			 "01 00 02 C9 00 00"),
+		     SW_CONDITIONS, "the card manager's module is not an application");
+	cr_assert_eq(sec("80 F2 40 02 09 4F 07 A0000007770201 00"), SW_REF_DATA_NOT_FOUND,
+		     "nothing registered");
+	scp03_close(&host);
+	cr_assert_eq(plain("00 A4 04 00 07 A0000007770201"), SW_FILE_NOT_FOUND);
+	size_t managers = 0;
+	for (size_t i = 0; i < VC_MAX_INSTANCES; i++)
+		managers += card.inst[i].used && card.inst[i].type == &vc_isd_applet;
+	cr_assert_eq(managers, 1, "one card manager");
+
+	/* The platform refuses it too, whoever asks. */
+	static const uint8_t app[] = { 0xA0, 0x00, 0x00, 0x07, 0x77, 0x02, 0x01 };
+	cr_assert_eq(vc_card_install(&card, vc_isd_aid, GP_ISD_AID_LEN, app, sizeof(app), NULL, 0),
+		     VC_ERR_ARG);
+	cr_assert_eq(vc_card_find_instance(&card, app, sizeof(app)), -1);
 }
 
 /* ---- life cycles ---- */
@@ -432,13 +484,8 @@ Test(isd, load_torn_at_every_write_then_resumed)
 	struct capgen_spec spec = { .package_aid = pkg, .package_aid_len = sizeof(pkg),
 				    .version_major = 1, .applets = &applet, .applet_count = 1,
 				    .target_size = 3000 };
-	char path[] = "/tmp/ecard-isd-XXXXXX";
-	int fd = mkstemp(path);
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(capgen_write_spec(&spec, path), 0);
 	struct ec_cap cap;
-	cr_assert_eq(ec_cap_open(path, &cap, NULL), EC_OK);
-	unlink(path);
+	make_cap(&spec, &cap);
 
 	size_t count, block = 200;
 	cr_assert_eq(ec_cap_block_count(cap.load_data_len, block, &count, NULL), EC_OK);

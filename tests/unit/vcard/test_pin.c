@@ -129,9 +129,17 @@ Test(pin, verified_state_is_per_session)
 	cr_assert_eq(send(QUERY), 0x63C3);
 }
 
+/* The context the platform gives the instance selected on a channel. */
+static struct vc_applet_ctx ctx_on(uint8_t channel)
+{
+	int sel = card.chan[channel].selected;
+	cr_assert_geq(sel, 0, "an application is selected on channel %u", channel);
+	return (struct vc_applet_ctx){ .card = &card, .channel = channel, .owner = card.inst[sel].owner };
+}
+
 Test(pin, fresh_verification_is_consumed_once)
 {
-	struct vc_applet_ctx ctx = { .card = &card };
+	struct vc_applet_ctx ctx = ctx_on(0);
 	cr_assert(!vc_pin_take_fresh(&ctx));
 	cr_assert_eq(send(VERIFY_1234), 0x9000);
 	cr_assert(vc_pin_verified(&ctx));
@@ -140,6 +148,71 @@ Test(pin, fresh_verification_is_consumed_once)
 	cr_assert(vc_pin_verified(&ctx), "the session stays verified");
 	cr_assert_eq(send(VERIFY_1234), 0x9000);
 	cr_assert(vc_pin_take_fresh(&ctx));
+}
+
+#define SELECT_DIAG "00 A4 04 00 08 F045434152444401"
+#define OPEN_CHANNEL_1 "00 70 00 01"
+
+/* The card manager may be selected on two channels at once: only the
+ * channel tells them apart. */
+Test(pin, fresh_verification_is_for_its_channel)
+{
+	cr_assert_eq(send(OPEN_CHANNEL_1), 0x9000);
+	cr_assert_eq(ctx_on(0).owner, ctx_on(1).owner, "the card manager on both");
+	cr_assert_eq(send(VERIFY_1234), 0x9000);
+	struct vc_applet_ctx other = ctx_on(1), entered = ctx_on(0);
+	cr_assert(!vc_pin_take_fresh(&other), "entered on channel 0");
+	cr_assert(!vc_pin_take_fresh(&entered), "spent by the first that asked");
+	cr_assert(vc_pin_verified(&other), "the session stays verified");
+}
+
+Test(pin, fresh_verification_is_for_the_selected_application)
+{
+	struct vc_applet_ctx isd = ctx_on(0);
+	cr_assert_eq(send(SELECT_DIAG), 0x9000);
+	struct vc_applet_ctx diag = ctx_on(0);
+	cr_assert_neq(isd.owner, diag.owner);
+	cr_assert_eq(send(VERIFY_1234), 0x9000);
+	cr_assert(!vc_pin_take_fresh(&isd), "another application on the same channel");
+	cr_assert_eq(send(VERIFY_1234), 0x9000);
+	cr_assert(vc_pin_take_fresh(&diag));
+}
+
+Test(pin, a_selection_change_voids_the_fresh_verification)
+{
+	cr_assert_eq(send(SELECT_DIAG), 0x9000);
+	struct vc_applet_ctx diag = ctx_on(0);
+	cr_assert_eq(send(VERIFY_1234), 0x9000);
+	cr_assert_eq(send(SELECT_DIAG), 0x9000);
+	cr_assert(!vc_pin_take_fresh(&diag), "selected again");
+	cr_assert_eq(send(VERIFY_1234), 0x9000);
+	cr_assert_eq(send("00 A4 04 00 05 A000000001"), 0x6A82);
+	cr_assert(!vc_pin_take_fresh(&diag), "any SELECT on the channel");
+
+	cr_assert_eq(send(OPEN_CHANNEL_1), 0x9000);
+	cr_assert_eq(send("01 A4 04 00 08 F045434152444401"), 0x6985, "diag is on channel 0");
+	cr_assert_eq(send("00 A4 04 00 00"), 0x9000);
+	cr_assert_eq(send("01 A4 04 00 08 F045434152444401"), 0x9000);
+	diag = ctx_on(1);
+	cr_assert_eq(send("01 20 00 81 08 31323334FFFFFFFF"), 0x9000);
+	cr_assert_eq(send("00 70 80 01"), 0x9000);
+	cr_assert(!vc_pin_take_fresh(&diag), "its channel closed");
+	cr_assert(vc_pin_verified(&diag), "the session stays verified");
+}
+
+/* VERIFY without data only asks: it must not carry a fresh verification
+ * over to the channel it is sent on. */
+Test(pin, status_query_does_not_move_the_fresh_verification)
+{
+	cr_assert_eq(send(SELECT_DIAG), 0x9000);
+	cr_assert_eq(send(OPEN_CHANNEL_1), 0x9000);
+	cr_assert_eq(send(VERIFY_1234), 0x9000);
+	cr_assert_eq(send("01 20 00 81"), 0x9000);
+	struct vc_applet_ctx isd = ctx_on(1), diag = ctx_on(0);
+	cr_assert(!vc_pin_take_fresh(&isd));
+	cr_assert_eq(send(VERIFY_1234), 0x9000);
+	cr_assert_eq(send("01 20 00 81"), 0x9000);
+	cr_assert(vc_pin_take_fresh(&diag));
 }
 
 Test(pin, change_reference_data)
