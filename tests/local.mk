@@ -116,7 +116,7 @@ tests_unit_vcard_test_pin_LDADD = libapplets.la libvcard.la libcommoncrypto.la l
 tests_unit_vcard_test_card_SOURCES = tests/unit/vcard/test_card.c
 tests_unit_vcard_test_card_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_vcard_test_card_CFLAGS = $(TEST_CFLAGS)
-tests_unit_vcard_test_card_LDADD = libapplets.la libvcard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
+tests_unit_vcard_test_card_LDADD = libtestsupport.la libapplets.la libvcard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
 tests_unit_vcard_test_applet_api_SOURCES = tests/unit/vcard/test_applet_api.c
 tests_unit_vcard_test_applet_api_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_vcard_test_applet_api_CFLAGS = $(TEST_CFLAGS)
@@ -238,7 +238,7 @@ tests_unit_ccid_sim_test_t0_card_LDADD = libccidsim.la libcommon.la $(TEST_LIBS)
 tests_unit_ccid_sim_test_ccid_sim_SOURCES = tests/unit/ccid-sim/test_ccid_sim.c
 tests_unit_ccid_sim_test_ccid_sim_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_ccid_sim_test_ccid_sim_CFLAGS = $(TEST_CFLAGS)
-tests_unit_ccid_sim_test_ccid_sim_LDADD = libccidsim.la libapplets.la libvcard.la libifd.la libifdcodec.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
+tests_unit_ccid_sim_test_ccid_sim_LDADD = libtestsupport.la libccidsim.la libapplets.la libvcard.la libifd.la libifdcodec.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
 
 ## --- the driver's parsers under a bounded fuzz run in every `make check` ---
 tests_fuzz_fuzz_parsers_SOURCES = tests/fuzz/fuzz_parsers.c
