@@ -64,6 +64,7 @@ UNIT_TESTS = \
 	tests/unit/ifd/test_usb_name \
 	tests/unit/ifd/test_slot \
 	tests/unit/vcard-daemon/test_vpcd \
+	tests/unit/vcard-daemon/test_main \
 	tests/unit/ccid-sim/test_t0_card \
 	tests/unit/ccid-sim/test_ccid_sim
 
@@ -229,6 +230,11 @@ tests_unit_vcard_daemon_test_vpcd_SOURCES = tests/unit/vcard-daemon/test_vpcd.c
 tests_unit_vcard_daemon_test_vpcd_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_vcard_daemon_test_vpcd_CFLAGS = $(TEST_CFLAGS)
 tests_unit_vcard_daemon_test_vpcd_LDADD = libvcardfront.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
+## Runs the built ecard-vcard, and powers the images it makes.
+tests_unit_vcard_daemon_test_main_SOURCES = tests/unit/vcard-daemon/test_main.c
+tests_unit_vcard_daemon_test_main_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_vcard_daemon_test_main_CFLAGS = $(TEST_CFLAGS)
+tests_unit_vcard_daemon_test_main_LDADD = libtestsupport.la libapplets.la libvcard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
 
 ## ccid-sim/
 tests_unit_ccid_sim_test_t0_card_SOURCES = tests/unit/ccid-sim/test_t0_card.c
