@@ -834,6 +834,29 @@ void vc_ccid_sim_abort_request(struct vc_ccid_sim *s, uint8_t slot, uint8_t seq,
 	      slot, seq);
 }
 
+/*
+ * The message trace of debug logs, which never shows a secret (log.h). An
+ * XfrBlock and the answers to it carry APDUs or pieces of them (T=1
+ * blocks, T=0 data, chained parts), and a piece cannot tell whether its
+ * APDU carries a PIN, a key or personal data: of these messages only the
+ * header is shown, with the length of abData. The card traces each whole
+ * APDU itself, through the same logger, with what is secret in it hidden
+ * (vcard/card.c).
+ */
+static void trace_message(const struct vc_ccid_sim *s, const char *way, const uint8_t *msg,
+			  size_t len, bool carries_apdu)
+{
+	char hex[96];
+
+	if (!s->log || s->log->level < LOG_DEBUG)
+		return;
+	if (carries_apdu && len > CCID_HEADER_LEN)
+		LOG_D(s->log, "%s: %s + %zu bytes of abData not shown", way,
+		      log_hex(hex, sizeof(hex), msg, CCID_HEADER_LEN), len - CCID_HEADER_LEN);
+	else
+		LOG_D(s->log, "%s: %s", way, log_hex(hex, sizeof(hex), msg, len));
+}
+
 void vc_ccid_sim_handle(struct vc_ccid_sim *s, const uint8_t *msg, size_t len,
 			struct vc_ccid_out *out)
 {
@@ -842,10 +865,7 @@ void vc_ccid_sim_handle(struct vc_ccid_sim *s, const uint8_t *msg, size_t len,
 	out_reset(out);
 	memset(&c, 0, sizeof(c));
 	s->stats.messages++;
-	if (s->log && s->log->level >= LOG_DEBUG) {
-		char hex[96];
-		LOG_D(s->log, "in : %s", log_hex(hex, sizeof(hex), msg, len));
-	}
+	trace_message(s, "in ", msg, len, len > 0 && msg[0] == PC_TO_RDR_XFR_BLOCK);
 
 	if (ccid_msg_decode(msg, len, &c.m) != 0) {
 		s->stats.malformed++;
@@ -916,13 +936,9 @@ void vc_ccid_sim_handle(struct vc_ccid_sim *s, const uint8_t *msg, size_t len,
 	}
 	apply_faults(s, out, c.t1_block);
 
-	if (s->log && s->log->level >= LOG_DEBUG) {
-		for (unsigned i = 0; i < out->count; i++) {
-			char hex[96];
-			LOG_D(s->log, "out: %s",
-			      log_hex(hex, sizeof(hex), vc_ccid_out_msg(out, i), out->len[i]));
-		}
-	}
+	for (unsigned i = 0; i < out->count; i++)
+		trace_message(s, "out", vc_ccid_out_msg(out, i), out->len[i],
+			      c.m.type == PC_TO_RDR_XFR_BLOCK);
 }
 
 /* ---- slots: insertion, removal, interrupts ---- */

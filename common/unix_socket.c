@@ -64,7 +64,21 @@ int unix_socket_listen(const char *path, int type, int backlog)
 	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -1;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, backlog) != 0) {
+	/*
+	 * On Linux whoever may write the socket file may connect, and bind()
+	 * gives it 0777 less the umask: under umask 002 the whole group could
+	 * drive the card. The file is made 0600 by binding under umask 177
+	 * rather than by a chmod() afterwards: fchmod() on the descriptor does
+	 * not reach the file, and a chmod() by path acts on whatever the path
+	 * names by then (in a shared directory, possibly not our socket), while
+	 * this way the file never exists with another mode. The umask is the
+	 * process's: the daemons that listen are single-threaded, and another
+	 * thread creating a file meanwhile would only get a stricter mode.
+	 */
+	mode_t saved_umask = umask(0177);
+	int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(saved_umask);
+	if (rc != 0 || listen(fd, backlog) != 0) {
 		close_keeping_errno(fd);
 		return -1;
 	}

@@ -18,6 +18,8 @@ int unix_socket_connect(const char *path, int type);
  * Listen at path, non-blocking and close-on-exec. A socket already there
  * (left by a process that was killed) is replaced; anything else there is
  * never touched: -1 with errno EEXIST, so a typo cannot delete a file.
+ * The socket file is made 0600 whatever the umask: only its owner (and
+ * root) may connect.
  */
 int unix_socket_listen(const char *path, int type, int backlog);
 

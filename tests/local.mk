@@ -64,6 +64,7 @@ UNIT_TESTS = \
 	tests/unit/ifd/test_usb_name \
 	tests/unit/ifd/test_slot \
 	tests/unit/vcard-daemon/test_vpcd \
+	tests/unit/vcard-daemon/test_main \
 	tests/unit/ccid-sim/test_t0_card \
 	tests/unit/ccid-sim/test_ccid_sim
 
@@ -86,7 +87,7 @@ tests_unit_common_test_purse_LDADD = libcommoncrypto.la libcommon.la $(TEST_LIBS
 tests_unit_common_test_control_SOURCES = tests/unit/common/test_control.c
 tests_unit_common_test_control_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_common_test_control_CFLAGS = $(TEST_CFLAGS)
-tests_unit_common_test_control_LDADD = libcommon.la $(TEST_LIBS)
+tests_unit_common_test_control_LDADD = libtestsupport.la libcommon.la $(TEST_LIBS)
 tests_unit_common_test_daemon_SOURCES = tests/unit/common/test_daemon.c
 tests_unit_common_test_daemon_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_common_test_daemon_CFLAGS = $(TEST_CFLAGS)
@@ -116,7 +117,7 @@ tests_unit_vcard_test_pin_LDADD = libapplets.la libvcard.la libcommoncrypto.la l
 tests_unit_vcard_test_card_SOURCES = tests/unit/vcard/test_card.c
 tests_unit_vcard_test_card_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_vcard_test_card_CFLAGS = $(TEST_CFLAGS)
-tests_unit_vcard_test_card_LDADD = libapplets.la libvcard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
+tests_unit_vcard_test_card_LDADD = libtestsupport.la libapplets.la libvcard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
 tests_unit_vcard_test_applet_api_SOURCES = tests/unit/vcard/test_applet_api.c
 tests_unit_vcard_test_applet_api_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_vcard_test_applet_api_CFLAGS = $(TEST_CFLAGS)
@@ -229,6 +230,11 @@ tests_unit_vcard_daemon_test_vpcd_SOURCES = tests/unit/vcard-daemon/test_vpcd.c
 tests_unit_vcard_daemon_test_vpcd_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_vcard_daemon_test_vpcd_CFLAGS = $(TEST_CFLAGS)
 tests_unit_vcard_daemon_test_vpcd_LDADD = libvcardfront.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
+## Runs the built ecard-vcard, and powers the images it makes.
+tests_unit_vcard_daemon_test_main_SOURCES = tests/unit/vcard-daemon/test_main.c
+tests_unit_vcard_daemon_test_main_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_vcard_daemon_test_main_CFLAGS = $(TEST_CFLAGS)
+tests_unit_vcard_daemon_test_main_LDADD = libtestsupport.la libapplets.la libvcard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
 
 ## ccid-sim/
 tests_unit_ccid_sim_test_t0_card_SOURCES = tests/unit/ccid-sim/test_t0_card.c
@@ -238,7 +244,7 @@ tests_unit_ccid_sim_test_t0_card_LDADD = libccidsim.la libcommon.la $(TEST_LIBS)
 tests_unit_ccid_sim_test_ccid_sim_SOURCES = tests/unit/ccid-sim/test_ccid_sim.c
 tests_unit_ccid_sim_test_ccid_sim_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_ccid_sim_test_ccid_sim_CFLAGS = $(TEST_CFLAGS)
-tests_unit_ccid_sim_test_ccid_sim_LDADD = libccidsim.la libapplets.la libvcard.la libifd.la libifdcodec.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
+tests_unit_ccid_sim_test_ccid_sim_LDADD = libtestsupport.la libccidsim.la libapplets.la libvcard.la libifd.la libifdcodec.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
 
 ## --- the driver's parsers under a bounded fuzz run in every `make check` ---
 tests_fuzz_fuzz_parsers_SOURCES = tests/fuzz/fuzz_parsers.c

@@ -15,6 +15,8 @@ libvcardfront_la_SOURCES = vcard-daemon/vpcd.c vcard-daemon/vpcd.h \
 bin_PROGRAMS += ecard-vcard
 ecard_vcard_CPPFLAGS = $(VCARD_DAEMON_CPPFLAGS)
 ecard_vcard_CFLAGS = $(AM_CFLAGS) $(PCSC_CFLAGS)
-ecard_vcard_SOURCES = vcard-daemon/main.c
+## The PIN and the PUK of a new card are read from descriptors as ecard
+## reads its PINs: with ecard's reader, which is no part of libecard.
+ecard_vcard_SOURCES = vcard-daemon/main.c host/pin_entry.c host/pin_entry.h
 ecard_vcard_LDADD = libdaemon.la libvcardfront.la libapplets.la libvcard.la libecard.la libcommoncrypto.la libcommon.la \
 	$(PCSC_LIBS)

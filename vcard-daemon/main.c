@@ -1,7 +1,7 @@
 /*
  * main.c - ecard-vcard, the virtual card daemon.
  *
- *   ecard-vcard --new --image F [--serial HEX] [--size N] [--pin D] [--puk D]
+ *   ecard-vcard --new --image F [--serial HEX] [--size N] [--pin-fd N] [--puk-fd N]
  *   ecard-vcard --image F [--vpcd HOST:PORT] [--control PATH] [--sync] ...
  *   ecard-vcard ctl PATH COMMAND
  *
@@ -15,6 +15,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -26,11 +27,13 @@
 #include "applets.h"
 #include "card.h"
 #include "control.h"
+#include "crypto.h"
 #include "daemon.h"
 #include "hex.h"
 #include "inproc.h"
 #include "issuer.h"
 #include "perso.h"
+#include "pin_entry.h"
 #include "log.h"
 #include "vpcd.h"
 
@@ -68,7 +71,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: ecard-vcard --new --image FILE [--personalize DIR] [--serial HEX] [--size BYTES]\n"
-		"                   [--pin DIGITS] [--puk DIGITS]\n"
+		"                   [--pin-fd N] [--puk-fd N]\n"
 		"       ecard-vcard --image FILE [--vpcd HOST:PORT] [--control PATH] [options]\n"
 		"       ecard-vcard ctl PATH COMMAND\n"
 		"\n"
@@ -83,8 +86,15 @@ static void usage(FILE *out)
 		"  --image FILE          the card's persistent memory\n"
 		"  --serial HEX          card serial number, 8 bytes (default: random)\n"
 		"  --size BYTES          image size (default 262144)\n"
-		"  --pin DIGITS          initial PIN, 4 to 8 digits (default 1234)\n"
-		"  --puk DIGITS          initial PUK, 8 digits (default 12345678)\n"
+		"  --pin-fd N            read the initial PIN, 4 to 8 digits, as one line\n"
+		"                        from file descriptor N (default PIN 1234)\n"
+		"  --puk-fd N            read the initial PUK, 8 digits, as one line from\n"
+		"                        file descriptor N (default 12345678); with the\n"
+		"                        same N as --pin-fd, the PIN's line comes first\n"
+		"  --pin DIGITS, --puk DIGITS\n"
+		"                        the same on the command line, where other users\n"
+		"                        may see them until they are erased: use --pin-fd\n"
+		"                        and --puk-fd\n"
 		"  --scp03-i 70|10       the card manager's SCP03 option i (default 70:\n"
 		"                        R-MAC and R-ENC; 10: C-MAC and C-DEC only)\n"
 		"Running:\n"
@@ -313,13 +323,33 @@ static int run(struct daemon *d)
 
 /* ---- command line ---- */
 
+/* The initial PIN or PUK of a new card, from its descriptor or (for
+ * compatibility) from the command line. */
+struct secret {
+	const char *name;	/* "PIN" */
+	const char *option;	/* "--pin" */
+	const char *fd_option;	/* "--pin-fd" */
+	const char *rule;	/* "4 to 8 digits" */
+	bool (*check)(const char *digits, uint8_t block[ISO_PIN_BLOCK_LEN]);
+	int fd;			/* the descriptor given, or -1 */
+	bool given;		/* text holds it */
+	char text[EC_PIN_TEXT_MAX];
+};
+
+#define SECRET_PIN \
+	{ .name = "PIN", .option = "--pin", .fd_option = "--pin-fd", .rule = "4 to 8 digits", \
+	  .check = vc_pin_block_from_digits, .fd = -1 }
+#define SECRET_PUK \
+	{ .name = "PUK", .option = "--puk", .fd_option = "--puk-fd", .rule = "exactly 8 digits", \
+	  .check = vc_puk_from_digits, .fd = -1 }
+
 struct options {
 	bool create;
 	const char *image;
 	const char *vpcd;
 	const char *control;
-	const char *pin;
-	const char *puk;
+	struct secret pin;
+	struct secret puk;
 	const char *serial;
 	const char *personalize;
 	uint8_t scp03_i;
@@ -330,12 +360,71 @@ struct options {
 	int level;
 };
 
+/*
+ * --pin or --puk: the value is copied, then its text in argv is
+ * overwritten at once, so that /proc/PID/cmdline, which other users can
+ * read, stops showing it. It was visible until then: --pin-fd and --puk-fd
+ * are the way that never shows it. A value too long to be one is kept
+ * empty, for the check to refuse.
+ */
+static void secret_from_arg(struct secret *sec, char *arg)
+{
+	size_t n = strlen(arg);
+
+	sec->given = true;
+	sec->text[0] = '\0';
+	if (n < sizeof(sec->text))
+		memcpy(sec->text, arg, n + 1);
+	crypto_wipe(arg, n);
+}
+
+/* --pin-fd N or --puk-fd N: DAEMON_GO_ON, or the code to exit with. */
+static int secret_fd_from_arg(struct secret *sec, const char *arg)
+{
+	uint64_t v;
+
+	if (!daemon_parse_number(arg, 10, 0, INT_MAX, &v) || fcntl((int)v, F_GETFD) == -1)
+		return fail("%s takes the number of an open file descriptor, e.g. %s 3 3<file.",
+			    sec->fd_option, sec->fd_option);
+	sec->fd = (int)v;
+	return DAEMON_GO_ON;
+}
+
+/*
+ * The secret, read from its descriptor when one was given (one line, the
+ * way ecard reads --pin-fd), then checked. 0, or the code to exit with.
+ */
+static int take_secret(struct secret *sec)
+{
+	uint8_t block[ISO_PIN_BLOCK_LEN];
+	struct ec_error err = { 0 };
+	char what[16];
+
+	if (sec->fd >= 0) {
+		snprintf(what, sizeof(what), "the %s", sec->name);
+		if (pin_entry_read_fd(sec->fd, sec->fd_option, what, sec->text, sizeof(sec->text),
+				      sizeof(sec->text) - 1, NULL, &err) != 0)
+			return fail("%s", err.text);
+		sec->given = true;
+	}
+	if (!sec->given)
+		return 0;
+	bool ok = sec->check(sec->text, block);
+	crypto_wipe(block, sizeof(block));
+	if (ok)
+		return 0;
+	if (sec->fd >= 0)
+		return fail("the %s read from %s %d must be %s.", sec->name, sec->fd_option, sec->fd,
+			    sec->rule);
+	return fail("%s takes %s.", sec->option, sec->rule);
+}
+
 /* DAEMON_GO_ON, or the code to exit with. */
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum { OPT_NEW = DAEMON_OPT_OWN, OPT_PERSONALIZE, OPT_SCP03_I, OPT_IMAGE, OPT_VPCD,
-	       OPT_CONTROL, OPT_PIN, OPT_PUK, OPT_SERIAL, OPT_SIZE, OPT_SYNC, OPT_TEAR_AT,
-	       OPT_TEAR_RANDOM, OPT_OUTAGE };
+	       OPT_CONTROL, OPT_PIN, OPT_PUK, OPT_PIN_FD, OPT_PUK_FD, OPT_SERIAL, OPT_SIZE,
+	       OPT_SYNC, OPT_TEAR_AT, OPT_TEAR_RANDOM, OPT_OUTAGE };
 	static const struct option longopts[] = {
 		{ "new", no_argument, NULL, OPT_NEW },
 		{ "personalize", required_argument, NULL, OPT_PERSONALIZE },
@@ -345,6 +434,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "control", required_argument, NULL, OPT_CONTROL },
 		{ "pin", required_argument, NULL, OPT_PIN },
 		{ "puk", required_argument, NULL, OPT_PUK },
+		{ "pin-fd", required_argument, NULL, OPT_PIN_FD },
+		{ "puk-fd", required_argument, NULL, OPT_PUK_FD },
 		{ "serial", required_argument, NULL, OPT_SERIAL },
 		{ "size", required_argument, NULL, OPT_SIZE },
 		{ "sync", no_argument, NULL, OPT_SYNC },
@@ -354,7 +445,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		DAEMON_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
-	int c;
+	int c, rc;
 	uint64_t v;
 	char *end;
 
@@ -370,8 +461,14 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_IMAGE: o->image = optarg; break;
 		case OPT_VPCD: o->vpcd = optarg; break;
 		case OPT_CONTROL: o->control = optarg; break;
-		case OPT_PIN: o->pin = optarg; break;
-		case OPT_PUK: o->puk = optarg; break;
+		case OPT_PIN: secret_from_arg(&o->pin, optarg); break;
+		case OPT_PUK: secret_from_arg(&o->puk, optarg); break;
+		case OPT_PIN_FD:
+		case OPT_PUK_FD:
+			rc = secret_fd_from_arg(c == OPT_PIN_FD ? &o->pin : &o->puk, optarg);
+			if (rc != DAEMON_GO_ON)
+				return rc;
+			break;
 		case OPT_SERIAL: o->serial = optarg; break;
 		case OPT_SYNC: o->sync = true; break;
 		case OPT_SIZE:
@@ -398,8 +495,13 @@ static int parse_options(int argc, char **argv, struct options *o)
 		return c;
 	if (!o->image)
 		return fail("--image FILE is required; try 'ecard-vcard --help'.");
-	if (!o->create && (o->pin || o->puk || o->serial || o->personalize || o->scp03_i))
-		return fail("--pin, --puk, --serial, --personalize and --scp03-i only apply with --new.");
+	bool pin = o->pin.given || o->pin.fd >= 0, puk = o->puk.given || o->puk.fd >= 0;
+	if (!o->create && (pin || puk || o->serial || o->personalize || o->scp03_i))
+		return fail("--pin-fd, --puk-fd, --pin, --puk, --serial, --personalize and --scp03-i only apply with --new.");
+	if (o->pin.given && o->pin.fd >= 0)
+		return fail("give the PIN with --pin-fd or --pin, not both.");
+	if (o->puk.given && o->puk.fd >= 0)
+		return fail("give the PUK with --puk-fd or --puk, not both.");
 	return DAEMON_GO_ON;
 }
 
@@ -460,22 +562,21 @@ static int finish_image(const struct options *o, const struct logger *log)
 	return rc;
 }
 
-static int create_image(const struct options *o)
+/* The secrets in o are the caller's to wipe. */
+static int create_image(struct options *o)
 {
-	struct vc_card_options copt = { .pin = o->pin, .puk = o->puk, .scp03_i = o->scp03_i };
 	struct logger log;
 	logger_stderr(&log, "ecard-vcard: ", (enum log_level)o->level);
 
-	if (o->pin) {
-		uint8_t block[ISO_PIN_BLOCK_LEN];
-		if (!vc_pin_block_from_digits(o->pin, block))
-			return fail("--pin takes 4 to 8 digits.");
-	}
-	if (o->puk) {
-		uint8_t block[ISO_PIN_BLOCK_LEN];
-		if (!vc_puk_from_digits(o->puk, block))
-			return fail("--puk takes exactly 8 digits.");
-	}
+	/* The PIN first: from one descriptor, its line comes before the PUK's. */
+	int rc = take_secret(&o->pin);
+	if (rc == 0)
+		rc = take_secret(&o->puk);
+	if (rc != 0)
+		return rc;
+	struct vc_card_options copt = { .pin = o->pin.given ? o->pin.text : NULL,
+					.puk = o->puk.given ? o->puk.text : NULL,
+					.scp03_i = o->scp03_i };
 	if (o->serial) {
 		if (hex_decode(o->serial, copt.serial, sizeof(copt.serial)) != 8)
 			return fail("--serial takes 8 bytes in hex (16 hex digits).");
@@ -592,9 +693,11 @@ int main(int argc, char **argv)
 	if (argc >= 2 && strcmp(argv[1], "ctl") == 0)
 		return ctl_main(argc - 1, argv + 1);
 
-	struct options o = { .level = LOG_INFO };
+	struct options o = { .level = LOG_INFO, .pin = SECRET_PIN, .puk = SECRET_PUK };
 	int rc = parse_options(argc, argv, &o);
-	if (rc != DAEMON_GO_ON)
-		return rc;
-	return o.create ? create_image(&o) : serve(&o);
+	if (rc == DAEMON_GO_ON)
+		rc = o.create ? create_image(&o) : serve(&o);
+	crypto_wipe(o.pin.text, sizeof(o.pin.text));
+	crypto_wipe(o.puk.text, sizeof(o.puk.text));
+	return rc;
 }

@@ -57,6 +57,26 @@ const char *ts_tmp_path(char *buf, size_t cap, const char *name)
 	return buf;
 }
 
+static void capture(void *arg, enum log_level level, const char *msg)
+{
+	struct ts_log_capture *c = arg;
+	size_t used = strlen(c->text), len = strlen(msg);
+
+	(void)level;
+	if (used + len + 2 > sizeof(c->text))
+		return;
+	memcpy(c->text + used, msg, len);
+	memcpy(c->text + used + len, "\n", 2);
+}
+
+void ts_log_capture_init(struct ts_log_capture *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->logger.level = LOG_DEBUG;
+	c->logger.emit = capture;
+	c->logger.arg = c;
+}
+
 unsigned ts_file_mode(const char *path)
 {
 	struct stat st;

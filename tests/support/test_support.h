@@ -1,13 +1,16 @@
 /*
  * test_support.h - small helpers the Criterion tests share: exactly sized
  * heap copies (so AddressSanitizer sees any read past an input), a
- * temporary directory per test, and where the test data is.
+ * temporary directory per test, where the test data is, and a logger that
+ * keeps what it is given.
  */
 #ifndef ECARD_TEST_SUPPORT_H
 #define ECARD_TEST_SUPPORT_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "log.h"
 
 /* tests/data (see its README), set by the build. */
 #ifndef TEST_DATA_DIR
@@ -34,5 +37,18 @@ const char *ts_tmp_path(char *buf, size_t cap, const char *name);
 
 /* The permission bits of path (which must exist). */
 unsigned ts_file_mode(const char *path);
+
+/*
+ * A logger at debug level that keeps every message in text, one a line
+ * (what does not fit is dropped), for a test to look for what a library
+ * logs, or must never log. The logger points back at the struct, which
+ * must stay where ts_log_capture_init() found it while it is in use.
+ */
+struct ts_log_capture {
+	struct logger logger;
+	char text[16384];
+};
+
+void ts_log_capture_init(struct ts_log_capture *c);
 
 #endif

@@ -28,6 +28,7 @@
 #include "hex.h"
 #include "sim_proto.h"
 #include "t1.h"
+#include "test_support.h"
 
 #define IMAGE_SIZE 262144u
 #define SELECT_DIAG "00 A4 04 00 08 F0 45 43 41 52 44 44 01"
@@ -39,6 +40,7 @@ static uint8_t seq;
 static uint8_t msg[CCID_MAX_MSG];
 static uint8_t big[70000];
 static uint8_t gathered[70000];
+static const struct logger *sim_log;	/* the reader's, NULL: silent */
 
 /* ---- set-up ---- */
 
@@ -87,7 +89,7 @@ static void start_ex(const struct vc_ccid_config *cfg, unsigned cards, bool tear
 	out = calloc(1, sizeof(*out));
 	cr_assert(sim && out);
 	seq = 0;
-	cr_assert_eq(vc_ccid_sim_init(sim, cfg, NULL), VC_OK);
+	cr_assert_eq(vc_ccid_sim_init(sim, cfg, sim_log), VC_OK);
 	for (unsigned i = 0; i < cards; i++) {
 		struct vc_storage *st = new_card(tearing && i == 0);
 		if (tearing && i == 0)
@@ -1035,6 +1037,30 @@ Test(ccid_sim, time_extensions_before_the_answer)
 	}
 	cr_assert_eq(sw_of(&m), 0x9000);
 	cr_assert_eq(sim->stats.time_extensions, 3);
+}
+
+/* ---- the debug trace ---- */
+
+static struct ts_log_capture log_capture;	/* the reader keeps its logger */
+static const char *const trace = log_capture.text;
+
+/* The messages that carry APDUs show their header, never the APDU: the
+ * card traces it, with the PIN hidden. */
+Test(ccid_sim, trace_hides_apdu_data)
+{
+	ts_log_capture_init(&log_capture);
+	sim_log = &log_capture.logger;
+	start_level(CCID_LEVEL_SHORT_APDU, IFD_PROTOCOL_T1);
+	power_on(0);
+	expect_sw("00 20 00 81 08 31 32 33 34 FF FF FF FF", 0x9000);
+	expect_sw(SELECT_DIAG, 0x9000);
+
+	cr_assert_null(strstr(trace, "31323334"), "the PIN is traced: %s", trace);
+	cr_assert(strstr(trace, "in : 6F0D00000000"), "the header is traced: %s", trace);
+	cr_assert(strstr(trace, "+ 13 bytes of abData not shown"), "%s", trace);
+	cr_assert(strstr(trace, "C: 00200081 [PIN data hidden]  R: 9000"), "%s", trace);
+	cr_assert(strstr(trace, "F045434152444401"), "the card traces the rest: %s", trace);
+	cr_assert(strstr(trace, "in : 62000000000000"), "IccPowerOn whole: %s", trace);
 }
 
 /* ---- wire faults, each visible in the output ---- */

@@ -11,10 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "control.h"
+#include "test_support.h"
 #include "unix_socket.h"
 
 static void no_handler(void *arg, const char *line, char *reply, size_t len)
@@ -117,6 +119,44 @@ Test(unix_socket, errors_say_why)
 	cr_assert_eq(recv(a, buf, sizeof(buf), 0), 2, "a packet keeps its boundary");
 	close(a);
 	close(c);
+	close(l);
+	unlink(path);
+	rmdir(dir);
+}
+
+Test(unix_socket, only_the_owner_may_connect_whatever_the_umask)
+{
+	char dir[] = "/tmp/ecard-sock-XXXXXX", path[64], ctl[64];
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/cable", dir);
+	snprintf(ctl, sizeof(ctl), "%s/ctl", dir);
+
+	/* The most permissive umask: a socket would be 0777. */
+	mode_t before = umask(0);
+	int l = unix_socket_listen(path, SOCK_SEQPACKET, 1);
+	cr_assert_geq(l, 0);
+	cr_assert_eq(ts_file_mode(path), 0600u, "the cable socket is 0%o", ts_file_mode(path));
+	cr_assert_eq(umask(0), 0, "the caller's umask is left as it was");
+
+	struct control c;
+	control_init(&c);
+	cr_assert_eq(control_open(&c, ctl), 0);
+	cr_assert_eq(ts_file_mode(ctl), 0600u, "the control socket is 0%o", ts_file_mode(ctl));
+	control_close(&c);
+
+	/* A group-writable umask, replacing a stale socket of another mode. */
+	close(l);
+	cr_assert_eq(chmod(path, 0777), 0);
+	umask(002);
+	l = unix_socket_listen(path, SOCK_SEQPACKET, 1);
+	cr_assert_geq(l, 0);
+	cr_assert_eq(ts_file_mode(path), 0600u, "the cable socket is 0%o", ts_file_mode(path));
+	cr_assert_eq(umask(before), 002, "the caller's umask is left as it was");
+
+	/* Its owner still connects. */
+	int s = unix_socket_connect(path, SOCK_SEQPACKET);
+	cr_assert_geq(s, 0);
+	close(s);
 	close(l);
 	unlink(path);
 	rmdir(dir);

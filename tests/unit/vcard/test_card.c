@@ -12,6 +12,7 @@
  */
 #include <criterion/criterion.h>
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "applets.h"
 #include "card.h"
 #include "hex.h"
+#include "test_support.h"
 
 #define IMAGE_SIZE 262144u
 #define DIAG_AID_HEX "F0 45 43 41 52 44 44 01"
@@ -823,6 +825,76 @@ Test(card, random_bytes_differ)
 	expect_sw("80 84 00 00 10", SW_OK);
 	cr_assert_eq(rsp_len, 16);
 	cr_assert(memcmp(first, rsp, 16) != 0, "two draws of 16 bytes differ");
+}
+
+/* ---- the debug trace ---- */
+
+static struct ts_log_capture log_capture;
+static const char *const trace = log_capture.text;
+
+#define PROFILE_AID_HEX "F0 45 43 41 52 44 50 01"
+#define WALLET_AID_HEX "F0 45 43 41 52 44 57 01"
+/* "SECRET_FIELD_VAL", "KLOADKEY_0123456", "ISD_KEY_01234567" */
+#define FIELD_VALUE "53 45 43 52 45 54 5F 46 49 45 4C 44 5F 56 41 4C"
+#define K_LOAD "4B 4C 4F 41 44 4B 45 59 5F 30 31 32 33 34 35 36"
+#define ISD_KEY "49 53 44 5F 4B 45 59 5F 30 31 32 33 34 35 36 37"
+
+/* Whether the trace holds the bytes of hex, as the trace spells them. */
+static bool traced(const char *hex)
+{
+	uint8_t bytes[64];
+	char spelled[2 * sizeof(bytes) + 1];
+	long n = hex_decode(hex, bytes, sizeof(bytes));
+
+	cr_assert_gt(n, 0);
+	hex_encode(bytes, (size_t)n, spelled);
+	return strstr(trace, spelled) != NULL;
+}
+
+/* What may carry a secret is traced by its header and status word only:
+ * the PIN, personal data written or read, personalization, keys. */
+Test(card, trace_hides_secrets)
+{
+	ts_log_capture_init(&log_capture);
+	card->log = &log_capture.logger;
+
+	expect_sw("00 A4 04 00 08 " PROFILE_AID_HEX, SW_OK);
+	expect_sw("00 20 00 81 08 " PIN_1234, SW_OK);
+	expect_sw("00 DA 01 0A 10 " FIELD_VALUE, SW_OK);
+	expect_rsp("00 CA 01 0A 00", FIELD_VALUE, SW_OK);
+	/* The rest of a long answer comes by GET RESPONSE. */
+	expect_sw("00 CA 01 0A 04", 0x610C);
+	expect_sw("00 C0 00 00 0C", SW_OK);
+	cr_assert_eq(rsp_len, 12);
+
+	/* Personalization in clear at the factory, then in any class. */
+	expect_sw("00 A4 04 00 08 " WALLET_AID_HEX, SW_OK);
+	expect_sw("80 E2 00 00 12 C1 10 " K_LOAD, SW_OK);
+	send_hex("84 E2 00 01 12 C1 10 " K_LOAD);
+	send_hex("00 E2 00 02 12 C1 10 " K_LOAD);
+	/* PUT KEY, in clear and in a secure channel's class. */
+	expect_sw("00 A4 04 00 08 A0 00 00 01 51 00 00 00", SW_OK);
+	send_hex("80 D8 31 81 17 88 10 " ISD_KEY " 03 00 00 00");
+	send_hex("84 D8 31 81 17 88 10 " ISD_KEY " 03 00 00 00");
+	card->log = NULL;
+
+	cr_assert(!traced(PIN_1234), "the PIN is traced: %s", trace);
+	cr_assert(!traced("53 45 43 52"), "a field value is traced: %s", trace);
+	cr_assert(!traced("5F 56 41 4C"), "its last bytes are traced: %s", trace);
+	cr_assert(!traced("4B 4C 4F 41"), "K_load is traced: %s", trace);
+	cr_assert(!traced("49 53 44 5F"), "a key is traced: %s", trace);
+
+	/* The headers and status words stay, and the rest is traced. */
+	cr_assert(traced("00 DA 01 0A"), "%s", trace);
+	cr_assert(strstr(trace, "C: 00CA010A00  R: [personal data hidden] 9000"), "%s", trace);
+	cr_assert(strstr(trace, "C: 00C000000C  R: [continued data hidden] 9000"), "%s", trace);
+	cr_assert(traced("80 E2 00 00") && traced("84 E2 00 01") && traced("00 E2 00 02"), "%s",
+		  trace);
+	cr_assert(traced("80 D8 31 81") && traced("84 D8 31 81"), "%s", trace);
+	cr_assert(strstr(trace, "[field data hidden]"), "%s", trace);
+	cr_assert(strstr(trace, "[personalization data hidden]"), "%s", trace);
+	cr_assert(strstr(trace, "[key data hidden]"), "%s", trace);
+	cr_assert(traced("00 A4 04 00 08 " WALLET_AID_HEX), "other commands are traced: %s", trace);
 }
 
 /* ---- power ---- */
