@@ -110,9 +110,10 @@ test)
 	done
 	# What the fault-injection loops covered (tear points per operation).
 	grep -ah "^tearing" $(unit_logs build) 2>/dev/null || true
-	# The reader driver: faults on the CCID wire, card events, the fuzz runs.
+	# The reader driver: faults on the CCID wire, card events.
 	grep -ah "^ifd: " build/tests/integration/ifd.log 2>/dev/null || true
-	grep -ah "iterations in" build/tests/fuzz/fuzz.log build-sanitizers/tests/fuzz/fuzz.log 2>/dev/null || true
+	# The fuzz runs: the driver's codecs, the card, the host's parsers.
+	grep -ah "iterations in" build/tests/fuzz/*.log build-sanitizers/tests/fuzz/*.log 2>/dev/null || true
 	for log in build/test-suite.log build-sanitizers/test-suite.log; do
 		if [ -f "$log" ] && grep -q "^# FAIL: *[1-9]" "$log"; then
 			echo "---- $log"

@@ -63,6 +63,7 @@
 #define GP_STATUS_LOAD_FILES_MODULES 0x10
 #define GP_STATUS_P2_LEGACY 0x00
 #define GP_STATUS_P2_TLV 0x02
+#define GP_STATUS_P2_NEXT 0x01		/* b1: the next entries, after 6310 */
 
 /* GET STATUS entries (table 11-36). */
 #define GP_TAG_REGISTRY_ENTRY 0xE3

@@ -1,8 +1,8 @@
 ## tests/ - mirrors the source folders: tests/unit/FOLDER/test_MODULE.c
 ## tests that folder's MODULE.c. Integration tests start a private pcscd
 ## (with vpcd or the driver against the CCID simulator) and run the
-## programs; fuzz runs the driver's parsers for a bounded time; bench is
-## `make bench`. Tests may use every folder.
+## programs; fuzz runs the driver's codecs, the card and the host's parsers
+## for a bounded time; bench is `make bench`. Tests may use every folder.
 TEST_CPPFLAGS = $(INC_COMMON) $(INC_VCARD) $(INC_APPLET) $(INC_IFD_CODEC) $(INC_IFD) \
 	$(INC_HOST) $(INC_VCARD_DAEMON) $(INC_CCID_SIM) -I$(top_srcdir)/tests/support \
 	-DTEST_DATA_DIR='"$(abs_top_srcdir)/tests/data"'
@@ -246,11 +246,28 @@ tests_unit_ccid_sim_test_ccid_sim_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_ccid_sim_test_ccid_sim_CFLAGS = $(TEST_CFLAGS)
 tests_unit_ccid_sim_test_ccid_sim_LDADD = libtestsupport.la libccidsim.la libapplets.la libvcard.la libifd.la libifdcodec.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
 
-## --- the driver's parsers under a bounded fuzz run in every `make check` ---
-tests_fuzz_fuzz_parsers_SOURCES = tests/fuzz/fuzz_parsers.c
+## --- bounded fuzz runs in every `make check` (fuzz_engine: the shared engine;
+## fuzz_scenario: real traffic from the host clients against an in-process card) ---
+FUZZ_ENGINE = tests/fuzz/fuzz_engine.c tests/fuzz/fuzz_engine.h
+FUZZ_SCENARIO = tests/fuzz/fuzz_scenario.c tests/fuzz/fuzz_scenario.h
+FUZZ_LIBS = libcapgen.la libvcardfront.la libapplets.la libvcard.la libecard.la \
+	libcommoncrypto.la libcommon.la $(PCSC_LIBS) $(LIBZIP_LIBS)
+## the driver's parsers
+tests_fuzz_fuzz_parsers_SOURCES = tests/fuzz/fuzz_parsers.c $(FUZZ_ENGINE)
 tests_fuzz_fuzz_parsers_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_fuzz_fuzz_parsers_LDADD = libifdcodec.la libcommon.la
-FUZZ_TESTS = tests/fuzz/fuzz.test
+## the card's APDU entry point, every applet, secure channels, tearing
+tests_fuzz_fuzz_card_SOURCES = tests/fuzz/fuzz_card.c $(FUZZ_ENGINE) $(FUZZ_SCENARIO)
+tests_fuzz_fuzz_card_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_fuzz_fuzz_card_CFLAGS = $(AM_CFLAGS) $(PCSC_CFLAGS) $(LIBZIP_CFLAGS)
+tests_fuzz_fuzz_card_LDADD = $(FUZZ_LIBS)
+## the host's CAP and GlobalPlatform parsers, and the card's load file parser
+tests_fuzz_fuzz_host_SOURCES = tests/fuzz/fuzz_host.c $(FUZZ_ENGINE) $(FUZZ_SCENARIO)
+tests_fuzz_fuzz_host_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_fuzz_fuzz_host_CFLAGS = $(AM_CFLAGS) $(PCSC_CFLAGS) $(LIBZIP_CFLAGS)
+tests_fuzz_fuzz_host_LDADD = $(FUZZ_LIBS)
+FUZZ_BINS = tests/fuzz/fuzz_parsers tests/fuzz/fuzz_card tests/fuzz/fuzz_host
+FUZZ_TESTS = tests/fuzz/fuzz.test tests/fuzz/fuzz_card.test tests/fuzz/fuzz_host.test
 
 ## --- integration: private pcscd, vpcd, ecard-vcard, the driver and its simulator ---
 INTEGRATION_TEST_BINS = tests/integration/test_pcsc tests/integration/test_cli \
@@ -281,7 +298,7 @@ EXTRA_DIST += tests/integration/in-namespace.sh tests/integration/run.sh $(INTEG
 ## --- the layering of the source folders (DESIGN's table) ---
 LAYERING_TESTS = tests/layering.test
 
-check_PROGRAMS += $(UNIT_TESTS) tests/fuzz/fuzz_parsers $(INTEGRATION_TEST_BINS)
+check_PROGRAMS += $(UNIT_TESTS) $(FUZZ_BINS) $(INTEGRATION_TEST_BINS)
 TESTS = $(LAYERING_TESTS) $(UNIT_TESTS) $(FUZZ_TESTS) $(INTEGRATION_TESTS)
 TEST_EXTENSIONS = .test
 TEST_LOG_COMPILER = $(SHELL)

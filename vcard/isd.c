@@ -53,6 +53,7 @@ struct isd_session {
 	struct scp03_session scp;
 	uint8_t channel;	/* where INITIALIZE UPDATE came */
 	uint8_t personalizing;	/* registry slot + 1 STORE DATA goes to; 0 none */
+	struct isd_status_next status_next;	/* a GET STATUS answered in parts */
 };
 
 static bool open_isd(struct vc_applet_ctx *ctx, struct isd *d)
@@ -298,6 +299,7 @@ static uint16_t initialize_update(struct isd *d, struct isd_session *sess,
 
 	scp03_close(&sess->scp);
 	sess->personalizing = 0;
+	sess->status_next.scope = 0;
 	if (cmd->p2 != 0)
 		return SW_INCORRECT_P1P2;
 	if (cmd->nc != SCP03_CHALLENGE_LEN || !raw_apdu(cmd, raw, &raw_len))
@@ -511,7 +513,7 @@ static uint16_t managed(struct isd *d, struct isd_session *sess, const struct sc
 	case GP_INS_GET_DATA:
 		return get_data_or_progress(d, cmd, rsp);
 	case GP_INS_GET_STATUS:
-		return isd_get_status(d, cmd, rsp);
+		return isd_get_status(d, cmd, rsp, &sess->status_next);
 	case GP_INS_INSTALL:
 		sw = isd_install(d, cmd, rsp, &personalize);
 		if (sw == SW_OK && personalize >= 0)
@@ -530,6 +532,19 @@ static uint16_t managed(struct isd *d, struct isd_session *sess, const struct sc
 	default:
 		return SW_INS_NOT_SUPPORTED;
 	}
+}
+
+/* The plain data an answer of the session can carry in a short response:
+ * 256 bytes, less the R-MAC, less the padding R-ENC adds (at least one
+ * byte, up to a multiple of 16). What does not fit waits for a next
+ * command (GET STATUS answers in parts). */
+static size_t answer_room(const struct scp03_session *s)
+{
+	if (!(s->level & SCP03_LEVEL_R_MAC))
+		return SCP03_SHORT_RESPONSE_MAX;
+	if (!(s->level & SCP03_LEVEL_R_ENC))
+		return SCP03_SHORT_RESPONSE_MAX - SCP03_MAC_LEN;
+	return (SCP03_SHORT_RESPONSE_MAX - SCP03_MAC_LEN) / 16 * 16 - 1;
 }
 
 /* Unwrap, run, wrap: one command of the open secure channel. */
@@ -554,7 +569,7 @@ static uint16_t secured(struct isd *d, struct isd_session *sess, const struct vc
 		memset(&keys, 0, sizeof(keys));
 
 	uint8_t data[256 + 32];
-	struct vc_response plain_rsp = { data, sizeof(data), 0 };
+	struct vc_response plain_rsp = { data, answer_room(&sess->scp), 0 };
 	uint16_t sw = inner.kase ? managed(d, sess, &keys, &inner, &plain_rsp) : SW_WRONG_LENGTH;
 	crypto_wipe(&keys, sizeof(keys));
 

@@ -660,26 +660,45 @@ static void status_entry(struct writer *w, bool tlv, const uint8_t *aid, uint8_t
 	}
 }
 
-uint16_t isd_get_status(struct isd *d, const struct vc_apdu *cmd, struct vc_response *rsp)
+/* One entry, built apart, joins the answer when it fits what is left. */
+static bool append_entry(struct writer *w, const struct writer *entry)
+{
+	return writer_ok(entry) && entry->len <= w->cap - w->len &&
+	       writer_bytes(w, entry->data, entry->len);
+}
+
+uint16_t isd_get_status(struct isd *d, const struct vc_apdu *cmd, struct vc_response *rsp,
+			struct isd_status_next *next)
 {
 	struct cursor c, v;
 	uint32_t tag;
-	if (cmd->p2 != GP_STATUS_P2_LEGACY && cmd->p2 != GP_STATUS_P2_TLV)
-		return SW_INCORRECT_P1P2;	/* one answer holds everything: no "next" */
-	bool tlv = cmd->p2 == GP_STATUS_P2_TLV;
+	if ((cmd->p2 & ~GP_STATUS_P2_NEXT) != GP_STATUS_P2_LEGACY &&
+	    (cmd->p2 & ~GP_STATUS_P2_NEXT) != GP_STATUS_P2_TLV)
+		return SW_INCORRECT_P1P2;
+	bool tlv = (cmd->p2 & GP_STATUS_P2_TLV) != 0;
+	/* The next entries go on from where the last answer stopped. */
+	unsigned from = 0;
+	if (cmd->p2 & GP_STATUS_P2_NEXT) {
+		if (next->scope == 0 || next->scope != cmd->p1)
+			return SW_CONDITIONS;
+		from = next->from;
+	}
+	next->scope = 0;
 	cursor_init(&c, cmd->data, cmd->nc);
 	if (!cursor_tlv(&c, &tag, &v) || tag != GP_TAG_AID || cursor_remaining(&v) > VC_AID_MAX)
 		return SW_WRONG_DATA;	/* a tag list (5C) may follow; ignored */
 	const uint8_t *prefix = v.data;
 	size_t plen = cursor_remaining(&v);
 
-	struct writer w;
+	struct writer w, one;
+	uint8_t entry[2 + 255];
 	writer_init(&w, rsp->data + rsp->len, rsp->cap - rsp->len);
 	size_t found = 0;
+	unsigned stopped = 0;	/* the slot + 1 of the first entry left out */
 	switch (cmd->p1) {
 	case GP_STATUS_ISD:
 	case GP_STATUS_APPS:
-		for (int i = 0; i < VC_MAX_INSTANCES; i++) {
+		for (unsigned i = from; i < VC_MAX_INSTANCES && !stopped; i++) {
 			const struct vc_instance *in = &d->card->inst[i];
 			bool is_isd = in->used && (in->privileges[0] & GP_PRIV_SECURITY_DOMAIN) &&
 				      (in->privileges[0] & GP_PRIV_CARD_RESET);
@@ -687,29 +706,39 @@ uint16_t isd_get_status(struct isd *d, const struct vc_apdu *cmd, struct vc_resp
 			    !aid_matches(in->aid, in->aid_len, prefix, plen))
 				continue;
 			uint8_t state = is_isd ? isd_life_cycle(d) : in->state;
-			status_entry(&w, tlv, in->aid, in->aid_len, state, in->privileges, NULL, false,
+			writer_init(&one, entry, sizeof(entry));
+			status_entry(&one, tlv, in->aid, in->aid_len, state, in->privileges, NULL, false,
 				     in->elf_aid, in->elf_aid_len);
-			found++;
+			if (append_entry(&w, &one))
+				found++;
+			else
+				stopped = i + 1;
 		}
 		break;
 	case GP_STATUS_LOAD_FILES:
 	case GP_STATUS_LOAD_FILES_MODULES:
-		for (unsigned i = 0; i < ISD_MAX_ELFS; i++) {
+		for (unsigned i = from; i < ISD_MAX_ELFS && !stopped; i++) {
 			struct isd_elf e;
 			if (!isd_elf_get(d, i, &e) || !aid_matches(e.aid, e.aid_len, prefix, plen))
 				continue;
-			status_entry(&w, tlv, e.aid, e.aid_len, GP_ELF_LOADED, NULL, &e,
+			writer_init(&one, entry, sizeof(entry));
+			status_entry(&one, tlv, e.aid, e.aid_len, GP_ELF_LOADED, NULL, &e,
 				     cmd->p1 == GP_STATUS_LOAD_FILES_MODULES, NULL, 0);
-			found++;
+			if (append_entry(&w, &one))
+				found++;
+			else
+				stopped = i + 1;
 		}
 		break;
 	default:
 		return SW_INCORRECT_P1P2;
 	}
-	if (!writer_ok(&w))
-		return SW_UNKNOWN;
 	if (found == 0)
-		return SW_REF_DATA_NOT_FOUND;
+		return stopped ? SW_UNKNOWN : SW_REF_DATA_NOT_FOUND;
 	rsp->len += w.len;
-	return SW_OK;
+	if (!stopped)
+		return SW_OK;
+	next->scope = cmd->p1;
+	next->from = (uint8_t)(stopped - 1);
+	return SW_MORE_DATA;
 }

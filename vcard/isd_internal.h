@@ -60,8 +60,17 @@ uint8_t isd_life_cycle(struct isd *d);
 bool isd_elf_get(struct isd *d, unsigned slot, struct isd_elf *e);
 bool isd_load_get(struct isd *d, struct isd_load *l);
 
-/* Card content management, on plain (already unwrapped) commands. */
-uint16_t isd_get_status(struct isd *d, const struct vc_apdu *cmd, struct vc_response *rsp);
+/* Where a GET STATUS whose entries did not fit one answer goes on. */
+struct isd_status_next {
+	uint8_t scope;		/* its P1; 0: nothing left to send */
+	uint8_t from;		/* the registry or load file slot to go on from */
+};
+
+/* Card content management, on plain (already unwrapped) commands.
+ * GET STATUS answers the entries that fit rsp and, when some are left,
+ * 6310 with next set for the command asking for the next ones (P2 b1). */
+uint16_t isd_get_status(struct isd *d, const struct vc_apdu *cmd, struct vc_response *rsp,
+			struct isd_status_next *next);
 uint16_t isd_install(struct isd *d, const struct vc_apdu *cmd, struct vc_response *rsp,
 		     int *personalize_slot);
 uint16_t isd_load_block(struct isd *d, const struct vc_apdu *cmd, struct vc_response *rsp);

@@ -384,6 +384,72 @@ Test(isd, the_card_managers_module_cannot_be_installed)
 	cr_assert_eq(vc_card_find_instance(&card, app, sizeof(app)), -1);
 }
 
+/* Entries in one GET STATUS answer of the applications (rsp), TLV or not. */
+static size_t status_entries(bool tlv)
+{
+	size_t n = 0;
+	for (size_t off = 0; off < rsp_len; n++) {
+		if (tlv) {
+			cr_assert_eq(rsp[off], 0xE3);
+			off += 2 + rsp[off + 1];
+		} else {
+			off += 1 + rsp[off] + 2;	/* AID, life cycle, privileges */
+		}
+		cr_assert_leq(off, rsp_len, "a whole number of entries");
+	}
+	return n;
+}
+
+/*
+ * A registry larger than one answer of the secure channel comes in parts:
+ * 6310 with the entries that fit, then GET STATUS for the next ones (P2
+ * b1) until 9000. fuzz_card found that the card answered 6F00 instead
+ * once about ten applications were installed (the ISD's answer buffer
+ * overflowed, or the R-MAC no longer fit a short response).
+ */
+Test(isd, get_status_answers_in_parts)
+{
+	/* (Level 00 wraps nothing: the platform's GET RESPONSE carries it.) */
+	static const uint8_t levels[] = { 0x01, 0x03, 0x11, 0x13, 0x33 };
+	char cmd[200], hash[65];
+
+	open_fixture();
+	open_channel(0x01);
+	hex_encode(fixture.load_file_sha256, 32, hash);
+	load_cap(&fixture, 200, hash);
+	/* The registry full: the card manager, wallet, profile, diag and 12. */
+	for (int i = 0; i < VC_MAX_INSTANCES - 4; i++) {
+		snprintf(cmd, sizeof(cmd), "80 E6 0C 00 1E 05 0102030405 08 0102030405060708 "
+			 "08 01020304050607%02X 01 00 02 C9 00 00", 0x10 + i);
+		cr_assert_eq(sec(cmd), 0x9000, "instance %d", i);
+	}
+	for (size_t l = 0; l < sizeof(levels); l++) {
+		for (int tlv = 1; tlv >= 0; tlv--) {
+			cr_assert_eq(plain("00 A4 04 00 00"), 0x9000);
+			open_channel(levels[l]);
+			char next[40];
+			snprintf(cmd, sizeof(cmd), "80 F2 40 %02X 02 4F 00 00", tlv ? 0x02 : 0x00);
+			snprintf(next, sizeof(next), "80 F2 40 %02X 02 4F 00 00", tlv ? 0x03 : 0x01);
+			uint16_t sw = sec(cmd);
+			size_t entries = 0, parts = 1;
+			while (sw == 0x6310) {
+				entries += status_entries(tlv);
+				sw = sec(next);
+				parts++;
+			}
+			cr_assert_eq(sw, 0x9000, "level %02X: %04X", levels[l], sw);
+			entries += status_entries(tlv);
+			cr_assert_eq(entries, VC_MAX_INSTANCES - 1, "level %02X: every application",
+				     levels[l]);
+			if (tlv)	/* the old format is compact enough for one */
+				cr_assert_gt(parts, 1, "level %02X: more than one answer", levels[l]);
+			cr_assert_eq(sec(next), 0x6985, "no next entries once all were sent");
+			scp03_close(&host);
+		}
+	}
+	ec_cap_free(&fixture);
+}
+
 /* ---- life cycles ---- */
 
 Test(isd, lock_and_unlock_an_application)
