@@ -232,6 +232,18 @@ static void trace_exchange(const uint8_t *cmd, size_t len, const uint8_t *rsp, s
 	      tail < rsp_len ? ".." : "", a, rsp_len);
 }
 
+/* What the fuzzer may have changed with a command that succeeded, or was
+ * torn and so may have committed. */
+static void note_effects(const uint8_t *cmd, size_t len)
+{
+	if (len < 4)
+		return;
+	if (cmd[1] == GP_INS_PUT_KEY)
+		rig.keys_changed = true;
+	if (cmd[1] == GP_INS_INSTALL || cmd[1] == GP_INS_DELETE)
+		rig.counter_known = false;
+}
+
 /* Every exchange with the card, the harness's own included, comes here
  * (fz_card's hook): rsp_len 0 when the card gave no answer. */
 static void observe(void *arg, const uint8_t *cmd, size_t len, const uint8_t *rsp,
@@ -243,6 +255,8 @@ static void observe(void *arg, const uint8_t *cmd, size_t len, const uint8_t *rs
 	if (rsp_len == 0) {
 		if (!rig.tear_armed || !torn || !rig.c.card.nvm.dead)
 			violated("the card gave no answer, yet no tear cut its power");
+		/* A torn command may have committed before the power went. */
+		note_effects(cmd, len);
 		return;
 	}
 	if (torn)
@@ -265,11 +279,8 @@ static void observe(void *arg, const uint8_t *cmd, size_t len, const uint8_t *rs
 	if (sw1 == 0x61 && (long)n != ne)
 		violated("61%02X behind %zu bytes, not the Ne of %ld", sw2, n, ne);
 
-	/* What the fuzzer may have changed, judged from its successes. */
-	if (sw == 0x9000 && len >= 4 && cmd[1] == GP_INS_PUT_KEY)
-		rig.keys_changed = true;
-	if (sw == 0x9000 && len >= 4 && (cmd[1] == GP_INS_INSTALL || cmd[1] == GP_INS_DELETE))
-		rig.counter_known = false;
+	if (sw == 0x9000 || sw1 == 0x61 || sw1 == 0x62 || sw1 == 0x63)	/* done, maybe with more */
+		note_effects(cmd, len);
 }
 
 /* One exchange as it is, without the transport's GET RESPONSE or
@@ -510,7 +521,8 @@ static bool open_session_at(uint8_t level, uint8_t channel)
 		challenge[i] = (uint8_t)fuzz_rng_next(rig.r->rng);
 	opt.host_challenge = challenge;
 	trace("secure channel at level %02X on channel %u", level, channel);
-	if (ec_gp_connect(&rig.s, &rig.c.pc, &world.keys, &opt, &err) != EC_OK) {
+	const struct ec_gp_keys *keys = fz_card_manager_keys(&world, rig.image != IMAGE_NEW, &opt);
+	if (ec_gp_connect(&rig.s, &rig.c.pc, keys, &opt, &err) != EC_OK) {
 		if (!rig.keys_changed)
 			violated("the card refused a secure channel with its own keys: %s", err.text);
 		rig.stuck = true;

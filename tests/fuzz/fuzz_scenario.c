@@ -104,6 +104,19 @@ void fz_world_init(struct fz_world *w)
 	must(ec_issuer_sign_merchant(&w->issuer, w->merchant.id, w->merchant.pub, w->merchant.cert,
 				     &err), &err, "certifying the merchant");
 	ec_gp_default_keys(&w->keys, GP_TEST_KVN);
+	w->issuer.isd_master.len = 16;
+	w->issuer.isd_master.kvn = EC_ISSUER_ISD_KVN;
+	if (crypto_random(w->issuer.isd_master.enc, 16) != 0 ||
+	    crypto_random(w->issuer.isd_master.mac, 16) != 0 ||
+	    crypto_random(w->issuer.isd_master.dek, 16) != 0)
+		fuzz_setup_failed("cannot make the card managers' master keys");
+}
+
+const struct ec_gp_keys *fz_card_manager_keys(const struct fz_world *w, bool issued,
+					      struct ec_gp_options *opt)
+{
+	opt->kdf = issued ? EC_GP_KDF_KDF3 : EC_GP_KDF_NONE;
+	return issued ? &w->issuer.isd_master : &w->keys;
 }
 
 void fz_world_wipe(struct fz_world *w)
@@ -186,6 +199,7 @@ void fz_scenario_issue(struct fz_card *c, const struct fz_world *w)
 	opt.level = EC_GP_LEVEL_C_MAC;
 	must(ec_personalize(&w->issuer, &c->pc, &opt, &w->keys, &init, NULL, &err), &err,
 	     "personalization through the card manager");
+	c->issued = true;
 	use_wallet(c, w);
 	use_profile_and_pin(c);
 }
@@ -194,8 +208,9 @@ void fz_scenario_factory(struct fz_card *c, const struct fz_world *w)
 {
 	struct ec_error err = { 0 };
 
-	must(ec_personalize_in_clear(&w->issuer, &c->pc, NULL, &err), &err,
-	     "personalization in clear");
+	must(ec_personalize(&w->issuer, &c->pc, NULL, &w->keys, NULL, NULL, &err), &err,
+	     "personalization in the factory");
+	c->issued = true;
 	use_wallet(c, w);
 }
 
@@ -215,7 +230,8 @@ static void open_session(struct ec_gp_session *s, struct fz_card *c, const struc
 	opt.scp = EC_GP_SCP03;
 	opt.level = level;
 	opt.channel = channel;
-	must(ec_gp_connect(s, &c->pc, &w->keys, &opt, &err), &err, "opening a secure channel");
+	const struct ec_gp_keys *keys = fz_card_manager_keys(w, c->issued, &opt);
+	must(ec_gp_connect(s, &c->pc, keys, &opt, &err), &err, "opening a secure channel");
 }
 
 /* Every GET DATA tag and every GET STATUS scope, in both formats. */

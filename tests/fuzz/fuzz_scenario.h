@@ -45,6 +45,7 @@ struct fz_card {
 	ec_raw_transmit_fn inner;	/* the in-process exchange under the hook */
 	fz_exchange_fn on_exchange;	/* NULL: none */
 	void *arg;
+	bool issued;			/* its card manager has the issuer's keys */
 };
 
 /* A new card image with ecard's applets, powered up, the transport
@@ -59,6 +60,14 @@ struct fz_world {
 	struct ec_gp_keys keys;		/* GlobalPlatform's test keys, KVN 30 */
 };
 
+/*
+ * The keys that open a card's card manager: the test keys of a new card,
+ * or after issuance the issuer's master keys, diversified for the card
+ * (opt->kdf is set to match).
+ */
+const struct ec_gp_keys *fz_card_manager_keys(const struct fz_world *w, bool issued,
+					      struct ec_gp_options *opt);
+
 void fz_world_init(struct fz_world *w);
 void fz_world_wipe(struct fz_world *w);
 
@@ -70,7 +79,8 @@ void fz_world_wipe(struct fz_world *w);
  */
 void fz_scenario_issue(struct fz_card *c, const struct fz_world *w);
 
-/* Factory personalization in clear (ec_personalize_in_clear), then a load. */
+/* Issuance as the factory does it (ecard-vcard --new --personalize: no
+ * profile values, the card's default channel options), then a load. */
 void fz_scenario_factory(struct fz_card *c, const struct fz_world *w);
 
 /* The scopes of GET STATUS (P1), in one table for whoever goes through them. */
