@@ -522,7 +522,12 @@ static uint16_t managed(struct isd *d, struct isd_session *sess, const struct sc
 	case GP_INS_LOAD:
 		return isd_load_block(d, cmd, rsp);
 	case GP_INS_DELETE:
-		return isd_delete(d, cmd, rsp);
+		sw = isd_delete(d, cmd, rsp);
+		/* What was under personalization is gone: its STORE DATA must
+		 * not reach whatever takes its slot next. */
+		if (sess->personalizing && !d->card->inst[sess->personalizing - 1].used)
+			sess->personalizing = 0;
+		return sw;
 	case GP_INS_SET_STATUS:
 		return isd_set_status(d, cmd);
 	case GP_INS_PUT_KEY:

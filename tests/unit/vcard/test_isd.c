@@ -384,6 +384,40 @@ Test(isd, the_card_managers_module_cannot_be_installed)
 	cr_assert_eq(vc_card_find_instance(&card, app, sizeof(app)), -1);
 }
 
+/*
+ * INSTALL [for personalization] names an application, not a registry
+ * slot: once it is deleted, the STORE DATA that was meant for it reaches
+ * nobody, not the next instance installed in its place.
+ */
+Test(isd, personalization_ends_with_the_deletion_of_its_application)
+{
+	static const uint8_t pkg[] = { 0xA0, 0x00, 0x00, 0x07, 0x77, 0x03 };
+	static const uint8_t profile[] = { PROFILE_AID };
+	struct capgen_applet applet = { profile, sizeof(profile) };
+	struct capgen_spec spec = { .package_aid = pkg, .package_aid_len = sizeof(pkg),
+				    .version_major = 1, .applets = &applet, .applet_count = 1 };
+	struct ec_cap cap;
+	make_cap(&spec, &cap);
+	open_channel(0x01);
+	load_cap(&cap, 200, NULL);
+	ec_cap_free(&cap);
+	int slot = vc_card_find_instance(&card, profile, sizeof(profile));
+	cr_assert_geq(slot, 0);
+
+	cr_assert_eq(sec("80 E6 20 00 0E 00 00 08 F045434152445001 00 00 00"), 0x9000);
+	cr_assert_eq(sec("80 E4 00 00 0A 4F 08 F045434152445001"), 0x9000);
+	/* A second profile, from the module loaded above, in the freed slot. */
+	cr_assert_eq(sec("80 E6 0C 00 1F 06 A00000077703 08 F045434152445001 08 F045434152445002 "
+			 "01 00 02 C9 00 00"), 0x9000);
+	static const uint8_t second[] = { 0xF0, 0x45, 0x43, 0x41, 0x52, 0x44, 0x50, 0x02 };
+	cr_assert_eq(vc_card_find_instance(&card, second, sizeof(second)), slot);
+
+	cr_assert_eq(sec("80 E2 80 00 05 03 03 426F62"), SW_CONDITIONS,
+		     "the STORE DATA was for the deleted profile");
+	cr_assert_eq(sec("80 E6 20 00 0E 00 00 08 F045434152445002 00 00 00"), 0x9000);
+	cr_assert_eq(sec("80 E2 80 00 05 03 03 426F62"), 0x9000, "named, it takes it");
+}
+
 /* Entries in one GET STATUS answer of the applications (rsp), TLV or not. */
 static size_t status_entries(bool tlv)
 {
