@@ -107,7 +107,7 @@ static uint8_t response_type(uint8_t type)
 static void default_params(const struct vc_ccid_sim *s, struct ccid_params *p)
 {
 	const struct vc_ccid_config *cfg = &s->cfg;
-	bool from_atr = cfg->level != CCID_LEVEL_TPDU;
+	bool from_atr = cfg->level != CCID_LEVEL_TPDU || cfg->reader_negotiates;
 
 	memset(p, 0, sizeof(*p));
 	p->protocol = first_protocol(cfg);
@@ -676,10 +676,13 @@ static void cmd_power_on(struct vc_ccid_sim *s, struct command *c, struct vc_cci
 		return;
 	}
 	sl->powered = true;
-	sl->pps_allowed = s->cfg.level == CCID_LEVEL_TPDU;
+	sl->pps_allowed = s->cfg.level == CCID_LEVEL_TPDU && !s->cfg.reader_negotiates;
 	sl->card_protocol = first_protocol(&s->cfg);
 	sl->card_fidi = FIDI_DEFAULT;
 	default_params(s, &sl->params);
+	/* A reader that negotiates has run its PPS for TA1 by now. */
+	if (s->cfg.reader_negotiates)
+		sl->card_fidi = sl->params.fi_di;
 	vc_t1_card_reset(&sl->t1);
 	LOG_I(s->log, "slot %u: card powered on", sl->index);
 	reply_ok(s, c, out, 0, s->atr, s->atr_len);
@@ -710,7 +713,20 @@ static void reply_params(struct vc_ccid_sim *s, struct command *c, struct vc_cci
 {
 	uint8_t data[CCID_PARAMS_T1_LEN];
 	size_t n = ccid_params_encode(&c->sl->params, data);
-	reply_ok(s, c, out, c->sl->params.protocol, data, n);
+	if (!s->cfg.params_without_length) {
+		reply_ok(s, c, out, c->sl->params.protocol, data, n);
+		return;
+	}
+	/* The header says no data, then the T=1-sized structure follows
+	 * anyway, as QEMU's usb-ccid sends it. */
+	unsigned before = out->count;
+	reply_ok(s, c, out, c->sl->params.protocol, NULL, 0);
+	if (out->count == before || sizeof(out->buf) - out->used < CCID_PARAMS_T1_LEN)
+		return;
+	memset(out->buf + out->used, 0, CCID_PARAMS_T1_LEN);
+	memcpy(out->buf + out->used, data, n);
+	out->used += CCID_PARAMS_T1_LEN;
+	out->len[out->count - 1] += CCID_PARAMS_T1_LEN;
 }
 
 static void cmd_parameters(struct vc_ccid_sim *s, struct command *c, struct vc_ccid_out *out)
@@ -1024,6 +1040,21 @@ void vc_ccid_config_default(struct vc_ccid_config *cfg)
 	cfg->seed = 1;
 }
 
+void vc_ccid_config_qemu(struct vc_ccid_config *cfg)
+{
+	vc_ccid_config_default(cfg);
+	cfg->protocols = IFD_PROTOCOL_T0;
+	cfg->max_message_length = CCID_MAX_MSG;
+	cfg->vendor_id = 0x08E6;
+	cfg->product_id = 0x4433;
+	cfg->bcd_device = 0x0100;
+	snprintf(cfg->manufacturer, sizeof(cfg->manufacturer), "QEMU");
+	snprintf(cfg->product, sizeof(cfg->product), "QEMU USB CCID");
+	snprintf(cfg->serial, sizeof(cfg->serial), "1");
+	cfg->reader_negotiates = true;
+	cfg->params_without_length = true;
+}
+
 static bool config_check(const struct vc_ccid_config *cfg, const struct logger *log)
 {
 	if (cfg->slots < 1 || cfg->slots > VC_CCID_MAX_SLOTS) {
@@ -1139,6 +1170,11 @@ static void build_descriptor(const struct vc_ccid_config *cfg, struct ccid_descr
 		      CCID_FEAT_AUTO_BAUD;
 	if (cfg->level != CCID_LEVEL_TPDU)
 		d->features |= CCID_FEAT_AUTO_PPS_PROP | CCID_FEAT_AUTO_IFSD;
+	/* Both PPS bits, as QEMU sets them, though CCID 1.1 allows one. */
+	if (cfg->reader_negotiates)
+		d->features |= CCID_FEAT_AUTO_ATR_CONFIG | CCID_FEAT_AUTO_ACTIVATION |
+			       CCID_FEAT_AUTO_PPS_PROP | CCID_FEAT_AUTO_PPS_CUR |
+			       CCID_FEAT_AUTO_IFSD;
 	d->max_message_length = cfg->max_message_length;
 	d->class_get_response = 0xFF;	/* echo the command's class */
 	d->class_envelope = 0xFF;

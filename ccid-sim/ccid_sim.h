@@ -91,6 +91,14 @@ struct vc_ccid_config {
 	unsigned wtx;
 	uint8_t wtx_multiplier;
 	uint64_t seed;			/* of the fault generator */
+	/* Reader quirks, for behaving like readers met in the field. */
+	/* dwFeatures 40h and 80h (and 02h, 04h, 400h): the reader selects
+	 * the protocol and rate with the card by itself at power-up, from
+	 * the ATR, and the driver must not change them. */
+	bool reader_negotiates;
+	/* Parameters answers give dwLength 0 and still carry the protocol
+	 * data structure after the header. */
+	bool params_without_length;
 };
 
 /* Wire faults, each armed on its own countdown. */
@@ -184,6 +192,11 @@ static inline const uint8_t *vc_ccid_out_msg(const struct vc_ccid_out *o, unsign
 /* TPDU level, T=1 only, IFSC 254, LRC, no TA1, 271-byte messages, IFSD
  * 254, one slot, 5 V / 3 V / 1.8 V, no time extensions, seed 1. */
 void vc_ccid_config_default(struct vc_ccid_config *cfg);
+/* The reader QEMU emulates as "-device usb-ccid" (version 7.2): 08E6:4433,
+ * TPDU level, a T=0 card, dwFeatures 000104FE (it negotiates by itself),
+ * dwMaxCCIDMessageLength 65554, and Parameters answers whose dwLength is 0
+ * though 7 bytes follow. */
+void vc_ccid_config_qemu(struct vc_ccid_config *cfg);
 
 /*
  * Check the configuration and set the reader up with empty slots; builds

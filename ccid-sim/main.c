@@ -87,6 +87,11 @@ static void usage(FILE *out)
 		"  --max-message N       dwMaxCCIDMessageLength (default 271)\n"
 		"  --voltages LIST       voltages supplied, from 5,3,1.8 (default all three)\n"
 		"  --time-extensions N   time extensions before each answer of the card, 0-15\n"
+		"  --model MODEL         generic (default), or qemu: behave like QEMU's\n"
+		"                        usb-ccid reader (08E6:4433, a T=0 card, dwFeatures\n"
+		"                        000104FE: it negotiates the protocol by itself, and\n"
+		"                        its Parameters answers have dwLength 0 with 7 bytes\n"
+		"                        after); the other options change its settings\n"
 		"Card (the ATR the reader reports):\n"
 		"  --protocol P          t0, t1 (default) or t0t1\n"
 		"  --ifsc N              T=1 IFSC, 1 to 254 (default 254)\n"
@@ -500,7 +505,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum { OPT_SOCKET = DAEMON_OPT_OWN, OPT_CONTROL, OPT_IMAGE, OPT_SLOTS, OPT_LEVEL,
 	       OPT_PROTOCOL, OPT_IFSC, OPT_EDC, OPT_TA1, OPT_MAX_MESSAGE, OPT_MAX_IFSD,
-	       OPT_VOLTAGES, OPT_TIME_EXT, OPT_WTX, OPT_EMPTY, OPT_SEED };
+	       OPT_VOLTAGES, OPT_TIME_EXT, OPT_WTX, OPT_EMPTY, OPT_SEED, OPT_MODEL };
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "control", required_argument, NULL, OPT_CONTROL },
@@ -518,12 +523,25 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "wtx", required_argument, NULL, OPT_WTX },
 		{ "empty", no_argument, NULL, OPT_EMPTY },
 		{ "seed", required_argument, NULL, OPT_SEED },
+		{ "model", required_argument, NULL, OPT_MODEL },
 		DAEMON_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vc_ccid_config *cfg = &o->cfg;
 	uint64_t v;
 	int c;
+
+	/* The model sets the defaults that the other options then change,
+	 * wherever it stands on the command line. */
+	for (int i = 1; i < argc; i++) {
+		const char *m = NULL;
+		if (strcmp(argv[i], "--model") == 0 && i + 1 < argc)
+			m = argv[i + 1];
+		else if (strncmp(argv[i], "--model=", 8) == 0)
+			m = argv[i] + 8;
+		if (m && strcmp(m, "qemu") == 0)
+			vc_ccid_config_qemu(cfg);
+	}
 
 	while ((c = daemon_getopt(&program, argc, argv, longopts, &o->level)) >= DAEMON_OPT_OWN) {
 		switch (c) {
@@ -540,6 +558,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 				return fail("--slots takes 1 to %d.", VC_CCID_MAX_SLOTS);
 			cfg->slots = (unsigned)v;
 			o->slots_given = true;
+			break;
+		case OPT_MODEL:
+			if (strcmp(optarg, "qemu") != 0 && strcmp(optarg, "generic") != 0)
+				return fail("--model takes generic or qemu.");
 			break;
 		case OPT_LEVEL:
 			if (strcmp(optarg, "tpdu") == 0)

@@ -3,6 +3,7 @@
  */
 #include "commands.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -91,6 +92,32 @@ static int from_transport(struct ifd_ccid *c, int rc)
 	}
 }
 
+/* Say why an answer of n bytes in c->rx was refused, enough to diagnose
+ * a reader without a USB capture: its type, dwLength, slot and sequence,
+ * and at debug level its first bytes. */
+static void log_refused(struct ifd_ccid *c, size_t n)
+{
+	if (n < CCID_HEADER_LEN) {
+		LOG_W(c->log, "answer to %s refused: %zu bytes, shorter than a CCID header",
+		      ccid_msg_name(c->tx[0]), n);
+	} else {
+		const uint8_t *h = c->rx;
+		uint32_t len = (uint32_t)h[1] | (uint32_t)h[2] << 8 | (uint32_t)h[3] << 16 |
+			       (uint32_t)h[4] << 24;
+		LOG_W(c->log,
+		      "answer to %s refused: type %02X (%s), dwLength %u, %zu bytes in all "
+		      "(header 10), slot %u, seq %u",
+		      ccid_msg_name(c->tx[0]), h[0], ccid_msg_name(h[0]), (unsigned)len, n, h[5],
+		      h[6]);
+	}
+	char hex[3 * 32 + 1];
+	size_t shown = n < 32 ? n : 32;
+	for (size_t i = 0; i < shown; i++)
+		snprintf(hex + 3 * i, 4, "%02X ", c->rx[i]);
+	hex[shown ? 3 * shown - 1 : 0] = '\0';
+	LOG_D(c->log, "refused answer begins: %s%s", hex, n > shown ? " ..." : "");
+}
+
 /*
  * Send the message built in c->tx (len bytes, its bSeq already set) and
  * read the answer of type want into *ans (pointing into c->rx). Time
@@ -117,10 +144,18 @@ static int exchange_locked(struct ifd_ccid *c, size_t len, uint8_t want, struct 
 				      ccid_msg_name(c->tx[0]), seq, timeout);
 			return from_transport(c, n);
 		}
-		if (ccid_msg_decode(c->rx, (size_t)n, ans) != 0 || !ccid_is_rdr_to_pc(ans->type)) {
+		size_t trailing = 0;
+		if (ccid_answer_decode(c->rx, (size_t)n, ans, &trailing) != 0 ||
+		    !ccid_is_rdr_to_pc(ans->type)) {
 			c->malformed++;
-			LOG_W(c->log, "malformed answer of %d bytes from the reader", n);
+			log_refused(c, (size_t)n);
 			return IFD_CCID_PROTOCOL;
+		}
+		if (trailing && !c->trailing_logged) {
+			c->trailing_logged = true;
+			LOG_I(c->log, "the reader sends %s with dwLength %u and %zu more bytes; "
+				      "ignoring them (logged once)",
+			      ccid_msg_name(ans->type), (unsigned)ans->len, trailing);
 		}
 		if (ans->seq != seq || ans->slot != slot) {
 			/* The answer to a command we stopped waiting for. */

@@ -40,6 +40,7 @@ struct ifd_ccid {
 	uint8_t *rx;
 	unsigned timeout_ms;	/* wait for an answer, before time extensions */
 	bool gone;		/* the transport reported the reader unplugged */
+	bool trailing_logged;	/* answers with bytes after abData were reported */
 
 	/* Filled by each exchange for the caller and for tests. */
 	uint8_t last_error;	/* bError of a failed command */

@@ -210,7 +210,7 @@ static int negotiate_pps(struct ifd_slot *s, int protocol, uint8_t *ta1)
 	bool needed = ifd_atr_needs_pps(&s->parsed) || protocol != s->parsed.first_protocol;
 	if (!needed)
 		return IFD_SLOT_OK;
-	if (d->features & (CCID_FEAT_AUTO_PPS_PROP | CCID_FEAT_AUTO_PPS_CUR)) {
+	if (d->features & CCID_FEAT_AUTO_PPS_CUR) {
 		if (s->parsed.ta1_present)
 			*ta1 = s->parsed.ta1;
 		return IFD_SLOT_OK;	/* the reader does it */
@@ -265,7 +265,17 @@ int ifd_slot_set_protocol(struct ifd_slot *s, unsigned mask, int *selected)
 	bool tpdu = ifd_slot_level(s) == CCID_LEVEL_TPDU;
 	const struct ccid_descriptor *d = &s->ccid->tr->info.desc;
 
-	if (s->atr_valid) {
+	/* CCID 1.1 §5.1, dwFeatures: a reader with "automatic parameters
+	 * negotiation" (40h) selects the protocol and rate with the card by
+	 * its own algorithm, so neither a PPS nor SetParameters of ours may
+	 * come between (libccid sends neither). With "automatic PPS" (80h)
+	 * alone it runs the PPS from the parameters we set, so we set them
+	 * but send no PPS. Otherwise, at TPDU level, both are ours. */
+	bool reader_negotiates = d->features & CCID_FEAT_AUTO_PPS_PROP;
+	if (reader_negotiates)
+		LOG_D(s->log, "slot %u: the reader negotiates T=%d by itself (dwFeatures %08X)",
+		      s->index, protocol, (unsigned)d->features);
+	if (s->atr_valid && !reader_negotiates) {
 		uint8_t ta1 = 0x11;
 		if (tpdu && (rc = negotiate_pps(s, protocol, &ta1)) != IFD_SLOT_OK)
 			return rc;

@@ -223,7 +223,7 @@ tests_unit_ifd_test_usb_name_LDADD = libifd.la libifdcodec.la libcommon.la $(TES
 tests_unit_ifd_test_slot_SOURCES = tests/unit/ifd/test_slot.c
 tests_unit_ifd_test_slot_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_ifd_test_slot_CFLAGS = $(TEST_CFLAGS)
-tests_unit_ifd_test_slot_LDADD = libifd.la libifdcodec.la libcommon.la $(TEST_LIBS)
+tests_unit_ifd_test_slot_LDADD = libifd.la libifdcodec.la libtestsupport.la libcommon.la $(TEST_LIBS)
 
 ## vcard-daemon/
 tests_unit_vcard_daemon_test_vpcd_SOURCES = tests/unit/vcard-daemon/test_vpcd.c

@@ -68,6 +68,38 @@ int ccid_msg_decode(const uint8_t *buf, size_t len, struct ccid_msg *m)
 	return 0;
 }
 
+/* Answers whose abData is a structure of known size, or none: bytes
+ * after dwLength's data cannot be part of a card's answer. */
+static bool trailing_is_harmless(uint8_t type)
+{
+	return type == RDR_TO_PC_SLOT_STATUS || type == RDR_TO_PC_PARAMETERS;
+}
+
+int ccid_answer_decode(const uint8_t *buf, size_t len, struct ccid_msg *m, size_t *trailing)
+{
+	struct cursor c;
+	struct ccid_msg tmp;
+
+	if (!m || !trailing)
+		return -1;
+	cursor_init(&c, buf, len);
+	cursor_u8(&c, &tmp.type);
+	cursor_u32le(&c, &tmp.len);
+	cursor_u8(&c, &tmp.slot);
+	cursor_u8(&c, &tmp.seq);
+	cursor_copy(&c, tmp.param, sizeof(tmp.param));
+	if (!cursor_ok(&c) || tmp.len > CCID_MAX_DATA || tmp.len > cursor_remaining(&c))
+		return -1;
+	size_t extra = cursor_remaining(&c) - tmp.len;
+	if (extra && !trailing_is_harmless(tmp.type))
+		return -1;
+	if (!cursor_bytes(&c, tmp.len, &tmp.data))
+		return -1;
+	*trailing = extra;
+	*m = tmp;
+	return 0;
+}
+
 bool ccid_is_rdr_to_pc(uint8_t type)
 {
 	return type >= RDR_TO_PC_DATA_BLOCK && type <= RDR_TO_PC_DATA_RATE;

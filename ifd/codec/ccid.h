@@ -131,6 +131,17 @@ size_t ccid_msg_encode(const struct ccid_msg *m, uint8_t *out, size_t cap);
  */
 int ccid_msg_decode(const uint8_t *buf, size_t len, struct ccid_msg *m);
 
+/*
+ * Read one bulk-in answer of a reader, len bytes. As ccid_msg_decode, but
+ * a SlotStatus or Parameters message may carry bytes after the dwLength
+ * bytes of abData: they are ignored and counted in *trailing. Readers do
+ * send such answers (QEMU's usb-ccid answers SetParameters with dwLength
+ * 0 followed by the parameters), and neither message can hide part of a
+ * card's answer there. A DataBlock, Escape or DataRate answer must be
+ * exact, since its dwLength or its length would be lying about data.
+ */
+int ccid_answer_decode(const uint8_t *buf, size_t len, struct ccid_msg *m, size_t *trailing);
+
 /* Whether the type is one a reader sends on bulk-in (0x80-0x84). */
 bool ccid_is_rdr_to_pc(uint8_t type);
 /* Whether the type is a PC_to_RDR command this code knows. */

@@ -213,6 +213,21 @@ Test(ifd, tpdu_t0_and_t1_card)
 	exchange_level(args, SCARD_PROTOCOL_T1, true);
 }
 
+/* The reader QEMU emulates as usb-ccid: it negotiates with the card by
+ * itself (dwFeatures 000104FE) and answers SetParameters with dwLength 0
+ * and 7 bytes after; 29dbe75's driver failed every SCardConnect on it. */
+Test(ifd, qemu_usb_ccid_reader)
+{
+	const char *args[] = { "--model", "qemu", NULL };
+	exchange_level(args, SCARD_PROTOCOL_T0, false);
+}
+
+Test(ifd, qemu_usb_ccid_reader_with_a_t1_card)
+{
+	const char *args[] = { "--model", "qemu", "--protocol", "t1", NULL };
+	exchange_level(args, SCARD_PROTOCOL_T1, true);
+}
+
 Test(ifd, short_apdu)
 {
 	const char *args[] = { "--level", "short", NULL };

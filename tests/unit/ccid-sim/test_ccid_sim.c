@@ -514,6 +514,44 @@ Test(ccid_sim, parameters)
 	cr_assert_eq(m.data[0], 0x11);
 }
 
+/* --model qemu: the reader QEMU 7.2 emulates as usb-ccid, as met by the
+ * driver - its identity and dwFeatures, a T=0 card that answers without
+ * any PPS or SetParameters (the reader negotiated), and Parameters answers
+ * that say dwLength 0 and carry 7 bytes. */
+Test(ccid_sim, qemu_model)
+{
+	struct vc_ccid_config cfg;
+	vc_ccid_config_qemu(&cfg);
+	start(&cfg, 1);
+	const struct ccid_descriptor *d = vc_ccid_sim_descriptor(sim);
+
+	cr_expect_eq(cfg.vendor_id, 0x08E6);
+	cr_expect_eq(cfg.product_id, 0x4433);
+	cr_expect_eq(d->features, 0x000104FE, "dwFeatures %08X", d->features);
+	cr_expect_eq(d->protocols, 0x01);
+	cr_expect_eq(d->max_message_length, 65554);
+	struct ccid_msg m = power_on(0);
+	struct ifd_atr atr;
+	cr_assert_eq(ifd_atr_parse(m.data, m.len, &atr), IFD_ATR_OK);
+	cr_expect_eq(atr.first_protocol, 0);
+	/* The first TPDU right after the ATR: the card hears it. */
+	expect_sw(SELECT_DIAG, 0x9000);
+
+	size_t n = ccid_build_get_parameters(0, seq++, msg, sizeof(msg));
+	vc_ccid_sim_handle(sim, msg, n, out);
+	cr_assert_eq(out->count, 1);
+	const uint8_t *a = vc_ccid_out_msg(out, 0);
+	cr_assert_eq(out->len[0], CCID_HEADER_LEN + CCID_PARAMS_T1_LEN);
+	cr_expect_eq(a[0], RDR_TO_PC_PARAMETERS);
+	cr_expect_eq(load_le32(a + 1), 0, "dwLength");
+	cr_expect_eq(a[9], 0, "bProtocolNum");
+	cr_expect_eq(a[10], 0x11, "bmFindexDindex");
+	cr_expect_neq(ccid_msg_decode(a, out->len[0], &m), 0, "strictly, a malformed message");
+	size_t trailing = 0;
+	cr_assert_eq(ccid_answer_decode(a, out->len[0], &m, &trailing), 0);
+	cr_expect_eq(trailing, CCID_PARAMS_T1_LEN);
+}
+
 Test(ccid_sim, parameters_protocol_not_offered)
 {
 	start_level(CCID_LEVEL_TPDU, IFD_PROTOCOL_T1);

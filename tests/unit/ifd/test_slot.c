@@ -34,6 +34,7 @@
 #include "hex.h"
 #include "slot.h"
 #include "t1.h"
+#include "test_support.h"
 #include "transport.h"
 
 /* ---- the scripted reader ---- */
@@ -630,6 +631,52 @@ Test(ccid_commands, malformed_answers_are_protocol_errors)
 	rig_done(r);
 }
 
+/* QEMU's usb-ccid answers SetParameters with a Parameters message whose
+ * dwLength is 0 and that carries the 7-byte structure all the same: taken,
+ * the extra bytes ignored and reported once. The same extra bytes after a
+ * DataBlock could be half of a card's answer: refused, and the refusal
+ * logged with what the message said of itself. */
+Test(ccid_commands, bytes_after_a_parameters_answer_are_ignored_and_reported_once)
+{
+	struct rig *r = rig_new(LEVEL_TPDU, 271);
+	struct fake *f = &r->fake;
+	struct ts_log_capture logs;
+	struct ccid_params p = { .protocol = 0, .fi_di = 0x11, .waiting = 10 };
+	/* 82, dwLength 0, slot, seq, bStatus 0, bError 0, bProtocolNum 0,
+	 * then T=1's 7 bytes. */
+	uint8_t qemu[17] = { 0x82, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+			     0x11, 0x00, 0x00, 0x0A, 0x00, 0xFE, 0x00 };
+	uint8_t rsp[8];
+	size_t n;
+
+	ts_log_capture_init(&logs);
+	r->ccid.log = &logs.logger;
+	for (uint8_t seq = 0; seq < 2; seq++) {
+		expect_send(f, PC_TO_RDR_SET_PARAMETERS);
+		qemu[6] = seq;
+		answer_raw(f, qemu, sizeof(qemu));
+		cr_expect_eq(ifd_ccid_set_parameters(&r->ccid, 0, &p), IFD_CCID_OK);
+	}
+	cr_expect_eq(r->ccid.malformed, 0);
+	const char *first = strstr(logs.text, "RDR_to_PC_Parameters with dwLength 0 and 7 more");
+	cr_expect_not_null(first, "logged: %s", logs.text);
+	cr_expect_null(first ? strstr(first + 40, "dwLength 0 and 7 more") : NULL,
+		       "logged twice: %s", logs.text);
+
+	/* A DataBlock saying 2 bytes and bringing 4. */
+	uint8_t data[14] = { 0x80, 0x02, 0, 0, 0, 0, 2, 0, 0, 0, 0x90, 0x00, 0x90, 0x00 };
+	expect_send(f, PC_TO_RDR_XFR_BLOCK);
+	answer_raw(f, data, sizeof(data));
+	cr_expect_eq(ifd_ccid_xfr(&r->ccid, 0, 0, 0, sw_ok, 2, rsp, sizeof(rsp), &n, NULL),
+		     IFD_CCID_PROTOCOL);
+	cr_expect_eq(r->ccid.malformed, 1);
+	cr_expect_not_null(strstr(logs.text, "type 80 (RDR_to_PC_DataBlock), dwLength 2, 14 bytes"),
+			   "logged: %s", logs.text);
+	cr_expect_not_null(strstr(logs.text, "refused answer begins: 80 02 00 00 00 00 02"),
+			   "logged: %s", logs.text);
+	rig_done(r);
+}
+
 Test(ccid_commands, get_parameters_decodes_the_structure)
 {
 	struct rig *r = rig_new(LEVEL_TPDU, 271);
@@ -1158,25 +1205,63 @@ Test(ifd_slot, auto_ifsd_reader_negotiates_it_itself)
 	rig_done(r);
 }
 
-Test(ifd_slot, auto_pps_reader_gets_no_pps)
+Test(ifd_slot, auto_pps_reader_gets_set_parameters_but_no_pps)
 {
-	const uint32_t autos[] = { CCID_FEAT_AUTO_PPS_PROP, CCID_FEAT_AUTO_PPS_CUR };
+	struct rig *r = rig_new(LEVEL_TPDU | CCID_FEAT_AUTO_VOLTAGE | CCID_FEAT_AUTO_IFSD |
+					CCID_FEAT_AUTO_PPS_CUR,
+				271);
+	struct fake *f = &r->fake;
+	int selected;
 
-	for (size_t i = 0; i < 2; i++) {
-		struct rig *r = rig_new(LEVEL_TPDU | CCID_FEAT_AUTO_VOLTAGE | CCID_FEAT_AUTO_IFSD |
-						autos[i],
-					271);
+	power_up_with(r, atr_t1_fast, sizeof(atr_t1_fast));
+	/* The reader runs the PPS from the parameters set: they say TA1. */
+	struct step *st = expect_send(f, PC_TO_RDR_SET_PARAMETERS);
+	with_param(st, 1, 0, 0);
+	with_data(st, ((const uint8_t[]){ 0x96, 0x11, 0x00, 0x45, 0x00, 0xFE, 0x00 }), 7);
+	answer(f, RDR_TO_PC_PARAMETERS, OK_STATUS, 0, 1, NULL, 0);
+	cr_expect_eq(ifd_slot_set_protocol(&r->slot, 0x02, &selected), IFD_SLOT_OK);
+	rig_done(r);
+}
+
+/* QEMU's usb-ccid: TPDU level with dwFeatures 000104FE, automatic
+ * parameters negotiation (40h) and automatic PPS (80h) together. CCID 1.1
+ * §5.1: with 40h "the host shall not try to change the FI, DI, and
+ * protocol currently selected" - no PPS, no SetParameters, for a T=0 card
+ * as for a T=1 card (whose IFSD the reader also sets itself, 400h). */
+Test(ifd_slot, negotiating_reader_gets_neither_pps_nor_set_parameters)
+{
+	static const struct {
+		const uint8_t *atr;
+		size_t len;
+		unsigned mask;
+		int protocol;
+	} cards[] = {
+		{ atr_t0, sizeof(atr_t0), 0x01, 0 },
+		{ atr_t0_fast, sizeof(atr_t0_fast), 0x03, 0 },
+		{ atr_t1_fast, sizeof(atr_t1_fast), 0x02, 1 },
+	};
+	for (size_t i = 0; i < sizeof(cards) / sizeof(cards[0]); i++) {
+		struct rig *r = rig_new(0x000104FE, 65554);
 		struct fake *f = &r->fake;
-		int selected;
+		uint8_t rsp[8];
+		size_t n;
+		int selected = -1;
 
-		power_up_with(r, atr_t1_fast, sizeof(atr_t1_fast));
-		/* The reader does the PPS; SetParameters still says TA1. */
-		struct step *st = expect_send(f, PC_TO_RDR_SET_PARAMETERS);
-		with_param(st, 1, 0, 0);
-		with_data(st, ((const uint8_t[]){ 0x96, 0x11, 0x00, 0x45, 0x00, 0xFE, 0x00 }), 7);
-		answer(f, RDR_TO_PC_PARAMETERS, OK_STATUS, 0, 1, NULL, 0);
-		cr_expect_eq(ifd_slot_set_protocol(&r->slot, 0x02, &selected), IFD_SLOT_OK,
-			     "features %08X", autos[i]);
+		power_up_with(r, cards[i].atr, cards[i].len);
+		cr_assert_eq(ifd_slot_set_protocol(&r->slot, cards[i].mask, &selected),
+			     IFD_SLOT_OK, "card %zu", i);
+		cr_expect_eq(selected, cards[i].protocol, "card %zu", i);
+		/* The next message is already the first command. */
+		expect_send(f, PC_TO_RDR_XFR_BLOCK);
+		answer_data(f, sw_ok, 2, 0);
+		if (cards[i].protocol == 0)
+			cr_expect_eq(ifd_slot_transmit(&r->slot, (const uint8_t *)"\x00\xA4\x04\x00",
+						       4, rsp, sizeof(rsp), &n),
+				     IFD_SLOT_OK, "card %zu", i);
+		else
+			cr_expect_eq(ifd_ccid_xfr(&r->ccid, 0, 0, 0, sw_ok, 2, rsp, sizeof(rsp), &n,
+						  NULL),
+				     IFD_CCID_OK);
 		rig_done(r);
 	}
 }

@@ -468,6 +468,61 @@ Test(ccid_decode, a_trailing_byte_is_refused)
 	}
 }
 
+/* A reader's answer may carry bytes after its data where they cannot be
+ * taken for data: after SlotStatus and Parameters, not after DataBlock,
+ * Escape or DataRate. Fewer bytes than dwLength are refused everywhere. */
+Test(ccid_decode, answers_with_trailing_bytes)
+{
+	static const struct {
+		uint8_t type;
+		bool tolerated;
+	} kinds[] = {
+		{ RDR_TO_PC_DATA_BLOCK, false }, { RDR_TO_PC_SLOT_STATUS, true },
+		{ RDR_TO_PC_PARAMETERS, true },	 { RDR_TO_PC_ESCAPE, false },
+		{ RDR_TO_PC_DATA_RATE, false },
+	};
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		/* dwLength 2, then 2 + extra bytes. */
+		for (size_t extra = 0; extra <= 7; extra++) {
+			uint8_t buf[CCID_HEADER_LEN + 2 + 7] = { kinds[i].type, 2, 0, 0, 0, 0, 9,
+								 0, 0, 0, 0xAA, 0xBB };
+			size_t len = CCID_HEADER_LEN + 2 + extra, trailing = 99;
+			struct ccid_msg m;
+			uint8_t *copy = ts_exact_copy(buf, len);
+			int rc = ccid_answer_decode(copy, len, &m, &trailing);
+
+			if (extra == 0 || kinds[i].tolerated) {
+				cr_expect_eq(rc, 0, "type %02X + %zu", kinds[i].type, extra);
+				cr_expect_eq(trailing, extra);
+				cr_expect_eq(m.len, 2);
+				cr_expect_eq(m.seq, 9);
+				cr_expect(rc == 0 && m.data == copy + CCID_HEADER_LEN);
+			} else {
+				cr_expect_eq(rc, -1, "type %02X + %zu", kinds[i].type, extra);
+			}
+			/* One byte short of dwLength: refused, whatever the type. */
+			cr_expect_eq(ccid_answer_decode(copy, CCID_HEADER_LEN + 1, &m, &trailing), -1);
+			free(copy);
+		}
+	}
+	for (size_t i = 0; i < N_VALID; i++) {
+		for (size_t n = 0; n < valid_msgs[i].len; n++) {
+			uint8_t *copy = ts_exact_copy(valid_msgs[i].bytes, n);
+			struct ccid_msg m;
+			size_t trailing;
+			cr_expect_eq(ccid_answer_decode(copy, n, &m, &trailing), -1, "%s cut to %zu",
+				     valid_msgs[i].name, n);
+			free(copy);
+		}
+	}
+	uint8_t big[CCID_HEADER_LEN + 8] = { RDR_TO_PC_PARAMETERS, 0xFF, 0xFF, 0xFF, 0xFF };
+	size_t trailing;
+	struct ccid_msg m;
+	cr_expect_eq(ccid_answer_decode(big, sizeof(big), &m, &trailing), -1, "dwLength 4 GB");
+	cr_expect_eq(ccid_answer_decode(big, sizeof(big), NULL, &trailing), -1);
+	cr_expect_eq(ccid_answer_decode(big, sizeof(big), &m, NULL), -1);
+}
+
 Test(ccid_decode, every_wrong_dwlength_is_refused)
 {
 	static const uint32_t lies[] = {
