@@ -33,9 +33,13 @@ build_deps="build-essential autoconf automake libtool pkg-config \
 libpcsclite-dev libssl-dev libcriterion-dev libusb-1.0-0-dev libzip-dev"
 run_deps="pcscd vsmartcard-vpcd opensc util-linux"
 bench_deps="vsmartcard-vpicc python3-virtualsmartcard python3-pycryptodome"
+# The drivers on QEMU's USB CCID reader (tests/qemu): QEMU, busybox for the
+# guest, libccid as the reference driver.
+qemu_deps="qemu-system-x86 busybox-static libccid"
 
 wanted="$build_deps $run_deps"
 [ "$mode" = bench ] && wanted="$wanted $bench_deps"
+[ "$mode" = test ] && wanted="$wanted $qemu_deps"
 missing=
 for p in $wanted; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
@@ -78,7 +82,8 @@ test)
 	build build-sanitizers --enable-werror --enable-sanitizers
 	(cd build-sanitizers && ASAN_OPTIONS=detect_leaks=1 make -j"$jobs" check-unit) || status=1
 	say "make distcheck"
-	(cd build && make -s distcheck DISTCHECK_CONFIGURE_FLAGS="--enable-werror" >distcheck.log 2>&1 &&
+	# The QEMU guests ran once in make check above: not again here.
+	(cd build && ECARD_QEMU_TEST=skip make -s distcheck DISTCHECK_CONFIGURE_FLAGS="--enable-werror" >distcheck.log 2>&1 &&
 		grep -E "archives ready|ecard-.*tar" distcheck.log | head -3) ||
 		{ tail -40 build/distcheck.log; status=1; }
 
@@ -112,6 +117,8 @@ test)
 	grep -ah "^tearing" $(unit_logs build) 2>/dev/null || true
 	# The reader driver: faults on the CCID wire, card events.
 	grep -ah "^ifd: " build/tests/integration/ifd.log 2>/dev/null || true
+	# Both drivers on QEMU's USB CCID reader, side by side.
+	grep -ah "^qemu: " build/tests/qemu/usb-ccid.log 2>/dev/null || true
 	# The fuzz runs: the driver's codecs, the card, the host's parsers.
 	grep -ah "iterations in" build/tests/fuzz/*.log build-sanitizers/tests/fuzz/*.log 2>/dev/null || true
 	for log in build/test-suite.log build-sanitizers/test-suite.log; do

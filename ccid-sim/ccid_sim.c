@@ -5,7 +5,7 @@
  * real reader makes before it touches the card (slot, abort in progress,
  * message length), then hands it to one function per command. XfrBlock
  * takes one path per exchange level: xfr_tpdu() (PPS, then T=1 through
- * the card's T=1 engine, t1_card.c, or T=0 through its adapter, t0_card.c),
+ * the card's T=1 engine, t1_card.c, or T=0 through vcard/t0_card.c),
  * xfr_short_apdu() and xfr_extended_apdu() (chaining in both directions).
  * Wire faults are applied last, to the answer as a whole, so every path
  * can be hit by them.

@@ -5,8 +5,7 @@ noinst_LTLIBRARIES += libccidsim.la
 CCID_SIM_CPPFLAGS = $(INC_COMMON) $(INC_VCARD) $(INC_APPLET) $(INC_IFD_CODEC) $(INC_CCID_SIM)
 libccidsim_la_CPPFLAGS = $(CCID_SIM_CPPFLAGS)
 libccidsim_la_SOURCES = ccid-sim/ccid_sim.c ccid-sim/ccid_sim.h \
-	ccid-sim/t1_card.c ccid-sim/t1_card.h \
-	ccid-sim/t0_card.c ccid-sim/t0_card.h
+	ccid-sim/t1_card.c ccid-sim/t1_card.h
 
 bin_PROGRAMS += ecard-ccid-sim
 ecard_ccid_sim_CPPFLAGS = $(CCID_SIM_CPPFLAGS)

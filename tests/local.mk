@@ -65,7 +65,8 @@ UNIT_TESTS = \
 	tests/unit/ifd/test_slot \
 	tests/unit/vcard-daemon/test_vpcd \
 	tests/unit/vcard-daemon/test_main \
-	tests/unit/ccid-sim/test_t0_card \
+	tests/unit/vcard-daemon/test_vscard \
+	tests/unit/vcard/test_t0_card \
 	tests/unit/ccid-sim/test_ccid_sim
 
 ## --- unit tests, one program per module ---
@@ -231,16 +232,21 @@ tests_unit_vcard_daemon_test_vpcd_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_vcard_daemon_test_vpcd_CFLAGS = $(TEST_CFLAGS)
 tests_unit_vcard_daemon_test_vpcd_LDADD = libvcardfront.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
 ## Runs the built ecard-vcard, and powers the images it makes.
+tests_unit_vcard_daemon_test_vscard_SOURCES = tests/unit/vcard-daemon/test_vscard.c
+tests_unit_vcard_daemon_test_vscard_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_vcard_daemon_test_vscard_CFLAGS = $(TEST_CFLAGS)
+tests_unit_vcard_daemon_test_vscard_LDADD = libtestsupport.la libvcardfront.la libvcard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
+
 tests_unit_vcard_daemon_test_main_SOURCES = tests/unit/vcard-daemon/test_main.c
 tests_unit_vcard_daemon_test_main_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_vcard_daemon_test_main_CFLAGS = $(TEST_CFLAGS)
 tests_unit_vcard_daemon_test_main_LDADD = libtestsupport.la libapplets.la libvcard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
 
 ## ccid-sim/
-tests_unit_ccid_sim_test_t0_card_SOURCES = tests/unit/ccid-sim/test_t0_card.c
-tests_unit_ccid_sim_test_t0_card_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_unit_ccid_sim_test_t0_card_CFLAGS = $(TEST_CFLAGS)
-tests_unit_ccid_sim_test_t0_card_LDADD = libccidsim.la libcommon.la $(TEST_LIBS)
+tests_unit_vcard_test_t0_card_SOURCES = tests/unit/vcard/test_t0_card.c
+tests_unit_vcard_test_t0_card_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_vcard_test_t0_card_CFLAGS = $(TEST_CFLAGS)
+tests_unit_vcard_test_t0_card_LDADD = libvcard.la libcommon.la $(TEST_LIBS)
 tests_unit_ccid_sim_test_ccid_sim_SOURCES = tests/unit/ccid-sim/test_ccid_sim.c
 tests_unit_ccid_sim_test_ccid_sim_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_ccid_sim_test_ccid_sim_CFLAGS = $(TEST_CFLAGS)
@@ -295,11 +301,19 @@ tests_integration_test_ifd_LDADD = $(HARNESS_LIBS)
 EXTRA_DIST += tests/integration/in-namespace.sh tests/integration/run.sh $(INTEGRATION_TESTS) \
 	$(FUZZ_TESTS)
 
+## --- QEMU: the drivers on QEMU's emulated USB CCID reader, in a guest under
+## TCG, with the card served by ecard-vcard --vscard (skipped where QEMU
+## cannot run). The guest kernel is fetched once into tests/qemu/cache. ---
+QEMU_TESTS = tests/qemu/usb-ccid.test
+EXTRA_DIST += tests/qemu/guest-init.sh $(QEMU_TESTS)
+distclean-local:
+	rm -rf tests/qemu/cache
+
 ## --- the layering of the source folders (DESIGN's table) ---
 LAYERING_TESTS = tests/layering.test
 
 check_PROGRAMS += $(UNIT_TESTS) $(FUZZ_BINS) $(INTEGRATION_TEST_BINS)
-TESTS = $(LAYERING_TESTS) $(UNIT_TESTS) $(FUZZ_TESTS) $(INTEGRATION_TESTS)
+TESTS = $(LAYERING_TESTS) $(UNIT_TESTS) $(FUZZ_TESTS) $(INTEGRATION_TESTS) $(QEMU_TESTS)
 TEST_EXTENSIONS = .test
 TEST_LOG_COMPILER = $(SHELL)
 AM_TESTS_ENVIRONMENT = \

@@ -2,14 +2,17 @@
 ## vcard, applet, common, and host for factory personalization).
 ##
 ## libvcardfront: the front-ends that put a libvcard card somewhere else:
-## behind vpcd (vpcd.c), and under libecard's transport in the same
-## process (inproc.c), which factory personalization, unit tests and the
-## in-process benchmark use.
+## behind vpcd (vpcd.c), into QEMU's USB CCID reader (vscard.c, with the
+## socket helpers both share in net.c), and under libecard's transport in
+## the same process (inproc.c), which factory personalization, unit tests
+## and the in-process benchmark use.
 noinst_LTLIBRARIES += libvcardfront.la
 VCARD_DAEMON_CPPFLAGS = $(INC_COMMON) $(INC_VCARD) $(INC_APPLET) $(INC_HOST) $(INC_VCARD_DAEMON)
 libvcardfront_la_CPPFLAGS = $(VCARD_DAEMON_CPPFLAGS)
 libvcardfront_la_CFLAGS = $(AM_CFLAGS) $(PCSC_CFLAGS)
 libvcardfront_la_SOURCES = vcard-daemon/vpcd.c vcard-daemon/vpcd.h \
+	vcard-daemon/vscard.c vcard-daemon/vscard.h \
+	vcard-daemon/net.c vcard-daemon/net.h \
 	vcard-daemon/inproc.c vcard-daemon/inproc.h
 
 bin_PROGRAMS += ecard-vcard

@@ -6,7 +6,8 @@
  *   ecard-vcard ctl PATH COMMAND
  *
  * The daemon holds one card (libvcard + the built-in applets) on its image
- * file and puts it behind vpcd. One thread, one poll loop: the vpcd link,
+ * file and puts it behind vpcd, or with --vscard into the USB reader QEMU
+ * emulates (vscard.h). One thread, one poll loop: the vpcd or QEMU link,
  * the control socket, the stop signals, and a timer for reconnecting. A tear (power loss at
  * a persistent write) makes the card leave the reader, recover, and come
  * back after a short outage, exactly what pcscd sees with a real card
@@ -28,6 +29,7 @@
 #include "card.h"
 #include "control.h"
 #include "crypto.h"
+#include "cursor.h"
 #include "daemon.h"
 #include "hex.h"
 #include "inproc.h"
@@ -35,11 +37,15 @@
 #include "perso.h"
 #include "pin_entry.h"
 #include "log.h"
+#include "net.h"
+#include "t0_card.h"
 #include "vpcd.h"
+#include "vscard.h"
 
 #define BACKOFF_MIN_MS 100u
 #define BACKOFF_MAX_MS 2000u
 #define DEFAULT_OUTAGE_MS 1500u
+#define VSCARD_CONNECT_TIMEOUT_MS 2000u
 
 #define PROGRAM "ecard-vcard"
 /* The error line "ecard-vcard: ..." on standard error; returns 2. */
@@ -50,6 +56,13 @@ struct daemon {
 	struct vc_storage *st;
 	struct vc_card card;
 	struct vpcd_link link;
+	/* --vscard: the card in QEMU's USB reader instead of behind vpcd. */
+	bool use_vscard;
+	struct vscard_link vs;
+	bool vs_ready;		/* QEMU's Init seen, our reader added */
+	bool vs_inserted;	/* the card's ATR given: in the reader */
+	uint64_t insert_at;	/* monotonic ms when it may go back in */
+	struct vc_t0_card t0;
 	struct control ctl;
 	struct daemon_stop stop;
 	bool present;		/* in the reader (not taken out by `remove`) */
@@ -99,6 +112,12 @@ static void usage(FILE *out)
 		"                        R-MAC and R-ENC; 10: C-MAC and C-DEC only)\n"
 		"Running:\n"
 		"  --vpcd HOST:PORT      vpcd to connect to (default 127.0.0.1:35963)\n"
+		"  --vscard ADDRESS      instead of vpcd, put the card into QEMU's USB CCID\n"
+		"                        reader: connect to the chardev of its\n"
+		"                        ccid-card-passthru device, HOST:PORT or unix:PATH\n"
+		"                        (qemu ... -chardev socket,id=c,host=127.0.0.1,port=N,\n"
+		"                        server=on,wait=off -device usb-ccid\n"
+		"                        -device ccid-card-passthru,chardev=c)\n"
 		"  --control PATH        control socket (commands below)\n"
 		"  --sync                fsync the image at every commit\n"
 		"  --tear-at N[:LEN]     tear the N-th persistent write after power-up,\n"
@@ -124,10 +143,50 @@ static const struct daemon_program program = { PROGRAM, PACKAGE_VERSION, usage }
 
 /* ---- the card behind vpcd ---- */
 
+static int link_fd(const struct daemon *d)
+{
+	return d->use_vscard ? d->vs.fd : d->link.fd;
+}
+
+static void disconnect(struct daemon *d)
+{
+	if (d->use_vscard) {
+		vscard_disconnect(&d->vs);
+		d->vs_ready = d->vs_inserted = false;
+	} else {
+		vpcd_disconnect(&d->link);
+	}
+}
+
 static void go_offline(struct daemon *d, unsigned delay_ms)
 {
-	vpcd_disconnect(&d->link);
+	disconnect(d);
 	d->connect_at = now_ms() + delay_ms;
+}
+
+/* ---- the card in QEMU's reader ---- */
+
+static int vscard_insert(struct daemon *d)
+{
+	uint8_t atr[VC_ATR_MAX];
+	size_t n = vc_card_atr_t0(atr);
+
+	vc_t0_card_reset(&d->t0);
+	if (!d->card.powered && vc_card_power_up(&d->card) != VC_OK)
+		return -1;
+	if (vscard_send(&d->vs, VSC_ATR, VSCARD_READER, atr, n) != 0)
+		return -1;
+	d->vs_inserted = true;
+	LOG_I(&d->log, "card inserted into QEMU's reader");
+	return 0;
+}
+
+static void vscard_remove(struct daemon *d)
+{
+	if (d->vs_inserted && vscard_send(&d->vs, VSC_CARD_REMOVE, VSCARD_READER, NULL, 0) == 0)
+		LOG_I(&d->log, "card taken out of QEMU's reader");
+	d->vs_inserted = false;
+	vc_t0_card_reset(&d->t0);
 }
 
 static void power_lost(struct daemon *d)
@@ -137,7 +196,13 @@ static void power_lost(struct daemon *d)
 	d->tears++;
 	LOG_W(&d->log, "tear: power lost at a persistent write (%zu of %zu bytes landed); "
 	      "the card leaves the reader", landed, len);
-	go_offline(d, d->outage_ms);
+	if (d->use_vscard) {
+		/* QEMU keeps the link; the card leaves its reader for a while. */
+		vscard_remove(d);
+		d->insert_at = now_ms() + d->outage_ms;
+	} else {
+		go_offline(d, d->outage_ms);
+	}
 	vc_card_power_down(&d->card);
 	enum vc_status st = vc_card_power_up(&d->card);
 	if (st != VC_OK)
@@ -201,17 +266,146 @@ static int on_frame(void *arg, const uint8_t *frame, size_t len)
 	return vpcd_send(&d->link, d->rsp, rlen);
 }
 
+/* vc_t0_card's card: one whole APDU. */
+static int t0_process(void *arg, const uint8_t *apdu, size_t len, const uint8_t **rsp,
+		      size_t *rsp_len)
+{
+	struct daemon *d = arg;
+	enum vc_status st = vc_card_process(&d->card, apdu, len, d->rsp, rsp_len);
+	if (st != VC_OK)
+		return (int)st;
+	*rsp = d->rsp;
+	return 0;
+}
+
+static int on_vscard_apdu(struct daemon *d, const struct vscard_msg *m)
+{
+	uint8_t rsp[VC_T0_RSP_MAX];
+	size_t n = 0;
+
+	if (!d->vs_inserted || ensure_powered(d) != 0) {
+		/* QEMU fails the guest's command at once rather than wait. */
+		uint8_t code[4];
+		store_be32(code, VSC_GENERAL_ERROR);
+		return vscard_send(&d->vs, VSC_ERROR, VSCARD_READER, code, sizeof(code));
+	}
+	int rc;
+	if (m->len >= 6 && m->data[4] != 0 && m->len == 6u + m->data[4]) {
+		/* Header, Lc, data and Le: no T=0 TPDU but a whole case 4
+		 * APDU, which QEMU passes on from drivers (libccid) that send
+		 * APDUs as they are to its reader. The card answers it whole,
+		 * as the cards of QEMU's own emulation do. */
+		vc_t0_card_reset(&d->t0);
+		const uint8_t *out;
+		rc = t0_process(d, m->data, m->len, &out, &n);
+		if (rc == 0 && n <= sizeof(rsp))
+			memcpy(rsp, out, n);
+		else if (rc == 0)
+			rc = (int)VC_ERR_ARG;	/* max_rsp_data keeps it short */
+	} else {
+		rc = vc_t0_card_tpdu(&d->t0, m->data, m->len, rsp, &n);
+	}
+	if (rc == (int)VC_ERR_POWER_LOST) {
+		power_lost(d);
+		return 0;
+	}
+	if (rc == VC_T0_MUTE) {
+		LOG_W(&d->log, "QEMU sent %u bytes that are no T=0 TPDU; the card stays mute",
+		      (unsigned)m->len);
+		uint8_t code[4];
+		store_be32(code, VSC_GENERAL_ERROR);
+		return vscard_send(&d->vs, VSC_ERROR, VSCARD_READER, code, sizeof(code));
+	}
+	if (rc != 0) {
+		LOG_E(&d->log, "APDU not processed: %s", vc_status_str((enum vc_status)rc));
+		return -1;
+	}
+	rc = vscard_send(&d->vs, VSC_APDU, VSCARD_READER, rsp, n);
+	crypto_wipe(rsp, sizeof(rsp));
+	return rc;
+}
+
+static int on_vscard(void *arg, const struct vscard_msg *m)
+{
+	struct daemon *d = arg;
+
+	switch (m->type) {
+	case VSC_INIT:
+		if (m->len >= 8 && memcmp(m->data, VSCARD_MAGIC, 4) == 0)
+			LOG_D(&d->log, "QEMU speaks VSCard version %u", (unsigned)load_be32(m->data + 4));
+		else
+			LOG_W(&d->log, "QEMU's Init has no VSCard magic; going on");
+		if (d->vs_ready)
+			return 0;	/* QEMU may greet twice */
+		d->vs_ready = true;
+		if (vscard_send(&d->vs, VSC_READER_ADD, VSCARD_READER, (const uint8_t *)"ecard", 5))
+			return -1;
+		if (d->present)
+			return vscard_insert(d);
+		return 0;
+	case VSC_ERROR: {
+		uint32_t code = m->len >= 4 ? load_be32(m->data) : VSC_GENERAL_ERROR;
+		if (code != VSC_SUCCESS)
+			LOG_W(&d->log, "QEMU reports error %u to our last message", (unsigned)code);
+		return 0;
+	}
+	case VSC_APDU:
+		return on_vscard_apdu(d, m);
+	case VSC_READER_REMOVE:
+		LOG_W(&d->log, "QEMU removed our reader");
+		d->vs_inserted = false;
+		return 0;
+	default:
+		LOG_D(&d->log, "VSCard %s (%u bytes) from QEMU ignored", vscard_type_name(m->type),
+		      (unsigned)m->len);
+		return 0;
+	}
+}
+
+static bool connect_link(struct daemon *d)
+{
+	if (!d->use_vscard)
+		return vpcd_connect(&d->link) == 0;
+	if (vscard_connect(&d->vs, VSCARD_CONNECT_TIMEOUT_MS) != 0)
+		return false;
+	uint8_t init[12];
+	size_t n = vscard_init_payload(init);
+	if (vscard_send(&d->vs, VSC_INIT, VSCARD_NO_READER, init, n) != 0) {
+		disconnect(d);
+		return false;
+	}
+	return true;
+}
+
+static const char *link_name(const struct daemon *d, char *buf, size_t cap)
+{
+	if (d->use_vscard) {
+		char addr[300];
+		snprintf(buf, cap, "QEMU's passthru card at %s",
+			 vscard_address(&d->vs, addr, sizeof(addr)));
+	} else {
+		snprintf(buf, cap, "vpcd at %s:%s", d->link.host, d->link.port);
+	}
+	return buf;
+}
+
 static void try_connect(struct daemon *d)
 {
-	if (vpcd_connect(&d->link) == 0) {
-		LOG_I(&d->log, "connected to vpcd at %s:%s: card inserted", d->link.host, d->link.port);
+	char name[400];
+	if (connect_link(d)) {
+		if (d->use_vscard)
+			LOG_I(&d->log, "connected to %s", link_name(d, name, sizeof(name)));
+		else
+			LOG_I(&d->log, "connected to %s: card inserted", link_name(d, name, sizeof(name)));
 		d->link.backoff_ms = BACKOFF_MIN_MS;
 		d->warned_offline = false;
 		return;
 	}
 	if (!d->warned_offline) {
-		LOG_W(&d->log, "cannot reach vpcd at %s:%s (%s); retrying (is pcscd running with vpcd?)",
-		      d->link.host, d->link.port, strerror(errno));
+		LOG_W(&d->log, "cannot reach %s (%s); retrying (%s)", link_name(d, name, sizeof(name)),
+		      strerror(errno),
+		      d->use_vscard ? "is QEMU running with ccid-card-passthru?"
+				    : "is pcscd running with vpcd?");
 		d->warned_offline = true;
 	}
 	if (d->link.backoff_ms < BACKOFF_MIN_MS)
@@ -242,14 +436,17 @@ static void on_control(void *arg, const char *line, char *reply, size_t reply_le
 		snprintf(reply, reply_len, "ok tear armed at write %lu from now", n);
 	} else if (fields == 1 && strcmp(cmd, "remove") == 0) {
 		d->present = false;
-		vpcd_disconnect(&d->link);
+		if (d->use_vscard)
+			vscard_remove(d);
+		else
+			vpcd_disconnect(&d->link);
 		vc_card_power_down(&d->card);
 		LOG_I(&d->log, "card removed from the reader");
 		snprintf(reply, reply_len, "ok removed");
 	} else if (fields == 1 && strcmp(cmd, "insert") == 0) {
 		if (!d->present) {
 			d->present = true;
-			d->connect_at = now_ms();
+			d->connect_at = d->insert_at = now_ms();
 			d->link.backoff_ms = BACKOFF_MIN_MS;
 		}
 		snprintf(reply, reply_len, "ok inserted");
@@ -269,7 +466,8 @@ static void on_control(void *arg, const char *line, char *reply, size_t reply_le
 		hex_encode(serial, 8, hex);
 		snprintf(reply, reply_len,
 			 "ok powered=%d present=%d connected=%d writes=%lu total_writes=%lu apdus=%lu tears=%lu serial=%s",
-			 d->card.powered, d->present, d->link.fd >= 0, vc_card_writes(&d->card),
+			 d->card.powered, d->use_vscard ? d->vs_inserted : d->present, link_fd(d) >= 0,
+			 vc_card_writes(&d->card),
 			 vc_card_writes_total(&d->card), d->card.apdus, d->tears,
 			 d->card.powered ? hex : "-");
 	} else {
@@ -282,22 +480,37 @@ static int run(struct daemon *d)
 	d->present = true;
 	d->connect_at = 0;
 	while (!d->stop.signal) {
-		if (d->present && d->link.fd < 0 && now_ms() >= d->connect_at)
+		/* QEMU's reader stays ours while the card is out of it. */
+		bool wanted = d->present || d->use_vscard;
+		if (wanted && link_fd(d) < 0 && now_ms() >= d->connect_at)
 			try_connect(d);
+		bool reinsert = d->use_vscard && d->vs_ready && d->present && !d->vs_inserted;
+		if (reinsert && now_ms() >= d->insert_at && vscard_insert(d) != 0) {
+			LOG_W(&d->log, "QEMU's passthru card closed the connection: reconnecting");
+			go_offline(d, BACKOFF_MIN_MS);
+		}
 
 		/* The link, the control sockets, and room for the stop signals. */
 		struct pollfd fds[2 + CONTROL_MAX_CLIENTS + 1];
 		int n = 0;
-		if (d->link.fd >= 0)
-			fds[n++] = (struct pollfd){ .fd = d->link.fd, .events = POLLIN };
+		if (link_fd(d) >= 0)
+			fds[n++] = (struct pollfd){ .fd = link_fd(d), .events = POLLIN };
 		int link_slots = n;
 		int room = (int)(sizeof(fds) / sizeof(fds[0])) - 1;
 		n += control_fill_pollfds(&d->ctl, fds + n, room - n);
 
 		int timeout_ms = -1;
-		if (d->present && d->link.fd < 0) {
+		bool waiting = true;
+		uint64_t due = 0;
+		if (wanted && link_fd(d) < 0)
+			due = d->connect_at;
+		else if (d->use_vscard && d->vs_ready && d->present && !d->vs_inserted)
+			due = d->insert_at;
+		else
+			waiting = false;
+		if (waiting) {
 			uint64_t now = now_ms();
-			uint64_t wait = d->connect_at > now ? d->connect_at - now : 0;
+			uint64_t wait = due > now ? due - now : 0;
 			timeout_ms = wait < INT_MAX ? (int)wait : INT_MAX;
 		}
 		int rc = daemon_poll(&d->stop, fds, n, timeout_ms);
@@ -306,9 +519,13 @@ static int run(struct daemon *d)
 		if (rc == 0)
 			continue;
 		if (link_slots && fds[0].revents) {
-			int fd_before = d->link.fd;
-			if (vpcd_receive(&d->link, on_frame, d) != 0 && d->link.fd == fd_before) {
-				LOG_W(&d->log, "vpcd closed the connection (pcscd stopped?): reconnecting");
+			int fd_before = link_fd(d);
+			int r = d->use_vscard ? vscard_receive(&d->vs, on_vscard, d)
+					      : vpcd_receive(&d->link, on_frame, d);
+			if (r != 0 && link_fd(d) == fd_before) {
+				LOG_W(&d->log, "%s closed the connection (%s): reconnecting",
+				      d->use_vscard ? "QEMU" : "vpcd",
+				      d->use_vscard ? "the virtual machine stopped?" : "pcscd stopped?");
 				go_offline(d, BACKOFF_MIN_MS);
 				/* Out of the reader is out of power: the session ends. */
 				vc_card_power_down(&d->card);
@@ -318,6 +535,11 @@ static int run(struct daemon *d)
 		control_service(&d->ctl, fds + link_slots, n - link_slots, on_control, d);
 	}
 	LOG_I(&d->log, "%s: shutting down", strsignal(d->stop.signal));
+	if (d->use_vscard && d->vs.fd >= 0) {
+		/* QEMU does not take a closed socket for a removal: say it. */
+		vscard_remove(d);
+		vscard_send(&d->vs, VSC_READER_REMOVE, VSCARD_READER, NULL, 0);
+	}
 	return 0;
 }
 
@@ -347,6 +569,7 @@ struct options {
 	bool create;
 	const char *image;
 	const char *vpcd;
+	const char *vscard;
 	const char *control;
 	struct secret pin;
 	struct secret puk;
@@ -422,7 +645,7 @@ static int take_secret(struct secret *sec)
 /* DAEMON_GO_ON, or the code to exit with. */
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_NEW = DAEMON_OPT_OWN, OPT_PERSONALIZE, OPT_SCP03_I, OPT_IMAGE, OPT_VPCD,
+	enum { OPT_NEW = DAEMON_OPT_OWN, OPT_PERSONALIZE, OPT_SCP03_I, OPT_IMAGE, OPT_VPCD, OPT_VSCARD,
 	       OPT_CONTROL, OPT_PIN, OPT_PUK, OPT_PIN_FD, OPT_PUK_FD, OPT_SERIAL, OPT_SIZE,
 	       OPT_SYNC, OPT_TEAR_AT, OPT_TEAR_RANDOM, OPT_OUTAGE };
 	static const struct option longopts[] = {
@@ -431,6 +654,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "scp03-i", required_argument, NULL, OPT_SCP03_I },
 		{ "image", required_argument, NULL, OPT_IMAGE },
 		{ "vpcd", required_argument, NULL, OPT_VPCD },
+		{ "vscard", required_argument, NULL, OPT_VSCARD },
 		{ "control", required_argument, NULL, OPT_CONTROL },
 		{ "pin", required_argument, NULL, OPT_PIN },
 		{ "puk", required_argument, NULL, OPT_PUK },
@@ -460,6 +684,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_IMAGE: o->image = optarg; break;
 		case OPT_VPCD: o->vpcd = optarg; break;
+		case OPT_VSCARD: o->vscard = optarg; break;
 		case OPT_CONTROL: o->control = optarg; break;
 		case OPT_PIN: secret_from_arg(&o->pin, optarg); break;
 		case OPT_PUK: secret_from_arg(&o->puk, optarg); break;
@@ -498,6 +723,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 	bool pin = o->pin.given || o->pin.fd >= 0, puk = o->puk.given || o->puk.fd >= 0;
 	if (!o->create && (pin || puk || o->serial || o->personalize || o->scp03_i))
 		return fail("--pin-fd, --puk-fd, --pin, --puk, --serial, --personalize and --scp03-i only apply with --new.");
+	if (o->vpcd && o->vscard)
+		return fail("--vpcd and --vscard each choose where the card goes: give one.");
+	if (o->create && (o->vpcd || o->vscard))
+		return fail("--vpcd and --vscard apply when serving a card, not with --new.");
 	if (o->pin.given && o->pin.fd >= 0)
 		return fail("give the PIN with --pin-fd or --pin, not both.");
 	if (o->puk.given && o->puk.fd >= 0)
@@ -606,9 +835,14 @@ static int serve(const struct options *o)
 
 	logger_stderr(&d.log, "ecard-vcard: ", (enum log_level)o->level);
 	d.stop.fd = -1;
-	if (!vpcd_parse_address(o->vpcd ? o->vpcd : "127.0.0.1:35963", host, sizeof(host),
-				port, sizeof(port)))
+	if (o->vscard) {
+		if (!vscard_parse_address(o->vscard, &d.vs))
+			return fail("--vscard takes HOST:PORT or unix:PATH, e.g. 127.0.0.1:2001.");
+		d.use_vscard = true;
+	} else if (!net_parse_address(o->vpcd ? o->vpcd : "127.0.0.1:35963", host, sizeof(host),
+				      port, sizeof(port))) {
 		return fail("--vpcd takes HOST:PORT, e.g. 127.0.0.1:35963.");
+	}
 	d.outage_ms = o->outage_ms ? o->outage_ms : DEFAULT_OUTAGE_MS;
 
 	enum vc_status s = vc_storage_tear_open(o->image, &d.st);
@@ -623,7 +857,9 @@ static int serve(const struct options *o)
 		vc_tear_arm(d.st, &o->tear);
 
 	vc_card_init(&d.card, d.st, &d.log);
-	d.card.max_rsp_data = VPCD_MAX_FRAME - 2;	/* data + SW1 SW2 in one frame */
+	/* Data + SW1 SW2 in one frame; QEMU's reader takes 256 bytes of
+	 * data at most, the rest waits behind 61xx. */
+	d.card.max_rsp_data = d.use_vscard ? 256 : VPCD_MAX_FRAME - 2;
 	for (size_t i = 0; i < ecard_applet_count; i++)
 		vc_card_register(&d.card, ecard_applets[i]);
 	d.card.nvm.sync_on_commit = o->sync;
@@ -646,6 +882,7 @@ static int serve(const struct options *o)
 		return fail("cannot catch the stop signals: %s.", strerror(errno));
 	}
 	vpcd_init(&d.link, host, port);
+	vc_t0_card_init(&d.t0, t0_process, &d);
 
 	uint8_t serial[8];
 	char hex[17];
@@ -654,7 +891,7 @@ static int serve(const struct options *o)
 	LOG_I(&d.log, "card %s ready on %s%s", hex, o->image, o->sync ? " (sync at commit)" : "");
 
 	int rc = run(&d);
-	vpcd_disconnect(&d.link);
+	disconnect(&d);
 	daemon_stop_close(&d.stop);
 	control_close(&d.ctl);
 	vc_card_free(&d.card);

@@ -19,6 +19,7 @@
 #define VPCD_CTRL_RESET 0x02
 #define VPCD_CTRL_ATR 0x04
 #define VPCD_MAX_FRAME 65535u	/* the length field is 16 bits */
+#define VPCD_CONNECT_TIMEOUT_MS 2000u
 
 struct vpcd_link {
 	char host[256];
@@ -29,12 +30,9 @@ struct vpcd_link {
 	unsigned backoff_ms;	/* delay before the next connection attempt */
 };
 
-/* Parse "HOST:PORT" (or "[v6]:PORT", or just "PORT"). */
-bool vpcd_parse_address(const char *spec, char *host, size_t host_len,
-			char *port, size_t port_len);
-
 void vpcd_init(struct vpcd_link *l, const char *host, const char *port);
-/* One connection attempt; 0 on success, -1 (errno set) otherwise. */
+/* One connection attempt, bounded in time; 0 on success, -1 (errno set)
+ * otherwise. */
 int vpcd_connect(struct vpcd_link *l);
 void vpcd_disconnect(struct vpcd_link *l);
 

@@ -273,6 +273,21 @@ size_t vc_card_atr(uint8_t atr[VC_ATR_MAX])
 	return n;
 }
 
+size_t vc_card_atr_t0(uint8_t atr[VC_ATR_MAX])
+{
+	/*
+	 * The same card behind a reader that moves T=0 TPDUs: T0 = 0B, no
+	 * interface bytes, so T=0 only and no TCK; the same historical bytes
+	 * but for extended Lc/Le (a T=0 TPDU has no room for them): 1B.
+	 */
+	static const uint8_t atr_t0[] = {
+		0x3B, 0x0B,
+		0x80, 0x73, 0x80, 0x00, 0x1B, 0x55, 'E', 'C', 'A', 'R', 'D',
+	};
+	memcpy(atr, atr_t0, sizeof(atr_t0));
+	return sizeof(atr_t0);
+}
+
 /* ---- factory ---- */
 
 static enum vc_status write_registry_entry(struct vc_card *card, size_t slot,

@@ -125,6 +125,9 @@ void vc_card_reset(struct vc_card *card);
 /* The answer to reset (historical bytes announce extended length and
  * logical channels). */
 size_t vc_card_atr(uint8_t atr[VC_ATR_MAX]);
+/* The ATR for a reader at TPDU level that runs T=0 only (QEMU's): T=0,
+ * and no extended Lc/Le in the card capabilities. */
+size_t vc_card_atr_t0(uint8_t atr[VC_ATR_MAX]);
 
 /*
  * Process one command APDU. rsp receives data || SW1 SW2 (at most

@@ -8,7 +8,8 @@ libvcard_la_SOURCES = \
 	vcard/pin.c vcard/pin.h \
 	vcard/card.c vcard/card.h vcard/applet.h \
 	vcard/isd.c vcard/isd.h vcard/isd_content.c vcard/isd_internal.h \
-	vcard/scp03_card.c vcard/scp03_card.h
+	vcard/scp03_card.c vcard/scp03_card.h \
+	vcard/t0_card.c vcard/t0_card.h
 libvcard_la_LIBADD = libcommoncrypto.la libcommon.la
 libvcard_la_LDFLAGS = -version-info 0:0:0 $(AM_LDFLAGS)
 

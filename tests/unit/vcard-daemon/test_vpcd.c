@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "net.h"
 #include "vpcd.h"
 
 static struct vpcd_link link_;
@@ -124,16 +125,16 @@ Test(vpcd, closed_link_is_reported)
 Test(vpcd, address_parsing)
 {
 	char host[64], port[16];
-	cr_assert(vpcd_parse_address("127.0.0.1:35963", host, sizeof(host), port, sizeof(port)));
+	cr_assert(net_parse_address("127.0.0.1:35963", host, sizeof(host), port, sizeof(port)));
 	cr_assert_str_eq(host, "127.0.0.1");
 	cr_assert_str_eq(port, "35963");
-	cr_assert(vpcd_parse_address("[::1]:40000", host, sizeof(host), port, sizeof(port)));
+	cr_assert(net_parse_address("[::1]:40000", host, sizeof(host), port, sizeof(port)));
 	cr_assert_str_eq(host, "::1");
-	cr_assert(vpcd_parse_address("35964", host, sizeof(host), port, sizeof(port)));
+	cr_assert(net_parse_address("35964", host, sizeof(host), port, sizeof(port)));
 	cr_assert_str_eq(host, "127.0.0.1");
-	cr_assert_not(vpcd_parse_address("host:", host, sizeof(host), port, sizeof(port)));
-	cr_assert_not(vpcd_parse_address(":123", host, sizeof(host), port, sizeof(port)));
-	cr_assert_not(vpcd_parse_address("host:12a", host, sizeof(host), port, sizeof(port)));
+	cr_assert_not(net_parse_address("host:", host, sizeof(host), port, sizeof(port)));
+	cr_assert_not(net_parse_address(":123", host, sizeof(host), port, sizeof(port)));
+	cr_assert_not(net_parse_address("host:12a", host, sizeof(host), port, sizeof(port)));
 }
 
 /* ---- the control socket ---- */

@@ -1,6 +1,6 @@
 /*
  * test_t0_card.c - the card's side of T=0 at TPDU level
- * (ccid-sim/t0_card.c) against a scripted card: wrong Le answered 6Cxx
+ * (vcard/t0_card.c) against a scripted card: wrong Le answered 6Cxx
  * with the answer kept, so the repeated command runs once; case 4 answered
  * 61xx with the data waiting for GET RESPONSE, in pieces; a card that says
  * 61xx gathered into one answer; malformed TPDUs left unanswered; the

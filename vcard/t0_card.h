@@ -1,8 +1,9 @@
 /*
  * t0_card.h - the card's side of T=0 at TPDU level (ISO/IEC 7816-3 §10,
- * ISO/IEC 7816-4 Annex A), for the CCID reader simulator: the small
- * adapter between the TPDUs a reader moves and a card that takes whole
- * command APDUs.
+ * ISO/IEC 7816-4 Annex A): the small adapter between the TPDUs a reader
+ * at TPDU level moves and a card that takes whole command APDUs. The CCID
+ * reader simulator puts it under its T=0 cards, and ecard-vcard under
+ * the card it puts into QEMU's USB reader.
  *
  * The reader hands the card CLA INS P1 P2 P3 for cases 1 and 2 (P3 = Le,
  * 00 meaning 256, or nothing for case 1), and CLA INS P1 P2 P3 with P3
@@ -11,8 +12,8 @@
  * repeated command does not run twice), and a case 4 command gets 61xx,
  * its data waiting for GET RESPONSE.
  */
-#ifndef ECARD_SIM_T0_CARD_H
-#define ECARD_SIM_T0_CARD_H
+#ifndef VCARD_T0_CARD_H
+#define VCARD_T0_CARD_H
 
 #include <stddef.h>
 #include <stdint.h>

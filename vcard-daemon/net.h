@@ -1,0 +1,32 @@
+/*
+ * net.h - what the card's socket front-ends share: "HOST:PORT" addresses,
+ * a TCP connection that gives up in bounded time, TCP_QUICKACK, and
+ * sending a header and a body in one write.
+ */
+#ifndef VCARD_NET_H
+#define VCARD_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Parse "HOST:PORT" (or "[v6]:PORT", or just "PORT" on 127.0.0.1). */
+bool net_parse_address(const char *spec, char *host, size_t host_len, char *port,
+		       size_t port_len);
+
+/*
+ * Connect over TCP, giving up after timeout_ms (a stop signal then never
+ * waits for the kernel's own connect timeout of minutes). The socket is
+ * blocking, close-on-exec, with TCP_NODELAY. The descriptor, or -1 with
+ * errno set.
+ */
+int net_tcp_connect(const char *host, const char *port, unsigned timeout_ms);
+
+/* Ask the kernel to acknowledge at once (it clears this by itself, so it
+ * is set again before each receive). Harmless on other sockets. */
+void net_quickack(int fd);
+
+/* head (hlen bytes) then body (len bytes), in one writev unless the
+ * kernel takes less. 0, or -1 when the socket failed. */
+int net_send_all(int fd, const void *head, size_t hlen, const void *body, size_t len);
+
+#endif
