@@ -14,6 +14,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "crypto.h"
+
 bool net_parse_address(const char *spec, char *host, size_t host_len, char *port,
 		       size_t port_len)
 {
@@ -97,6 +99,26 @@ void net_quickack(int fd)
 {
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+}
+
+int net_recv_more(int fd, uint8_t *buf, size_t cap, size_t *len)
+{
+	if (*len >= cap)
+		return -1;
+	ssize_t n = recv(fd, buf + *len, cap - *len, 0);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return 0;
+	if (n <= 0)
+		return -1;
+	*len += (size_t)n;
+	return 1;
+}
+
+void net_consume(uint8_t *buf, size_t *len, size_t used)
+{
+	memmove(buf, buf + used, *len - used);
+	*len -= used;
+	crypto_wipe(buf + *len, used);
 }
 
 int net_send_all(int fd, const void *head, size_t hlen, const void *body, size_t len)

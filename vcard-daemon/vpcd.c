@@ -9,13 +9,11 @@
  */
 #include "vpcd.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "crypto.h"
 #include "cursor.h"
 #include "net.h"
 
@@ -49,12 +47,9 @@ int vpcd_receive(struct vpcd_link *l,
 		 int (*on_frame)(void *arg, const uint8_t *frame, size_t len), void *arg)
 {
 	net_quickack(l->fd);
-	ssize_t n = recv(l->fd, l->in + l->in_len, sizeof(l->in) - l->in_len, 0);
-	if (n < 0 && (errno == EINTR || errno == EAGAIN))
-		return 0;
-	if (n <= 0)
-		return -1;
-	l->in_len += (size_t)n;
+	int got = net_recv_more(l->fd, l->in, sizeof(l->in), &l->in_len);
+	if (got <= 0)
+		return got;
 
 	/* Hand over every complete frame; keep a partial one for later. */
 	struct cursor c;
@@ -72,10 +67,7 @@ int vpcd_receive(struct vpcd_link *l,
 		if (l->fd < 0)
 			return -1;	/* the handler dropped the link (tear) */
 	}
-	memmove(l->in, l->in + c.pos, l->in_len - c.pos);
-	l->in_len -= c.pos;
-	/* Frames carry PIN blocks: wipe what was consumed. */
-	crypto_wipe(l->in + l->in_len, c.pos);
+	net_consume(l->in, &l->in_len, c.pos);
 	net_quickack(l->fd);
 	return 0;
 }

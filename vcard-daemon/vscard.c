@@ -3,7 +3,6 @@
  */
 #include "vscard.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -136,12 +135,9 @@ int vscard_receive(struct vscard_link *l,
 		   int (*on_msg)(void *arg, const struct vscard_msg *m), void *arg)
 {
 	set_quickack(l);
-	ssize_t n = recv(l->fd, l->in + l->in_len, sizeof(l->in) - l->in_len, 0);
-	if (n < 0 && (errno == EINTR || errno == EAGAIN))
-		return 0;
-	if (n <= 0)
-		return -1;
-	l->in_len += (size_t)n;
+	int more = net_recv_more(l->fd, l->in, sizeof(l->in), &l->in_len);
+	if (more <= 0)
+		return more;
 
 	size_t used = 0;
 	for (;;) {
@@ -155,10 +151,7 @@ int vscard_receive(struct vscard_link *l,
 		if (on_msg(arg, &m) != 0 || l->fd < 0)
 			return -1;
 	}
-	memmove(l->in, l->in + used, l->in_len - used);
-	l->in_len -= used;
-	/* APDUs carry PIN blocks: wipe what was consumed. */
-	crypto_wipe(l->in + l->in_len, used);
+	net_consume(l->in, &l->in_len, used);
 	set_quickack(l);
 	return 0;
 }

@@ -44,23 +44,29 @@ size_t ccid_msg_encode(const struct ccid_msg *m, uint8_t *out, size_t cap)
 	return writer_ok(&w) ? w.len : 0;
 }
 
+/* The 10-byte header; false when buf is shorter or dwLength too large. */
+static bool decode_header(struct cursor *c, const uint8_t *buf, size_t len, struct ccid_msg *m)
+{
+	cursor_init(c, buf, len);
+	cursor_u8(c, &m->type);
+	cursor_u32le(c, &m->len);
+	cursor_u8(c, &m->slot);
+	cursor_u8(c, &m->seq);
+	cursor_copy(c, m->param, sizeof(m->param));
+	return cursor_ok(c) && m->len <= CCID_MAX_DATA;
+}
+
 int ccid_msg_decode(const uint8_t *buf, size_t len, struct ccid_msg *m)
 {
 	struct cursor c;
 	struct ccid_msg tmp;
 
-	if (!m)
+	if (!m || !decode_header(&c, buf, len, &tmp))
 		return -1;
-	cursor_init(&c, buf, len);
-	cursor_u8(&c, &tmp.type);
-	cursor_u32le(&c, &tmp.len);
-	cursor_u8(&c, &tmp.slot);
-	cursor_u8(&c, &tmp.seq);
-	cursor_copy(&c, tmp.param, sizeof(tmp.param));
 	/* dwLength must describe exactly the bytes that came with it: a
 	 * shorter transfer is a lost packet, a longer one a second message
 	 * or garbage, and neither may be taken for this message's data. */
-	if (!cursor_ok(&c) || tmp.len > CCID_MAX_DATA || tmp.len != cursor_remaining(&c))
+	if (tmp.len != cursor_remaining(&c))
 		return -1;
 	if (!cursor_bytes(&c, tmp.len, &tmp.data) || !cursor_done(&c))
 		return -1;
@@ -80,15 +86,8 @@ int ccid_answer_decode(const uint8_t *buf, size_t len, struct ccid_msg *m, size_
 	struct cursor c;
 	struct ccid_msg tmp;
 
-	if (!m || !trailing)
-		return -1;
-	cursor_init(&c, buf, len);
-	cursor_u8(&c, &tmp.type);
-	cursor_u32le(&c, &tmp.len);
-	cursor_u8(&c, &tmp.slot);
-	cursor_u8(&c, &tmp.seq);
-	cursor_copy(&c, tmp.param, sizeof(tmp.param));
-	if (!cursor_ok(&c) || tmp.len > CCID_MAX_DATA || tmp.len > cursor_remaining(&c))
+	if (!m || !trailing || !decode_header(&c, buf, len, &tmp) ||
+	    tmp.len > cursor_remaining(&c))
 		return -1;
 	size_t extra = cursor_remaining(&c) - tmp.len;
 	if (extra && !trailing_is_harmless(tmp.type))
