@@ -654,14 +654,15 @@ static int parse_options(int argc, char **argv, struct options *o)
 static int load_card(struct reader *r, unsigned slot, const char *image)
 {
 	struct vc_storage *st;
+	char why[600];
+	/* What is wrong with the file, said once and exactly, first. */
+	if (*vc_nvm_diagnose_file(image, why, sizeof(why)))
+		return fail("%s.", why);
 	enum vc_status s = vc_storage_tear_open(image, &st);
-	if (s == VC_ERR_NOT_FOUND)
-		return fail("%s does not exist: create it with 'ecard-vcard --new --image %s'.",
-			    image, image);
 	if (s == VC_ERR_NO_MEMORY)
 		return fail("out of memory.");
 	if (s != VC_OK)
-		return fail("cannot open %s: %s.", image, vc_status_str(s));
+		return fail("%s.", vc_nvm_explain(image, s, why, sizeof(why)));
 	s = vc_ccid_sim_attach(r->sim, slot, st, ecard_applets, ecard_applet_count);
 	if (s != VC_OK) {
 		vc_storage_destroy(st);

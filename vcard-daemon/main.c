@@ -845,14 +845,12 @@ static int serve(const struct options *o)
 	}
 	d.outage_ms = o->outage_ms ? o->outage_ms : DEFAULT_OUTAGE_MS;
 
+	char why[600];
 	enum vc_status s = vc_storage_tear_open(o->image, &d.st);
-	if (s == VC_ERR_NOT_FOUND)
-		return fail("%s does not exist: create it with 'ecard-vcard --new --image %s'.",
-			    o->image, o->image);
 	if (s == VC_ERR_NO_MEMORY)
 		return fail("out of memory.");
 	if (s != VC_OK)
-		return fail("cannot open %s: %s.", o->image, vc_status_str(s));
+		return fail("%s.", vc_nvm_explain(o->image, s, why, sizeof(why)));
 	if (o->tear.tear_at || o->tear.probability > 0)
 		vc_tear_arm(d.st, &o->tear);
 
@@ -865,8 +863,9 @@ static int serve(const struct options *o)
 	d.card.nvm.sync_on_commit = o->sync;
 	s = vc_card_power_up(&d.card);
 	if (s != VC_OK) {
-		vc_storage_destroy(d.st);
-		return fail("%s is not a usable card image: %s.", o->image, vc_status_str(s));
+		vc_card_free(&d.card);
+		vc_storage_destroy(d.st);	/* unlocked, for the diagnosis */
+		return fail("%s.", vc_nvm_explain(o->image, s, why, sizeof(why)));
 	}
 
 	control_init(&d.ctl);

@@ -181,7 +181,7 @@ enum vc_status vc_card_power_up(struct vc_card *card)
 	vc_tear_power_up(card->st);
 	enum vc_status st = vc_nvm_open(&card->nvm, card->st);
 	if (st != VC_OK) {
-		LOG_E(card->log, "power-up failed: %s", vc_status_str(st));
+		LOG_D(card->log, "power-up failed: %s", vc_status_str(st));
 		return st;
 	}
 	if (card->nvm.recovered)

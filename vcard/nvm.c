@@ -22,8 +22,13 @@
  */
 #include "nvm.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "crypto.h"
 #include "cursor.h"
@@ -211,6 +216,80 @@ static enum vc_status recover(struct vc_nvm *nvm)
 	memset(nvm->mirror + nvm->journal_off, 0, RECORD_LEN);
 	nvm->recovered = true;
 	return phys_sync(nvm);
+}
+
+const char *vc_nvm_diagnose_file(const char *path, char *why, size_t cap)
+{
+	struct stat st;
+	uint8_t super[SUPER_LEN];
+
+	why[0] = '\0';
+	if (stat(path, &st) != 0) {
+		snprintf(why, cap, "%s: %s", path,
+			 errno == ENOENT ? "no such file: make one with 'ecard-vcard --new --image FILE'"
+					 : strerror(errno));
+		return why;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		snprintf(why, cap, "%s is a directory, not a card image", path);
+		return why;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(why, cap, "%s is not a regular file, so not a card image", path);
+		return why;
+	}
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == EACCES || errno == EROFS || errno == EPERM)
+			snprintf(why, cap, "%s cannot be opened for writing (%s): the card writes to its image",
+				 path, strerror(errno));
+		else
+			snprintf(why, cap, "%s: %s", path, strerror(errno));
+		return why;
+	}
+	struct vc_storage *probe;
+	long holder = vc_storage_file_holder(path);
+	close(fd);
+	enum vc_status s = vc_storage_file_open(path, &probe);
+	if (s == VC_ERR_IN_USE) {
+		if (holder > 0)
+			snprintf(why, cap, "%s is in use by process %ld", path, holder);
+		else
+			snprintf(why, cap, "%s is in use by another program", path);
+		return why;
+	}
+	if (s != VC_OK) {
+		snprintf(why, cap, "%s: %s", path, vc_status_str(s));
+		return why;
+	}
+	uint64_t size = probe->size;
+	if (size == 0) {
+		snprintf(why, cap, "%s is empty: not a card image", path);
+	} else if (size < SUPER_LEN || vc_storage_read(probe, 0, super, SUPER_LEN) != VC_OK ||
+		   memcmp(super, SUPER_MAGIC, 8) != 0) {
+		snprintf(why, cap, "%s is not a card image (it does not begin with \"%s\")", path,
+			 SUPER_MAGIC);
+	} else if (crypto_crc32(0, super, SUPER_LEN - 4) != load_be32(super + SUPER_LEN - 4)) {
+		snprintf(why, cap, "%s: the card image's header is damaged (checksum)", path);
+	} else if (load_be32(super + 8) != SUPER_VERSION) {
+		snprintf(why, cap, "%s has card image format %u; this ecard takes format %u", path,
+			 (unsigned)load_be32(super + 8), SUPER_VERSION);
+	} else if (load_be32(super + 12) > size) {
+		snprintf(why, cap, "%s is truncated: %llu of its %u bytes are left", path,
+			 (unsigned long long)size, (unsigned)load_be32(super + 12));
+	} else if (load_be32(super + 12) < size) {
+		snprintf(why, cap, "%s has grown to %llu bytes where its header says %u", path,
+			 (unsigned long long)size, (unsigned)load_be32(super + 12));
+	}
+	vc_storage_destroy(probe);
+	return why;
+}
+
+const char *vc_nvm_explain(const char *path, enum vc_status st, char *why, size_t cap)
+{
+	if (*vc_nvm_diagnose_file(path, why, cap) == '\0')
+		snprintf(why, cap, "%s is not a usable card image: %s", path, vc_status_str(st));
+	return why;
 }
 
 enum vc_status vc_nvm_open(struct vc_nvm *nvm, struct vc_storage *st)

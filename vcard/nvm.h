@@ -58,6 +58,20 @@ enum vc_status vc_nvm_format(struct vc_storage *st, uint32_t journal_size);
 
 /* Power-up: read the image, recover the journal, build the mirror. */
 enum vc_status vc_nvm_open(struct vc_nvm *nvm, struct vc_storage *st);
+
+/*
+ * Why the card image at path cannot be opened or powered up, in one
+ * sentence for its user: missing, not a regular file, no permission, in
+ * use by process N, empty, shorter than its own header says (N of M
+ * bytes), not a card image, a damaged header, a format version this ecard
+ * does not take. Writes "" when the file looks like a valid image (its
+ * records can still be damaged: the power-up says so). Returns why.
+ */
+const char *vc_nvm_diagnose_file(const char *path, char *why, size_t cap);
+/* The same, for an image that failed with st (opened or powered up, and
+ * closed again since): the diagnosis, or st's text when the file looks
+ * right. */
+const char *vc_nvm_explain(const char *path, enum vc_status st, char *why, size_t cap);
 void vc_nvm_close(struct vc_nvm *nvm);
 
 enum vc_status vc_nvm_begin(struct vc_nvm *nvm);

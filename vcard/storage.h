@@ -28,6 +28,7 @@ enum vc_status {
 	VC_ERR_EXISTS,
 	VC_ERR_NO_MEMORY,
 	VC_ERR_OLD_FORMAT,	/* a card image of a version this one no longer takes */
+	VC_ERR_IN_USE,		/* another process (or descriptor) holds the image */
 };
 
 const char *vc_status_str(enum vc_status st);
@@ -64,9 +65,19 @@ static inline enum vc_status vc_storage_sync(struct vc_storage *s)
 
 void vc_storage_destroy(struct vc_storage *s);
 
-/* File backend. create fails if the file exists; open needs it to exist. */
+/*
+ * File backend. create fails if the file exists; open needs it to exist.
+ * The image is locked for as long as the storage lives: a second open,
+ * from another process or from this one, fails with VC_ERR_IN_USE (two
+ * cards on one image would each overwrite what the other committed). The
+ * lock goes with the process, kill -9 included.
+ */
 enum vc_status vc_storage_file_create(const char *path, size_t size, struct vc_storage **out);
 enum vc_status vc_storage_file_open(const char *path, struct vc_storage **out);
+
+/* The process holding the image's lock, 0 if none or not known. */
+long vc_storage_file_holder(const char *path);
+
 
 /* Memory backend, zero-filled. */
 enum vc_status vc_storage_mem_create(size_t size, struct vc_storage **out);

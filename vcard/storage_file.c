@@ -9,7 +9,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -70,8 +72,42 @@ static const struct vc_storage_ops file_ops = {
 	.destroy = file_destroy,
 };
 
+/*
+ * The image's lock. An open file description lock on byte 0 keeps out a
+ * second opener, even one in this process (which a per-process lock would
+ * let through); a classic record lock on byte 1 only names this process
+ * to a second opener (F_GETLK gives no process for the other kind).
+ */
+static enum vc_status lock_image(int fd)
+{
+	struct flock excl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1 };
+	if (fcntl(fd, F_OFD_SETLK, &excl) != 0)
+		return errno == EAGAIN || errno == EACCES ? VC_ERR_IN_USE : VC_ERR_IO;
+	struct flock who = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 1, .l_len = 1 };
+	(void)fcntl(fd, F_SETLK, &who);
+	return VC_OK;
+}
+
+long vc_storage_file_holder(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	struct flock who = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 1, .l_len = 1 };
+	long pid = 0;
+	if (fcntl(fd, F_GETLK, &who) == 0 && who.l_type != F_UNLCK && who.l_pid > 0)
+		pid = who.l_pid;
+	close(fd);
+	return pid;
+}
+
 static enum vc_status wrap_fd(int fd, size_t size, struct vc_storage **out)
 {
+	enum vc_status st = lock_image(fd);
+	if (st != VC_OK) {
+		close(fd);
+		return st;
+	}
 	struct file_storage *fs = calloc(1, sizeof(*fs));
 	if (!fs) {
 		close(fd);
@@ -131,6 +167,7 @@ const char *vc_status_str(enum vc_status st)
 	case VC_ERR_NOT_FOUND: return "not found";
 	case VC_ERR_EXISTS: return "already exists";
 	case VC_ERR_NO_MEMORY: return "out of memory";
+	case VC_ERR_IN_USE: return "the card image is in use by another program";
 	case VC_ERR_OLD_FORMAT:
 		return "a card image made by an older ecard, whose certificates did not name their kind (card or merchant): it cannot be used safely, make a new card image";
 	}

@@ -213,3 +213,54 @@ Test(vcard_daemon, pin_erased_from_the_command_line, .timeout = 30)
 	cr_assert_eq(finish(pid, feed, PUK "\n"), 0);
 	expect_pin_and_puk(image);
 }
+
+/* Two daemons on one image would each overwrite what the other commits:
+ * the second is refused with the first one's process number, at once,
+ * and the image is free again once the first is killed with SIGKILL. */
+Test(vcard_daemon, a_second_daemon_on_one_image_is_refused, .timeout = 30)
+{
+	char image[512], path[4096], expected[600], err[1024];
+	ts_tmp_path(image, sizeof(image), "card.img");
+	const char *create[] = { "--new", "--image", image, NULL };
+	cr_assert_eq(run(create, ""), 0);
+
+	/* The first one waits for a vpcd that never comes. */
+	const char *serve[] = { "--image", image, "--vpcd", "127.0.0.1:1", "--log-level", "error",
+				NULL };
+	int feed;
+	pid_t first = start(serve, &feed);
+	for (int i = 0; i < 100 && vc_storage_file_holder(image) != first; i++)
+		usleep(50 * 1000);
+	cr_assert_eq(vc_storage_file_holder(image), first, "the first daemon holds the image");
+
+	int p[2];
+	cr_assert_eq(pipe(p), 0);
+	pid_t second = fork();
+	cr_assert_geq(second, 0);
+	if (second == 0) {
+		dup2(p[1], STDERR_FILENO);
+		execl(program(path, sizeof(path)), "ecard-vcard", "--image", image, "--vpcd",
+		      "127.0.0.1:1", (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	size_t got = 0;
+	ssize_t n;
+	while (got < sizeof(err) - 1 && (n = read(p[0], err + got, sizeof(err) - 1 - got)) > 0)
+		got += (size_t)n;
+	err[got] = '\0';
+	close(p[0]);
+	int status;
+	cr_assert_eq(waitpid(second, &status, 0), second);
+	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 2, "status %d", status);
+	snprintf(expected, sizeof(expected), "ecard-vcard: %s is in use by process %ld.\n", image,
+		 (long)first);
+	cr_expect_str_eq(err, expected);
+
+	kill(first, SIGKILL);
+	close(feed);
+	waitpid(first, NULL, 0);
+	struct vc_storage *st;
+	cr_assert_eq(vc_storage_file_open(image, &st), VC_OK, "free after kill -9");
+	vc_storage_destroy(st);
+}

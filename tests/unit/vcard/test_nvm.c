@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -444,6 +446,112 @@ Test(nvm_file, create_refuses_existing_and_open_needs_file)
 	cr_assert_eq(vc_storage_file_open(image_path, &f), VC_OK);
 	cr_assert_eq(f->size, IMG);
 	vc_storage_destroy(f);
+}
+
+/* One image, one card: a second open fails while the first lives, from
+ * this process as from another, whose number the diagnosis then gives;
+ * the lock goes with the storage, and with a process killed by SIGKILL. */
+Test(nvm_file, an_image_opens_once)
+{
+	struct vc_storage *f, *g;
+	char why[600], want[600];
+	cr_assert_eq(vc_storage_file_create(image_path, IMG, &f), VC_OK);
+	cr_assert_eq(vc_nvm_format(f, 4096), VC_OK);
+	cr_assert_eq(vc_storage_file_open(image_path, &g), VC_ERR_IN_USE, "opened twice");
+	vc_storage_destroy(f);
+	cr_assert_eq(vc_storage_file_open(image_path, &g), VC_OK);
+	vc_storage_destroy(g);
+
+	int p[2];
+	cr_assert_eq(pipe(p), 0);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		close(p[0]);
+		if (vc_storage_file_open(image_path, &f) != VC_OK)
+			_exit(3);
+		(void)!write(p[1], "x", 1);
+		pause();
+		_exit(0);
+	}
+	close(p[1]);
+	char c;
+	cr_assert_eq(read(p[0], &c, 1), 1, "the child could not open the image");
+	close(p[0]);
+	cr_expect_eq(vc_storage_file_open(image_path, &g), VC_ERR_IN_USE);
+	cr_expect_eq(vc_storage_file_holder(image_path), pid);
+	snprintf(want, sizeof(want), "%s is in use by process %ld", image_path, (long)pid);
+	cr_expect_str_eq(vc_nvm_diagnose_file(image_path, why, sizeof(why)), want);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	cr_assert_eq(vc_storage_file_open(image_path, &g), VC_OK, "the lock died with its process");
+	vc_storage_destroy(g);
+	cr_expect_str_eq(vc_nvm_diagnose_file(image_path, why, sizeof(why)), "");
+}
+
+/* What is wrong with an image file, each case said exactly. */
+Test(nvm_file, every_unusable_image_is_explained)
+{
+	struct vc_storage *f;
+	char why[600], dir[80], path[96];
+	cr_assert_eq(vc_storage_file_create(image_path, IMG, &f), VC_OK);
+	cr_assert_eq(vc_nvm_format(f, 4096), VC_OK);
+	vc_storage_destroy(f);
+	uint8_t *good = malloc(IMG);
+	cr_assert_not_null(good);
+	FILE *in = fopen(image_path, "rb");
+	cr_assert_eq(fread(good, 1, IMG, in), IMG);
+	fclose(in);
+
+	static const struct {
+		const char *name;
+		size_t len;	/* of the good image; SIZE_MAX: random bytes */
+		int damage;	/* 0 none, 1 the header's CRC, 2 the version */
+		const char *want;
+	} cases[] = {
+		{ "empty", 0, 0, "is empty: not a card image" },
+		{ "random", SIZE_MAX, 0, "is not a card image (it does not begin with \"ECARDNVM\")" },
+		{ "truncated", 10000, 0, "is truncated: 10000 of its 65536 bytes are left" },
+		{ "crc", IMG, 1, ": the card image's header is damaged (checksum)" },
+		{ "version", IMG, 2, "has card image format 2; this ecard takes format 1" },
+	};
+	snprintf(dir, sizeof(dir), "%s.d", image_path);
+	cr_assert_eq(mkdir(dir, 0700), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, cases[i].name);
+		FILE *out = fopen(path, "wb");
+		cr_assert_not_null(out);
+		if (cases[i].len == SIZE_MAX) {
+			for (int k = 0; k < 4096; k++)
+				fputc((k * 131 + 7) & 0xFF, out);
+		} else {
+			uint8_t *img = malloc(IMG);
+			memcpy(img, good, IMG);
+			if (cases[i].damage == 1)
+				img[20] ^= 0x01;
+			if (cases[i].damage == 2) {
+				/* Version 2, with a header checksum that holds. */
+				img[11] = 2;
+				uint32_t crc = crypto_crc32(0, img, 36);
+				img[36] = (uint8_t)(crc >> 24);
+				img[37] = (uint8_t)(crc >> 16);
+				img[38] = (uint8_t)(crc >> 8);
+				img[39] = (uint8_t)crc;
+			}
+			fwrite(img, 1, cases[i].len, out);
+			free(img);
+		}
+		fclose(out);
+		vc_nvm_diagnose_file(path, why, sizeof(why));
+		cr_expect(strncmp(why, path, strlen(path)) == 0 && strstr(why, cases[i].want),
+			  "%s: said \"%s\"", cases[i].name, why);
+		unlink(path);
+	}
+	cr_expect(strstr(vc_nvm_diagnose_file(dir, why, sizeof(why)), "is a directory"), "%s", why);
+	snprintf(path, sizeof(path), "%s/none", dir);
+	cr_expect(strstr(vc_nvm_diagnose_file(path, why, sizeof(why)), "no such file"), "%s", why);
+	rmdir(dir);
+	free(good);
 }
 
 /*
