@@ -365,10 +365,21 @@ static void status_line(struct reader *r, char *reply, size_t reply_len)
 		n += (size_t)snprintf(reply + n, reply_len - n, " slot%u=%s", i, state);
 	}
 	if (n < reply_len)
-		snprintf(reply + n, reply_len - n,
+		n += (size_t)snprintf(reply + n, reply_len - n,
 			 " plugged=%d drivers=%d messages=%lu time_extensions=%lu faults=%lu apdus=%lu",
 			 r->plugged, drivers, st->messages, st->time_extensions, st->faults,
 			 st->apdus);
+	/* The faults still armed, and in how many answers: "armed=drop:3,seq:1". */
+	const char *sep = " armed=";
+	for (int k = 0; k < VC_CCID_FAULT_KINDS && n < reply_len; k++) {
+		if (!s->fault_countdown[k])
+			continue;
+		n += (size_t)snprintf(reply + n, reply_len - n, "%s%s:%u", sep,
+				      vc_ccid_fault_name((enum vc_ccid_fault)k), s->fault_countdown[k]);
+		sep = ",";
+	}
+	if (*sep == ' ' && n < reply_len)
+		snprintf(reply + n, reply_len - n, " armed=none");
 }
 
 static void on_control(void *arg, const char *line, char *reply, size_t reply_len)
@@ -415,7 +426,7 @@ static void on_control(void *arg, const char *line, char *reply, size_t reply_le
 		r->quit = true;
 		snprintf(reply, reply_len, "ok quitting");
 	} else {
-		snprintf(reply, reply_len, "error unknown command (insert [SLOT], remove [SLOT], "
+		snprintf(reply, reply_len, "error usage: unknown command (insert [SLOT], remove [SLOT], "
 					   "unplug, replug, fault KIND N, status, quit)");
 	}
 }

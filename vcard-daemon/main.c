@@ -130,7 +130,9 @@ static void usage(FILE *out)
 		"  -V, --version         print the version\n"
 		"\n"
 		"Control commands (ecard-vcard ctl PATH COMMAND):\n"
-		"  tear N [LEN]   tear the N-th persistent write from now\n"
+		"  tear N [LEN]   tear the N-th persistent write from now (armed until it\n"
+		"                 fires, across power-ups; status shows it)\n"
+		"  tear off       disarm it\n"
 		"  remove         take the card out of the reader\n"
 		"  insert         put it back\n"
 		"  reset          power-cycle the card in place (recovery runs)\n"
@@ -420,20 +422,29 @@ static void try_connect(struct daemon *d)
 static void on_control(void *arg, const char *line, char *reply, size_t reply_len)
 {
 	struct daemon *d = arg;
-	char cmd[32] = "";
-	unsigned long n = 0, len = 0;
-	int fields = sscanf(line, "%31s %lu %lu", cmd, &n, &len);
+	char cmd[32] = "", a1[32] = "", a2[32] = "", extra[2] = "";
+	int fields = sscanf(line, "%31s %31s %31s %1s", cmd, a1, a2, extra);
+	uint64_t n = 0, len = 0;
 
 	if (fields >= 1 && strcmp(cmd, "tear") == 0) {
-		if (fields < 2 || n == 0) {
-			snprintf(reply, reply_len, "error usage: tear N [LEN] with N >= 1");
+		if (fields == 2 && strcmp(a1, "off") == 0) {
+			vc_tear_disarm(d->st);
+			snprintf(reply, reply_len, "ok tear off");
 			return;
 		}
-		struct vc_tear_plan plan = { .tear_at = n,
-					     .partial = fields == 3 ? len : VC_TEAR_PARTIAL_RANDOM,
+		/* Numbers only as digits: "-1" must not arm write 2^64 - 1. */
+		if (fields < 2 || fields > 3 || !daemon_parse_number(a1, 10, 1, 1000000000, &n) ||
+		    (fields == 3 && !daemon_parse_number(a2, 10, 0, VC_NVM_DEFAULT_SIZE, &len))) {
+			snprintf(reply, reply_len,
+				 "error usage: tear N [LEN] (N from 1 to 1000000000: the N-th "
+				 "persistent write from now; LEN bytes of it land), or tear off");
+			return;
+		}
+		struct vc_tear_plan plan = { .tear_at = (unsigned long)n,
+					     .partial = fields == 3 ? (size_t)len : VC_TEAR_PARTIAL_RANDOM,
 					     .seed = (uint64_t)now_ms() };
 		vc_tear_arm(d->st, &plan);
-		snprintf(reply, reply_len, "ok tear armed at write %lu from now", n);
+		snprintf(reply, reply_len, "ok tear armed at write %lu from now", (unsigned long)n);
 	} else if (fields == 1 && strcmp(cmd, "remove") == 0) {
 		d->present = false;
 		if (d->use_vscard)
@@ -460,18 +471,22 @@ static void on_control(void *arg, const char *line, char *reply, size_t reply_le
 			 vc_card_writes_total(&d->card));
 	} else if (fields == 1 && strcmp(cmd, "status") == 0) {
 		uint8_t serial[8] = { 0 };
-		char hex[17];
+		char hex[17], armed[48];
 		if (d->card.powered)
 			vc_card_serial(&d->card, serial);
 		hex_encode(serial, 8, hex);
+		vc_tear_describe(d->st, armed, sizeof(armed));
+		for (char *p = armed; *p; p++)
+			if (*p == ' ')
+				*p = ':';	/* one word per field */
 		snprintf(reply, reply_len,
-			 "ok powered=%d present=%d connected=%d writes=%lu total_writes=%lu apdus=%lu tears=%lu serial=%s",
+			 "ok powered=%d present=%d connected=%d writes=%lu total_writes=%lu apdus=%lu tears=%lu tear=%s serial=%s",
 			 d->card.powered, d->use_vscard ? d->vs_inserted : d->present, link_fd(d) >= 0,
 			 vc_card_writes(&d->card),
-			 vc_card_writes_total(&d->card), d->card.apdus, d->tears,
+			 vc_card_writes_total(&d->card), d->card.apdus, d->tears, armed,
 			 d->card.powered ? hex : "-");
 	} else {
-		snprintf(reply, reply_len, "error unknown command (tear N, remove, insert, reset, writes, status)");
+		snprintf(reply, reply_len, "error usage: unknown command (tear N [LEN], tear off, remove, insert, reset, writes, status)");
 	}
 }
 
@@ -903,7 +918,8 @@ static int ctl_main(int argc, char **argv)
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		printf("Usage: ecard-vcard ctl PATH COMMAND [ARGS]\n"
 		       "Send one command to a running ecard-vcard's control socket and print\n"
-		       "its answer. Commands: tear N [LEN], remove, insert, reset, writes, status.\n");
+		       "its answer. Commands: tear N [LEN], tear off, remove, insert, reset, writes,\n"
+		       "status. Exit status 0 done, 1 refused, 2 not understood (usage).\n");
 		return 0;
 	}
 	if (argc < 3)
@@ -921,7 +937,11 @@ static int ctl_main(int argc, char **argv)
 		return fail("no answer on control socket %s (%s): is ecard-vcard running with --control?",
 			    argv[1], strerror(errno));
 	puts(reply);
-	return strncmp(reply, "ok", 2) == 0 ? 0 : 1;
+	/* 0 done, 2 a command the daemon did not understand (as ecard's usage
+	 * errors), 1 refused for another reason. */
+	if (strncmp(reply, "ok", 2) == 0)
+		return 0;
+	return strncmp(reply, "error usage", 11) == 0 ? 2 : 1;
 }
 
 int main(int argc, char **argv)

@@ -117,6 +117,12 @@ void vc_tear_power_up(struct vc_storage *s);
 bool vc_tear_torn(const struct vc_storage *s);
 /* Writes since the last arm or power-up. */
 unsigned long vc_tear_writes(const struct vc_storage *s);
+/*
+ * What is armed, for a status line: "off", "write N" (the tear comes at
+ * the N-th write from now) or "random P". Writes into buf (32 bytes are
+ * enough) and returns it.
+ */
+const char *vc_tear_describe(const struct vc_storage *s, char *buf, size_t cap);
 /* Bytes of the torn write that landed, and its full length. */
 void vc_tear_last(const struct vc_storage *s, size_t *landed, size_t *len);
 

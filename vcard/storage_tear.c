@@ -16,6 +16,7 @@
 #include "storage.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "prng.h"
@@ -158,6 +159,18 @@ bool vc_tear_torn(const struct vc_storage *s)
 {
 	const struct tear_storage *ts = as_tear(s);
 	return ts && ts->torn;
+}
+
+const char *vc_tear_describe(const struct vc_storage *s, char *buf, size_t cap)
+{
+	const struct tear_storage *ts = as_tear(s);
+	if (!ts || !ts->armed)
+		snprintf(buf, cap, "off");
+	else if (ts->plan.probability > 0)
+		snprintf(buf, cap, "random %g", ts->plan.probability);
+	else
+		snprintf(buf, cap, "write %lu", ts->plan.tear_at - ts->writes);
+	return buf;
 }
 
 unsigned long vc_tear_writes(const struct vc_storage *s)

@@ -261,6 +261,8 @@ static uint16_t tpdu_sw(const char *hex)
 	return load_be16(rsp + n - 2);
 }
 
+static int ctl_status;	/* the exit status of the last ctl() */
+
 static const char *ctl(const char *cmd)
 {
 	static char out[512];
@@ -280,7 +282,9 @@ static const char *ctl(const char *cmd)
 	ssize_t n = read(p[0], out, sizeof(out) - 1);
 	out[n > 0 ? n : 0] = '\0';
 	close(p[0]);
-	waitpid(pid, NULL, 0);
+	int status;
+	waitpid(pid, &status, 0);
+	ctl_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 	return out;
 }
 
@@ -389,4 +393,36 @@ Test(vscard, a_broken_stream_ends_in_a_new_connection)
 	uint16_t sw = tpdu_sw(SELECT_DIAG);
 	cr_assert(sw == 0x9000 || (sw >> 8) == 0x61, "SELECT: %04X", sw);
 	cr_assert_eq(tpdu_sw("80 10 00 00 01 AA"), 0x6101);
+}
+
+/* An armed tear shows in status until it fires; "tear off" disarms it;
+ * what is no count of writes is refused with exit status 2, as a usage
+ * error of ecard is. */
+Test(vscard, an_armed_tear_is_visible_and_can_be_disarmed)
+{
+	uint8_t data[512];
+	start();
+	accept_connection();
+	handshake();
+
+	cr_assert(strstr(ctl("status"), " tear=off "), "%s", ctl("status"));
+	const char *bad[] = { "tear 0", "tear -1", "tear 18446744073709551615", "tear x",
+			      "tear 3 -2", "tear 3 4 5", "tear", "teardown" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_expect(strncmp(ctl(bad[i]), "error usage", 11) == 0, "%s: %s", bad[i], ctl(bad[i]));
+		cr_expect_eq(ctl_status, 2, "%s: exit %d", bad[i], ctl_status);
+	}
+	cr_assert(strstr(ctl("status"), " tear=off "), "nothing armed by a refused command");
+	cr_assert(strncmp(ctl("tear 5"), "ok", 2) == 0);
+	cr_expect_eq(ctl_status, 0);
+	cr_assert(strstr(ctl("status"), " tear=write:5 "), "%s", ctl("status"));
+	cr_assert(strncmp(ctl("tear off"), "ok", 2) == 0);
+	cr_assert(strstr(ctl("status"), " tear=off "), "%s", ctl("status"));
+	/* Disarmed: a writing command runs without a tear. */
+	uint16_t sw = tpdu_sw(SELECT_DIAG);
+	cr_assert(sw == 0x9000 || (sw >> 8) == 0x61, "SELECT: %04X", sw);
+	for (int i = 0; i < 6; i++)
+		cr_assert_eq(tpdu_sw("80 24 00 00 02 AA BB"), 0x9000);
+	cr_assert(strstr(ctl("status"), " tears=0 "), "%s", ctl("status"));
+	(void)data;
 }

@@ -564,3 +564,38 @@ Test(tear_plan, an_image_file_opens_behind_the_wrapper, .init = ts_tmpdir_init,
 	cr_assert_arr_eq(back, want, sizeof(want), "one byte of the torn write landed");
 	vc_storage_destroy(st);
 }
+
+/* What a status line shows of an armed tear: the writes left until it
+ * fires, counted again from a power-up; nothing once it fired or was
+ * disarmed. */
+Test(tear_plan, an_armed_tear_is_described_until_it_fires)
+{
+	struct vc_storage *mem, *t;
+	uint8_t buf[8] = { 0 };
+	char text[32];
+
+	cr_assert_eq(vc_storage_mem_create(4096, &mem), VC_OK);
+	cr_assert_eq(vc_storage_tear_create(mem, &t), VC_OK);
+	cr_expect_str_eq(vc_tear_describe(t, text, sizeof(text)), "off");
+	struct vc_tear_plan plan = { .tear_at = 3, .partial = 0 };
+	vc_tear_arm(t, &plan);
+	cr_expect_str_eq(vc_tear_describe(t, text, sizeof(text)), "write 3");
+	cr_assert_eq(vc_storage_write(t, 0, buf, sizeof(buf)), VC_OK);
+	cr_expect_str_eq(vc_tear_describe(t, text, sizeof(text)), "write 2");
+	vc_tear_power_up(t);
+	cr_expect_str_eq(vc_tear_describe(t, text, sizeof(text)), "write 3");
+	vc_tear_disarm(t);
+	cr_expect_str_eq(vc_tear_describe(t, text, sizeof(text)), "off");
+	for (int i = 0; i < 5; i++)
+		cr_assert_eq(vc_storage_write(t, 0, buf, sizeof(buf)), VC_OK, "disarmed");
+	vc_tear_arm(t, &plan);
+	for (int i = 0; i < 2; i++)
+		cr_assert_eq(vc_storage_write(t, 0, buf, sizeof(buf)), VC_OK);
+	cr_expect_str_eq(vc_tear_describe(t, text, sizeof(text)), "write 1");
+	cr_assert_eq(vc_storage_write(t, 0, buf, sizeof(buf)), VC_ERR_POWER_LOST);
+	cr_expect_str_eq(vc_tear_describe(t, text, sizeof(text)), "off", "spent");
+	struct vc_tear_plan random = { .probability = 0.25, .seed = 1 };
+	vc_tear_arm(t, &random);
+	cr_expect_str_eq(vc_tear_describe(t, text, sizeof(text)), "random 0.25");
+	vc_storage_destroy(t);
+}
