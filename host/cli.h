@@ -39,6 +39,7 @@ struct cli {
 	const char *reader;	/* --reader: name, part of a name, or index */
 	bool json;
 	bool verbose;
+	unsigned timeout_s;	/* --timeout: bound of each wait on PC/SC, 0 none */
 	struct logger log;
 	struct ec_pcsc pc;
 	const struct verb *verb;	/* the verb running */
@@ -69,6 +70,13 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * 1 when argv[*i] was one (having consumed its value), 0 when it is not,
  * or -1 after an error message.
  */
+/* The default of --timeout, in seconds. */
+#define CLI_DEFAULT_TIMEOUT_S 30u
+
+/* Bound every wait of cli->pc on pcscd, the reader or the card by
+ * cli->timeout_s (the watchdog ends the program with a message). */
+void cli_watchdog_install(struct cli *cli);
+
 int cli_common_option(struct cli *cli, int argc, char **argv, int *i);
 
 /* A sub-command of a verb: `ecard VERB NAME ...`. */

@@ -9,9 +9,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "amount.h"
 #include "hex.h"
@@ -27,10 +30,66 @@ void cli_error(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/*
+ * The watchdog: SIGALRM while a PC/SC call waits longer than --timeout.
+ * pcsc-lite gives no way to abandon a call (SCardCancel only ends
+ * SCardGetStatusChange), so the program ends there, with the message
+ * prepared when the watchdog was installed (a signal handler may only
+ * write and exit). A card left in the middle of a command is the card's
+ * business: its transactions are atomic.
+ */
+static char watchdog_message[256];
+static volatile size_t watchdog_message_len;
+
+static void watchdog_fired(int sig)
+{
+	(void)sig;
+	ssize_t unused = write(STDERR_FILENO, watchdog_message, watchdog_message_len);
+	(void)unused;
+	_exit(EXIT_USAGE);
+}
+
+/* The bound is read at each wait: --timeout may come after the verb. */
+static void watchdog(void *arg, bool begin)
+{
+	const struct cli *cli = arg;
+	if (!begin || cli->timeout_s == 0) {
+		alarm(0);
+		return;
+	}
+	int n = snprintf(watchdog_message, sizeof(watchdog_message),
+			 "ecard: no answer within %u s (--timeout): the card, its reader or pcscd "
+			 "stopped answering.\n", cli->timeout_s);
+	watchdog_message_len = n > 0 && (size_t)n < sizeof(watchdog_message) ? (size_t)n : 0;
+	alarm(cli->timeout_s);
+}
+
+void cli_watchdog_install(struct cli *cli)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = watchdog_fired;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	cli->pc.on_wait = watchdog;
+	cli->pc.wait_arg = cli;
+}
+
 int cli_common_option(struct cli *cli, int argc, char **argv, int *i)
 {
 	const char *a = argv[*i];
 
+	if (strcmp(a, "--timeout") == 0 || strncmp(a, "--timeout=", 10) == 0) {
+		const char *v = a[9] == '=' ? a + 10 : (*i + 1 < argc ? argv[++*i] : NULL);
+		char *end = NULL;
+		unsigned long s = v && *v >= '0' && *v <= '9' ? strtoul(v, &end, 10) : 0;
+		if (!v || !end || *end || s > 86400) {
+			cli_error("--timeout takes seconds from 0 (no limit) to 86400, e.g. --timeout 10.");
+			return -1;
+		}
+		cli->timeout_s = (unsigned)s;
+		return 1;
+	}
 	if (strcmp(a, "--json") == 0) {
 		cli->json = true;
 		return 1;

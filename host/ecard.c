@@ -113,6 +113,9 @@ static void print_help(FILE *f)
 	      "                       has (case-sensitive); default: the first reader with\n"
 	      "                       a card\n"
 	      "  --json               machine-readable output on standard output\n"
+	      "  --timeout SECONDS    give up when pcscd, the reader or the card does not\n"
+	      "                       answer within SECONDS (default 30; 0: wait as long\n"
+	      "                       as it takes); a long load is timed APDU by APDU\n"
 	      "  -v, --verbose        log the exchanges (headers and status words) on\n"
 	      "                       standard error\n"
 	      "  --help               this help; \"ecard COMMAND --help\" for one command\n"
@@ -337,6 +340,7 @@ int main(int argc, char **argv)
 	memset(&cli, 0, sizeof(cli));
 	logger_stderr(&cli.log, "ecard", LOG_WARN);
 	ec_pcsc_init(&cli.pc, &cli.log);
+	cli.timeout_s = CLI_DEFAULT_TIMEOUT_S;
 
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -372,6 +376,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
+	cli_watchdog_install(&cli);
 	int status = cli.verb->run(&cli, argc - i, argv + i);
 	ec_release(&cli.pc);
 	fflush(stdout);

@@ -36,6 +36,20 @@ static enum ec_status pcsc_failed(struct ec_pcsc *pc, const char *call, LONG rv)
 	return EC_ERR_PCSC;
 }
 
+/* Around every PC/SC call that waits for pcscd, a reader or a card: the
+ * caller's watchdog (ecard's --timeout) starts and stops there. */
+static void wait_begin(struct ec_pcsc *pc)
+{
+	if (pc->on_wait)
+		pc->on_wait(pc->wait_arg, true);
+}
+
+static void wait_end(struct ec_pcsc *pc)
+{
+	if (pc->on_wait)
+		pc->on_wait(pc->wait_arg, false);
+}
+
 void ec_pcsc_init(struct ec_pcsc *pc, const struct logger *log)
 {
 	memset(pc, 0, sizeof(*pc));
@@ -51,7 +65,10 @@ enum ec_status ec_establish(struct ec_pcsc *pc)
 	if (pc->has_context)
 		return EC_OK;
 	SCARDCONTEXT ctx;
-	LONG rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx);
+	LONG rv;
+	wait_begin(pc);
+	rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx);
+	wait_end(pc);
 	if (rv != SCARD_S_SUCCESS)
 		return pcsc_failed(pc, "SCardEstablishContext", rv);
 	pc->context = ctx;
@@ -64,7 +81,9 @@ void ec_release(struct ec_pcsc *pc)
 	if (pc->connected)
 		(void)ec_disconnect(pc, SCARD_LEAVE_CARD);
 	if (pc->has_context) {
+		wait_begin(pc);
 		SCardReleaseContext(pc->context);
+		wait_end(pc);
 		pc->has_context = false;
 	}
 }
@@ -109,7 +128,10 @@ enum ec_status ec_list_readers(struct ec_pcsc *pc, struct ec_reader_info *out,
 	if (st != EC_OK)
 		return st;
 
-	LONG rv = SCardListReaders(pc->context, NULL, names, &len);
+	LONG rv;
+	wait_begin(pc);
+	rv = SCardListReaders(pc->context, NULL, names, &len);
+	wait_end(pc);
 	if (rv == SCARD_E_NO_READERS_AVAILABLE)
 		return EC_OK;
 	if (rv != SCARD_S_SUCCESS)
@@ -133,7 +155,9 @@ enum ec_status ec_list_readers(struct ec_pcsc *pc, struct ec_reader_info *out,
 		states[i].szReader = out[i].name;
 		states[i].dwCurrentState = SCARD_STATE_UNAWARE;
 	}
+	wait_begin(pc);
 	rv = SCardGetStatusChange(pc->context, 0, states, (DWORD)filled);
+	wait_end(pc);
 	if (rv != SCARD_S_SUCCESS && rv != SCARD_E_TIMEOUT)
 		return pcsc_failed(pc, "SCardGetStatusChange", rv);
 
@@ -251,8 +275,11 @@ enum ec_status ec_connect_name(struct ec_pcsc *pc, const char *name,
 	if (pc->connected)
 		(void)ec_disconnect(pc, SCARD_LEAVE_CARD);
 
-	LONG rv = SCardConnect(pc->context, name, SCARD_SHARE_SHARED, protocols,
+	LONG rv;
+	wait_begin(pc);
+	rv = SCardConnect(pc->context, name, SCARD_SHARE_SHARED, protocols,
 			       &card, &active);
+	wait_end(pc);
 	if (rv != SCARD_S_SUCCESS)
 		return pcsc_failed(pc, "SCardConnect", rv);
 	pc->card = card;
@@ -279,7 +306,10 @@ enum ec_status ec_disconnect(struct ec_pcsc *pc, DWORD disposition)
 {
 	if (!pc->connected)
 		return EC_OK;
-	LONG rv = SCardDisconnect(pc->card, disposition);
+	LONG rv;
+	wait_begin(pc);
+	rv = SCardDisconnect(pc->card, disposition);
+	wait_end(pc);
 	/* Whatever pcscd answers, this handle is not to be used again. */
 	pc->connected = false;
 	pc->protocol = 0;
@@ -294,8 +324,11 @@ enum ec_status ec_reconnect(struct ec_pcsc *pc, DWORD initialization)
 
 	if (!pc->connected)
 		return EC_ERR_NOT_CONNECTED;
-	LONG rv = SCardReconnect(pc->card, SCARD_SHARE_SHARED,
+	LONG rv;
+	wait_begin(pc);
+	rv = SCardReconnect(pc->card, SCARD_SHARE_SHARED,
 				 pc->preferred_protocols, initialization, &active);
+	wait_end(pc);
 	if (rv != SCARD_S_SUCCESS)
 		return pcsc_failed(pc, "SCardReconnect", rv);
 	pc->protocol = active;
@@ -314,8 +347,11 @@ enum ec_status ec_get_atr(struct ec_pcsc *pc, uint8_t *atr, size_t cap,
 	*atr_len = 0;
 	if (!pc->connected)
 		return EC_ERR_NOT_CONNECTED;
-	LONG rv = SCardStatus(pc->card, name, &name_len, &state, &protocol,
+	LONG rv;
+	wait_begin(pc);
+	rv = SCardStatus(pc->card, name, &name_len, &state, &protocol,
 			      buf, &len);
+	wait_end(pc);
 	if (rv != SCARD_S_SUCCESS)
 		return pcsc_failed(pc, "SCardStatus", rv);
 	if (len > sizeof(buf) || len > cap)
@@ -346,8 +382,11 @@ long ec_raw_scard_transmit(struct ec_pcsc *pc, const uint8_t *cmd,
 		return SCARD_E_PROTO_MISMATCH;
 	}
 	DWORD len = (DWORD)*resp_len;
-	LONG rv = SCardTransmit(pc->card, pci, cmd, (DWORD)cmd_len, NULL, resp,
+	LONG rv;
+	wait_begin(pc);
+	rv = SCardTransmit(pc->card, pci, cmd, (DWORD)cmd_len, NULL, resp,
 				&len);
+	wait_end(pc);
 	*resp_len = rv == SCARD_S_SUCCESS ? (size_t)len : 0;
 	return (long)rv;
 }

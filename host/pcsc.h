@@ -86,6 +86,13 @@ struct ec_pcsc {
 
 	long last_rv;		/* the PC/SC code behind the last EC_ERR_PCSC */
 	const struct logger *log;	/* NULL: silent */
+
+	/* Called with true before each PC/SC call that waits on pcscd, the
+	 * reader or the card, and with false after it: a caller bounds the
+	 * wait there (ecard's --timeout), per call, so a long load is timed
+	 * APDU by APDU. NULL: none. */
+	void (*on_wait)(void *arg, bool begin);
+	void *wait_arg;
 };
 
 struct ec_reader_info {

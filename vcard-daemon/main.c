@@ -367,8 +367,8 @@ static int on_vscard(void *arg, const struct vscard_msg *m)
 static bool connect_link(struct daemon *d)
 {
 	if (!d->use_vscard)
-		return vpcd_connect(&d->link) == 0;
-	if (vscard_connect(&d->vs, VSCARD_CONNECT_TIMEOUT_MS) != 0)
+		return vpcd_connect(&d->link, d->stop.fd) == 0;
+	if (vscard_connect(&d->vs, VSCARD_CONNECT_TIMEOUT_MS, d->stop.fd) != 0)
 		return false;
 	uint8_t init[12];
 	size_t n = vscard_init_payload(init);
@@ -403,6 +403,8 @@ static void try_connect(struct daemon *d)
 		d->warned_offline = false;
 		return;
 	}
+	if (errno == EINTR)
+		return;	/* a stop signal came: the loop ends */
 	if (!d->warned_offline) {
 		LOG_W(&d->log, "cannot reach %s (%s); retrying (%s)", link_name(d, name, sizeof(name)),
 		      strerror(errno),

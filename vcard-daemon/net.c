@@ -44,23 +44,28 @@ bool net_parse_address(const char *spec, char *host, size_t host_len, char *port
 	return true;
 }
 
-/* One non-blocking connect, waited for at most timeout_ms. */
-static int connect_bounded(int fd, const struct sockaddr *sa, socklen_t len, unsigned timeout_ms)
+/* One non-blocking connect, waited for at most timeout_ms, or until
+ * cancel_fd is readable. */
+static int connect_bounded(int fd, const struct sockaddr *sa, socklen_t len, unsigned timeout_ms,
+			   int cancel_fd)
 {
 	if (connect(fd, sa, len) == 0)
 		return 0;
 	if (errno != EINPROGRESS)
 		return -1;
-	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	struct pollfd p[2] = { { .fd = fd, .events = POLLOUT }, { .fd = cancel_fd, .events = POLLIN } };
 	int err = ETIMEDOUT;
 	socklen_t elen = sizeof(err);
-	if (poll(&p, 1, (int)timeout_ms) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen))
+	int n = poll(p, cancel_fd >= 0 ? 2 : 1, (int)timeout_ms);
+	if (n > 0 && p[0].revents && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen))
 		err = errno;
+	else if (n > 0 && !p[0].revents)
+		err = EINTR;	/* cancelled */
 	errno = err;
 	return err == 0 ? 0 : -1;
 }
 
-int net_tcp_connect(const char *host, const char *port, unsigned timeout_ms)
+int net_tcp_connect(const char *host, const char *port, unsigned timeout_ms, int cancel_fd)
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
 	struct addrinfo *res = NULL;
@@ -77,10 +82,12 @@ int net_tcp_connect(const char *host, const char *port, unsigned timeout_ms)
 			saved = errno;
 			continue;
 		}
-		if (connect_bounded(fd, ai->ai_addr, ai->ai_addrlen, timeout_ms) != 0) {
+		if (connect_bounded(fd, ai->ai_addr, ai->ai_addrlen, timeout_ms, cancel_fd) != 0) {
 			saved = errno;
 			close(fd);
 			fd = -1;
+			if (saved == EINTR)
+				break;
 		}
 	}
 	freeaddrinfo(res);

@@ -15,12 +15,12 @@ bool net_parse_address(const char *spec, char *host, size_t host_len, char *port
 		       size_t port_len);
 
 /*
- * Connect over TCP, giving up after timeout_ms (a stop signal then never
- * waits for the kernel's own connect timeout of minutes). The socket is
- * blocking, close-on-exec, with TCP_NODELAY. The descriptor, or -1 with
- * errno set.
+ * Connect over TCP, giving up after timeout_ms (the kernel's own connect
+ * timeout is minutes), or as soon as cancel_fd (-1: none; a daemon's stop
+ * signals) becomes readable, with errno EINTR. The socket is blocking,
+ * close-on-exec, with TCP_NODELAY. The descriptor, or -1 with errno set.
  */
-int net_tcp_connect(const char *host, const char *port, unsigned timeout_ms);
+int net_tcp_connect(const char *host, const char *port, unsigned timeout_ms, int cancel_fd);
 
 /* Ask the kernel to acknowledge at once (it clears this by itself, so it
  * is set again before each receive). Harmless on other sockets. */

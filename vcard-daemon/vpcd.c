@@ -25,9 +25,9 @@ void vpcd_init(struct vpcd_link *l, const char *host, const char *port)
 	l->fd = -1;
 }
 
-int vpcd_connect(struct vpcd_link *l)
+int vpcd_connect(struct vpcd_link *l, int cancel_fd)
 {
-	int fd = net_tcp_connect(l->host, l->port, VPCD_CONNECT_TIMEOUT_MS);
+	int fd = net_tcp_connect(l->host, l->port, VPCD_CONNECT_TIMEOUT_MS, cancel_fd);
 	if (fd < 0)
 		return -1;
 	l->fd = fd;

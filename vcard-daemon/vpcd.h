@@ -31,9 +31,9 @@ struct vpcd_link {
 };
 
 void vpcd_init(struct vpcd_link *l, const char *host, const char *port);
-/* One connection attempt, bounded in time; 0 on success, -1 (errno set)
- * otherwise. */
-int vpcd_connect(struct vpcd_link *l);
+/* One connection attempt, bounded in time and ended early when cancel_fd
+ * (-1: none) is readable; 0 on success, -1 (errno set) otherwise. */
+int vpcd_connect(struct vpcd_link *l, int cancel_fd);
 void vpcd_disconnect(struct vpcd_link *l);
 
 /*

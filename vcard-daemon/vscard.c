@@ -105,10 +105,10 @@ const char *vscard_address(const struct vscard_link *l, char *buf, size_t cap)
 	return buf;
 }
 
-int vscard_connect(struct vscard_link *l, unsigned timeout_ms)
+int vscard_connect(struct vscard_link *l, unsigned timeout_ms, int cancel_fd)
 {
 	int fd = l->unix_socket ? unix_socket_connect(l->host, SOCK_STREAM)
-				: net_tcp_connect(l->host, l->port, timeout_ms);
+				: net_tcp_connect(l->host, l->port, timeout_ms, cancel_fd);
 	if (fd < 0)
 		return -1;
 	l->fd = fd;

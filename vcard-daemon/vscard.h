@@ -93,8 +93,9 @@ struct vscard_link {
 /* "HOST:PORT", "[v6]:PORT", "PORT" (on 127.0.0.1) or "unix:PATH". */
 bool vscard_parse_address(const char *spec, struct vscard_link *l);
 void vscard_init(struct vscard_link *l);
-/* One connection attempt, bounded by timeout_ms; 0, or -1 with errno. */
-int vscard_connect(struct vscard_link *l, unsigned timeout_ms);
+/* One connection attempt, bounded by timeout_ms and ended early when
+ * cancel_fd (-1: none) is readable; 0, or -1 with errno. */
+int vscard_connect(struct vscard_link *l, unsigned timeout_ms, int cancel_fd);
 void vscard_disconnect(struct vscard_link *l);
 /* "127.0.0.1:2001" or "unix:PATH", for messages. */
 const char *vscard_address(const struct vscard_link *l, char *buf, size_t cap);

@@ -961,3 +961,32 @@ Test(cli_keys, gp_wipes_the_keys_from_argv_before_it_waits)
 	cr_assert_eq(rc, 2, "%s", out);
 	cr_assert(strstr(out, "was not terminated"), "%s", out);
 }
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A card daemon that stops answering (SIGSTOP: its socket stays open, so
+ * vpcd and pcscd wait for it) must not hang ecard: --timeout bounds each
+ * wait, with a message that says what happened, and exit status 2. */
+Test(cli, a_card_that_stops_answering_times_out)
+{
+	cr_assert_eq(ECARD("apdu", "00A4040008F045434152444401"), 0, "%s", out);
+	cr_assert_eq(kill(h.vcard, SIGSTOP), 0);
+	long long t0 = now_ms();
+	int rc = ECARD("--timeout", "2", "apdu", "00A4040008F045434152444401");
+	long long took = now_ms() - t0;
+	kill(h.vcard, SIGCONT);
+	cr_expect_eq(rc, 2, "exit status %d: %s", rc, out);
+	cr_expect(strstr(out, "ecard: no answer within 2 s (--timeout): the card, its reader or "
+			      "pcscd stopped answering."),
+		  "%s", out);
+	cr_expect(took >= 1900 && took < 8000, "gave up after %lld ms", took);
+	cr_log_info("a stopped card daemon: ecard --timeout 2 gave up after %lld ms", took);
+	/* The card answers again once its daemon runs. */
+	cr_assert(harness_wait_usable(&h, 10000));
+	cr_expect_eq(ECARD("apdu", "00A4040008F045434152444401"), 0, "%s", out);
+}

@@ -14,6 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -263,4 +266,47 @@ Test(vcard_daemon, a_second_daemon_on_one_image_is_refused, .timeout = 30)
 	struct vc_storage *st;
 	cr_assert_eq(vc_storage_file_open(image, &st), VC_OK, "free after kill -9");
 	vc_storage_destroy(st);
+}
+
+/* A stop signal ends the daemon at once even while it connects to a vpcd
+ * that does not answer: a listener whose queue is full drops the SYN, so
+ * the connect would wait for the kernel's timeout of minutes. */
+Test(vcard_daemon, sigterm_ends_a_connect_at_once, .timeout = 30)
+{
+	char image[512], port[16];
+	ts_tmp_path(image, sizeof(image), "card.img");
+	const char *create[] = { "--new", "--image", image, NULL };
+	cr_assert_eq(run(create, ""), 0);
+
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert_geq(lfd, 0);
+	cr_assert_eq(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(listen(lfd, 0), 0);
+	cr_assert_eq(getsockname(lfd, (struct sockaddr *)&sa, &len), 0);
+	/* Fill the accept queue: later SYNs go unanswered. */
+	int fillers[4];
+	for (int i = 0; i < 4; i++) {
+		fillers[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		(void)connect(fillers[i], (struct sockaddr *)&sa, sizeof(sa));
+	}
+	snprintf(port, sizeof(port), "127.0.0.1:%u", ntohs(sa.sin_port));
+	const char *serve[] = { "--image", image, "--vpcd", port, "--log-level", "error", NULL };
+	int feed;
+	pid_t pid = start(serve, &feed);
+	usleep(700 * 1000);	/* well inside its first connect */
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	kill(pid, SIGTERM);
+	int status;
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	close(feed);
+	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d", status);
+	cr_expect_lt(ms, 500, "SIGTERM took %ld ms", ms);
+	for (int i = 0; i < 4; i++)
+		close(fillers[i]);
+	close(lfd);
 }
