@@ -24,6 +24,7 @@
 
 #include "crypto.h"
 #include "cursor.h"
+#include "utf8.h"
 
 #define TAG_PROFILE 1u
 #define POLICY_GENERAL_OFF 0u
@@ -36,44 +37,6 @@
 static bool is_private(uint8_t id)
 {
 	return id == PROFILE_FIELD_PASSWORD || id == PROFILE_FIELD_CARD_NUMBER;
-}
-
-static bool valid_utf8(const uint8_t *s, size_t n)
-{
-	size_t i = 0;
-	while (i < n) {
-		uint8_t c = s[i];
-		size_t extra;
-		uint32_t cp;
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if ((c & 0xE0) == 0xC0) {
-			extra = 1;
-			cp = c & 0x1F;
-		} else if ((c & 0xF0) == 0xE0) {
-			extra = 2;
-			cp = c & 0x0F;
-		} else if ((c & 0xF8) == 0xF0) {
-			extra = 3;
-			cp = c & 0x07;
-		} else {
-			return false;
-		}
-		if (extra > n - i - 1)
-			return false;
-		for (size_t k = 1; k <= extra; k++) {
-			if ((s[i + k] & 0xC0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i + k] & 0x3F);
-		}
-		/* No overlong forms, no surrogates, nothing past U+10FFFF. */
-		static const uint32_t min_cp[] = { 0, 0x80, 0x800, 0x10000 };
-		if (cp < min_cp[extra] || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
-			return false;
-		i += extra + 1;
-	}
-	return true;
 }
 
 static uint16_t install(struct vc_applet_ctx *ctx, const uint8_t *params, size_t len)
@@ -146,7 +109,7 @@ static uint16_t store_data(struct vc_applet_ctx *ctx, const struct vc_obj *obj,
 			if (len != 2 || v.data[0] > PROFILE_POLICY_ALWAYS || v.data[1] > PROFILE_POLICY_ALWAYS)
 				return SW_WRONG_DATA;
 		} else if (tag < 1 || tag > PROFILE_FIELDS || len > PROFILE_VALUE_MAX ||
-			   !valid_utf8(v.data, len)) {
+			   !utf8_valid(v.data, len)) {
 			return SW_WRONG_DATA;
 		}
 	}
@@ -217,7 +180,7 @@ static uint16_t put_field(struct vc_applet_ctx *ctx, const struct vc_obj *obj,
 		return SW_REF_DATA_NOT_FOUND;
 	if (cmd->nc > PROFILE_VALUE_MAX)
 		return SW_WRONG_LENGTH;
-	if (!valid_utf8(cmd->data, cmd->nc))
+	if (!utf8_valid(cmd->data, cmd->nc))
 		return SW_WRONG_DATA;
 	if (!vc_pin_take_fresh(ctx))
 		return SW_SECURITY_STATUS;

@@ -15,6 +15,8 @@ libcommon_la_SOURCES = \
 	common/unix_socket.c common/unix_socket.h \
 	common/control.c common/control.h \
 	common/prng.c common/prng.h \
+	common/utf8.c common/utf8.h \
+	common/apdu_trace.c common/apdu_trace.h \
 	common/iso7816.h common/gp_proto.h common/wallet_proto.h common/profile_proto.h \
 	common/diag_proto.h
 

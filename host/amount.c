@@ -113,12 +113,12 @@ enum ec_amount_status ec_amount_parse(const char *text, uint16_t currency, uint3
 	unsigned decimals = 0;
 	bool too_big = false;
 
-	if (!text)
+	if (!text || *text == '\0')
 		return EC_AMOUNT_EMPTY;
-	while (is_blank(*p))
-		p++;
-	if (*p == '\0')
-		return EC_AMOUNT_EMPTY;
+	/* No blank around the amount: " 5" is more likely a slip (a shell
+	 * variable, a copied cell) than an amount anyone meant. */
+	if (is_blank(*p))
+		return EC_AMOUNT_SYNTAX;
 	if (*p == '-')
 		return EC_AMOUNT_NEGATIVE;
 	if (!is_digit(*p))
@@ -143,17 +143,17 @@ enum ec_amount_status ec_amount_parse(const char *text, uint16_t currency, uint3
 				fraction = fraction * 10 + (uint64_t)(*p - '0');
 		}
 	}
+	const char *blanks = p;
 	while (is_blank(*p))
 		p++;
 
-	/* An optional currency code, which must be the expected one. */
+	/* An optional currency code, which must be the expected one; blanks
+	 * only between the number and the code. */
 	const char *code = p;
 	while (is_letter(*p))
 		p++;
 	size_t code_len = (size_t)(p - code);
-	while (is_blank(*p))
-		p++;
-	if (*p != '\0')
+	if (*p != '\0' || (code_len == 0 && p != blanks))
 		return EC_AMOUNT_SYNTAX;
 	if (!cur)
 		return EC_AMOUNT_UNKNOWN_CURRENCY;
@@ -180,7 +180,7 @@ const char *ec_amount_strerror(enum ec_amount_status st)
 	case EC_AMOUNT_EMPTY:
 		return "no amount was given";
 	case EC_AMOUNT_SYNTAX:
-		return "write it as digits with an optional decimal point, like 12.50 (no sign, no thousands separator, a dot and not a comma)";
+		return "write it as digits with an optional decimal point, like 12.50 (no sign, no spaces around it, no thousands separator, a dot and not a comma)";
 	case EC_AMOUNT_NEGATIVE:
 		return "an amount cannot be negative";
 	case EC_AMOUNT_PRECISION:

@@ -17,6 +17,8 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cap.h"
@@ -31,6 +33,7 @@ const char cli_usage_gp[] =
 	"                          [--privileges HEX] [--params HEX]] [KEY OPTIONS]\n"
 	"       ecard gp install   --package AID --module AID [--aid AID]\n"
 	"                          [--privileges HEX] [--params HEX] [--selectable] [KEY OPTIONS]\n"
+	"       ecard gp install CAP [--aid AID] [--privileges HEX] [--params HEX] [KEY OPTIONS]\n"
 	"       ecard gp delete AID [--related] [KEY OPTIONS]\n"
 	"       ecard gp put-key   --new-kvn N [--replace KVN] (--new-key HEX |\n"
 	"                          --new-key-enc HEX --new-key-mac HEX --new-key-dek HEX) [KEY OPTIONS]\n"
@@ -61,6 +64,8 @@ const char cli_usage_gp[] =
 	"install   INSTALL [for install] of module AID from load file AID,\n"
 	"          [and make selectable] with --selectable; --params are the\n"
 	"          application's own install parameters (sent in C9).\n"
+	"          With a CAP file instead: load it and install its first\n"
+	"          applet, selectable (the same as load CAP --install).\n"
 	"delete    DELETE an application or a load file; --related deletes a\n"
 	"          load file with its applications.\n"
 	"put-key   PUT KEY: add key set N (hex, 01..7F), or with --replace KVN\n"
@@ -710,9 +715,12 @@ static enum ec_status app_present(struct ec_gp_session *s, const struct ec_gp_ai
 	return st;
 }
 
-static int gp_load(struct cli *cli, int argc, char **argv, struct gp_channel *ch)
+/* gp load, and gp install CAP (always with --install, as GlobalPlatformPro's
+ * "gp --install x.cap" users type it). */
+static int gp_load_install(struct cli *cli, int argc, char **argv, struct gp_channel *ch,
+			   bool always_install)
 {
-	bool resume = false, install = false;
+	bool resume = false, install = always_install;
 	const char *aid_text = NULL, *priv_text = NULL, *params_text = NULL, *block_text = NULL;
 	const struct cli_option extra[] = {
 		{ "--resume", NULL, &resume },
@@ -739,7 +747,8 @@ static int gp_load(struct cli *cli, int argc, char **argv, struct gp_channel *ch
 	if (r != CLI_CONTINUE)
 		return r;
 	if (npos != 1) {
-		cli_error("\"ecard gp load\" takes exactly one CAP file: run \"ecard gp --help\".");
+		cli_error("\"ecard gp %s\" takes exactly one CAP file: run \"ecard gp --help\".",
+			  always_install ? "install" : "load");
 		return EXIT_USAGE;
 	}
 	if (!install && (aid_text || priv_text || params_text)) {
@@ -812,8 +821,24 @@ static int gp_load(struct cli *cli, int argc, char **argv, struct gp_channel *ch
 
 /* ---- install, delete ---- */
 
+static int gp_load(struct cli *cli, int argc, char **argv, struct gp_channel *ch)
+{
+	return gp_load_install(cli, argc, argv, ch, false);
+}
+
 static int gp_install(struct cli *cli, int argc, char **argv, struct gp_channel *ch)
 {
+	/* "gp install FILE.cap": load the file and install its applet. An
+	 * argument that names a CAP file (or any existing file: no AID is
+	 * one) says it. */
+	for (int i = 1; i < argc; i++) {
+		struct stat st;
+		size_t n = strlen(argv[i]);
+		bool cap = n > 4 && strcasecmp(argv[i] + n - 4, ".cap") == 0;
+		if (argv[i][0] != '-' && (cap || (stat(argv[i], &st) == 0 && S_ISREG(st.st_mode))))
+			return gp_load_install(cli, argc, argv, ch, true);
+	}
+
 	bool selectable = false;
 	const char *package_text = NULL, *module_text = NULL, *aid_text = NULL;
 	const char *priv_text = NULL, *params_text = NULL;

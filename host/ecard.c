@@ -66,7 +66,9 @@ static const struct verb verbs[] = {
 		"APDU is sent even when one before it fails. --json prints an\n"
 		"array of {command, response, sw, description}.\n"
 		"\n"
-		"Exit status 1 when any APDU's final status word is not 9000.\n"
+		"Exit status 1 when any APDU's final status word is not 9000 (63Cx\n"
+		"answering a VERIFY without data, which asks for the tries left, is an\n"
+		"answer, not a refusal).\n"
 		"\n"
 		"example: ecard apdu '00 A4 04 00 08 F0 45 43 41 52 44 57 01' 805C000000\n",
 	},
@@ -116,10 +118,11 @@ static void print_help(FILE *f)
 	      "  --timeout SECONDS    give up when pcscd, the reader or the card does not\n"
 	      "                       answer within SECONDS (default 30; 0: wait as long\n"
 	      "                       as it takes); a long load is timed APDU by APDU\n"
-	      "  -v, --verbose        log the exchanges (headers and status words) on\n"
-	      "                       standard error\n"
+	      "  -v, --verbose        log every command and answer on standard error,\n"
+	      "                       PINs, keys, personal and personalization data\n"
+	      "                       left out\n"
 	      "  --help               this help; \"ecard COMMAND --help\" for one command\n"
-	      "  --version            print the version\n"
+	      "  -V, --version        print the version\n"
 	      "\n"
 	      "PINs are never taken from the command line: they are asked for on the\n"
 	      "terminal without echo, or read from a file descriptor with --pin-fd N.\n"
@@ -269,8 +272,13 @@ static int exchange_apdus(struct cli *cli, const struct apdu_arg *apdus, int n,
 			return EXIT_USAGE;
 		}
 		uint16_t sw = ec_response_sw(resp, len);
-		const char *meaning = ec_sw_describe(sw, sw_text, sizeof(sw_text));
-		if (sw != 0x9000)
+		const char *meaning = ec_sw_describe_command(apdus[i].bytes, apdus[i].len, sw,
+							     sw_text, sizeof(sw_text));
+		/* A VERIFY without data asks whether the PIN is verified: 63Cx
+		 * is its answer "no, x tries left", not a refusal. */
+		bool answered = ec_sw_is_pin_query(apdus[i].bytes, apdus[i].len) &&
+				(sw & 0xFFF0) == 0x63C0;
+		if (sw != 0x9000 && !answered)
 			status = EXIT_CARD_REFUSED;
 
 		if (cli->json) {
@@ -354,7 +362,7 @@ int main(int argc, char **argv)
 			print_help(stdout);
 			return EXIT_SUCCESS;
 		}
-		if (strcmp(a, "--version") == 0) {
+		if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0) {
 			printf("ecard %s\n", PACKAGE_VERSION);
 			return EXIT_SUCCESS;
 		}

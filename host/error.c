@@ -52,6 +52,8 @@ const char *ec_status_text(enum ec_status st)
 		return "a file or an answer is not in the expected format.";
 	case EC_ERR_CRYPTO:
 		return "the cryptographic library failed: check the OpenSSL installation.";
+	case EC_ERR_CARD_LOST:
+		return "the card lost power or left the reader in the middle of the command: once it is back, check whether the command took effect.";
 	case EC_ERR_CANCELLED:
 		return "no PIN was given: the operation was cancelled.";
 	}
@@ -94,6 +96,15 @@ enum ec_status ec_error_sw(struct ec_error *err, const char *what, uint16_t sw)
 
 	return ec_error_card(err, sw, "the card refused %s: SW %04X (%s).", what, sw,
 			     ec_sw_describe(sw, text, sizeof(text)));
+}
+
+enum ec_status ec_error_sw_command(struct ec_error *err, const char *what, const uint8_t *cmd,
+				   size_t len, uint16_t sw)
+{
+	char text[EC_SW_TEXT_MAX];
+
+	return ec_error_card(err, sw, "the card refused %s: SW %04X (%s).", what, sw,
+			     ec_sw_describe_command(cmd, len, sw, text, sizeof(text)));
 }
 
 enum ec_status ec_error_refused(struct ec_error *err, const char *what, uint16_t sw,

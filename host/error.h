@@ -11,6 +11,7 @@
 #ifndef ECARD_ERROR_H
 #define ECARD_ERROR_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 enum ec_status {
@@ -37,6 +38,8 @@ enum ec_status {
 	EC_ERR_FORMAT,		/* a file or an answer is not in the expected format */
 	EC_ERR_CRYPTO,		/* the crypto module failed */
 	EC_ERR_CANCELLED,	/* the user gave no PIN */
+	EC_ERR_CARD_LOST,	/* the card lost power or left the reader in the
+				   middle of a command: its outcome is unknown */
 };
 
 /*
@@ -69,6 +72,10 @@ enum ec_status ec_error_card(struct ec_error *err, uint16_t sw, const char *fmt,
 	__attribute__((format(printf, 3, 4)));
 /* "the card refused WHAT: SW xxxx (meaning)."; EC_ERR_CARD with err->sw. */
 enum ec_status ec_error_sw(struct ec_error *err, const char *what, uint16_t sw);
+/* The same, with the status word read in the light of the command that
+ * got it (ec_sw_describe_command): "wrong PUK", not "wrong PIN". */
+enum ec_status ec_error_sw_command(struct ec_error *err, const char *what, const uint8_t *cmd,
+				   size_t len, uint16_t sw);
 /* A refusal with a likelier cause than the status word's general meaning:
  * "the card refused WHAT (SW xxxx): HINT"; EC_ERR_CARD with err->sw. A
  * NULL hint is ec_error_sw(). */

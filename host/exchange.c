@@ -88,6 +88,7 @@ bool ec_is_link_failure(enum ec_status st)
 	case EC_ERR_TOO_LONG:
 	case EC_ERR_TOO_MANY_ROUNDS:
 	case EC_ERR_BAD_RESPONSE:
+	case EC_ERR_CARD_LOST:
 		return true;
 	default:
 		return false;

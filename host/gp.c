@@ -707,6 +707,8 @@ static const char *link_reason(const struct ec_pcsc *pc, enum ec_status st, char
 		return "the answer came without a status word";
 	case EC_ERR_TOO_MANY_ROUNDS:
 		return "the card kept announcing more data";
+	case EC_ERR_CARD_LOST:
+		return "the card lost power or left the reader";
 	default:
 		return "the answer was too long";
 	}

@@ -11,7 +11,9 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
+#include "apdu_trace.h"
 #include "cursor.h"
 #include "iso7816.h"
 
@@ -391,6 +393,34 @@ long ec_raw_scard_transmit(struct ec_pcsc *pc, const uint8_t *cmd,
 	return (long)rv;
 }
 
+/*
+ * After a failed or empty answer: whether the card left the reader (or
+ * lost power, which a reader sees as a removal or a reset) in the middle
+ * of the command. pcscd notices within its polling period, so the state
+ * is asked a few times over a second. Only through PC/SC itself.
+ */
+static bool card_left(struct ec_pcsc *pc)
+{
+	if (!pc->connected || pc->raw_transmit != ec_raw_scard_transmit)
+		return false;
+	for (int i = 0; i < 10; i++) {
+		char name[EC_READER_NAME_MAX];
+		DWORD name_len = sizeof(name), state = 0, protocol = 0, atr_len = EC_ATR_MAX;
+		BYTE atr[EC_ATR_MAX];
+		wait_begin(pc);
+		LONG rv = SCardStatus(pc->card, name, &name_len, &state, &protocol, atr, &atr_len);
+		wait_end(pc);
+		if (rv == SCARD_W_REMOVED_CARD || rv == SCARD_W_RESET_CARD ||
+		    rv == SCARD_E_NO_SMARTCARD || rv == SCARD_W_UNPOWERED_CARD)
+			return true;
+		if (rv != SCARD_S_SUCCESS)
+			return false;
+		struct timespec pause = { 0, 100 * 1000 * 1000 };
+		nanosleep(&pause, NULL);
+	}
+	return false;
+}
+
 static enum apdu_form classify_apdu(const uint8_t *cmd, size_t len)
 {
 	struct cursor c;
@@ -491,9 +521,6 @@ enum ec_status ec_transmit(struct ec_pcsc *pc, const uint8_t *cmd,
 	if (limit < 2)
 		return too_big;
 
-	LOG_D(pc->log, "> %02X %02X %02X %02X, %zu bytes", cmd[0], cmd[1],
-	      cmd[2], cmd[3], cmd_len);
-
 	for (;;) {
 		/*
 		 * Each answer lands right after the data already gathered, over
@@ -505,6 +532,8 @@ enum ec_status ec_transmit(struct ec_pcsc *pc, const uint8_t *cmd,
 		long rv = pc->raw_transmit(pc, out, out_len, resp + data_len, &n);
 		if (rv == SCARD_E_INSUFFICIENT_BUFFER)
 			return too_big;
+		if ((rv != SCARD_S_SUCCESS || n < 2) && card_left(pc))
+			return EC_ERR_CARD_LOST;
 		if (rv != SCARD_S_SUCCESS)
 			return pcsc_failed(pc, "transmit", (LONG)rv);
 		if (n > room || n < 2)
@@ -512,7 +541,11 @@ enum ec_status ec_transmit(struct ec_pcsc *pc, const uint8_t *cmd,
 
 		uint8_t sw1 = resp[data_len + n - 2];
 		uint8_t sw2 = resp[data_len + n - 1];
-		LOG_D(pc->log, "< SW %02X%02X, %zu bytes", sw1, sw2, n - 2);
+		if (pc->log && pc->log->level >= LOG_DEBUG) {
+			char line[APDU_TRACE_LINE_MAX];
+			LOG_D(pc->log, "%s", apdu_trace_line(out, out_len, resp + data_len, n, line,
+							     sizeof(line)));
+		}
 
 		if (sw1 == SW1_WRONG_LE && out == cmd) {
 			/*

@@ -54,7 +54,7 @@ static enum ec_status pin_command(struct ec_pcsc *pc, const char *name, const ui
 	if ((sw & 0xFFF0) == SW_VERIFY_FAILED && tries_left)
 		*tries_left = sw & 0x0F;
 	if (sw != SW_OK)
-		return ec_error_sw(err, name, sw);
+		return ec_error_sw_command(err, name, cmd, len, sw);
 	return EC_OK;
 }
 

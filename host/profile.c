@@ -9,6 +9,7 @@
 #include "crypto.h"
 #include "exchange.h"
 #include "hex.h"
+#include "utf8.h"
 
 const uint8_t ec_profile_aid[PROFILE_AID_LEN] = { PROFILE_AID };
 
@@ -105,6 +106,11 @@ enum ec_status ec_profile_put_field(struct ec_pcsc *pc, uint8_t id, const char *
 		return ec_error_set(err, EC_ERR_ARG,
 				    "a profile value is at most %d bytes (this one has %zu): shorten it.",
 				    EC_PROFILE_VALUE_MAX, len);
+	/* The card refuses it too (6A80): say so before anything is sent. */
+	if (!utf8_valid((const uint8_t *)value, len))
+		return ec_error_set(err, EC_ERR_ARG,
+				    "a profile value is UTF-8 text, and this one is not (check the "
+				    "terminal's or the file's encoding): nothing was sent to the card.");
 	cmd[4] = (uint8_t)len;
 	if (len)
 		memcpy(cmd + 5, value, len);

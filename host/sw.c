@@ -83,6 +83,64 @@ static const char *format(char *buf, size_t buflen, const char *fmt, ...)
 	return buf;
 }
 
+int ec_sw_is_pin_query(const uint8_t *cmd, size_t len)
+{
+	/* CLA 20 P1 P2, with no Lc or with Lc = 0 (ISO 7816-4 §11.5.6). */
+	return len >= 4 && cmd[1] == 0x20 && (len == 4 || (len == 5 && cmd[4] == 0));
+}
+
+/* 63Cx and 6983 after the commands that check a PIN or a PUK. */
+static const char *describe_pin_answer(const uint8_t *cmd, size_t len, uint16_t sw, char *buf,
+				       size_t buflen)
+{
+	const char *what;
+	unsigned tries = sw & 0x0F;
+	const char *text = NULL;
+
+	if (len < 4)
+		return NULL;
+	if (ec_sw_is_pin_query(cmd, len)) {
+		if (sw == 0x9000)
+			return "the PIN is verified";
+		if ((sw & 0xFFF0) == 0x63C0)
+			text = format(buf, buflen, "the PIN is not verified; %u %s left", tries,
+				      tries == 1 ? "try" : "tries");
+		if ((sw & 0xFFF0) == 0x63C0)
+			return text ? text : "the PIN is not verified";
+		return NULL;
+	}
+	switch (cmd[1]) {
+	case 0x20:
+		what = "wrong PIN";
+		break;
+	case 0x24:
+		what = "wrong current PIN";
+		break;
+	case 0x2C:
+		if (sw == 0x6983)
+			return "the PUK is blocked: the PIN can no longer be unblocked";
+		what = "wrong PUK";
+		break;
+	default:
+		return NULL;
+	}
+	if ((sw & 0xFFF0) != 0x63C0)
+		return NULL;
+	if (tries == 0)
+		text = cmd[1] == 0x2C ? format(buf, buflen, "wrong PUK, no tries left: the PUK is now blocked")
+				      : format(buf, buflen, "%s, no tries left: the PIN is now blocked", what);
+	else
+		text = format(buf, buflen, "%s, %u %s left", what, tries, tries == 1 ? "try" : "tries");
+	return text ? text : what;
+}
+
+const char *ec_sw_describe_command(const uint8_t *cmd, size_t len, uint16_t sw, char *buf,
+				   size_t buflen)
+{
+	const char *text = cmd ? describe_pin_answer(cmd, len, sw, buf, buflen) : NULL;
+	return text ? text : ec_sw_describe(sw, buf, buflen);
+}
+
 const char *ec_sw_describe(uint16_t sw, char *buf, size_t buflen)
 {
 	unsigned sw1 = sw >> 8, sw2 = sw & 0xFF;

@@ -24,4 +24,19 @@
  */
 const char *ec_sw_describe(uint16_t sw, char *buf, size_t buflen);
 
+/*
+ * The same, for the answer to the command cmd (len bytes): what a status
+ * word means depends on the command that got it. 63Cx is a wrong PIN
+ * after VERIFY, a wrong PUK after RESET RETRY COUNTER, a wrong current PIN
+ * after CHANGE REFERENCE DATA, and after a VERIFY without data (which asks
+ * whether the PIN is verified) it says that it is not, with the tries
+ * left; 9000 to that question says that it is. Other commands and status
+ * words read as ec_sw_describe() has them.
+ */
+const char *ec_sw_describe_command(const uint8_t *cmd, size_t len, uint16_t sw, char *buf,
+				   size_t buflen);
+
+/* Whether cmd is a VERIFY without data: a question, not a verification. */
+int ec_sw_is_pin_query(const uint8_t *cmd, size_t len);
+
 #endif

@@ -84,10 +84,18 @@ enum ec_status ec_wallet_purse_data(struct ec_pcsc *pc, struct ec_purse_data *pd
 	size_t len;
 	struct cursor c;
 
-	enum ec_status st = ec_command(pc, "GET PURSE DATA", cmd, sizeof(cmd), data, sizeof(data),
-				       &len, err);
+	uint16_t sw;
+	enum ec_status st = ec_exchange(pc, "GET PURSE DATA", cmd, sizeof(cmd), data, sizeof(data),
+					&len, &sw, err);
 	if (st != EC_OK)
 		return st;
+	/* Every wallet command but STORE DATA says 6985 before issuance. */
+	if (sw == SW_CONDITIONS)
+		return ec_error_refused(err, "GET PURSE DATA", sw,
+					"the wallet is not personalized: the card must be issued first "
+					"(ecard issuer personalize, or ecard-vcard --new --personalize).");
+	if (sw != SW_OK)
+		return ec_error_sw(err, "GET PURSE DATA", sw);
 	cursor_init(&c, data, len);
 	cursor_u8(&c, &pd->version);
 	cursor_copy(&c, pd->serial, PURSE_SERIAL_LEN);

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "apdu_trace.h"
 #include "crypto.h"
 #include "cursor.h"
 #include "isd.h"
@@ -791,62 +792,12 @@ static uint16_t dispatch(struct vc_card *card, const struct vc_apdu *a, struct v
 	return do_applet(card, a, rsp);
 }
 
-/*
- * The APDU trace of debug logs, which never shows a secret (log.h). What
- * may carry one is told by the INS byte alone, in any class and whatever
- * application is selected: a malformed command, or one in another class,
- * carries the secret just the same, and hiding a harmless command's data
- * only costs some tracing. A command keeps its header (CLA INS P1 P2) and
- * an answer its status word; hidden are the data of
- *   - VERIFY, CHANGE REFERENCE DATA, RESET RETRY COUNTER: the PIN, the PUK;
- *   - PUT FIELD: personal data, a password among them;
- *   - STORE DATA: personalization, K_load or the profile's fields;
- *   - PUT KEY: the card manager's keys;
- * and of the answers to
- *   - GET FIELD: personal data;
- *   - GET RESPONSE: the rest of an earlier answer, maybe a GET FIELD's
- *     (nothing here tells whose).
- * The other commands of a secure channel (84) are shown: what they carry
- * is either not secret or encrypted.
- */
+/* The APDU trace of debug logs, which never shows a secret (apdu_trace.h). */
 static void log_exchange(const struct vc_card *card, const uint8_t *cmd, size_t cmd_len,
 			 const uint8_t *rsp, size_t rsp_len)
 {
-	static const struct {
-		uint8_t ins;
-		const char *marker;
-	} secret_data[] = {
-		{ ISO_INS_VERIFY, " [PIN data hidden]" },
-		{ ISO_INS_CHANGE_REFERENCE_DATA, " [PIN data hidden]" },
-		{ ISO_INS_RESET_RETRY_COUNTER, " [PIN data hidden]" },
-		{ PROFILE_INS_PUT_FIELD, " [field data hidden]" },
-		{ GP_INS_STORE_DATA, " [personalization data hidden]" },
-		{ WALLET_INS_STORE_DATA, " [personalization data hidden]" },
-		{ PROFILE_INS_STORE_DATA, " [personalization data hidden]" },
-		{ GP_INS_PUT_KEY, " [key data hidden]" },
-	};
-	char hin[80], hout[80];
-	size_t shown = cmd_len, answer = rsp_len;
-	const char *cmd_marker = "", *rsp_marker = "";
-
-	for (size_t i = 0; i < sizeof(secret_data) / sizeof(secret_data[0]); i++) {
-		if (cmd_len > 4 && cmd[1] == secret_data[i].ins) {
-			shown = 4;
-			cmd_marker = secret_data[i].marker;
-			break;
-		}
-	}
-	if (cmd_len >= 4 && rsp_len > 2) {
-		if (cmd[1] == PROFILE_INS_GET_FIELD && cmd[2] == PROFILE_FIELD_P1)
-			rsp_marker = "[personal data hidden] ";
-		else if (cmd[1] == ISO_INS_GET_RESPONSE)
-			rsp_marker = "[continued data hidden] ";
-		if (*rsp_marker)
-			answer = 2;	/* the status word alone */
-	}
-	log_hex(hin, sizeof(hin), cmd, shown);
-	log_hex(hout, sizeof(hout), rsp + rsp_len - answer, answer);
-	LOG_D(card->log, "C: %s%s  R: %s%s", hin, cmd_marker, rsp_marker, hout);
+	char line[APDU_TRACE_LINE_MAX];
+	LOG_D(card->log, "%s", apdu_trace_line(cmd, cmd_len, rsp, rsp_len, line, sizeof(line)));
 }
 
 /* Whether data may accompany this status word (9000 and warnings). */

@@ -468,6 +468,7 @@ Test(cli, pin_unblock_after_three_wrong_pins)
 
 	rc = ECARD_IN("87654321\n5678\n", "pin", "unblock", "--pin-fd", "3");
 	cr_assert_eq(rc, 1, "a wrong PUK: %s", out);
+	cr_assert(strstr(out, "wrong PUK, 9 tries left"), "said of a wrong PUK: %s", out);
 	rc = ECARD_IN("12345678\n5678\n", "pin", "unblock", "--pin-fd", "3");
 	cr_assert_eq(rc, 0, "%s", out);
 	cr_assert(strstr(out, "PIN unblocked and set."), "%s", out);
@@ -576,7 +577,9 @@ Test(cli_perso, personalize_with_the_key_options_of_gp)
 	cr_assert_eq(rc, 1, "%s", out);
 	cr_assert_str_eq(out, first, "--kdf is --diversify");
 	rc = ECARD("balance");
-	cr_assert_neq(rc, 0, "the wallet is not personalized yet: %s", out);
+	cr_assert_eq(rc, 1, "the wallet is not personalized yet: %s", out);
+	cr_assert(strstr(out, "the wallet is not personalized: the card must be issued first"),
+		  "%s", out);
 
 	/* The test keys given by hand, --kdf none, level 33, a field and the
 	 * password on descriptor 3. */
@@ -989,4 +992,34 @@ Test(cli, a_card_that_stops_answering_times_out)
 	/* The card answers again once its daemon runs. */
 	cr_assert(harness_wait_usable(&h, 10000));
 	cr_expect_eq(ECARD("apdu", "00A4040008F045434152444401"), 0, "%s", out);
+}
+
+/* What the command line says, exactly: a try-counter query is an answer
+ * and not a refusal; -V prints the version; -v shows every exchange with
+ * the PIN left out; a value that is not UTF-8 and an amount with blanks
+ * are refused before anything reaches the card (exit 2). */
+Test(cli, messages_say_what_happened)
+{
+	int rc = ECARD("apdu", "00200081");
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert(strstr(out, "SW 63C3 (the PIN is not verified; 3 tries left)"), "%s", out);
+
+	rc = ECARD_PLAIN("-V");
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert(strncmp(out, "ecard ", 6) == 0, "%s", out);
+
+	rc = ECARD_IN(PIN, "-v", "pin", "verify", "--pin-fd", "3");
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert(strstr(out, "C: 00200081 [PIN data hidden]  R: 9000"), "-v: %s", out);
+	cr_assert_null(strstr(out, "31323334"), "the PIN in the trace: %s", out);
+	rc = ECARD("-v", "apdu", "00A4040008F045434152444401");
+	cr_assert(strstr(out, "C: 00A4040008F045434152444401  R: "), "-v: %s", out);
+
+	rc = ECARD_IN(PIN, "profile", "set", "town", "caf\xE9", "--pin-fd", "3");
+	cr_assert_eq(rc, 2, "%s", out);
+	cr_assert(strstr(out, "is UTF-8 text, and this one is not"), "%s", out);
+
+	rc = ECARD("load", "--issuer", h.issuer, "--amount", " 5");
+	cr_assert_eq(rc, 2, "%s", out);
+	cr_assert(strstr(out, "no spaces around it"), "%s", out);
 }

@@ -262,15 +262,18 @@ static void write_cap(const char *path, const uint8_t *pkg, size_t pkg_len, cons
 	cr_assert_eq(capgen_write_spec(&spec, path), 0, "capgen cannot write %s", path);
 }
 
-/* Load, install, list, select, delete --related, list and select again. */
+/* Load, install, list, select, delete --related, list and select again;
+ * as "gp load CAP --install", or as GlobalPlatformPro's users type it,
+ * "gp install CAP". */
 static void load_install_delete(const char *cap, const char *pkg, const char *app,
-				const char *version, long blocks_min)
+				const char *version, long blocks_min, bool install_verb)
 {
 	char e[1024], select[64];
 	snprintf(select, sizeof(select), "00A40400%02zX%s", strlen(app) / 2, app);
 
-	int rc = ECARD("gp", "load", cap, "--install", "--json");
-	cr_assert_eq(rc, 0, "gp load %s --install: %s", cap, out);
+	int rc = install_verb ? ECARD("gp", "install", cap, "--json")
+			      : ECARD("gp", "load", cap, "--install", "--json");
+	cr_assert_eq(rc, 0, "gp %s %s: %s", install_verb ? "install" : "load --install", cap, out);
 	const char *j = load_json(out);
 	cr_assert(strstr(j, "\"start\": \"fresh\""), "%s", j);
 	cr_assert_geq(json_long(j, "blocks"), blocks_min, "%s", j);
@@ -317,7 +320,7 @@ TestSuite(gp, .fini = teardown, .timeout = 120);
 
 Test(gp, fixture_load_install_select_delete, .init = setup)
 {
-	load_install_delete(TEST_CAP_FIXTURE, FIXTURE_PKG, FIXTURE_APP, "0.0", 1);
+	load_install_delete(TEST_CAP_FIXTURE, FIXTURE_PKG, FIXTURE_APP, "0.0", 1, true);
 }
 
 Test(gp, multi_block_load_install_delete, .init = setup)
@@ -325,7 +328,7 @@ Test(gp, multi_block_load_install_delete, .init = setup)
 	char cap[160];
 	snprintf(cap, sizeof(cap), "%s/big.cap", h.dir);
 	write_cap(cap, big_pkg, sizeof(big_pkg), big_app, sizeof(big_app), 8192);
-	load_install_delete(cap, BIG_PKG, BIG_APP, "1.2", 30);
+	load_install_delete(cap, BIG_PKG, BIG_APP, "1.2", 30, false);
 }
 
 /* ---- interrupted loads ---- */

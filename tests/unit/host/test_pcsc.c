@@ -457,6 +457,45 @@ Test(sw, wrong_pin_says_how_many_tries_are_left)
 	cr_assert(strstr(t, "blocked"), "%s", t);
 }
 
+/* The same status word read for the command that got it. */
+Test(sw, pin_answers_are_read_for_their_command)
+{
+	char buf[EC_SW_TEXT_MAX];
+	static const uint8_t query[] = { 0x00, 0x20, 0x00, 0x81 };
+	static const uint8_t query_lc0[] = { 0x00, 0x20, 0x00, 0x81, 0x00 };
+	static const uint8_t verify[] = { 0x00, 0x20, 0x00, 0x81, 0x08, '1', '2', '3', '4',
+					  0xFF, 0xFF, 0xFF, 0xFF };
+	static const uint8_t change[] = { 0x00, 0x24, 0x00, 0x81, 0x10 };
+	static const uint8_t unblock[] = { 0x00, 0x2C, 0x00, 0x81, 0x10 };
+	static const uint8_t select[] = { 0x00, 0xA4, 0x04, 0x00, 0x01, 0xAA };
+
+	cr_expect_str_eq(ec_sw_describe_command(query, 4, 0x63C3, buf, sizeof(buf)),
+			 "the PIN is not verified; 3 tries left");
+	cr_expect_str_eq(ec_sw_describe_command(query_lc0, 5, 0x63C1, buf, sizeof(buf)),
+			 "the PIN is not verified; 1 try left");
+	cr_expect_str_eq(ec_sw_describe_command(query, 4, 0x9000, buf, sizeof(buf)),
+			 "the PIN is verified");
+	cr_expect(ec_sw_is_pin_query(query, 4) && ec_sw_is_pin_query(query_lc0, 5));
+	cr_expect(!ec_sw_is_pin_query(verify, sizeof(verify)));
+	cr_expect_str_eq(ec_sw_describe_command(verify, sizeof(verify), 0x63C2, buf, sizeof(buf)),
+			 "wrong PIN, 2 tries left");
+	cr_expect_str_eq(ec_sw_describe_command(change, sizeof(change), 0x63C2, buf, sizeof(buf)),
+			 "wrong current PIN, 2 tries left");
+	cr_expect_str_eq(ec_sw_describe_command(unblock, sizeof(unblock), 0x63C9, buf, sizeof(buf)),
+			 "wrong PUK, 9 tries left");
+	cr_expect_str_eq(ec_sw_describe_command(unblock, sizeof(unblock), 0x63C0, buf, sizeof(buf)),
+			 "wrong PUK, no tries left: the PUK is now blocked");
+	cr_expect_str_eq(ec_sw_describe_command(unblock, sizeof(unblock), 0x6983, buf, sizeof(buf)),
+			 "the PUK is blocked: the PIN can no longer be unblocked");
+	/* Other commands, and no command: the plain meaning. */
+	cr_expect_str_eq(ec_sw_describe_command(select, sizeof(select), 0x63C2, buf, sizeof(buf)),
+			 ec_sw_describe(0x63C2, buf, sizeof(buf)));
+	cr_expect_str_eq(ec_sw_describe_command(NULL, 0, 0x6A82, buf, sizeof(buf)),
+			 "file or application not found");
+	cr_expect_str_eq(ec_sw_describe_command(unblock, sizeof(unblock), 0x6A80, buf, sizeof(buf)),
+			 "incorrect parameters in the command data");
+}
+
 Test(sw, numbered_texts_carry_their_number)
 {
 	char buf[EC_SW_TEXT_MAX];

@@ -89,3 +89,31 @@ Test(profile_card, fields_and_policy)
 	cr_assert_eq(ec_profile_put_field(&ts_test_card.pc, 0x0A, value, EC_PROFILE_VALUE_MAX + 1, &err),
 		     EC_ERR_ARG);
 }
+
+/* A value that is not UTF-8 is refused before it reaches the card, as a
+ * usage error (the card would answer 6A80); each malformed kind. */
+Test(profile_card, a_value_that_is_not_utf8_is_refused_unsent)
+{
+	struct ec_error err = { 0 };
+	static const char *const bad[] = {
+		"caf\xE9",		/* Latin-1 é */
+		"\xC0\xAF",		/* overlong '/' */
+		"\xED\xA0\x80",		/* a surrogate */
+		"\xF4\x90\x80\x80",	/* past U+10FFFF */
+		"ab\xE2\x82",		/* cut in the middle */
+		"\x80",			/* a lone continuation byte */
+	};
+	cr_assert_eq(ec_profile_select(&ts_test_card.pc, &err), EC_OK, "%s", err.text);
+	cr_assert_eq(ec_pin_verify(&ts_test_card.pc, "1234", NULL, &err), EC_OK);
+	unsigned long before = ts_test_card.card.apdus;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_expect_eq(ec_profile_put_field(&ts_test_card.pc, 0x0A, bad[i], strlen(bad[i]), &err),
+			     EC_ERR_ARG, "value %zu", i);
+		cr_expect(strstr(err.text, "is not"), "%s", err.text);
+	}
+	cr_expect_eq(ts_test_card.card.apdus, before, "nothing was sent");
+	/* And good UTF-8 of every length goes through. */
+	static const char good[] = "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80";
+	cr_assert_eq(ec_profile_put_field(&ts_test_card.pc, 0x0A, good, strlen(good), &err), EC_OK,
+		     "%s", err.text);
+}
