@@ -117,6 +117,7 @@ test)
 	grep -ah "^tearing" $(unit_logs build) 2>/dev/null || true
 	# The reader driver: faults on the CCID wire, card events.
 	grep -ah "^ifd: " build/tests/integration/ifd.log 2>/dev/null || true
+	grep -ah "^cli: " build/tests/integration/cli.log 2>/dev/null || true
 	# Both drivers on QEMU's USB CCID reader, side by side.
 	grep -ah "^qemu: " build/tests/qemu/usb-ccid.log 2>/dev/null || true
 	# The fuzz runs: the driver's codecs, the card, the host's parsers.

@@ -552,12 +552,43 @@ RESPONSECODE IFDHTransmitToICC(DWORD Lun, SCARD_IO_HEADER SendPci, PUCHAR TxBuff
 	return IFD_SUCCESS;
 }
 
+/*
+ * A simulated reader (sim:PATH) that was unplugged comes back when its
+ * socket does: pcscd keeps a reader.conf.d reader for its whole life and
+ * goes on asking for the card, so the driver opens the socket again then,
+ * as pcscd's hotplug would open a USB reader plugged back in. The slots
+ * start unpowered, like a reader just plugged in.
+ */
+static bool reconnect(struct device *d)
+{
+	struct ifd_transport *tr, *old;
+
+	if (!d->ccid.gone || strncmp(d->name, "sim:", 4) != 0)
+		return false;
+	if (ifd_transport_open(d->name, logger(), &tr) != 0)
+		return false;
+	pthread_mutex_lock(&d->ccid.lock);
+	old = d->ccid.tr;
+	d->ccid.tr = d->tr = tr;
+	d->ccid.gone = false;
+	for (unsigned i = 0; i < MAX_SLOTS; i++) {
+		d->slots[i].powered = false;
+		d->slots[i].protocol = -1;
+	}
+	pthread_mutex_unlock(&d->ccid.lock);
+	old->ops->close(old);
+	LOG_I(logger(), "%s is back: the reader was plugged in again", d->name);
+	return true;
+}
+
 RESPONSECODE IFDHICCPresence(DWORD Lun)
 {
 	struct device *d;
 	struct ifd_slot *s = slot_of(Lun, &d);
 	if (!s)
 		return IFD_COMMUNICATION_ERROR;
+	if (d->ccid.gone && !reconnect(d))
+		return IFD_NO_SUCH_DEVICE;
 	bool present = false;
 	int rc = ifd_slot_present(s, &present);
 	if (rc == IFD_SLOT_GONE)

@@ -988,7 +988,7 @@ Test(cli, a_card_that_stops_answering_times_out)
 			      "pcscd stopped answering."),
 		  "%s", out);
 	cr_expect(took >= 1900 && took < 8000, "gave up after %lld ms", took);
-	cr_log_info("a stopped card daemon: ecard --timeout 2 gave up after %lld ms", took);
+	printf("cli: a stopped card daemon: ecard --timeout 2 gave up after %lld ms\n", took);
 	/* The card answers again once its daemon runs. */
 	cr_assert(harness_wait_usable(&h, 10000));
 	cr_expect_eq(ECARD("apdu", "00A4040008F045434152444401"), 0, "%s", out);

@@ -317,11 +317,30 @@ Test(ifd, unplug)
 		if (!dropped)
 			usleep(100000);
 	}
-	SCardReleaseContext(ctx);
 	cr_assert(dropped, "pcscd still reports %s as a working reader", h.sim_reader);
 	cr_assert_eq(kill(h.pcscd, 0), 0, "pcscd died when the reader went away");
 	/* The other reader (vpcd) is still served. */
 	cr_assert(harness_reader_listed(h.reader), "pcscd lost its other reader");
+
+	/* Plugged back in, the reader and its card come back, as a USB
+	 * reader plugged in again would, and answer. */
+	cr_assert(strncmp(harness_sim_ctl(&h, "replug"), "ok", 2) == 0);
+	bool back = false;
+	long long t0 = now_ms();
+	for (int i = 0; i < 100 && !back; i++) {
+		SCARD_READERSTATE rs = { .szReader = h.sim_reader,
+					 .dwCurrentState = SCARD_STATE_UNAWARE };
+		back = SCardGetStatusChange(ctx, 0, &rs, 1) == SCARD_S_SUCCESS &&
+		       (rs.dwEventState & SCARD_STATE_PRESENT);
+		if (!back)
+			usleep(100000);
+	}
+	SCardReleaseContext(ctx);
+	cr_assert(back, "the reader did not come back after replug");
+	printf("ifd: replug: the reader and its card are back after %lld ms\n", now_ms() - t0);
+	ec_disconnect(&pc, SCARD_LEAVE_CARD);
+	connect_reader(h.sim_reader, 0);
+	cr_assert_eq(xfer(SELECT_DIAG, NULL, NULL), 0x9000, "the card answers after replug");
 }
 
 /* Two slots, two cards, each with its own counter. */
