@@ -59,8 +59,6 @@ ifd-ecard) rm -rf /usr/lib/pcsc/drivers/ifd-ccid.bundle ;;
 libccid) rm -rf /usr/lib/pcsc/drivers/ifd-ecard.bundle ;;
 *) say "CHECK driver FAIL unknown driver '$driver'"; finish ;;
 esac
-ECARD_IFD_LOG=debug
-export ECARD_IFD_LOG
 
 # The reader enumerates on the emulated USB bus.
 t0=$(now_ms)
@@ -71,8 +69,14 @@ until grep -qi 08e6 /sys/bus/usb/devices/*/idVendor 2>/dev/null; do
 	sleep 0.1
 done
 mkdir -p /run/pcscd /etc/reader.conf.d
+# The drivers log at pcscd's level; with ecard.debug, everything (a log
+# line per CCID message slows the exchanges that are timed).
 debug=
-grep -q ecard.debug /proc/cmdline && debug=-d
+if grep -q ecard.debug /proc/cmdline; then
+	debug=-d
+	ECARD_IFD_LOG=debug
+	export ECARD_IFD_LOG
+fi
 pcscd -f -a $debug >/tmp/pcscd.log 2>&1 &
 pcscd_pid=$!
 
