@@ -34,8 +34,8 @@ libpcsclite-dev libssl-dev libcriterion-dev libusb-1.0-0-dev libzip-dev scdoc"
 run_deps="pcscd vsmartcard-vpcd opensc util-linux"
 bench_deps="vsmartcard-vpicc python3-virtualsmartcard python3-pycryptodome"
 # The drivers on QEMU's USB CCID reader (tests/qemu): QEMU, busybox for the
-# guest, libccid as the reference driver.
-qemu_deps="qemu-system-x86 busybox-static libccid"
+# guest, libccid as the reference driver; systemd-analyze for the unit.
+qemu_deps="qemu-system-x86 busybox-static libccid systemd"
 
 wanted="$build_deps $run_deps"
 [ "$mode" = bench ] && wanted="$wanted $bench_deps"

@@ -24,7 +24,8 @@ libcapgen_la_SOURCES = tests/support/capgen.c tests/support/capgen.h
 
 EXTRA_DIST += tests/data/README.md tests/data/gp-scp.txt \
 	tests/data/Empty_0102030405_8d5ac9e2_2.2.1.cap \
-	tests/demo.sh tests/layering.sh tests/layering.test tests/man.test tests/completion.test
+	tests/demo.sh tests/layering.sh tests/layering.test tests/man.test tests/completion.test \
+	tests/systemd.test
 
 UNIT_TESTS = \
 	tests/unit/common/test_cursor \
@@ -311,7 +312,7 @@ distclean-local:
 
 ## --- the layering of the source folders (DESIGN's table), and the manual
 ## pages against the programs' --help ---
-LAYERING_TESTS = tests/layering.test tests/man.test tests/completion.test
+LAYERING_TESTS = tests/layering.test tests/man.test tests/completion.test tests/systemd.test
 
 check_PROGRAMS += $(UNIT_TESTS) $(FUZZ_BINS) $(INTEGRATION_TEST_BINS)
 TESTS = $(LAYERING_TESTS) $(UNIT_TESTS) $(FUZZ_TESTS) $(INTEGRATION_TESTS) $(QEMU_TESTS)
