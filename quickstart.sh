@@ -87,16 +87,32 @@ test)
 		grep -E "archives ready|ecard-.*tar" distcheck.log | head -3) ||
 		{ tail -40 build/distcheck.log; status=1; }
 
-	say "make install DESTDIR=... (the driver bundle, its Info.plist, the udev rules)"
+	say "make install DESTDIR=... (driver bundle, udev rules, man pages, completion, unit, library)"
 	dest=$(mktemp -d)
 	drop=$(pkg-config --variable usbdropdir libpcsclite)
+	usr=$dest/usr/local
+	# A program built against the installed headers and library, found
+	# through the installed pkg-config file.
+	uses_library() {
+		mkdir -p "$dest/pc" &&
+			sed "s|^prefix=.*|prefix=$usr|" "$usr/lib/pkgconfig/ecard.pc" >"$dest/pc/ecard.pc" &&
+			printf '#include "pcsc.h"\nint main(void) { struct ec_pcsc pc; ec_pcsc_init(&pc, 0); return 0; }\n' \
+				>"$dest/use.c" &&
+			cc -o "$dest/use" "$dest/use.c" \
+				$(PKG_CONFIG_PATH=$dest/pc pkg-config --cflags --libs ecard) &&
+			LD_LIBRARY_PATH=$usr/lib "$dest/use" && rm -rf "$dest/use" "$dest/use.c" "$dest/pc"
+	}
 	if (cd build && make -s install DESTDIR="$dest" >/dev/null) &&
 		[ -f "$dest$drop/ifd-ecard.bundle/Contents/Info.plist" ] &&
 		[ -f "$dest$drop/ifd-ecard.bundle/Contents/Linux/libifd-ecard.so" ] &&
 		[ -f "$dest/lib/udev/rules.d/92-ecard.rules" ] &&
+		[ -f "$usr/share/man/man1/ecard.1" ] && [ -f "$usr/share/man/man8/ifd-ecard.8" ] &&
+		[ -f "$usr/share/bash-completion/completions/ecard" ] &&
+		[ -f "$usr/lib/systemd/system/ecard-vcard@.service" ] &&
+		uses_library &&
 		(cd build && make -s uninstall DESTDIR="$dest" >/dev/null) &&
 		[ -z "$(find "$dest" -type f)" ]; then
-		echo "installed into $drop/ifd-ecard.bundle and /lib/udev/rules.d, and uninstalled without a trace"
+		echo "installed (driver into $drop/ifd-ecard.bundle, rules into /lib/udev/rules.d, man pages, completion, unit, a program built with pkg-config ecard) and uninstalled without a trace"
 	else
 		echo "make install / uninstall with DESTDIR did not give the expected files:"
 		find "$dest" | sed 's/^/  /'

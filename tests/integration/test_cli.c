@@ -605,6 +605,13 @@ Test(cli_perso, personalize_with_the_key_options_of_gp)
 	rc = ECARD("gp", "list", "--issuer", h.issuer, "--json");
 	cr_assert_eq(rc, 0, "%s", out);
 	cr_assert(strstr(out, "F045434152445701"), "the wallet is listed: %s", out);
+	/* In the life-cycle states GlobalPlatformPro users know: the issued
+	 * wallet and profile are PERSONALIZED. */
+	const char *wallet = strstr(out, "\"aid\": \"F045434152445701\"");
+	cr_assert_not_null(wallet, "%s", out);
+	const char *end = strchr(wallet, '}');
+	const char *state = strstr(wallet, "\"life_cycle\": \"PERSONALIZED\"");
+	cr_assert(state && end && state < end, "the wallet's state: %s", wallet);
 
 	/* Once only, whichever spelling. */
 	rc = ECARD("issuer", "personalize", "--dir", h.issuer, "--diversify", "none");
