@@ -1030,3 +1030,18 @@ Test(cli, messages_say_what_happened)
 	cr_assert_eq(rc, 2, "%s", out);
 	cr_assert(strstr(out, "no spaces around it"), "%s", out);
 }
+
+/* A card that loses power in the middle of a command is reported as that,
+ * not as a misbehaving reader. */
+Test(cli, a_tear_mid_command_says_the_card_lost_power)
+{
+	cr_assert(strncmp(harness_ctl(&h, "tear 1"), "ok", 2) == 0);
+	int rc = ECARD("apdu", "00A4040008F045434152444401", "8024000002AABB");
+	cr_expect_eq(rc, 2, "%s", out);
+	cr_expect(strstr(out, "the card lost power or left the reader in the middle of the "
+			      "command"),
+		  "%s", out);
+	cr_expect_null(strstr(out, "misbehaving"), "%s", out);
+	cr_assert(harness_wait_back(&h, 10000), "the card never came back");
+	cr_assert_eq(ECARD("apdu", "00A4040008F045434152444401"), 0, "%s", out);
+}
