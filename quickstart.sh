@@ -36,10 +36,12 @@ bench_deps="vsmartcard-vpicc python3-virtualsmartcard python3-pycryptodome"
 # The drivers on QEMU's USB CCID reader (tests/qemu): QEMU, busybox for the
 # guest, libccid as the reference driver; systemd-analyze for the unit.
 qemu_deps="qemu-system-x86 busybox-static libccid systemd"
+# The Debian packages: built, checked and installed into a bare root.
+package_deps="dpkg-dev debhelper lintian debootstrap"
 
 wanted="$build_deps $run_deps"
 [ "$mode" = bench ] && wanted="$wanted $bench_deps"
-[ "$mode" = test ] && wanted="$wanted $qemu_deps"
+[ "$mode" = test ] && wanted="$wanted $qemu_deps $package_deps"
 missing=
 for p in $wanted; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
@@ -120,6 +122,18 @@ test)
 		status=1
 	fi
 	rm -rf "$dest"
+
+	say "Debian packages (built from the tarball, lintian, installed into a bare Debian 12 root)"
+	if [ "$(id -u)" = 0 ]; then
+		if timeout 1200 sh tests/packages.sh build >build/packages.log 2>&1; then
+			grep -a "^packages: " build/packages.log
+		else
+			tail -40 build/packages.log
+			status=1
+		fi
+	else
+		echo "packages: skipped: debootstrap and chroot need root"
+	fi
 
 	say "summary"
 	# Criterion's own summary lines, one per test program, then the total.
