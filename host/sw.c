@@ -102,12 +102,11 @@ static const char *describe_pin_answer(const uint8_t *cmd, size_t len, uint16_t 
 	if (ec_sw_is_pin_query(cmd, len)) {
 		if (sw == 0x9000)
 			return "the PIN is verified";
-		if ((sw & 0xFFF0) == 0x63C0)
-			text = format(buf, buflen, "the PIN is not verified; %u %s left", tries,
-				      tries == 1 ? "try" : "tries");
-		if ((sw & 0xFFF0) == 0x63C0)
-			return text ? text : "the PIN is not verified";
-		return NULL;
+		if ((sw & 0xFFF0) != 0x63C0)
+			return NULL;
+		text = format(buf, buflen, "the PIN is not verified; %u %s left", tries,
+			      tries == 1 ? "try" : "tries");
+		return text ? text : "the PIN is not verified";
 	}
 	switch (cmd[1]) {
 	case 0x20:

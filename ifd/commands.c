@@ -102,8 +102,7 @@ static void log_refused(struct ifd_ccid *c, size_t n)
 		      ccid_msg_name(c->tx[0]), n);
 	} else {
 		const uint8_t *h = c->rx;
-		uint32_t len = (uint32_t)h[1] | (uint32_t)h[2] << 8 | (uint32_t)h[3] << 16 |
-			       (uint32_t)h[4] << 24;
+		uint32_t len = load_le32(h + 1);
 		LOG_W(c->log,
 		      "answer to %s refused: type %02X (%s), dwLength %u, %zu bytes in all "
 		      "(header 10), slot %u, seq %u",

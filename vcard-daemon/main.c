@@ -268,6 +268,15 @@ static int on_frame(void *arg, const uint8_t *frame, size_t len)
 	return vpcd_send(&d->link, d->rsp, rlen);
 }
 
+/* Answer QEMU's pending command with an Error: QEMU then fails the
+ * guest's command at once rather than let it wait for its timeout. */
+static int vscard_refuse(struct daemon *d)
+{
+	uint8_t code[4];
+	store_be32(code, VSC_GENERAL_ERROR);
+	return vscard_send(&d->vs, VSC_ERROR, VSCARD_READER, code, sizeof(code));
+}
+
 /* vc_t0_card's card: one whole APDU. */
 static int t0_process(void *arg, const uint8_t *apdu, size_t len, const uint8_t **rsp,
 		      size_t *rsp_len)
@@ -285,12 +294,8 @@ static int on_vscard_apdu(struct daemon *d, const struct vscard_msg *m)
 	uint8_t rsp[VC_T0_RSP_MAX];
 	size_t n = 0;
 
-	if (!d->vs_inserted || ensure_powered(d) != 0) {
-		/* QEMU fails the guest's command at once rather than wait. */
-		uint8_t code[4];
-		store_be32(code, VSC_GENERAL_ERROR);
-		return vscard_send(&d->vs, VSC_ERROR, VSCARD_READER, code, sizeof(code));
-	}
+	if (!d->vs_inserted || ensure_powered(d) != 0)
+		return vscard_refuse(d);
 	int rc;
 	if (m->len >= 6 && m->data[4] != 0 && m->len == 6u + m->data[4]) {
 		/* Header, Lc, data and Le: no T=0 TPDU but a whole case 4
@@ -314,9 +319,7 @@ static int on_vscard_apdu(struct daemon *d, const struct vscard_msg *m)
 	if (rc == VC_T0_MUTE) {
 		LOG_W(&d->log, "QEMU sent %u bytes that are no T=0 TPDU; the card stays mute",
 		      (unsigned)m->len);
-		uint8_t code[4];
-		store_be32(code, VSC_GENERAL_ERROR);
-		return vscard_send(&d->vs, VSC_ERROR, VSCARD_READER, code, sizeof(code));
+		return vscard_refuse(d);
 	}
 	if (rc != 0) {
 		LOG_E(&d->log, "APDU not processed: %s", vc_status_str((enum vc_status)rc));

@@ -23,8 +23,6 @@
 #include "crypto.h"
 #include "cursor.h"
 #include "isd.h"
-#include "profile_proto.h"
-#include "wallet_proto.h"
 
 #define PLATFORM_OWNER 0u
 #define TAG_CARD 1u
