@@ -15,6 +15,7 @@
 #include "cursor.h"
 #include "hex.h"
 #include "exchange.h"
+#include "gp_cmd.h"
 #include "iso7816.h"
 #include "scp03.h"
 
@@ -743,35 +744,18 @@ static enum ec_status install_for_load(struct ec_gp_session *s, const struct loa
 {
 	const struct ec_cap *cap = p->cap;
 	const struct ec_gp_load_options *opt = p->opt;
-	uint8_t cmd[6 + 3 * (1 + EC_GP_AID_MAX) + 1 + CRYPTO_SHA256_LEN + 2];
+	uint8_t cmd[EC_GP_CMD_MAX];
 	char aid[2 * EC_GP_AID_MAX + 1], hint[200];
 	struct ec_pcsc *pc = s->pc;
-	bool hash = !(opt && opt->no_hash);
-	size_t domain_len = opt && opt->domain ? opt->domain_len : 0;
-	struct writer w;
+	size_t len;
 	uint16_t sw;
 
-	writer_init(&w, cmd, sizeof(cmd));
-	writer_u8(&w, gp_cla(s));
-	writer_u8(&w, GP_INS_INSTALL);
-	writer_u8(&w, GP_INSTALL_FOR_LOAD);
-	writer_u8(&w, 0x00);
-	uint8_t *lc = writer_reserve(&w, 1);
-	size_t start = w.len;
-	writer_u8(&w, cap->package.aid.len);
-	writer_bytes(&w, cap->package.aid.bytes, cap->package.aid.len);
-	writer_u8(&w, (uint8_t)domain_len);	/* empty: the ISD */
-	writer_bytes(&w, opt && opt->domain ? opt->domain : NULL, domain_len);
-	writer_u8(&w, hash ? CRYPTO_SHA256_LEN : 0);
-	writer_bytes(&w, cap->load_file_sha256, hash ? CRYPTO_SHA256_LEN : 0);
-	writer_u8(&w, 0);	/* no load parameters */
-	writer_u8(&w, 0);	/* no token: the ISD itself loads */
-	if (!writer_ok(&w) || !lc)
+	if (ec_gp_cmd_install_for_load(gp_cla(s), cap, opt ? opt->domain : NULL,
+				       opt && opt->domain ? opt->domain_len : 0,
+				       !(opt && opt->no_hash), cmd, sizeof(cmd), &len) != EC_OK)
 		return ec_error_set(err, EC_ERR_ARG, "INSTALL [for load] could not be built.");
-	*lc = (uint8_t)(w.len - start);
-	writer_u8(&w, 0x00);
 
-	enum ec_status st = ec_gp_exchange(s, "INSTALL [for load]", cmd, w.len, NULL, 0, NULL, &sw, err);
+	enum ec_status st = ec_gp_exchange(s, "INSTALL [for load]", cmd, len, NULL, 0, NULL, &sw, err);
 	if (ec_is_link_failure(st))
 		return link_broke(err, pc, st, "during INSTALL [for load]");
 	if (st != EC_OK)
@@ -829,18 +813,12 @@ static enum ec_status send_blocks(struct ec_gp_session *s, const struct load_pla
 	res->blocks_done = first;
 	report(p, first);
 	for (size_t i = first; i < p->blocks; i++) {
-		struct ec_cap_block b;
-		enum ec_status st = ec_cap_block(cap->load_data, cap->load_data_len, p->block_size, i,
-						 &b, err);
+		size_t len;
+		enum ec_status st = ec_gp_cmd_load(gp_cla(s), cap, p->block_size, i, cmd, sizeof(cmd),
+						   &len);
 		if (st != EC_OK)
-			return st;
-		cmd[0] = gp_cla(s);
-		cmd[1] = GP_INS_LOAD;
-		cmd[2] = b.last ? GP_P1_LAST_BLOCK : 0x00;
-		cmd[3] = b.number;	/* wraps past FF, see cap.h */
-		cmd[4] = (uint8_t)b.len;
-		memcpy(cmd + 5, b.data, b.len);
-		st = ec_gp_exchange(s, "LOAD", cmd, 5 + b.len, answer, sizeof(answer), NULL, &sw, err);
+			return ec_error_set(err, st, "LOAD block %zu could not be built.", i + 1);
+		st = ec_gp_exchange(s, "LOAD", cmd, len, answer, sizeof(answer), NULL, &sw, err);
 		if (ec_is_link_failure(st)) {
 			snprintf(when, sizeof(when), "after %zu of %zu LOAD blocks", i, p->blocks);
 			return link_broke(err, pc, st, when);
@@ -939,27 +917,6 @@ enum ec_status ec_gp_get_load_progress(struct ec_gp_session *s, struct ec_gp_loa
 	return EC_OK;
 }
 
-/*
- * Where to go on, when the card holds the first k blocks of this load file
- * cut the way this run cuts it: block 0 carries the C4 header, which the
- * card does not count in "received". k = 0 is not a resume: INSTALL [for
- * load] may have been another file's, and sending it again costs nothing.
- */
-static bool resume_point(const struct load_plan *p, const struct ec_gp_load_progress *lp,
-			 size_t *first)
-{
-	if (lp->total != p->cap->load_file_len || lp->received == 0)
-		return false;
-	size_t sent = (size_t)lp->received + p->header;
-	if (sent % p->block_size != 0)
-		return false;	/* another block size */
-	size_t k = sent / p->block_size;
-	if (k == 0 || k >= p->blocks || (k & 0xFF) != lp->next_block)
-		return false;
-	*first = k;
-	return true;
-}
-
 /* Whether the card lists this load file; version_matches when its version
  * is the CAP file's (or the card does not say). */
 static enum ec_status find_load_file(struct ec_gp_session *s, const struct ec_cap *cap,
@@ -1012,7 +969,7 @@ enum ec_status ec_gp_load_resume(struct ec_gp_session *s, const struct ec_cap *c
 	const struct ec_cap_aid *pkg = &cap->package.aid;
 	bool ours = lp.active && aid_equal(&lp.aid, pkg->bytes, pkg->len);
 
-	if (ours && resume_point(&p, &lp, &first)) {
+	if (ec_gp_load_resume_point(cap, p.block_size, p.blocks, &lp, &first)) {
 		res->start = EC_GP_LOAD_RESUMED;
 		LOG_I(s->pc->log, "resuming the load at block %zu of %zu", first, p.blocks);
 		return send_blocks(s, &p, first, res, err);
@@ -1060,10 +1017,9 @@ enum ec_status ec_gp_load_resume(struct ec_gp_session *s, const struct ec_cap *c
 enum ec_status ec_gp_install(struct ec_gp_session *s, const struct ec_gp_install *in,
 			     struct ec_error *err)
 {
-	uint8_t cmd[6 + 3 * (1 + EC_GP_AID_MAX) + 4 + 3 + EC_GP_PARAMS_MAX + 2];
+	uint8_t cmd[EC_GP_CMD_MAX];
 	char aid[2 * EC_GP_AID_MAX + 1], pkg[2 * EC_GP_AID_MAX + 1], hint[240];
-	static const uint8_t no_privileges[1] = { 0x00 };
-	struct writer w;
+	size_t len;
 	uint16_t sw;
 
 	if (!s || !s->open)
@@ -1077,39 +1033,13 @@ enum ec_status ec_gp_install(struct ec_gp_session *s, const struct ec_gp_install
 		return ec_error_set(err, EC_ERR_ARG,
 				    "the application's install parameters take at most %d bytes.",
 				    EC_GP_PARAMS_MAX);
-	const struct ec_gp_aid *app = in->aid.len ? &in->aid : &in->module;
-	const uint8_t *priv = in->privileges_len ? in->privileges : no_privileges;
-	size_t priv_len = in->privileges_len ? in->privileges_len : 1;
-
-	writer_init(&w, cmd, sizeof(cmd));
-	writer_u8(&w, gp_cla(s));
-	writer_u8(&w, GP_INS_INSTALL);
-	writer_u8(&w, in->selectable ? GP_INSTALL_FOR_INSTALL_AND_SELECTABLE : GP_INSTALL_FOR_INSTALL);
-	writer_u8(&w, 0x00);
-	uint8_t *lc = writer_reserve(&w, 1);
-	size_t start = w.len;
-	writer_u8(&w, in->package.len);
-	writer_bytes(&w, in->package.bytes, in->package.len);
-	writer_u8(&w, in->module.len);
-	writer_bytes(&w, in->module.bytes, in->module.len);
-	writer_u8(&w, app->len);
-	writer_bytes(&w, app->bytes, app->len);
-	writer_u8(&w, (uint8_t)priv_len);
-	writer_bytes(&w, priv, priv_len);
-	/* Install parameters: C9, the application's own, always present. */
-	writer_u8(&w, (uint8_t)(2 + in->params_len));
-	writer_u8(&w, GP_TAG_APP_PARAMS);
-	writer_u8(&w, (uint8_t)in->params_len);
-	writer_bytes(&w, in->params, in->params_len);
-	writer_u8(&w, 0);	/* no token */
-	if (!writer_ok(&w) || !lc || w.len - start > 255)
+	if (ec_gp_cmd_install(gp_cla(s), in, cmd, sizeof(cmd), &len) != EC_OK)
 		return ec_error_set(err, EC_ERR_ARG, "INSTALL [for install] could not be built.");
-	*lc = (uint8_t)(w.len - start);
-	writer_u8(&w, 0x00);
+	const struct ec_gp_aid *app = in->aid.len ? &in->aid : &in->module;
 
 	const char *what = in->selectable ? "INSTALL [for install and make selectable]"
 					  : "INSTALL [for install]";
-	enum ec_status st = ec_gp_exchange(s, what, cmd, w.len, NULL, 0, NULL, &sw, err);
+	enum ec_status st = ec_gp_exchange(s, what, cmd, len, NULL, 0, NULL, &sw, err);
 	if (st != EC_OK || sw == SW_OK)
 		return st;
 	aid_text(app->bytes, app->len, aid);
@@ -1219,16 +1149,10 @@ enum ec_status ec_gp_delete(struct ec_gp_session *s, const uint8_t *aid, size_t 
 		return ec_error_set(err, EC_ERR_ARG, "the secure channel is not open: open it before DELETE.");
 	if (!aid || aid_len == 0 || aid_len > EC_GP_AID_MAX)
 		return ec_error_set(err, EC_ERR_ARG, "DELETE needs an AID of 1 to 16 bytes.");
-	cmd[0] = gp_cla(s);
-	cmd[1] = GP_INS_DELETE;
-	cmd[2] = 0x00;
-	cmd[3] = related ? GP_DELETE_RELATED : 0x00;
-	cmd[4] = (uint8_t)(2 + aid_len);
-	cmd[5] = GP_TAG_AID;
-	cmd[6] = (uint8_t)aid_len;
-	memcpy(cmd + 7, aid, aid_len);
-	cmd[7 + aid_len] = 0x00;
-	enum ec_status st = ec_gp_exchange(s, "DELETE", cmd, 8 + aid_len, NULL, 0, NULL, &sw, err);
+	size_t len;
+	if (ec_gp_cmd_delete(gp_cla(s), aid, aid_len, related, cmd, sizeof(cmd), &len) != EC_OK)
+		return ec_error_set(err, EC_ERR_ARG, "DELETE could not be built.");
+	enum ec_status st = ec_gp_exchange(s, "DELETE", cmd, len, NULL, 0, NULL, &sw, err);
 	if (st != EC_OK || sw == SW_OK)
 		return st;
 	aid_text(aid, aid_len, text);

@@ -19,7 +19,7 @@ libecard_la_SOURCES = \
 	host/scp03_host.c host/scp03_host.h \
 	host/gp_keys.c host/gp_keys.h \
 	host/gp_session.c host/gp_session.h \
-	host/gp.c host/gp.h \
+	host/gp_cmd.c host/gp_cmd.h host/gp.c host/gp.h \
 	host/perso.c host/perso.h
 libecard_la_LIBADD = libcommoncrypto.la libcommon.la $(PCSC_LIBS) $(LIBZIP_LIBS)
 libecard_la_LDFLAGS = -version-info 0:0:0 $(AM_LDFLAGS)
@@ -27,7 +27,7 @@ libecard_la_LDFLAGS = -version-info 0:0:0 $(AM_LDFLAGS)
 ecardinclude_HEADERS += host/error.h host/sw.h host/pcsc.h host/exchange.h host/amount.h \
 	host/keyfile.h host/issuer.h host/wallet.h host/pin_client.h host/profile.h \
 	host/merchant.h host/cap.h host/scp02.h host/scp03_host.h host/gp_keys.h \
-	host/gp_session.h host/gp.h host/perso.h
+	host/gp_session.h host/gp_cmd.h host/gp.h host/perso.h
 
 bin_PROGRAMS += ecard
 ecard_CPPFLAGS = $(INC_COMMON) $(INC_HOST)
