@@ -201,6 +201,12 @@ int cli_parse_policy(const char *option, const char *text, uint8_t *out);
 int verb_cap(struct cli *cli, int argc, char **argv);
 extern const char cli_usage_cap[];
 
+/* cli_agent.c */
+int verb_agent(struct cli *cli, int argc, char **argv);
+int verb_server(struct cli *cli, int argc, char **argv);
+extern const char cli_usage_agent[];
+extern const char cli_usage_server[];
+
 /* cli_gp.c */
 int verb_gp(struct cli *cli, int argc, char **argv);
 extern const char cli_usage_gp[];

@@ -82,6 +82,8 @@ static const struct verb verbs[] = {
 	{ "merchant", verb_merchant, "make a merchant key file certified by the issuer", cli_usage_merchant },
 	{ "cap", verb_cap, "show what a Java Card CAP file holds and its load file hash", cli_usage_cap },
 	{ "gp", verb_gp, "manage the card's applications and keys (GlobalPlatform)", cli_usage_gp },
+	{ "agent", verb_agent, "let the issuer's server update the card over the air (GP SERAM)", cli_usage_agent },
+	{ "server", verb_server, "run the issuer's over-the-air server (ecard-server)", cli_usage_server },
 	{
 		"help", verb_help,
 		"show this help, or a command's help: ecard help COMMAND",

@@ -56,6 +56,10 @@ const char *ec_status_text(enum ec_status st)
 		return "the card lost power or left the reader in the middle of the command: once it is back, check whether the command took effect.";
 	case EC_ERR_CANCELLED:
 		return "no PIN was given: the operation was cancelled.";
+	case EC_ERR_NOT_FOUND:
+		return "there is no such record.";
+	case EC_ERR_NETWORK:
+		return "the server could not be reached, or its answer was lost.";
 	}
 	return "libecard reported an unknown status.";
 }

@@ -40,6 +40,8 @@ enum ec_status {
 	EC_ERR_CANCELLED,	/* the user gave no PIN */
 	EC_ERR_CARD_LOST,	/* the card lost power or left the reader in the
 				   middle of a command: its outcome is unknown */
+	EC_ERR_NOT_FOUND,	/* no such job, session or record */
+	EC_ERR_NETWORK,		/* a server could not be reached, or its answer was lost */
 };
 
 /*

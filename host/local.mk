@@ -1,7 +1,7 @@
 ## host/ - libecard and the ecard command line (DESIGN: use common).
 lib_LTLIBRARIES += libecard.la
 libecard_la_CPPFLAGS = $(INC_COMMON) $(INC_HOST)
-libecard_la_CFLAGS = $(AM_CFLAGS) $(PCSC_CFLAGS) $(LIBZIP_CFLAGS)
+libecard_la_CFLAGS = $(AM_CFLAGS) $(PCSC_CFLAGS) $(LIBZIP_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS)
 libecard_la_SOURCES = \
 	host/error.c host/error.h \
 	host/sw.c host/sw.h \
@@ -20,19 +20,22 @@ libecard_la_SOURCES = \
 	host/gp_keys.c host/gp_keys.h \
 	host/gp_session.c host/gp_session.h \
 	host/gp_cmd.c host/gp_cmd.h host/gp.c host/gp.h \
-	host/perso.c host/perso.h
-libecard_la_LIBADD = libcommoncrypto.la libcommon.la $(PCSC_LIBS) $(LIBZIP_LIBS)
+	host/perso.c host/perso.h \
+	host/seram.c host/seram.h \
+	host/agent.c host/agent.h
+libecard_la_LIBADD = libcommoncrypto.la libcommon.la $(PCSC_LIBS) $(LIBZIP_LIBS) $(JANSSON_LIBS) \
+	$(CURL_LIBS)
 libecard_la_LDFLAGS = -version-info 0:0:0 $(AM_LDFLAGS)
 
 ecardinclude_HEADERS += host/error.h host/sw.h host/pcsc.h host/exchange.h host/amount.h \
 	host/keyfile.h host/issuer.h host/wallet.h host/pin_client.h host/profile.h \
 	host/merchant.h host/cap.h host/scp02.h host/scp03_host.h host/gp_keys.h \
-	host/gp_session.h host/gp_cmd.h host/gp.h host/perso.h
+	host/gp_session.h host/gp_cmd.h host/gp.h host/perso.h host/seram.h host/agent.h
 
 bin_PROGRAMS += ecard
 ecard_CPPFLAGS = $(INC_COMMON) $(INC_HOST)
 ecard_CFLAGS = $(AM_CFLAGS) $(PCSC_CFLAGS)
 ecard_SOURCES = host/ecard.c host/cli.h host/cli_common.c host/pin_entry.c host/pin_entry.h \
 	host/cli_wallet.c host/cli_issuer.c host/cli_pin.c host/cli_profile.c host/cli_cap.c \
-	host/cli_gp.c host/cli_keys.c
+	host/cli_gp.c host/cli_keys.c host/cli_agent.c
 ecard_LDADD = libecard.la libcommoncrypto.la libcommon.la $(PCSC_LIBS)

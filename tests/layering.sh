@@ -19,7 +19,8 @@ ifd/codec:ifd/codec common
 ifd:ifd ifd/codec common
 host:host common
 vcard-daemon:vcard-daemon vcard applet host common
-ccid-sim:ccid-sim vcard applet ifd/codec common'
+ccid-sim:ccid-sim vcard applet ifd/codec common
+server:server host common'
 
 status=0
 say() {

@@ -68,7 +68,8 @@ UNIT_TESTS = \
 	tests/unit/vcard-daemon/test_main \
 	tests/unit/vcard-daemon/test_vscard \
 	tests/unit/vcard/test_t0_card \
-	tests/unit/ccid-sim/test_ccid_sim
+	tests/unit/ccid-sim/test_ccid_sim \
+	tests/unit/server/test_ota
 
 ## --- unit tests, one program per module ---
 
@@ -200,6 +201,13 @@ tests_unit_host_test_gp_SOURCES = tests/unit/host/test_gp.c
 tests_unit_host_test_gp_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_host_test_gp_CFLAGS = $(TEST_CFLAGS)
 tests_unit_host_test_gp_LDADD = libtestsupport.la libcapgen.la libvcardfront.la libapplets.la libvcard.la libecard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
+
+## server/
+tests_unit_server_test_ota_SOURCES = tests/unit/server/test_ota.c
+tests_unit_server_test_ota_CPPFLAGS = $(TEST_CPPFLAGS) $(INC_SERVER)
+tests_unit_server_test_ota_CFLAGS = $(TEST_CFLAGS) $(JANSSON_CFLAGS)
+tests_unit_server_test_ota_LDADD = libtestsupport.la libcapgen.la libvcardfront.la libapplets.la libvcard.la \
+	libecardserver.la libecard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
 
 ## ifd/ and ifd/codec/
 tests_unit_ifd_codec_test_atr_SOURCES = tests/unit/ifd/codec/test_atr.c

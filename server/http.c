@@ -1,0 +1,465 @@
+/*
+ * http.c - ecard-server's HTTP endpoints (http.h) on libmicrohttpd: a pool
+ * of threads, each with its own store connection, each request handled to
+ * the end inside its thread (a report is one short store transaction).
+ */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <microhttpd.h>
+
+#include "db.h"
+#include "seram.h"
+#include "store.h"
+
+/* Order latency buckets, in milliseconds. */
+static const double buckets_ms[] = { 1, 2, 5, 10, 20, 50, 100, 250, 500, 1000, 5000 };
+#define BUCKETS (sizeof(buckets_ms) / sizeof(buckets_ms[0]))
+
+struct metrics {
+	atomic_ullong handshakes;
+	atomic_ullong sessions_done;
+	atomic_ullong sessions_failed;
+	atomic_ullong orders;
+	atomic_ullong apdus_out;
+	atomic_ullong apdus_in;
+	atomic_ullong bytes_in;
+	atomic_ullong bytes_out;
+	atomic_ullong jobs_done;
+	atomic_ullong jobs_failed;
+	atomic_ullong status[6];	/* 2xx 3xx 4xx 5xx, 404, 406 */
+	atomic_ullong latency[BUCKETS + 1];
+	atomic_ullong latency_us_sum;
+	atomic_ullong latency_count;
+};
+
+struct http_server {
+	struct MHD_Daemon *mhd;
+	struct http_options opt;
+	char *cert;
+	char *key;
+	struct metrics m;
+	pthread_key_t store_key;
+	pthread_mutex_t stores_lock;
+	struct store **stores;
+	size_t nstores;
+};
+
+struct request {
+	char *body;
+	size_t len;
+	bool too_big;
+};
+
+static struct store *thread_store(struct http_server *srv, struct ec_error *err)
+{
+	struct store *st = pthread_getspecific(srv->store_key);
+
+	if (st)
+		return st;
+	if (store_open(srv->opt.db_url, &st, err) != EC_OK)
+		return NULL;
+	pthread_mutex_lock(&srv->stores_lock);
+	struct store **n = realloc(srv->stores, (srv->nstores + 1) * sizeof(*n));
+	if (n) {
+		srv->stores = n;
+		n[srv->nstores++] = st;
+	}
+	pthread_mutex_unlock(&srv->stores_lock);
+	if (!n) {
+		store_close(st);
+		ec_error_set(err, EC_ERR_FILE, "out of memory.");
+		return NULL;
+	}
+	pthread_setspecific(srv->store_key, st);
+	return st;
+}
+
+static void drop_store(struct http_server *srv, struct store *st)
+{
+	pthread_mutex_lock(&srv->stores_lock);
+	for (size_t i = 0; i < srv->nstores; i++)
+		if (srv->stores[i] == st) {
+			srv->stores[i] = srv->stores[--srv->nstores];
+			break;
+		}
+	pthread_mutex_unlock(&srv->stores_lock);
+	pthread_setspecific(srv->store_key, NULL);
+	store_close(st);
+}
+
+static enum MHD_Result reply(struct MHD_Connection *conn, struct http_server *srv, int status,
+			     const char *type, char *body, bool owned)
+{
+	size_t len = body ? strlen(body) : 0;
+	struct MHD_Response *r = MHD_create_response_from_buffer(
+		len, body ? body : (char *)"", owned ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+
+	if (!r) {
+		if (owned)
+			free(body);
+		return MHD_NO;
+	}
+	if (type)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	enum MHD_Result ret = MHD_queue_response(conn, (unsigned)status, r);
+	MHD_destroy_response(r);
+	srv->m.bytes_out += len;
+	unsigned cls = status / 100;
+	if (cls >= 2 && cls <= 5)
+		srv->m.status[cls - 2]++;
+	if (status == 404)
+		srv->m.status[4]++;
+	if (status == 406)
+		srv->m.status[5]++;
+	return ret;
+}
+
+/* An error answer: a short JSON object with the reason, for people. */
+static enum MHD_Result reply_error(struct MHD_Connection *conn, struct http_server *srv,
+				   int status, const char *text)
+{
+	char *body = malloc(strlen(text) * 2 + 32);
+	if (!body)
+		return reply(conn, srv, status, NULL, NULL, false);
+	char *p = body + sprintf(body, "{\"error\":\"");
+	for (const char *t = text; *t; t++) {
+		if (*t == '"' || *t == '\\')
+			*p++ = '\\';
+		*p++ = (unsigned char)*t < 0x20 ? ' ' : *t;
+	}
+	strcpy(p, "\"}");
+	return reply(conn, srv, status, "application/json", body, true);
+}
+
+static bool json_content(struct MHD_Connection *conn)
+{
+	const char *t = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						    MHD_HTTP_HEADER_CONTENT_TYPE);
+	size_t n = strlen(SERAM_FORMAT_JSON);
+	return t && strncasecmp(t, SERAM_FORMAT_JSON, n) == 0 && (t[n] == '\0' || t[n] == ';' ||
+								 t[n] == ' ');
+}
+
+static double elapsed_ms(const struct timespec *t0)
+{
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static void observe(struct metrics *m, double ms)
+{
+	size_t i = 0;
+	while (i < BUCKETS && ms > buckets_ms[i])
+		i++;
+	m->latency[i]++;
+	m->latency_us_sum += (unsigned long long)(ms * 1000.0);
+	m->latency_count++;
+}
+
+static void count(struct http_server *srv, const struct ota_outcome *o, const char *session)
+{
+	struct metrics *m = &srv->m;
+
+	m->apdus_out += o->apdus_out;
+	m->apdus_in += o->apdus_in;
+	m->jobs_done += (unsigned)o->jobs_done;
+	m->jobs_failed += (unsigned)o->jobs_failed;
+	if (o->session_started)
+		m->handshakes++;
+	if (o->session_ended) {
+		if (o->session_failed)
+			m->sessions_failed++;
+		else
+			m->sessions_done++;
+		if (!srv->opt.quiet)
+			fprintf(stderr, "ecard-server: session %s %s (job %lld): %s\n", session,
+				o->session_failed ? "failed" : "ended", o->job, o->message);
+	}
+}
+
+static enum MHD_Result metrics_page(struct MHD_Connection *conn, struct http_server *srv)
+{
+	struct metrics *m = &srv->m;
+	size_t cap = 8192, n = 0;
+	char *b = malloc(cap);
+
+	if (!b)
+		return reply(conn, srv, 500, NULL, NULL, false);
+#define PUT(...) n += (size_t)snprintf(b + n, n < cap ? cap - n : 0, __VA_ARGS__)
+	PUT("# HELP ecard_sessions_total SERAM sessions, by outcome.\n# TYPE ecard_sessions_total counter\n");
+	PUT("ecard_sessions_total{outcome=\"started\"} %llu\n", (unsigned long long)m->handshakes);
+	PUT("ecard_sessions_total{outcome=\"done\"} %llu\n", (unsigned long long)m->sessions_done);
+	PUT("ecard_sessions_total{outcome=\"failed\"} %llu\n", (unsigned long long)m->sessions_failed);
+	PUT("# HELP ecard_orders_total Orders answered to reports.\n# TYPE ecard_orders_total counter\n");
+	PUT("ecard_orders_total %llu\n", (unsigned long long)m->orders);
+	PUT("# HELP ecard_apdus_total APDUs relayed, by direction.\n# TYPE ecard_apdus_total counter\n");
+	PUT("ecard_apdus_total{direction=\"command\"} %llu\n", (unsigned long long)m->apdus_out);
+	PUT("ecard_apdus_total{direction=\"response\"} %llu\n", (unsigned long long)m->apdus_in);
+	PUT("# HELP ecard_http_bytes_total Bytes of HTTP bodies.\n# TYPE ecard_http_bytes_total counter\n");
+	PUT("ecard_http_bytes_total{direction=\"in\"} %llu\n", (unsigned long long)m->bytes_in);
+	PUT("ecard_http_bytes_total{direction=\"out\"} %llu\n", (unsigned long long)m->bytes_out);
+	PUT("# HELP ecard_jobs_total Jobs ended, by outcome.\n# TYPE ecard_jobs_total counter\n");
+	PUT("ecard_jobs_total{outcome=\"done\"} %llu\n", (unsigned long long)m->jobs_done);
+	PUT("ecard_jobs_total{outcome=\"failed\"} %llu\n", (unsigned long long)m->jobs_failed);
+	PUT("# HELP ecard_http_responses_total HTTP answers, by class.\n# TYPE ecard_http_responses_total counter\n");
+	static const char *const cls[] = { "2xx", "3xx", "4xx", "5xx", "404", "406" };
+	for (size_t i = 0; i < 6; i++)
+		PUT("ecard_http_responses_total{code=\"%s\"} %llu\n", cls[i],
+		    (unsigned long long)m->status[i]);
+	PUT("# HELP ecard_order_seconds Time to answer a report.\n# TYPE ecard_order_seconds histogram\n");
+	unsigned long long cum = 0;
+	for (size_t i = 0; i < BUCKETS; i++) {
+		cum += m->latency[i];
+		PUT("ecard_order_seconds_bucket{le=\"%g\"} %llu\n", buckets_ms[i] / 1000.0, cum);
+	}
+	cum += m->latency[BUCKETS];
+	PUT("ecard_order_seconds_bucket{le=\"+Inf\"} %llu\n", cum);
+	PUT("ecard_order_seconds_sum %.6f\n", (double)m->latency_us_sum / 1e6);
+	PUT("ecard_order_seconds_count %llu\n", (unsigned long long)m->latency_count);
+#undef PUT
+	if (n >= cap) {
+		free(b);
+		return reply(conn, srv, 500, NULL, NULL, false);
+	}
+	return reply(conn, srv, 200, "text/plain; version=0.0.4", b, true);
+}
+
+static const char *route(const char *url)
+{
+	if (strncmp(url, "/gp/seram/", 10) == 0)
+		return url + 9;
+	return url;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
+			      const char *method, const char *version, const char *upload,
+			      size_t *upload_size, void **con_cls)
+{
+	struct http_server *srv = cls;
+	struct request *req = *con_cls;
+	struct ec_error err;
+	(void)version;
+
+	if (!req) {
+		req = calloc(1, sizeof(*req));
+		if (!req)
+			return MHD_NO;
+		*con_cls = req;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		if (!req->too_big && req->len + *upload_size <= HTTP_BODY_MAX) {
+			char *n = realloc(req->body, req->len + *upload_size + 1);
+			if (!n)
+				return MHD_NO;
+			req->body = n;
+			memcpy(req->body + req->len, upload, *upload_size);
+			req->len += *upload_size;
+			req->body[req->len] = '\0';
+		} else {
+			req->too_big = true;
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	srv->m.bytes_in += req->len;
+	const char *path = route(url);
+	bool hs = strcmp(path, "/handshake") == 0, rm = strcmp(path, "/remoteManagement") == 0;
+	if (strcmp(path, "/metrics") == 0) {
+		if (strcmp(method, MHD_HTTP_METHOD_GET) != 0)
+			return reply_error(conn, srv, 405, "GET /metrics");
+		return metrics_page(conn, srv);
+	}
+	if (!hs && !rm)
+		return reply_error(conn, srv, 404, "no such endpoint: this server has /handshake and /remoteManagement");
+	if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+		return reply_error(conn, srv, 405, "this endpoint takes POST");
+	if (req->too_big)
+		return reply_error(conn, srv, 413, "the message is too large");
+	if (!json_content(conn))
+		return reply_error(conn, srv, 415, "the message must be application/json");
+	const char *sid = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "sessionId");
+	if (!seram_session_id_ok(sid))
+		return reply_error(conn, srv, 400, "the sessionId query parameter is missing or malformed");
+	struct store *st = thread_store(srv, &err);
+	if (!st) {
+		fprintf(stderr, "ecard-server: %s\n", err.text);
+		return reply_error(conn, srv, 500, "the database is not reachable");
+	}
+
+	struct timespec t0;
+	struct ota_outcome o;
+	char *answer = NULL;
+	int status;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	err.text[0] = '\0';
+	if (hs)
+		status = ota_handshake(st, &srv->opt.ota, sid, req->body ? req->body : "", req->len,
+				       &answer, &o, &err);
+	else
+		status = ota_report(st, &srv->opt.ota, sid, req->body ? req->body : "", req->len,
+				    &answer, &o, &err);
+	if (status == 500) {
+		fprintf(stderr, "ecard-server: session %s: %s\n", sid, err.text);
+		/* A broken connection is opened again by the next request. */
+		drop_store(srv, st);
+	}
+	if (status != 200) {
+		free(answer);
+		return reply_error(conn, srv, status, err.text[0] ? err.text : "refused");
+	}
+	if (rm) {
+		srv->m.orders++;
+		observe(&srv->m, elapsed_ms(&t0));
+	}
+	count(srv, &o, sid);
+	return reply(conn, srv, 200, SERAM_FORMAT_JSON, answer, true);
+}
+
+static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+		      enum MHD_RequestTerminationCode toe)
+{
+	struct request *req = *con_cls;
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (req) {
+		free(req->body);
+		free(req);
+		*con_cls = NULL;
+	}
+}
+
+static char *read_all(const char *path, struct ec_error *err)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	long n = -1;
+
+	if (f && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+	    (buf = malloc((size_t)n + 1)) && fread(buf, 1, (size_t)n, f) == (size_t)n) {
+		buf[n] = '\0';
+		fclose(f);
+		return buf;
+	}
+	if (f)
+		fclose(f);
+	free(buf);
+	ec_error_set(err, EC_ERR_FILE, "%s could not be read.", path);
+	return NULL;
+}
+
+enum ec_status http_start(const struct http_options *opt, struct http_server **out,
+			  struct ec_error *err)
+{
+	struct http_server *srv = calloc(1, sizeof(*srv));
+	struct sockaddr_in6 a6;
+	struct sockaddr_in a4;
+	struct sockaddr *addr;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	const char *host = opt->host ? opt->host : "127.0.0.1";
+
+	*out = NULL;
+	if (!srv)
+		return ec_error_set(err, EC_ERR_ARG, "out of memory.");
+	srv->opt = *opt;
+	pthread_key_create(&srv->store_key, NULL);
+	pthread_mutex_init(&srv->stores_lock, NULL);
+	memset(&a6, 0, sizeof(a6));
+	memset(&a4, 0, sizeof(a4));
+	if (inet_pton(AF_INET, host, &a4.sin_addr) == 1) {
+		a4.sin_family = AF_INET;
+		a4.sin_port = htons(opt->port);
+		addr = (struct sockaddr *)&a4;
+	} else if (inet_pton(AF_INET6, host, &a6.sin6_addr) == 1) {
+		a6.sin6_family = AF_INET6;
+		a6.sin6_port = htons(opt->port);
+		addr = (struct sockaddr *)&a6;
+		flags |= MHD_USE_IPv6;
+	} else {
+		free(srv);
+		return ec_error_set(err, EC_ERR_ARG, "\"%s\" is not an IP address to listen on.", host);
+	}
+	if (!opt->insecure) {
+		if (!opt->cert_pem || !opt->key_pem) {
+			free(srv);
+			return ec_error_set(err, EC_ERR_ARG,
+					    "give --cert and --key for HTTPS, or --insecure-http for plain HTTP (tests only).");
+		}
+		srv->cert = read_all(opt->cert_pem, err);
+		srv->key = srv->cert ? read_all(opt->key_pem, err) : NULL;
+		if (!srv->key) {
+			free(srv->cert);
+			free(srv);
+			return EC_ERR_FILE;
+		}
+		flags |= MHD_USE_TLS;
+	}
+	unsigned threads = opt->threads ? opt->threads : 2;
+	struct MHD_OptionItem ops[] = {
+		{ MHD_OPTION_SOCK_ADDR, 0, addr },
+		{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, srv },
+		{ MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL },
+		{ MHD_OPTION_CONNECTION_LIMIT, 20000, NULL },
+		{ MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096, NULL },
+		/* One thread is the daemon's own; a pool only from two on. */
+		{ threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads, NULL },
+		{ MHD_OPTION_END, 0, NULL },
+		{ MHD_OPTION_END, 0, NULL },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+	if (threads > 1 && srv->cert) {
+		ops[6] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, srv->cert };
+		ops[7] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, srv->key };
+	} else if (srv->cert) {
+		ops[5] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, srv->cert };
+		ops[6] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, srv->key };
+	}
+	srv->mhd = MHD_start_daemon(flags, opt->port, NULL, NULL, handle, srv, MHD_OPTION_ARRAY, ops,
+				    MHD_OPTION_END);
+	if (!srv->mhd) {
+		free(srv->cert);
+		free(srv->key);
+		free(srv);
+		return ec_error_set(err, EC_ERR_ARG,
+				    "the server could not listen on %s port %u (in use, or the certificate and key do not load).",
+				    host, (unsigned)opt->port);
+	}
+	*out = srv;
+	return EC_OK;
+}
+
+uint16_t http_port(const struct http_server *srv)
+{
+	const union MHD_DaemonInfo *i = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	return i ? i->port : 0;
+}
+
+void http_stop(struct http_server *srv)
+{
+	if (!srv)
+		return;
+	MHD_stop_daemon(srv->mhd);
+	for (size_t i = 0; i < srv->nstores; i++)
+		store_close(srv->stores[i]);
+	free(srv->stores);
+	pthread_key_delete(srv->store_key);
+	pthread_mutex_destroy(&srv->stores_lock);
+	if (srv->key)
+		memset(srv->key, 0, strlen(srv->key));
+	free(srv->key);
+	free(srv->cert);
+	free(srv);
+}

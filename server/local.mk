@@ -1,0 +1,19 @@
+## server/ - ecard-server, the issuer's GP SERAM remote agent and job
+## queue (DESIGN: uses host and common). Its logic is a convenience
+## library so that the tests run it in process.
+noinst_LTLIBRARIES += libecardserver.la
+libecardserver_la_CPPFLAGS = $(INC_COMMON) $(INC_HOST) $(INC_SERVER)
+libecardserver_la_CFLAGS = $(AM_CFLAGS) $(PCSC_CFLAGS) $(LIBZIP_CFLAGS) $(JANSSON_CFLAGS) \
+	$(MHD_CFLAGS) $(SQLITE_CFLAGS) $(PQ_CFLAGS)
+libecardserver_la_SOURCES = \
+	server/store.c server/store.h server/store_sqlite.c server/store_postgresql.c \
+	server/db.c server/db.h \
+	server/ota.c server/ota.h \
+	server/http.c server/http.h
+libecardserver_la_LIBADD = libecard.la $(JANSSON_LIBS) $(MHD_LIBS) $(SQLITE_LIBS) $(PQ_LIBS) -lpthread
+
+bin_PROGRAMS += ecard-server
+ecard_server_CPPFLAGS = $(INC_COMMON) $(INC_HOST) $(INC_SERVER)
+ecard_server_CFLAGS = $(AM_CFLAGS) $(PCSC_CFLAGS) $(JANSSON_CFLAGS)
+ecard_server_SOURCES = server/main.c
+ecard_server_LDADD = libecardserver.la libecard.la libcommoncrypto.la libcommon.la $(JANSSON_LIBS)

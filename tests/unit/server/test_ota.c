@@ -1,0 +1,371 @@
+/*
+ * test_ota.c - ecard-server's remote agent and `ecard agent` in one
+ * process: the server's HTTP side on loopback with an SQLite store in a
+ * temporary directory, the agent on a card in memory. Loads and installs
+ * a CAP file at levels 03 and 33, deletes, cuts the link at every exchange
+ * (the report lost before it reaches the server, or the order lost on its
+ * way back) and checks that each job completes once, that the card takes
+ * every LOAD block exactly once, and that a relay that alters or replays an
+ * APDU gets the job refused until an honest contact.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "agent.h"
+#include "capgen.h"
+#include "db.h"
+#include "gp.h"
+#include "host_fixture.h"
+#include "http.h"
+#include "ota.h"
+#include "seram.h"
+#include "store.h"
+#include "test_support.h"
+
+static const uint8_t pkg[] = { 0xF0, 0x45, 0x43, 0x54, 0x53, 0x54 };
+static const uint8_t module[] = { 0xF0, 0x45, 0x43, 0x54, 0x53, 0x54, 0x01 };
+static const uint8_t instance[] = { 0xF0, 0x45, 0x43, 0x54, 0x53, 0x54, 0x01, 0x01 };
+
+static struct ts_card card;
+static struct http_server *srv;
+static struct store *db;
+static char db_url[600], base[64], card_id[32];
+static char cap_path[512];
+
+/* What reaches the card: LOAD commands counted. */
+static ec_raw_transmit_fn card_transmit;
+static void *card_arg;
+static size_t loads_at_card;
+
+static long counting_transmit(struct ec_pcsc *pc, const uint8_t *cmd, size_t len, uint8_t *resp,
+			      size_t *resp_len)
+{
+	if (len >= 2 && cmd[1] == 0xE8)
+		loads_at_card++;
+	pc->raw_arg = card_arg;
+	long rv = card_transmit(pc, cmd, len, resp, resp_len);
+	card_arg = pc->raw_arg;
+	return rv;
+}
+
+static void make_cap(size_t size)
+{
+	struct capgen_applet app = { module, sizeof(module) };
+	struct capgen_spec spec = { .package_aid = pkg, .package_aid_len = sizeof(pkg),
+				    .version_major = 1, .applets = &app, .applet_count = 1,
+				    .target_size = size };
+	ts_tmp_path(cap_path, sizeof(cap_path), "test.cap");
+	cr_assert_eq(capgen_write_spec(&spec, cap_path), 0);
+}
+
+static void start(size_t batch_bytes)
+{
+	struct ec_error err = { 0 };
+	char path[512];
+
+	ts_tmpdir_init();
+	ts_card_open(&card, 512 * 1024, NULL);
+	card_transmit = card.pc.raw_transmit;
+	card_arg = card.pc.raw_arg;
+	card.pc.raw_transmit = counting_transmit;
+	loads_at_card = 0;
+	snprintf(db_url, sizeof(db_url), "sqlite:%s", ts_tmp_path(path, sizeof(path), "ota.db"));
+	cr_assert_eq(store_open(db_url, &db, &err), EC_OK, "%s", err.text);
+	cr_assert_eq(db_migrate(db, &err), EC_OK, "%s", err.text);
+
+	struct http_options o = { .db_url = db_url, .insecure = true, .threads = 1, .quiet = true };
+	o.ota.test_keys = true;
+	o.ota.max_batch_bytes = batch_bytes;
+	o.ota.delay_ms = 0;
+	cr_assert_eq(http_start(&o, &srv, &err), EC_OK, "%s", err.text);
+	snprintf(base, sizeof(base), "http://127.0.0.1:%u", (unsigned)http_port(srv));
+	cr_assert_eq(ec_agent_card_id(&card.pc, card_id, &err), EC_OK, "%s", err.text);
+}
+
+static void stop(void)
+{
+	http_stop(srv);
+	store_close(db);
+	ts_card_close(&card);
+	ts_tmpdir_fini();
+}
+
+static long long queue_load(uint8_t level, bool install)
+{
+	struct ota_load_args a = { .cap_path = cap_path, .level = level };
+	struct ec_error err = { 0 };
+	long long id;
+
+	if (install) {
+		a.install = module;
+		a.install_len = sizeof(module);
+		a.instance = instance;
+		a.instance_len = sizeof(instance);
+	}
+	cr_assert_eq(ota_add_load(db, card_id, &a, &id, &err), EC_OK, "%s", err.text);
+	return id;
+}
+
+static void agent_options(struct ec_agent_options *opt)
+{
+	memset(opt, 0, sizeof(*opt));
+	opt->servers[0] = base;
+	opt->nservers = 1;
+	opt->retry_s = 20;
+	opt->response_timeout_s = 10;
+	opt->card_retries = 2;
+}
+
+static void job(long long id, struct db_job *j)
+{
+	struct ec_error err = { 0 };
+	cr_assert_eq(db_job_get(db, id, false, j, &err), EC_OK, "%s", err.text);
+}
+
+static void assert_selectable(const uint8_t *aid, size_t len)
+{
+	uint8_t cmd[5 + 16 + 1] = { 0x00, 0xA4, 0x04, 0x00, (uint8_t)len };
+	uint8_t resp[258];
+	size_t n;
+	memcpy(cmd + 5, aid, len);
+	cr_assert_eq(ec_transmit(&card.pc, cmd, 5 + len + 1, resp, sizeof(resp), &n), EC_OK);
+	cr_assert_eq(ec_response_sw(resp, n), 0x9000, "the new application answers SELECT");
+}
+
+/* ---- the messages ---- */
+
+Test(seram, report_round_trip_and_the_spec_s_other_names)
+{
+	struct seram_report r = { .status = SERAM_PROCESSED, .executed = 2 };
+	struct seram_report back;
+	struct ec_error err = { 0 };
+	static const uint8_t sw[] = { 0x90, 0x00 };
+
+	struct seram_apdu_list *l = seram_report_add(&r);
+	seram_apdu_list_add(l, sw, 2);
+	seram_apdu_list_add(l, NULL, 0);
+	char *text = seram_report_encode(&r);
+	cr_assert(strstr(text, "\"executedSeRamCommands\":2"), "%s", text);
+	cr_assert(strstr(text, "\"listOfRAPDU\":[\"9000\",\"\"]"), "%s", text);
+	cr_assert_eq(seram_report_parse(text, strlen(text), &back, &err), EC_OK, "%s", err.text);
+	cr_assert_eq(back.executed, 2);
+	cr_assert_eq(back.count, 1);
+	cr_assert_eq(back.responses[0].count, 2);
+	cr_assert_eq(back.responses[0].items[1].len, 0);
+	free(text);
+	seram_report_free(&r);
+	seram_report_free(&back);
+
+	/* The example's spelling of the count, and a bad status. */
+	const char *ex = "{\"localAgentStatus\":{\"localAgentStatusEnum\":\"POLLING\",\"executeRamCommands\":0}}";
+	cr_assert_eq(seram_report_parse(ex, strlen(ex), &back, &err), EC_OK, "%s", err.text);
+	cr_assert_eq(back.status, SERAM_POLLING);
+	seram_report_free(&back);
+	const char *bad = "{\"localAgentStatus\":{\"localAgentStatusEnum\":\"SLEEPING\"}}";
+	cr_assert_eq(seram_report_parse(bad, strlen(bad), &back, &err), EC_ERR_FORMAT);
+	seram_report_free(&back);
+	const char *odd = "{\"localAgentStatus\":{\"localAgentStatusEnum\":\"PROCESSED\"},"
+			  "\"ramResponses\":[{\"ramResponseType\":\"seRamResponse\",\"listOfRAPDU\":[\"900\"]}]}";
+	cr_assert_eq(seram_report_parse(odd, strlen(odd), &back, &err), EC_ERR_FORMAT,
+		     "an odd number of hex digits");
+	seram_report_free(&back);
+}
+
+Test(seram, order_names_sent_and_accepted)
+{
+	struct seram_order o = { .delay = 0 }, back;
+	struct ec_error err = { 0 };
+	static const uint8_t apdu[] = { 0x00, 0xA4, 0x04, 0x00 };
+
+	seram_order_add(&o, SERAM_CMD_START);
+	struct seram_command *c = seram_order_add(&o, SERAM_CMD_SE_RAM);
+	seram_apdu_list_add(&c->apdus, apdu, sizeof(apdu));
+	seram_order_add(&o, SERAM_CMD_STOP);
+	char *text = seram_order_encode(&o);
+	cr_assert(strstr(text, "\"ramStartCommand\""), "%s", text);
+	cr_assert(strstr(text, "\"ramStopCommand\""), "%s", text);
+	cr_assert(strstr(text, "\"00A40400\""), "%s", text);
+	free(text);
+	seram_order_free(&o);
+
+	const char *ex = "{\"ramCommands\":[{\"ramCommandType\":\"startCommand\"},"
+			 "{\"ramCommandType\":\"stopCommand\"}]}";
+	cr_assert_eq(seram_order_parse(ex, strlen(ex), &back, &err), EC_OK, "%s", err.text);
+	cr_assert_eq(back.count, 2);
+	cr_assert_eq(back.commands[0].type, SERAM_CMD_START);
+	cr_assert_eq(back.commands[1].type, SERAM_CMD_STOP);
+	cr_assert_eq(back.delay, -1, "no delay given");
+	seram_order_free(&back);
+
+	struct seram_handshake_response hr;
+	const char *hs = "{\"chosenTransportProtocol\":\"HTTPS\",\"chosenDataProtocol\":\"application/json\","
+			 "\"chosenVersion\":\"2.0.0\"}";
+	cr_assert_eq(seram_handshake_response_parse(hs, strlen(hs), &hr, &err), EC_OK, "%s", err.text);
+	cr_assert_str_eq(hr.format, "application/json");
+}
+
+/* ---- over the air, in process ---- */
+
+static void load_and_install_at(uint8_t level)
+{
+	struct ec_agent_options opt;
+	struct ec_agent_stats stats;
+	struct ec_error err = { 0 };
+	struct db_job j;
+
+	make_cap(20000);
+	long long id = queue_load(level, true);
+	agent_options(&opt);
+	cr_assert_eq(ec_agent_run(&card.pc, &opt, &stats, &err), EC_OK, "%s", err.text);
+	cr_assert_eq(stats.jobs_done, 1);
+	cr_assert_eq(stats.sessions, 1);
+	job(id, &j);
+	cr_assert_str_eq(j.state, "done", "%s", j.message);
+	cr_assert_eq(j.blocks_sent, (long)loads_at_card);
+	cr_assert_eq(stats.load_blocks, loads_at_card);
+	/* Handshake, poll, INITIALIZE UPDATE, one batch, the stop. */
+	cr_assert_leq(stats.exchanges, 5, "%zu exchanges", stats.exchanges);
+	db_job_free(&j);
+	assert_selectable(instance, sizeof(instance));
+}
+
+Test(ota, load_and_install_at_level_03, .init = NULL)
+{
+	start(0);
+	load_and_install_at(0x03);
+	stop();
+}
+
+Test(ota, load_and_install_at_level_33)
+{
+	start(0);
+	load_and_install_at(0x33);
+	stop();
+}
+
+Test(ota, no_job_ends_the_session_and_delete_runs)
+{
+	struct ec_agent_options opt;
+	struct ec_agent_stats stats;
+	struct ec_error err = { 0 };
+	struct db_job j;
+	long long id;
+
+	start(0);
+	agent_options(&opt);
+	cr_assert_eq(ec_agent_run(&card.pc, &opt, &stats, &err), EC_OK, "%s", err.text);
+	cr_assert_eq(stats.apdus, 0, "nothing to do: nothing sent to the card");
+	make_cap(3000);
+	queue_load(0x03, true);
+	cr_assert_eq(ota_add_delete(db, card_id, pkg, sizeof(pkg), 0x03, &id, &err), EC_OK, "%s",
+		     err.text);
+	cr_assert_eq(ec_agent_run(&card.pc, &opt, &stats, &err), EC_OK, "%s", err.text);
+	cr_assert_eq(stats.jobs_done, 2);
+	job(id, &j);
+	cr_assert_str_eq(j.state, "done", "%s", j.message);
+	db_job_free(&j);
+	stop();
+}
+
+/* ---- cuts ---- */
+
+struct cut_plan {
+	size_t at;
+	bool answered;
+	bool done;
+};
+
+static bool cut_once(void *arg, size_t exchange, bool answered)
+{
+	struct cut_plan *p = arg;
+	if (p->done || exchange != p->at || answered != p->answered)
+		return false;
+	p->done = true;
+	return true;
+}
+
+/* A 64 KiB load in orders of about 8 KiB, cut at every exchange, both ways. */
+Test(ota, a_cut_at_every_exchange_resumes_without_resending, .timeout = 300)
+{
+	size_t exchanges = 0;
+
+	for (int answered = 0; answered <= 1; answered++) {
+		for (size_t at = 1;; at++) {
+			struct ec_agent_options opt;
+			struct ec_agent_stats stats;
+			struct ec_error err = { 0 };
+			struct cut_plan plan = { .at = at, .answered = answered };
+			struct db_job j;
+
+			start(8192);
+			make_cap(64 * 1024);
+			long long id = queue_load(0x03, true);
+			agent_options(&opt);
+			opt.cut = cut_once;
+			opt.cut_arg = &plan;
+			cr_assert_eq(ec_agent_run(&card.pc, &opt, &stats, &err), EC_OK,
+				     "cut at %zu (%s): %s", at, answered ? "answer" : "request", err.text);
+			job(id, &j);
+			cr_assert_str_eq(j.state, "done", "cut at %zu: %s", at, j.message);
+			size_t commands = 0;
+			cr_assert_eq(ota_job_commands(db, &j, &commands, &err), EC_OK);
+			size_t blocks = commands - 2;
+			cr_assert_eq(loads_at_card, blocks,
+				     "cut at %zu (%s): the card took %zu LOAD commands for %zu blocks",
+				     at, answered ? "answer" : "request", loads_at_card, blocks);
+			assert_selectable(instance, sizeof(instance));
+			db_job_free(&j);
+			bool was_cut = plan.done;
+			if (!was_cut)
+				exchanges = stats.exchanges;
+			stop();
+			if (!was_cut)
+				break;
+			cr_assert_eq(stats.retries, 1, "cut at %zu: one new session", at);
+		}
+	}
+	cr_assert_geq(exchanges, 10, "the load took %zu exchanges", exchanges);
+}
+
+/* ---- a malicious relay ---- */
+
+static void flip_last_command_byte(void *arg, bool command, uint8_t *apdu, size_t *len, size_t cap)
+{
+	int *left = arg;
+	(void)cap;
+	/* Alter the 3rd LOAD block's MAC. */
+	if (command && *len > 8 && apdu[1] == 0xE8 && apdu[3] == 2 && (*left)-- > 0)
+		apdu[*len - 1] ^= 0x01;
+}
+
+Test(ota, an_altered_command_fails_the_session_then_an_honest_contact_finishes)
+{
+	struct ec_agent_options opt;
+	struct ec_agent_stats stats;
+	struct ec_error err = { 0 };
+	struct db_job j;
+	int tamper = 1;
+
+	start(0);
+	make_cap(8000);
+	long long id = queue_load(0x33, true);
+	agent_options(&opt);
+	opt.card_retries = 0;
+	opt.tap = flip_last_command_byte;
+	opt.tap_arg = &tamper;
+	cr_assert_neq(ec_agent_run(&card.pc, &opt, &stats, &err), EC_OK);
+	job(id, &j);
+	cr_assert_str_eq(j.state, "running", "not done, not given up: %s", j.message);
+	cr_assert_eq(j.failures, 1);
+	db_job_free(&j);
+
+	opt.tap = NULL;
+	opt.card_retries = 2;
+	cr_assert_eq(ec_agent_run(&card.pc, &opt, &stats, &err), EC_OK, "%s", err.text);
+	job(id, &j);
+	cr_assert_str_eq(j.state, "done", "%s", j.message);
+	db_job_free(&j);
+	assert_selectable(instance, sizeof(instance));
+	stop();
+}
