@@ -30,7 +30,8 @@ say() { printf '\n== %s\n' "$*"; }
 
 # --- Debian packages --------------------------------------------------------
 build_deps="build-essential autoconf automake libtool pkg-config \
-libpcsclite-dev libssl-dev libcriterion-dev libusb-1.0-0-dev libzip-dev scdoc"
+libpcsclite-dev libssl-dev libcriterion-dev libusb-1.0-0-dev libzip-dev scdoc \
+libjansson-dev libcurl4-openssl-dev libmicrohttpd-dev libsqlite3-dev libpq-dev"
 run_deps="pcscd vsmartcard-vpcd opensc util-linux"
 bench_deps="vsmartcard-vpicc python3-virtualsmartcard python3-pycryptodome"
 # The drivers on QEMU's USB CCID reader (tests/qemu): QEMU, busybox for the
@@ -38,10 +39,13 @@ bench_deps="vsmartcard-vpicc python3-virtualsmartcard python3-pycryptodome"
 qemu_deps="qemu-system-x86 busybox-static libccid systemd"
 # The Debian packages: built, checked and installed into a bare root.
 package_deps="dpkg-dev debhelper lintian debootstrap"
+# The over-the-air tests: a real PostgreSQL, the SERAM schema checked by
+# python3-jsonschema, certificates made with openssl.
+ota_deps="postgresql python3-jsonschema openssl"
 
 wanted="$build_deps $run_deps"
 [ "$mode" = bench ] && wanted="$wanted $bench_deps"
-[ "$mode" = test ] && wanted="$wanted $qemu_deps $package_deps"
+[ "$mode" = test ] && wanted="$wanted $qemu_deps $package_deps $ota_deps"
 missing=
 for p in $wanted; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
