@@ -42,7 +42,8 @@ static const char usage_main[] =
 	"\n"
 	"Every command takes --db sqlite:PATH or --db postgresql://... (default:\n"
 	"the environment variable " DB_ENV ").\n"
-	"\"ecard-server COMMAND --help\" tells more. \"ecard server ...\" is the same.\n";
+	"\"ecard-server COMMAND --help\" tells more; --version prints the version.\n"
+	"\"ecard server ...\" is the same.\n";
 
 static const char usage_serve[] =
 	"usage: ecard-server serve --db URL [--listen ADDR:PORT] (--cert FILE --key FILE | --insecure-http)\n"
