@@ -602,8 +602,12 @@ static enum ec_status next_job(struct ctx *c, bool start, struct ec_error *err)
 	if (c->have_job)
 		db_job_free(&c->job);
 	c->have_prog = c->have_job = false;
-	if (start)
+	if (start) {
 		seram_order_add(&c->order, SERAM_CMD_START);
+		c->order.has_se = true;
+		snprintf(c->order.se.type, sizeof(c->order.se.type), "%s", c->sess->se_type);
+		snprintf(c->order.se.id, sizeof(c->order.se.id), "%s", c->sess->card);
+	}
 	s = db_job_next(c->st, c->sess->card, true, &c->job, err);
 	if (s == EC_ERR_NOT_FOUND) {
 		end_session(c, false, c->out->jobs_done ? "all jobs done" : "no job for this card");

@@ -322,8 +322,13 @@ distclean-local:
 ## pages against the programs' --help ---
 LAYERING_TESTS = tests/layering.test tests/man.test tests/completion.test tests/systemd.test
 
+## --- over the air: ecard-server's SERAM endpoints against a JSON schema
+## written from the spec, on loopback ---
+OTA_TESTS = tests/ota/protocol.test
+EXTRA_DIST += tests/ota/protocol.test tests/ota/protocol.py tests/ota/seram.schema.json
+
 check_PROGRAMS += $(UNIT_TESTS) $(FUZZ_BINS) $(INTEGRATION_TEST_BINS)
-TESTS = $(LAYERING_TESTS) $(UNIT_TESTS) $(FUZZ_TESTS) $(INTEGRATION_TESTS) $(QEMU_TESTS)
+TESTS = $(LAYERING_TESTS) $(UNIT_TESTS) $(OTA_TESTS) $(FUZZ_TESTS) $(INTEGRATION_TESTS) $(QEMU_TESTS)
 TEST_EXTENSIONS = .test
 TEST_LOG_COMPILER = $(SHELL)
 AM_TESTS_ENVIRONMENT = \

@@ -1,0 +1,160 @@
+#!/usr/bin/python3
+"""protocol.py - ecard-server's SERAM endpoints against the JSON schema
+written from the spec's OpenAPI file (seram.schema.json), and the status
+codes for what a server must refuse, with a look at the job before and
+after to check that refused requests change nothing.
+
+usage: protocol.py BUILD-DIR CAP-FILE     (starts and stops its own server)
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+import jsonschema
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CARD = "CAFE0001"
+failures = 0
+
+
+def check(cond, what):
+    global failures
+    print(("ok    " if cond else "FAIL  ") + what)
+    if not cond:
+        failures += 1
+
+
+def schema_for(name):
+    with open(os.path.join(HERE, "seram.schema.json")) as f:
+        top = json.load(f)
+    return {"$ref": "#/definitions/" + name, "definitions": top["definitions"]}
+
+
+def valid(doc, name):
+    try:
+        jsonschema.validate(doc, schema_for(name))
+        return True
+    except jsonschema.ValidationError as e:
+        print("      " + e.message)
+        return False
+
+
+def post(base, path, body, sid=None, ctype="application/json"):
+    url = base + path + ("" if sid is None else "?sessionId=" + sid)
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method="POST")
+    if ctype:
+        req.add_header("Content-Type", ctype)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:
+        return e.code, None
+
+
+def job(build, db):
+    out = subprocess.run([os.path.join(build, "ecard-server"), "job", "list", "--json",
+                          "--db", db], check=True, capture_output=True, text=True).stdout
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def main():
+    build, cap = sys.argv[1], sys.argv[2]
+    tmp = tempfile.mkdtemp(prefix="ecard-ota-")
+    db = "sqlite:" + os.path.join(tmp, "ota.db")
+    port_file = os.path.join(tmp, "port")
+    server = os.path.join(build, "ecard-server")
+    subprocess.run([server, "job", "add", "--db", db, "--card", CARD, "load-cap", cap],
+                   check=True, capture_output=True)
+    proc = subprocess.Popen([server, "serve", "--db", db, "--insecure-http", "--test-keys",
+                             "--listen", "127.0.0.1:0", "--port-file", port_file, "--quiet"])
+    try:
+        for _ in range(100):
+            if os.path.exists(port_file):
+                break
+            time.sleep(0.05)
+        base = "http://127.0.0.1:%s" % open(port_file).read().strip()
+        hello = {"secureElements": [{"seType": "eSE", "seId": CARD}],
+                 "supportedTransportProtocols": ["HTTPS"],
+                 "supportedDataFormats": ["application/json"],
+                 "supportedVersions": ["2.0.0"]}
+        check(valid(hello, "ramHandshakeCommand"), "our handshake example fits the schema")
+        poll = {"localAgentStatus": {"localAgentStatusEnum": "POLLING", "executedSeRamCommands": 0}}
+        before = job(build, db)
+
+        # Refusals, none of which may change the job.
+        st, _ = post(base, "/handshake", b"{not json", str(uuid.uuid4()))
+        check(st == 400, "bad JSON in a handshake: 400 (got %d)" % st)
+        st, _ = post(base, "/handshake", {"secureElements": []}, str(uuid.uuid4()))
+        check(st == 400, "no secure element: 400 (got %d)" % st)
+        st, _ = post(base, "/handshake", hello, None)
+        check(st == 400, "no sessionId: 400 (got %d)" % st)
+        st, _ = post(base, "/handshake", hello, str(uuid.uuid4()), "text/plain")
+        check(st == 415, "wrong content type: 415 (got %d)" % st)
+        st, _ = post(base, "/handshake", b"[" + b"1," * 600000 + b"1]", str(uuid.uuid4()))
+        check(st == 413, "a body over 1 MiB: 413 (got %d)" % st)
+        xml = dict(hello, supportedDataFormats=["application/xml"])
+        st, _ = post(base, "/handshake", xml, str(uuid.uuid4()))
+        check(st == 406, "no data format the server speaks: 406 (got %d)" % st)
+        old = dict(hello, supportedVersions=["1.0.0"])
+        st, _ = post(base, "/handshake", old, str(uuid.uuid4()))
+        check(st == 406, "no version the server speaks: 406 (got %d)" % st)
+        st, _ = post(base, "/remoteManagement", poll, str(uuid.uuid4()))
+        check(st == 404, "a report for a session never opened: 404 (got %d)" % st)
+        st, _ = post(base, "/nowhere", poll, str(uuid.uuid4()))
+        check(st == 404, "an unknown endpoint: 404 (got %d)" % st)
+        check(job(build, db) == before, "the job is untouched by all of these")
+
+        # A session: handshake, poll, the first order.
+        sid = str(uuid.uuid4())
+        st, hs = post(base, "/handshake", hello, sid)
+        check(st == 200 and valid(hs, "ramHandshakeResponse"),
+              "handshake: 200 and a valid ramHandshakeResponse")
+        st, _ = post(base, "/gp/seram/remoteManagement", b"{\"localAgentStatus\": 5}", sid)
+        check(st == 400, "a malformed report: 400 (got %d)" % st)
+        check(job(build, db) == before, "the job is untouched by it")
+        st, order = post(base, "/gp/seram/remoteManagement", poll, sid)
+        check(st == 200 and valid(order, "remoteManagementOrder"),
+              "the first order (under /gp/seram/): 200 and a valid remoteManagementOrder")
+        types = [c["ramCommandType"] for c in order.get("ramCommands", [])]
+        check(types[0] == "ramStartCommand" and "seRamCommand" in types,
+              "it starts the session and sends APDUs: %s" % types)
+        apdus = [c for c in order["ramCommands"] if c["ramCommandType"] == "seRamCommand"][0]
+        check(apdus["listOfCAPDU"][1].startswith("8050"), "SELECT, then INITIALIZE UPDATE")
+        check(order.get("chosenSecureElement", {"seId": CARD})["seId"] == CARD,
+              "the order is for the card presented")
+        # The card refuses INITIALIZE UPDATE: the session ends cleanly.
+        refused = {"localAgentStatus": {"localAgentStatusEnum": "PROCESSED",
+                                        "executedSeRamCommands": 2},
+                   "ramResponses": [{"ramResponseType": "seRamResponse",
+                                     "listOfRAPDU": ["9000", "6A88"]}]}
+        check(valid(refused, "remoteManagementReport"), "our report example fits the schema")
+        st, order = post(base, "/remoteManagement", refused, sid)
+        types = [c["ramCommandType"] for c in order.get("ramCommands", [])]
+        check(st == 200 and valid(order, "remoteManagementOrder") and types[-1] == "ramStopCommand",
+              "a refused INITIALIZE UPDATE ends the session: %s" % types)
+        st, _ = post(base, "/remoteManagement", poll, sid)
+        check(st == 404, "a report after the stop: 404 (got %d)" % st)
+        after = job(build, db)[0]
+        check(after["state"] == "running" and after["failures"] == 1 and after["confirmed"] == 0,
+              "the job waits for the next contact: %s, %d failure" % (after["state"], after["failures"]))
+        with urllib.request.urlopen(base + "/metrics", timeout=10) as r:
+            text = r.read().decode()
+        check('ecard_sessions_total{outcome="failed"} 1' in text and "ecard_order_seconds_bucket" in text,
+              "GET /metrics counts the failed session and has the latency histogram")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        subprocess.run(["rm", "-rf", tmp])
+    print("protocol: %d failure(s)" % failures)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
