@@ -213,6 +213,14 @@ int verb_server(struct cli *cli, int argc, char **argv)
 			snprintf(path, sizeof(path), "%s/ecard-server", self);
 			if (access(path, X_OK) == 0)
 				execv(path, argv);
+			/* In a build tree libtool runs this program from .libs/. */
+			size_t len = strlen(self);
+			if (len > 6 && strcmp(self + len - 6, "/.libs") == 0) {
+				self[len - 6] = '\0';
+				snprintf(path, sizeof(path), "%s/ecard-server", self);
+				if (access(path, X_OK) == 0)
+					execv(path, argv);
+			}
 		}
 	}
 	execvp("ecard-server", argv);

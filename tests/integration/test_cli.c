@@ -715,6 +715,9 @@ Test(cli_keys, every_verb_has_help)
 		{ "gp", "--help" },
 		{ "gp", "list", "--help" },
 		{ "cap", "--help" },
+		{ "agent", "--help" },
+		{ "server", "--help" },
+		{ "server", "job", "--help" },
 		{ "help", "--help" },
 		{ "help", "pay" },
 	};
