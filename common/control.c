@@ -168,3 +168,33 @@ long control_reply_value(const char *reply, const char *key)
 	const char *p = strstr(reply, pattern);
 	return p ? strtol(p + n, NULL, 10) : -1;
 }
+
+int control_cli(const char *program, int argc, char **argv)
+{
+	char cmd[CONTROL_LINE_MAX] = "", reply[CONTROL_LINE_MAX];
+
+	if (argc < 3) {
+		fprintf(stderr, "%s: usage: %s ctl PATH COMMAND [ARGS]\n", program, program);
+		return 2;
+	}
+	for (int i = 2; i < argc; i++) {
+		if (strlen(cmd) + strlen(argv[i]) + 2 > sizeof(cmd)) {
+			fprintf(stderr, "%s: the command is too long.\n", program);
+			return 2;
+		}
+		if (i > 2)
+			strcat(cmd, " ");
+		strcat(cmd, argv[i]);
+	}
+	if (control_request(argv[1], cmd, reply, sizeof(reply)) != 0) {
+		fprintf(stderr, "%s: no answer on control socket %s (%s): is %s running with --control?\n",
+			program, argv[1], strerror(errno), program);
+		return 2;
+	}
+	puts(reply);
+	/* 0 done, 2 a command the daemon did not understand (as ecard's usage
+	 * errors), 1 refused for another reason. */
+	if (strncmp(reply, "ok", 2) == 0)
+		return 0;
+	return strncmp(reply, "error usage", 11) == 0 ? 2 : 1;
+}

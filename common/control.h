@@ -44,6 +44,13 @@ void control_service(struct control *c, const struct pollfd *fds, int n,
 /* Client side: send one command, read one answer line. 0 on success. */
 int control_request(const char *path, const char *cmd, char *reply, size_t reply_len);
 
+/*
+ * "PROGRAM ctl PATH COMMAND [ARGS]" (argv[0] is "ctl"): send the words as
+ * one command, print the answer; returns the exit status: 0 done, 1
+ * refused, 2 not understood ("error usage ...") or no daemon there.
+ */
+int control_cli(const char *program, int argc, char **argv);
+
 /* The decimal value of " key=" in an answer line; -1 when it is not there. */
 long control_reply_value(const char *reply, const char *key);
 

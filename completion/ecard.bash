@@ -1,4 +1,4 @@
-# bash completion for ecard, ecard-vcard and ecard-ccid-sim.
+# bash completion for ecard, ecard-vcard, ecard-ccid-sim and ecard-netfault.
 #
 # The words come from the programs' own --help, read when a completion is
 # asked for, so the completion never disagrees with the program it
@@ -67,14 +67,15 @@ _ecard_daemon()
 {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
 	case $prev in
-	--image | --control | --socket | --personalize)
+	--image | --control | --socket | --personalize | --port-file)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return
 		;;
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$(_ecard_help_options "${COMP_WORDS[0]}")" -- "$cur"))
-	elif [[ ${COMP_WORDS[0]##*/} == ecard-vcard && $COMP_CWORD -eq 1 ]]; then
+	elif [[ ${COMP_WORDS[0]##*/} == ecard-vcard || ${COMP_WORDS[0]##*/} == ecard-netfault ]] &&
+		[[ $COMP_CWORD -eq 1 ]]; then
 		COMPREPLY=($(compgen -W "ctl" -- "$cur"))
 	else
 		COMPREPLY=($(compgen -f -- "$cur"))
@@ -82,4 +83,4 @@ _ecard_daemon()
 }
 
 complete -F _ecard ecard
-complete -F _ecard_daemon ecard-vcard ecard-ccid-sim
+complete -F _ecard_daemon ecard-vcard ecard-ccid-sim ecard-netfault

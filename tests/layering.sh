@@ -20,7 +20,8 @@ ifd:ifd ifd/codec common
 host:host common
 vcard-daemon:vcard-daemon vcard applet host common
 ccid-sim:ccid-sim vcard applet ifd/codec common
-server:server host common'
+server:server host common
+netfault:netfault common'
 
 status=0
 say() {

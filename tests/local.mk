@@ -69,7 +69,8 @@ UNIT_TESTS = \
 	tests/unit/vcard-daemon/test_vscard \
 	tests/unit/vcard/test_t0_card \
 	tests/unit/ccid-sim/test_ccid_sim \
-	tests/unit/server/test_ota
+	tests/unit/server/test_ota \
+	tests/unit/netfault/test_netfault
 
 ## --- unit tests, one program per module ---
 
@@ -208,6 +209,13 @@ tests_unit_server_test_ota_CPPFLAGS = $(TEST_CPPFLAGS) $(INC_SERVER)
 tests_unit_server_test_ota_CFLAGS = $(TEST_CFLAGS) $(JANSSON_CFLAGS)
 tests_unit_server_test_ota_LDADD = libtestsupport.la libcapgen.la libvcardfront.la libapplets.la libvcard.la \
 	libecardserver.la libecard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
+
+## netfault/
+tests_unit_netfault_test_netfault_SOURCES = tests/unit/netfault/test_netfault.c
+tests_unit_netfault_test_netfault_CPPFLAGS = $(TEST_CPPFLAGS) $(INC_NETFAULT)
+tests_unit_netfault_test_netfault_CFLAGS = $(TEST_CFLAGS)
+tests_unit_netfault_test_netfault_LDADD = libtestsupport.la libnetfault.la libcommoncrypto.la libcommon.la \
+	$(TEST_LIBS) -lpthread
 
 ## ifd/ and ifd/codec/
 tests_unit_ifd_codec_test_atr_SOURCES = tests/unit/ifd/codec/test_atr.c

@@ -927,26 +927,7 @@ static int ctl_main(int argc, char **argv)
 		       "status. Exit status 0 done, 1 refused, 2 not understood (usage).\n");
 		return 0;
 	}
-	if (argc < 3)
-		return fail("usage: ecard-vcard ctl PATH COMMAND [ARGS]");
-	char cmd[CONTROL_LINE_MAX] = "";
-	for (int i = 2; i < argc; i++) {
-		if (strlen(cmd) + strlen(argv[i]) + 2 > sizeof(cmd))
-			return fail("the command is too long.");
-		if (i > 2)
-			strcat(cmd, " ");
-		strcat(cmd, argv[i]);
-	}
-	char reply[CONTROL_LINE_MAX];
-	if (control_request(argv[1], cmd, reply, sizeof(reply)) != 0)
-		return fail("no answer on control socket %s (%s): is ecard-vcard running with --control?",
-			    argv[1], strerror(errno));
-	puts(reply);
-	/* 0 done, 2 a command the daemon did not understand (as ecard's usage
-	 * errors), 1 refused for another reason. */
-	if (strncmp(reply, "ok", 2) == 0)
-		return 0;
-	return strncmp(reply, "error usage", 11) == 0 ? 2 : 1;
+	return control_cli("ecard-vcard", argc, argv);
 }
 
 int main(int argc, char **argv)
