@@ -317,6 +317,7 @@ static enum session_end session(struct agent *a, enum ec_status *st, struct ec_e
 					card_failed = true;
 					rep.status = SERAM_UNAVAILABLE_SE;
 					rep.error = strdup(err->text);
+					snprintf(a->failure, sizeof(a->failure), "%s", err->text);
 				}
 				break;
 			}
@@ -338,6 +339,19 @@ static enum session_end session(struct agent *a, enum ec_status *st, struct ec_e
 		end = SESSION_STOPPED;
 	}
 	return end;
+}
+
+/* After the card failed in the middle of an order. */
+static enum ec_status card_back(struct agent *a)
+{
+	if (a->opt->reconnect)
+		return a->opt->reconnect(a->opt->reconnect_arg, a->pc);
+	for (int i = 0; i < 40; i++) {
+		if (ec_reconnect(a->pc, SCARD_RESET_CARD) == EC_OK)
+			return EC_OK;
+		sleep_ms(250);
+	}
+	return EC_ERR_CARD_LOST;
 }
 
 enum ec_status ec_agent_run(struct ec_pcsc *pc, const struct ec_agent_options *opt,
@@ -404,8 +418,11 @@ enum ec_status ec_agent_run(struct ec_pcsc *pc, const struct ec_agent_options *o
 					st = ec_error_set(err, EC_ERR_CARD_LOST, "the card kept failing.");
 				break;
 			}
-			if (end == SESSION_CARD)
-				ec_reconnect(pc, SCARD_RESET_CARD);
+			if (end == SESSION_CARD && card_back(&a) != EC_OK) {
+				st = ec_error_set(err, EC_ERR_CARD_LOST,
+						  "the card failed and did not come back: %s", a.failure);
+				break;
+			}
 			continue;
 		}
 		/* SESSION_LINK: a new session, possibly with the next server. */

@@ -74,6 +74,10 @@ struct ec_agent_options {
 	 */
 	bool (*cut)(void *arg, size_t exchange, bool answered);
 	void *cut_arg;
+	/* How to get the card back after it failed; NULL: reset it through
+	 * PC/SC (SCardReconnect), retried for up to 10 s while it is away. */
+	enum ec_status (*reconnect)(void *arg, struct ec_pcsc *pc);
+	void *reconnect_arg;
 };
 
 struct ec_agent_stats {

@@ -13,12 +13,15 @@
 #include <string.h>
 
 #include "agent.h"
+#include "applets.h"
 #include "capgen.h"
 #include "db.h"
 #include "gp.h"
 #include "host_fixture.h"
 #include "http.h"
 #include "ota.h"
+#include "inproc.h"
+#include "scp03.h"
 #include "seram.h"
 #include "store.h"
 #include "test_support.h"
@@ -27,7 +30,8 @@ static const uint8_t pkg[] = { 0xF0, 0x45, 0x43, 0x54, 0x53, 0x54 };
 static const uint8_t module[] = { 0xF0, 0x45, 0x43, 0x54, 0x53, 0x54, 0x01 };
 static const uint8_t instance[] = { 0xF0, 0x45, 0x43, 0x54, 0x53, 0x54, 0x01, 0x01 };
 
-static struct ts_card card;
+static struct ts_card card;	/* its storage tears on demand */
+static struct vc_storage *mem;
 static struct http_server *srv;
 static struct store *db;
 static char db_url[600], base[64], card_id[32];
@@ -65,7 +69,15 @@ static void start(size_t batch_bytes)
 	char path[512];
 
 	ts_tmpdir_init();
-	ts_card_open(&card, 512 * 1024, NULL);
+	cr_assert_eq(vc_storage_mem_create(512 * 1024, &mem), VC_OK);
+	cr_assert_eq(vc_card_create(mem, NULL, ecard_applets, ecard_applet_count, NULL), VC_OK);
+	cr_assert_eq(vc_storage_tear_create(mem, &card.storage), VC_OK);
+	vc_card_init(&card.card, card.storage, NULL);
+	for (size_t i = 0; i < ecard_applet_count; i++)
+		cr_assert_eq(vc_card_register(&card.card, ecard_applets[i]), VC_OK);
+	cr_assert_eq(vc_card_power_up(&card.card), VC_OK);
+	ec_pcsc_init(&card.pc, NULL);
+	vc_inproc_attach(&card.pc, &card.card);
 	card_transmit = card.pc.raw_transmit;
 	card_arg = card.pc.raw_arg;
 	card.pc.raw_transmit = counting_transmit;
@@ -87,7 +99,8 @@ static void stop(void)
 {
 	http_stop(srv);
 	store_close(db);
-	ts_card_close(&card);
+	vc_card_free(&card.card);
+	vc_storage_destroy(card.storage);	/* and the memory under it */
 	ts_tmpdir_fini();
 }
 
@@ -368,5 +381,134 @@ Test(ota, an_altered_command_fails_the_session_then_an_honest_contact_finishes)
 	cr_assert_str_eq(j.state, "done", "%s", j.message);
 	db_job_free(&j);
 	assert_selectable(instance, sizeof(instance));
+	stop();
+}
+
+/* ---- tears ---- */
+
+/* The agent's way back after a tear: power the card up again (recovery
+ * runs), as a reader does when the card comes back. */
+static enum ec_status power_cycle(void *arg, struct ec_pcsc *pc)
+{
+	(void)arg;
+	(void)pc;
+	vc_tear_disarm(card.storage);
+	vc_card_power_down(&card.card);
+	return vc_card_power_up(&card.card) == VC_OK ? EC_OK : EC_ERR_CARD_LOST;
+}
+
+/* A batched load and install, torn at each of its writes in turn. */
+Test(ota, a_tear_at_every_write_of_a_batched_load, .timeout = 600)
+{
+	unsigned long k, points = 0, resent = 0;
+	size_t blocks = 0;
+
+	for (k = 1;; k++) {
+		struct ec_agent_options opt;
+		struct ec_agent_stats stats;
+		struct ec_error err = { 0 };
+		struct db_job j;
+
+		start(4096);
+		make_cap(6000);
+		long long id = queue_load(0x03, true);
+		agent_options(&opt);
+		opt.reconnect = power_cycle;
+		struct vc_tear_plan plan = { .tear_at = k, .partial = VC_TEAR_PARTIAL_RANDOM, .seed = k };
+		vc_tear_arm(card.storage, &plan);
+		enum ec_status st = ec_agent_run(&card.pc, &opt, &stats, &err);
+		bool torn = stats.sessions > 1 || vc_tear_torn(card.storage);
+		vc_tear_disarm(card.storage);
+		cr_assert_eq(st, EC_OK, "tear at write %lu: %s", k, err.text);
+		job(id, &j);
+		cr_assert_str_eq(j.state, "done", "tear at write %lu: %s", k, j.message);
+		size_t commands = 0;
+		cr_assert_eq(ota_job_commands(db, &j, &commands, &err), EC_OK);
+		blocks = commands - 2;
+		/* The block being written when the power went is the only one
+		 * that may go twice: the card did not keep it. */
+		cr_assert_geq(loads_at_card, blocks);
+		cr_assert_leq(loads_at_card, blocks + 1, "tear at write %lu: %zu LOAD commands for %zu blocks",
+			      k, loads_at_card, blocks);
+		resent += loads_at_card - blocks;
+		assert_selectable(instance, sizeof(instance));
+		db_job_free(&j);
+		stop();
+		if (!torn)
+			break;
+		points++;
+	}
+	cr_log_info("torn at each of %lu writes of a %zu-block load and install; %lu torn blocks sent again",
+		    points, blocks, resent);
+	cr_assert_gt(points, blocks, "several writes a block");
+}
+
+/* ---- what the relay sees ---- */
+
+struct recording {
+	uint8_t *bytes;
+	size_t len;
+};
+
+static void record(void *arg, bool command, uint8_t *apdu, size_t *len, size_t cap)
+{
+	struct recording *r = arg;
+	(void)command;
+	(void)cap;
+	r->bytes = realloc(r->bytes, r->len + *len);
+	memcpy(r->bytes + r->len, apdu, *len);
+	r->len += *len;
+}
+
+static bool seen(const struct recording *r, const uint8_t *key, size_t len)
+{
+	return memmem(r->bytes, r->len, key, len) != NULL;
+}
+
+Test(ota, the_agent_relays_no_key_material)
+{
+	struct ec_agent_options opt;
+	struct ec_agent_stats stats;
+	struct ec_error err = { 0 };
+	struct recording rec = { 0 };
+	struct ec_gp_keys keys;
+
+	start(0);
+	make_cap(8000);
+	queue_load(0x33, true);
+	agent_options(&opt);
+	opt.tap = record;
+	opt.tap_arg = &rec;
+	cr_assert_eq(ec_agent_run(&card.pc, &opt, &stats, &err), EC_OK, "%s", err.text);
+	cr_assert_gt(rec.len, 8000, "the whole load went through the tap");
+
+	/* The static keys, and the session keys of the session it relayed:
+	 * from the host challenge in INITIALIZE UPDATE and the card's. */
+	ec_gp_default_keys(&keys, 0);
+	cr_assert_not(seen(&rec, keys.enc, keys.len));
+	cr_assert_not(seen(&rec, keys.mac, keys.len));
+	cr_assert_not(seen(&rec, keys.dek, keys.len));
+	const uint8_t iu_head[] = { 0x80, 0x50, 0x00, 0x00, 0x08 };
+	const uint8_t *iu = memmem(rec.bytes, rec.len, iu_head, sizeof(iu_head));
+	cr_assert_not_null(iu, "INITIALIZE UPDATE was relayed");
+	struct scp03_session s;
+	struct scp03_keys k = { .len = keys.len };
+	memcpy(k.enc, keys.enc, keys.len);
+	memcpy(k.mac, keys.mac, keys.len);
+	memcpy(k.dek, keys.dek, keys.len);
+	memset(&s, 0, sizeof(s));
+	memcpy(s.host_challenge, iu + 5, 8);
+	/* The answer follows the command (14 bytes with Le): KDD(10) KVN
+	 * SCP i, then the card challenge. */
+	memcpy(s.card_challenge, iu + 14 + 13, 8);
+	cr_assert_eq(scp03_derive_session_keys(&s, &k), SCP03_OK);
+	cr_assert_not(seen(&rec, s.s_enc, s.key_len), "S-ENC never crosses the relay");
+	cr_assert_not(seen(&rec, s.s_mac, s.key_len), "S-MAC never crosses the relay");
+	cr_assert_not(seen(&rec, s.s_rmac, s.key_len), "S-RMAC never crosses the relay");
+	/* The session keys are the real ones: they make the card's cryptogram. */
+	uint8_t cryptogram[SCP03_CRYPTOGRAM_LEN];
+	cr_assert_eq(scp03_cryptogram(&s, SCP03_DC_CARD_CRYPTOGRAM, cryptogram), SCP03_OK);
+	cr_assert(seen(&rec, cryptogram, sizeof(cryptogram)), "the derivation matches the session");
+	free(rec.bytes);
 	stop();
 }
