@@ -102,6 +102,15 @@ static enum ec_status post(struct agent *a, const char *endpoint, const char *bo
 		return ec_error_set(err, EC_ERR_NETWORK, "the request was lost (a test's cut).");
 	snprintf(url, sizeof(url), "%.*s/%s?sessionId=%s", (int)(n && base[n - 1] == '/' ? n - 1 : n),
 		 base, endpoint, a->session);
+	/* Each request a key of its own: a resend of the same request (libcurl
+	 * sends it again when a kept-alive connection turns out closed) is
+	 * then known as such by the server, which answers it without doing it
+	 * twice. */
+	char key[37], key_header[64];
+	if (seram_new_session_id(key) != EC_OK)
+		return ec_error_set(err, EC_ERR_CRYPTO, "the random generator failed.");
+	snprintf(key_header, sizeof(key_header), "Idempotency-Key: %s", key);
+	headers = curl_slist_append(headers, key_header);
 	headers = curl_slist_append(headers, "Content-Type: " SERAM_FORMAT_JSON);
 	headers = curl_slist_append(headers, "Accept: " SERAM_FORMAT_JSON);
 	headers = curl_slist_append(headers, "Expect:");

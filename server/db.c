@@ -63,9 +63,14 @@ static const char *const migrations[] = {
 	" orders BIGINT NOT NULL DEFAULT 0,"
 	" created BIGINT NOT NULL,"
 	" updated BIGINT NOT NULL);",
+	/* 2: the last report of a session and the order that answered it, so
+	 * that a report sent twice (a client's retry) gets the same order */
+	"ALTER TABLE sessions ADD COLUMN last_report TEXT;"
+	"ALTER TABLE sessions ADD COLUMN last_order TEXT;",
 };
 
 #define MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
+_Static_assert(MIGRATIONS == DB_SCHEMA_VERSION, "a migration for each schema version");
 
 static char *dialect(const struct store *st, const char *sql)
 {
@@ -372,6 +377,9 @@ bool db_job_pending(const struct db_job *job)
 
 /* ---- sessions ---- */
 
+#define SESSION_COLUMNS "id, card, se_type, state, job, step, orders, created, updated," \
+	" last_report, last_order"
+
 enum ec_status db_session_get(struct store *st, const char *id, bool lock,
 			      struct db_session *out, struct ec_error *err)
 {
@@ -379,10 +387,8 @@ enum ec_status db_session_get(struct store *st, const char *id, bool lock,
 	const char *p[] = { id };
 	enum ec_status s = store_exec(st,
 				      lock && store_kind(st) == STORE_POSTGRESQL
-					      ? "SELECT id, card, se_type, state, job, step, orders, created, updated"
-						" FROM sessions WHERE id = $1 FOR UPDATE"
-					      : "SELECT id, card, se_type, state, job, step, orders, created, updated"
-						" FROM sessions WHERE id = $1",
+					      ? "SELECT " SESSION_COLUMNS " FROM sessions WHERE id = $1 FOR UPDATE"
+					      : "SELECT " SESSION_COLUMNS " FROM sessions WHERE id = $1",
 				      p, 1, &r, err);
 
 	memset(out, 0, sizeof(*out));
@@ -401,6 +407,8 @@ enum ec_status db_session_get(struct store *st, const char *id, bool lock,
 	out->orders = num(store_cell(&r, 0, 6));
 	out->created = strtoll(store_cell(&r, 0, 7) ? store_cell(&r, 0, 7) : "0", NULL, 10);
 	out->updated = strtoll(store_cell(&r, 0, 8) ? store_cell(&r, 0, 8) : "0", NULL, 10);
+	copy(out->last_report, sizeof(out->last_report), store_cell(&r, 0, 9));
+	out->last_order = store_cell(&r, 0, 10) ? strdup(store_cell(&r, 0, 10)) : NULL;
 	store_result_free(&r);
 	return out->step ? EC_OK : ec_error_set(err, EC_ERR_FILE, "out of memory reading a session.");
 }
@@ -434,15 +442,17 @@ enum ec_status db_session_save(struct store *st, const struct db_session *s,
 
 	session_fields(s, f);
 	const char *p[] = { s->id, s->state, s->job ? f[0] : NULL, s->step ? s->step : "{}", f[1],
-			    f[3] };
+			    f[3], s->last_report[0] ? s->last_report : NULL, s->last_order };
 	return store_exec(st,
-			  "UPDATE sessions SET state = $2, job = $3, step = $4, orders = $5, updated = $6"
-			  " WHERE id = $1",
-			  p, 6, NULL, err);
+			  "UPDATE sessions SET state = $2, job = $3, step = $4, orders = $5, updated = $6,"
+			  " last_report = $7, last_order = $8 WHERE id = $1",
+			  p, 8, NULL, err);
 }
 
 void db_session_free(struct db_session *s)
 {
 	free(s->step);
+	free(s->last_order);
 	s->step = NULL;
+	s->last_order = NULL;
 }

@@ -16,7 +16,7 @@
 #include "store.h"
 
 /* The schema version this build migrates to. */
-#define DB_SCHEMA_VERSION 1
+#define DB_SCHEMA_VERSION 2
 
 #define DB_KIND_MAX 16
 #define DB_STATE_MAX 16
@@ -57,6 +57,8 @@ struct db_session {
 	long orders;
 	long long created;
 	long long updated;
+	char last_report[65];		/* SHA-256 of the last report handled, hex */
+	char *last_order;		/* the order that answered it, malloc'd */
 };
 
 long long db_now_ms(void);

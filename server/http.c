@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +53,8 @@ struct http_server {
 	pthread_mutex_t stores_lock;
 	struct store **stores;
 	size_t nstores;
+	atomic_ulong reports;
+	atomic_ulong recorded;
 };
 
 struct request {
@@ -151,6 +154,19 @@ static bool json_content(struct MHD_Connection *conn)
 								 t[n] == ' ');
 }
 
+/* --record: NNNNNN-ENDPOINT-request.json and -answer.json, by arrival. */
+static void record(struct http_server *srv, unsigned long n, const char *endpoint,
+		   const char *what, const char *body, size_t len)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%06lu-%s-%s.json", srv->opt.record_dir, n, endpoint, what);
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return;
+	fwrite(body, 1, len, f);
+	fclose(f);
+}
+
 static double elapsed_ms(const struct timespec *t0)
 {
 	struct timespec t1;
@@ -236,6 +252,13 @@ static enum MHD_Result metrics_page(struct MHD_Connection *conn, struct http_ser
 	return reply(conn, srv, 200, "text/plain; version=0.0.4", b, true);
 }
 
+/* The request's Idempotency-Key, when it has a usable one. */
+static const char *idempotency_key(struct MHD_Connection *conn)
+{
+	const char *k = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Idempotency-Key");
+	return k && seram_session_id_ok(k) ? k : NULL;
+}
+
 static const char *route(const char *url)
 {
 	if (strncmp(url, "/gp/seram/", 10) == 0)
@@ -305,12 +328,21 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	int status;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	err.text[0] = '\0';
+	unsigned long number = rm ? ++srv->reports : 0;
+	if (rm && srv->opt.kill_at == number && !srv->opt.kill_after)
+		raise(SIGKILL);
+	unsigned long rec = 0;
+	if (srv->opt.record_dir) {
+		rec = ++srv->recorded;
+		record(srv, rec, hs ? "handshake" : "remoteManagement", "request",
+		       req->body ? req->body : "", req->len);
+	}
 	if (hs)
 		status = ota_handshake(st, &srv->opt.ota, sid, req->body ? req->body : "", req->len,
 				       &answer, &o, &err);
 	else
-		status = ota_report(st, &srv->opt.ota, sid, req->body ? req->body : "", req->len,
-				    &answer, &o, &err);
+		status = ota_report(st, &srv->opt.ota, sid, idempotency_key(conn),
+				    req->body ? req->body : "", req->len, &answer, &o, &err);
 	if (status == 500) {
 		fprintf(stderr, "ecard-server: session %s: %s\n", sid, err.text);
 		/* A broken connection is opened again by the next request. */
@@ -320,6 +352,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		free(answer);
 		return reply_error(conn, srv, status, err.text[0] ? err.text : "refused");
 	}
+	if (rm && srv->opt.kill_at == number && srv->opt.kill_after)
+		raise(SIGKILL);
+	if (rec)
+		record(srv, rec, hs ? "handshake" : "remoteManagement", "answer", answer,
+		       strlen(answer));
 	if (rm) {
 		srv->m.orders++;
 		observe(&srv->m, elapsed_ms(&t0));

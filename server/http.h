@@ -27,6 +27,14 @@ struct http_options {
 	unsigned threads;	/* 0: 2 */
 	struct ota_config ota;
 	bool quiet;		/* no log line per session */
+	const char *record_dir;	/* NULL, or where every message is written */
+	/*
+	 * For tests of a server that dies: SIGKILL itself when report number
+	 * kill_at (from 1, this process's) arrives (kill_after false), or once
+	 * it has been handled and committed, before its order goes out.
+	 */
+	unsigned long kill_at;
+	bool kill_after;
 };
 
 struct http_server;

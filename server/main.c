@@ -49,6 +49,7 @@ static const char usage_serve[] =
 	"usage: ecard-server serve --db URL [--listen ADDR:PORT] (--cert FILE --key FILE | --insecure-http)\n"
 	"                          [--issuer DIR] [--test-keys] [--max-batch BYTES[,COMMANDS]]\n"
 	"                          [--threads N] [--delay MS] [--port-file FILE] [--quiet]\n"
+	"                          [--record DIR]\n"
 	"\n"
 	"  --listen ADDR:PORT   where to listen (default 127.0.0.1:8443; [::1]:PORT for IPv6;\n"
 	"                       port 0 picks a free one, written to --port-file)\n"
@@ -61,6 +62,7 @@ static const char usage_serve[] =
 	"                       (default 262144,1024)\n"
 	"  --threads N          HTTP threads, each with its own database connection (2)\n"
 	"  --delay MS           the delay the agents wait before their next report (0)\n"
+	"  --record DIR         write every message and answer to DIR, for debugging\n"
 	"\n"
 	"Endpoints: POST /handshake, POST /remoteManagement (also under /gp/seram/),\n"
 	"GET /metrics (Prometheus). Stops on SIGINT or SIGTERM.\n";
@@ -151,6 +153,7 @@ static int cmd_serve(int argc, char **argv)
 		{ "delay", required_argument, NULL, 'D' },
 		{ "port-file", required_argument, NULL, 'p' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "record", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -196,6 +199,7 @@ static int cmd_serve(int argc, char **argv)
 			break;
 		case 'p': port_file = optarg; break;
 		case 'q': o.quiet = true; break;
+		case 'r': o.record_dir = optarg; break;
 		case 'h': fputs(usage_serve, stdout); return 0;
 		default: return usage_error("unknown option.", usage_serve);
 		}
@@ -210,6 +214,15 @@ static int cmd_serve(int argc, char **argv)
 		return usage_error("give --issuer DIR (the issuer's keys) or --test-keys.", usage_serve);
 	if (!o.db_url)
 		o.db_url = getenv(DB_ENV);
+	/* The test hook of a server that dies (see http.h). */
+	const char *kill_at = getenv("ECARD_SERVER_TEST_KILL");
+	if (kill_at) {
+		char *end;
+		o.kill_at = strtoul(kill_at, &end, 10);
+		o.kill_after = strcmp(end, ":after") == 0;
+		if (o.kill_at == 0 || (*end && strcmp(end, ":after") != 0 && strcmp(end, ":before") != 0))
+			return usage_error("ECARD_SERVER_TEST_KILL takes N:before or N:after.", usage_serve);
+	}
 	struct store *st;
 	int rc = open_db(o.db_url, &st);
 	if (rc)

@@ -848,6 +848,47 @@ static enum ec_status on_batch(struct ctx *c, const struct seram_report *rep, st
 
 /* ---- requests ---- */
 
+static void report_hash(const char *body, size_t len, char out[2 * CRYPTO_SHA256_LEN + 1])
+{
+	uint8_t digest[CRYPTO_SHA256_LEN];
+	crypto_sha256(body, len, digest);
+	hex_encode(digest, sizeof(digest), out);
+}
+
+/*
+ * Whether the report can be the answer to the last order: one answer per
+ * command of its seRamCommand, or none when the agent reports a failure.
+ * Anything else is refused (400) and changes nothing.
+ */
+static bool answers_the_order(const struct step *stp, const struct seram_report *rep,
+			      struct ec_error *err)
+{
+	size_t want;
+
+	switch (stp->phase) {
+	case PHASE_OPEN:
+		want = 2;
+		break;
+	case PHASE_BATCH:
+		want = (stp->b.ea ? 1 : 0) + (size_t)stp->b.count + (stp->b.probe != PROBE_NONE ? 1 : 0);
+		break;
+	default:
+		if (rep->count == 0)
+			return true;
+		ec_error_set(err, EC_ERR_FORMAT, "the report has answers, but no command was sent.");
+		return false;
+	}
+	if (rep->count == 0 && rep->status != SERAM_PROCESSED && rep->status != SERAM_POLLING)
+		return true;
+	if (rep->count != 1 || rep->responses[0].count != want) {
+		ec_error_set(err, EC_ERR_FORMAT,
+			     "the report does not answer the last order: it sent %zu commands in one seRamCommand.",
+			     want);
+		return false;
+	}
+	return true;
+}
+
 static void ctx_free(struct ctx *c)
 {
 	if (c->have_prog)
@@ -913,8 +954,8 @@ int ota_handshake(struct store *st, const struct ota_config *cfg, const char *se
 }
 
 int ota_report(struct store *st, const struct ota_config *cfg, const char *session_id,
-	       const char *body, size_t len, char **answer, struct ota_outcome *out,
-	       struct ec_error *err)
+	       const char *report_key, const char *body, size_t len, char **answer,
+	       struct ota_outcome *out, struct ec_error *err)
 {
 	struct seram_report rep;
 	struct db_session sess;
@@ -940,6 +981,20 @@ int ota_report(struct store *st, const struct ota_config *cfg, const char *sessi
 		status = s == EC_ERR_NOT_FOUND ? 404 : 500;
 		goto rollback;
 	}
+	/* The same report again (its order was lost on the way and the
+	 * client sent it once more, with the same Idempotency-Key): the same
+	 * order, nothing done twice. Without a key, reports are all new. */
+	char hash[2 * CRYPTO_SHA256_LEN + 1] = "";
+	if (report_key)
+		report_hash(report_key, strlen(report_key), hash);
+	if (hash[0] && sess.last_order && strcmp(sess.last_report, hash) == 0) {
+		*answer = strdup(sess.last_order);
+		db_session_free(&sess);
+		store_rollback(st);
+		seram_report_free(&rep);
+		out->replayed = true;
+		return out->http_status = *answer ? 200 : 500;
+	}
 	if (strcmp(sess.state, "open") != 0) {
 		ec_error_set(err, EC_ERR_NOT_FOUND, "session %s has ended.", session_id);
 		status = 404;
@@ -953,6 +1008,11 @@ int ota_report(struct store *st, const struct ota_config *cfg, const char *sessi
 	c.order.delay = cfg->delay_ms;
 	if ((s = step_load(sess.step, &c.step, err)) != EC_OK)
 		goto fail;
+	if (!answers_the_order(&c.step, &rep, err)) {
+		status = 400;
+		db_session_free(&sess);
+		goto rollback;
+	}
 	if (c.step.phase != PHASE_NEW && sess.job && (s = load_job(&c, sess.job, err)) != EC_OK) {
 		if (s == EC_ERR_NOT_FOUND || !c.have_job)
 			goto fail;
@@ -997,15 +1057,19 @@ int ota_report(struct store *st, const struct ota_config *cfg, const char *sessi
 	free(sess.step);
 	sess.step = step_save(&c.step);
 	sess.orders++;
-	if (!sess.step) {
+	*answer = seram_order_encode(&c.order);
+	free(sess.last_order);
+	sess.last_order = *answer ? strdup(*answer) : NULL;
+	memcpy(sess.last_report, hash, sizeof(hash));
+	if (!sess.step || !*answer || !sess.last_order) {
+		free(*answer);
+		*answer = NULL;
 		s = ec_error_set(err, EC_ERR_ARG, "out of memory saving a session.");
 		goto fail;
 	}
-	if ((s = db_session_save(st, &sess, err)) != EC_OK)
-		goto fail;
-	*answer = seram_order_encode(&c.order);
-	if (!*answer) {
-		s = ec_error_set(err, EC_ERR_ARG, "out of memory encoding an order.");
+	if ((s = db_session_save(st, &sess, err)) != EC_OK) {
+		free(*answer);
+		*answer = NULL;
 		goto fail;
 	}
 	if ((s = store_commit(st, err)) != EC_OK) {

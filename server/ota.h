@@ -57,6 +57,7 @@ struct ota_outcome {
 	int http_status;
 	size_t apdus_out;		/* in the order */
 	size_t apdus_in;		/* answers in the report */
+	bool replayed;			/* a report sent again: its order again */
 	bool session_started;
 	bool session_ended;
 	bool session_failed;
@@ -75,12 +76,17 @@ int ota_handshake(struct store *st, const struct ota_config *cfg, const char *se
 		  const char *body, size_t len, char **answer, struct ota_outcome *out,
 		  struct ec_error *err);
 
-/* POST /remoteManagement: body is a remoteManagementReport; on 200 *answer
+/*
+ * POST /remoteManagement: body is a remoteManagementReport; on 200 *answer
  * is the remoteManagementOrder. 404 for a session that does not exist or
- * has ended. */
+ * has ended, 400 for a report that does not answer the last order.
+ * report_key (may be NULL) is the request's Idempotency-Key: a report that
+ * comes again with the key of the last one (a client's retry after its
+ * order was lost) gets that order again and changes nothing.
+ */
 int ota_report(struct store *st, const struct ota_config *cfg, const char *session_id,
-	       const char *body, size_t len, char **answer, struct ota_outcome *out,
-	       struct ec_error *err);
+	       const char *report_key, const char *body, size_t len, char **answer,
+	       struct ota_outcome *out, struct ec_error *err);
 
 /* ---- jobs ---- */
 

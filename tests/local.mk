@@ -294,9 +294,9 @@ FUZZ_TESTS = tests/fuzz/fuzz.test tests/fuzz/fuzz_card.test tests/fuzz/fuzz_host
 
 ## --- integration: private pcscd, vpcd, ecard-vcard, the driver and its simulator ---
 INTEGRATION_TEST_BINS = tests/integration/test_pcsc tests/integration/test_cli \
-	tests/integration/test_gp tests/integration/test_ifd
+	tests/integration/test_gp tests/integration/test_ifd tests/integration/test_ota
 INTEGRATION_TESTS = tests/integration/pcsc.test tests/integration/cli.test \
-	tests/integration/gp.test tests/integration/ifd.test
+	tests/integration/gp.test tests/integration/ifd.test tests/integration/ota.test
 HARNESS = tests/integration/harness.c tests/integration/harness.h
 HARNESS_LIBS = libecard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
 tests_integration_test_pcsc_SOURCES = tests/integration/test_pcsc.c $(HARNESS)
@@ -315,6 +315,10 @@ tests_integration_test_ifd_SOURCES = tests/integration/test_ifd.c $(HARNESS)
 tests_integration_test_ifd_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_integration_test_ifd_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_ifd_LDADD = $(HARNESS_LIBS)
+tests_integration_test_ota_SOURCES = tests/integration/test_ota.c $(HARNESS)
+tests_integration_test_ota_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_integration_test_ota_CFLAGS = $(TEST_CFLAGS)
+tests_integration_test_ota_LDADD = libcapgen.la $(HARNESS_LIBS)
 EXTRA_DIST += tests/integration/in-namespace.sh tests/integration/run.sh $(INTEGRATION_TESTS) \
 	$(FUZZ_TESTS)
 
@@ -333,7 +337,8 @@ LAYERING_TESTS = tests/layering.test tests/man.test tests/completion.test tests/
 ## --- over the air: ecard-server's SERAM endpoints against a JSON schema
 ## written from the spec, on loopback ---
 OTA_TESTS = tests/ota/protocol.test
-EXTRA_DIST += tests/ota/protocol.test tests/ota/protocol.py tests/ota/seram.schema.json
+EXTRA_DIST += tests/ota/protocol.test tests/ota/protocol.py tests/ota/seram.schema.json \
+	tests/ota/validate.py
 
 check_PROGRAMS += $(UNIT_TESTS) $(FUZZ_BINS) $(INTEGRATION_TEST_BINS)
 TESTS = $(LAYERING_TESTS) $(UNIT_TESTS) $(OTA_TESTS) $(FUZZ_TESTS) $(INTEGRATION_TESTS) $(QEMU_TESTS)

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <sys/socket.h>
@@ -244,8 +245,60 @@ int harness_stop_vcard(struct harness *h, int sig)
 	return stop_pid(&h->vcard, sig);
 }
 
+static pid_t *other_slot(struct harness *h, pid_t pid)
+{
+	for (size_t i = 0; i < sizeof(h->others) / sizeof(h->others[0]); i++)
+		if (h->others[i] == pid)
+			return &h->others[i];
+	return NULL;
+}
+
+pid_t harness_spawn(struct harness *h, const char *name, const char *const *args, const char *log)
+{
+	char prog[256], path[160];
+	const char *argv[32];
+	int n = 0;
+	pid_t *slot = other_slot(h, 0);
+
+	cr_assert_not_null(slot, "too many programs started");
+	argv[n++] = harness_program(name, prog, sizeof(prog));
+	for (int i = 0; args && args[i] && n < 31; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	snprintf(path, sizeof(path), "%s/%s", h->dir, log);
+	*slot = spawn(argv, path);
+	return *slot;
+}
+
+int harness_kill(struct harness *h, pid_t pid, int sig)
+{
+	pid_t *slot = other_slot(h, pid);
+	if (!slot)
+		return 0;
+	return stop_pid(slot, sig);
+}
+
+int harness_reap(struct harness *h, pid_t pid, int timeout_ms)
+{
+	pid_t *slot = other_slot(h, pid);
+	int status;
+	if (!slot)
+		return 0;
+	for (int waited = 0;; waited += 20) {
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			*slot = 0;
+			return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+		}
+		if (waited >= timeout_ms)
+			return INT_MIN;
+		sleep_ms(20);
+	}
+}
+
 void harness_stop(struct harness *h)
 {
+	for (size_t i = 0; i < sizeof(h->others) / sizeof(h->others[0]); i++)
+		stop_pid(&h->others[i], SIGTERM);
 	harness_stop_vcard(h, SIGTERM);
 	stop_pid(&h->sim, SIGTERM);
 	harness_stop_pcscd(h);

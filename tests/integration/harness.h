@@ -31,6 +31,9 @@ struct harness {
 	char sim_control[96];
 	char sim_reader[64];	/* PC/SC name of its first slot */
 	pid_t sim;
+
+	/* Other programs a test started (harness_spawn), stopped with the rest. */
+	pid_t others[8];
 };
 
 /* Scratch dir, ports, reader.conf.d, a new card image; starts nothing. */
@@ -89,6 +92,19 @@ int harness_run(const char *program, const char *const *args, char *out, size_t 
  * file descriptor 3, for --pin-fd 3 and the like. */
 int harness_run_input(const char *program, const char *const *args, const char *input,
 		      char *out, size_t out_len);
+
+/*
+ * Start a program from the build tree (name) with args (NULL-terminated,
+ * without argv[0]), its output appended to h->dir/LOG; it is stopped by
+ * harness_stop() unless harness_reap() saw it end first.
+ */
+pid_t harness_spawn(struct harness *h, const char *name, const char *const *args, const char *log);
+/* Stop it with sig (SIGKILL after 5 s) and return its exit status, or
+ * -signal. */
+int harness_kill(struct harness *h, pid_t pid, int sig);
+/* Wait up to timeout_ms for it to end by itself: its exit status (or
+ * -signal), or INT_MIN when it is still running. */
+int harness_reap(struct harness *h, pid_t pid, int timeout_ms);
 
 /* Path of a program in the build tree. */
 const char *harness_program(const char *name, char *buf, size_t len);

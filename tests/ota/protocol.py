@@ -45,12 +45,14 @@ def valid(doc, name):
         return False
 
 
-def post(base, path, body, sid=None, ctype="application/json"):
+def post(base, path, body, sid=None, ctype="application/json", key=None):
     url = base + path + ("" if sid is None else "?sessionId=" + sid)
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
     req = urllib.request.Request(url, data=data, method="POST")
     if ctype:
         req.add_header("Content-Type", ctype)
+    if key:
+        req.add_header("Idempotency-Key", key)
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
             return r.status, json.loads(r.read() or b"null")
@@ -119,9 +121,21 @@ def main():
         st, _ = post(base, "/gp/seram/remoteManagement", b"{\"localAgentStatus\": 5}", sid)
         check(st == 400, "a malformed report: 400 (got %d)" % st)
         check(job(build, db) == before, "the job is untouched by it")
-        st, order = post(base, "/gp/seram/remoteManagement", poll, sid)
+        key = str(uuid.uuid4())
+        st, order = post(base, "/gp/seram/remoteManagement", poll, sid, key=key)
         check(st == 200 and valid(order, "remoteManagementOrder"),
               "the first order (under /gp/seram/): 200 and a valid remoteManagementOrder")
+        running = job(build, db)
+        st, again = post(base, "/remoteManagement", poll, sid, key=key)
+        check(st == 200 and again == order,
+              "the same report again (same Idempotency-Key): the same order")
+        check(job(build, db) == running, "and the job is as it was")
+        short = {"localAgentStatus": {"localAgentStatusEnum": "PROCESSED",
+                                      "executedSeRamCommands": 1},
+                 "ramResponses": [{"ramResponseType": "seRamResponse", "listOfRAPDU": ["9000"]}]}
+        st, _ = post(base, "/remoteManagement", short, sid)
+        check(st == 400, "a report with fewer answers than the order had commands: 400 (got %d)" % st)
+        check(job(build, db) == running, "and the job is as it was")
         types = [c["ramCommandType"] for c in order.get("ramCommands", [])]
         check(types[0] == "ramStartCommand" and "seRamCommand" in types,
               "it starts the session and sends APDUs: %s" % types)

@@ -1,0 +1,352 @@
+/*
+ * test_ota.c - over the air as an issuer runs it: the real ecard-server,
+ * ecard-netfault and `ecard agent` binaries of the build tree, a private
+ * pcscd with vpcd and ecard-vcard. Loads and installs at levels 03 and 33
+ * with every message recorded and checked against the SERAM schema; a
+ * link cut by ecard-netfault at every exchange of a load, in each of four
+ * places (before the request, in it, before the answer, in it); the
+ * server killed (SIGKILL) at every exchange, before and after it commits,
+ * and started again; TLS with a certificate the agent does not trust.
+ * Each time the job completes once and the card takes each LOAD block
+ * once (the agent counts the ones it relays).
+ */
+#include <criterion/criterion.h>
+
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "capgen.h"
+#include "control.h"
+#include "harness.h"
+
+static const char module_hex[] = "F0454354535401";
+static const char instance_hex[] = "F045435453540101";
+static const char pkg_hex[] = "F04543545354";
+
+static struct harness h;
+static char out[65536];
+static char db[200], cap[200], record_dir[200], nf_ctl[200];
+static char server_port[16], nf_port[16], card_id[32];
+static pid_t server, netfault;
+
+/* ---- the programs ---- */
+
+static int run(const char *program, const char *first, ...)
+{
+	const char *args[40];
+	char prog[256];
+	va_list ap;
+	int n = 0;
+
+	va_start(ap, first);
+	for (const char *a = first; a; a = va_arg(ap, const char *)) {
+		cr_assert_lt(n, 39);
+		args[n++] = a;
+	}
+	va_end(ap);
+	args[n] = NULL;
+	return harness_run(harness_program(program, prog, sizeof(prog)), args, out, sizeof(out));
+}
+
+static void read_port(const char *file, char *port, size_t cap_len)
+{
+	for (int i = 0; i < 200; i++) {
+		FILE *f = fopen(file, "r");
+		if (f) {
+			bool ok = fgets(port, (int)cap_len, f) != NULL;
+			fclose(f);
+			if (ok) {
+				port[strcspn(port, "\n")] = '\0';
+				return;
+			}
+		}
+		usleep(20000);
+	}
+	cr_assert_fail("no port in %s", file);
+}
+
+/* ecard-server on server_port (a free one the first time). */
+static void start_server(const char *kill, const char *const *extra)
+{
+	char listen_at[32], port_file[200];
+	const char *args[24] = { "serve", "--db", db, "--test-keys", "--listen", listen_at,
+				 "--port-file", port_file, "--record", record_dir, "--max-batch",
+				 "8192" };
+	int n = 12;
+
+	snprintf(listen_at, sizeof(listen_at), "127.0.0.1:%s", server_port[0] ? server_port : "0");
+	snprintf(port_file, sizeof(port_file), "%s/server.port", h.dir);
+	unlink(port_file);
+	for (int i = 0; extra && extra[i]; i++)
+		args[n++] = extra[i];
+	if (!extra)
+		args[n++] = "--insecure-http";
+	args[n] = NULL;
+	if (kill)
+		setenv("ECARD_SERVER_TEST_KILL", kill, 1);
+	server = harness_spawn(&h, "ecard-server", args, "server.log");
+	unsetenv("ECARD_SERVER_TEST_KILL");
+	read_port(port_file, server_port, sizeof(server_port));
+}
+
+static void start_netfault(void)
+{
+	char connect_to[32], port_file[200];
+	snprintf(connect_to, sizeof(connect_to), "127.0.0.1:%s", server_port);
+	snprintf(port_file, sizeof(port_file), "%s/nf.port", h.dir);
+	snprintf(nf_ctl, sizeof(nf_ctl), "%s/nf.sock", h.dir);
+	const char *args[] = { "--listen", "127.0.0.1:0", "--connect", connect_to, "--control",
+			       nf_ctl, "--port-file", port_file, NULL };
+	netfault = harness_spawn(&h, "ecard-netfault", args, "netfault.log");
+	read_port(port_file, nf_port, sizeof(nf_port));
+}
+
+static long nf_value(const char *cmd, const char *key)
+{
+	char reply[256];
+	cr_assert_eq(control_request(nf_ctl, cmd, reply, sizeof(reply)), 0);
+	const char *p = strstr(reply, key);
+	cr_assert(strncmp(reply, "ok", 2) == 0, "netfault: %s: %s", cmd, reply);
+	return p ? strtol(p + strlen(key), NULL, 10) : -1;
+}
+
+static long json_value(const char *text, const char *key)
+{
+	char pattern[64];
+	snprintf(pattern, sizeof(pattern), "\"%s\": ", key);
+	const char *p = strstr(text, pattern);
+	return p ? strtol(p + strlen(pattern), NULL, 10) : -1;
+}
+
+/* ecard agent through url; its JSON summary in out. */
+static int agent(const char *url)
+{
+	return run("ecard", "--reader", h.reader, "agent", "--server", url, "--retry", "60",
+		   "--json", NULL);
+}
+
+static void url_of(const char *port, char *url, size_t len)
+{
+	snprintf(url, len, "http://127.0.0.1:%s", port);
+}
+
+static void setup(void)
+{
+	harness_init(&h);
+	harness_start_pcscd(&h);
+	harness_start_vcard(&h, NULL);
+	cr_assert(harness_wait_card(&h, true, 5000), "the card is in");
+	snprintf(db, sizeof(db), "sqlite:%s/ota.db", h.dir);
+	snprintf(cap, sizeof(cap), "%s/app.cap", h.dir);
+	snprintf(record_dir, sizeof(record_dir), "%s/messages", h.dir);
+	mkdir(record_dir, 0700);
+	server_port[0] = '\0';
+}
+
+static void teardown(void)
+{
+	harness_stop(&h);
+}
+
+TestSuite(ota_it, .init = setup, .fini = teardown, .timeout = 900);
+
+static void make_cap(size_t size)
+{
+	static const uint8_t pkg[] = { 0xF0, 0x45, 0x43, 0x54, 0x53, 0x54 };
+	static const uint8_t module[] = { 0xF0, 0x45, 0x43, 0x54, 0x53, 0x54, 0x01 };
+	struct capgen_applet app = { module, sizeof(module) };
+	struct capgen_spec spec = { .package_aid = pkg, .package_aid_len = sizeof(pkg),
+				    .version_major = 1, .applets = &app, .applet_count = 1,
+				    .target_size = size };
+	cr_assert_eq(capgen_write_spec(&spec, cap), 0);
+}
+
+/* The card's identity, from an agent run with nothing to do. */
+static void learn_card(const char *url)
+{
+	cr_assert_eq(agent(url), 0, "%s", out);
+	const char *p = strstr(out, "\"card\": \"");
+	cr_assert_not_null(p, "%s", out);
+	snprintf(card_id, sizeof(card_id), "%.8s", p + 9);
+}
+
+static long queue(const char *level, bool install)
+{
+	int rc = install ? run("ecard-server", "job", "add", "--db", db, "--card", card_id, "--level",
+			       level, "load-cap", cap, "--install", module_hex, "--instance",
+			       instance_hex, NULL)
+			 : run("ecard-server", "job", "add", "--db", db, "--card", card_id, "--level",
+			       level, "load-cap", cap, NULL);
+	cr_assert_eq(rc, 0, "%s", out);
+	long id = 0;
+	cr_assert_eq(sscanf(out, "job %ld", &id), 1, "%s", out);
+	return id;
+}
+
+static void queue_delete(void)
+{
+	cr_assert_eq(run("ecard-server", "job", "add", "--db", db, "--card", card_id, "delete",
+			 pkg_hex, NULL), 0, "%s", out);
+}
+
+/* The job's record: its state and its number of commands. */
+static void job_state(long id, char *state, size_t len, long *commands)
+{
+	char num[24];
+	snprintf(num, sizeof(num), "%ld", id);
+	cr_assert_eq(run("ecard-server", "job", "show", num, "--json", "--db", db, NULL), 0, "%s", out);
+	const char *p = strstr(out, "\"state\":\"");
+	cr_assert_not_null(p, "%s", out);
+	snprintf(state, len, "%.*s", (int)strcspn(p + 9, "\""), p + 9);
+	p = strstr(out, "\"commands\":");
+	*commands = p ? strtol(p + 11, NULL, 10) : -1;
+}
+
+static void assert_selectable(void)
+{
+	cr_assert_eq(run("ecard", "--reader", h.reader, "apdu", "00A4040008F04543545354010100",
+			 NULL), 0, "the new application answers SELECT: %s", out);
+}
+
+/* ---- tests ---- */
+
+Test(ota_it, load_and_install_at_03_and_33_with_every_message_valid)
+{
+	char url[64], state[32], script[512];
+	long commands;
+
+	start_server(NULL, NULL);
+	url_of(server_port, url, sizeof(url));
+	learn_card(url);
+	make_cap(20000);
+	long a = queue("03", true);
+	queue_delete();
+	long b = queue("33", true);
+	cr_assert_eq(agent(url), 0, "%s", out);
+	cr_assert_eq(json_value(out, "jobs_done"), 3, "%s", out);
+	cr_assert_eq(json_value(out, "sessions"), 1, "%s", out);
+	job_state(a, state, sizeof(state), &commands);
+	cr_assert_str_eq(state, "done");
+	job_state(b, state, sizeof(state), &commands);
+	cr_assert_str_eq(state, "done");
+	assert_selectable();
+	snprintf(script, sizeof(script), "/usr/bin/python3 %s/tests/ota/validate.py %s",
+		 getenv("top_srcdir") ? getenv("top_srcdir") : ".", record_dir);
+	cr_assert_eq(system(script), 0, "every message fits the SERAM schema");
+}
+
+/* One load through the proxy with a cut armed at request `at` of it. */
+static bool load_with_cut(long at, const char *kind, long *exchanges)
+{
+	char url[64], cmd[64], state[32];
+	long commands;
+
+	url_of(nf_port, url, sizeof(url));
+	long base = nf_value("status", "requests=");
+	long cuts = nf_value("status", "cuts=");
+	snprintf(cmd, sizeof(cmd), "cut %ld %s", base + at, kind);
+	nf_value(cmd, "");
+	long id = queue("03", true);
+	cr_assert_eq(agent(url), 0, "cut %s at %ld: %s", kind, at, out);
+	long blocks = json_value(out, "load_blocks");
+	bool was_cut = nf_value("status", "cuts=") > cuts;
+	*exchanges = nf_value("status", "requests=") - base;
+	job_state(id, state, sizeof(state), &commands);
+	cr_assert_str_eq(state, "done", "cut %s at %ld", kind, at);
+	cr_assert_eq(blocks, commands - 2, "cut %s at %ld: %ld LOAD commands for %ld blocks", kind,
+		     at, blocks, commands - 2);
+	assert_selectable();
+	nf_value("clear", "");
+	queue_delete();
+	cr_assert_eq(agent(url), 0, "%s", out);
+	return was_cut;
+}
+
+Test(ota_it, a_cut_link_at_every_exchange_and_place)
+{
+	static const char *const kinds[] = { "request", "request-mid", "answer", "answer-mid" };
+	char url[64];
+	long exchanges = 0, points = 0;
+
+	start_server(NULL, NULL);
+	start_netfault();
+	url_of(nf_port, url, sizeof(url));
+	learn_card(url);
+	make_cap(64 * 1024);
+	for (size_t k = 0; k < 4; k++) {
+		for (long at = 1;; at++) {
+			long n;
+			if (!load_with_cut(at, kinds[k], &n))
+				break;
+			points++;
+			if (at == 1)
+				exchanges = n;
+		}
+	}
+	printf("ota: a 64 KiB load cut at %ld points (each exchange, 4 places), each done once\n",
+	       points);
+	cr_assert_geq(points, 4 * 10, "%ld cuts", points);
+	(void)exchanges;
+}
+
+Test(ota_it, the_server_killed_at_every_exchange)
+{
+	static const char *const when[] = { "before", "after" };
+	char url[64], kill[32], state[32];
+	long points = 0, commands;
+
+	start_server(NULL, NULL);
+	url_of(server_port, url, sizeof(url));
+	learn_card(url);
+	harness_kill(&h, server, SIGTERM);
+	make_cap(24000);
+	for (size_t w = 0; w < 2; w++) {
+		for (long at = 1;; at++) {
+			snprintf(kill, sizeof(kill), "%ld:%s", at, when[w]);
+			long id = queue("03", true);
+			start_server(kill, NULL);
+			const char *args[] = { "--reader", h.reader, "agent", "--server", url, "--retry",
+					       "60", "--json", NULL };
+			pid_t ag = harness_spawn(&h, "ecard", args, "agent.log");
+			/* The server dies at its report `at` (and is started again),
+			 * or the load ends first. */
+			int srv_rc = INT_MIN, rc = INT_MIN;
+			bool killed = false;
+			for (int i = 0; i < 6000 && rc == INT_MIN; i++) {
+				if (!killed) {
+					srv_rc = harness_reap(&h, server, 0);
+					if (srv_rc == -SIGKILL) {
+						killed = true;
+						start_server(NULL, NULL);
+					} else {
+						cr_assert_eq(srv_rc, INT_MIN, "kill %s: the server ended with %d",
+							     kill, srv_rc);
+					}
+				}
+				rc = harness_reap(&h, ag, 20);
+			}
+			cr_assert_eq(rc, 0, "kill %s: the agent ended with %d", kill, rc);
+			job_state(id, state, sizeof(state), &commands);
+			cr_assert_str_eq(state, "done", "kill %s", kill);
+			assert_selectable();
+			/* Clean up with a server that is not armed to die. */
+			harness_kill(&h, server, SIGTERM);
+			start_server(NULL, NULL);
+			queue_delete();
+			cr_assert_eq(agent(url), 0, "%s", out);
+			harness_kill(&h, server, SIGTERM);
+			if (!killed)
+				break;
+			points++;
+		}
+	}
+	printf("ota: ecard-server killed at %ld points (each report, before and after its commit), each load done once\n",
+	       points);
+	cr_assert_geq(points, 6);
+}
