@@ -338,7 +338,7 @@ LAYERING_TESTS = tests/layering.test tests/man.test tests/completion.test tests/
 ## written from the spec, on loopback ---
 OTA_TESTS = tests/ota/protocol.test
 EXTRA_DIST += tests/ota/protocol.test tests/ota/protocol.py tests/ota/seram.schema.json \
-	tests/ota/validate.py
+	tests/ota/validate.py tests/ota/mkcerts.sh
 
 check_PROGRAMS += $(UNIT_TESTS) $(FUZZ_BINS) $(INTEGRATION_TEST_BINS)
 TESTS = $(LAYERING_TESTS) $(UNIT_TESTS) $(OTA_TESTS) $(FUZZ_TESTS) $(INTEGRATION_TESTS) $(QEMU_TESTS)

@@ -350,3 +350,49 @@ Test(ota_it, the_server_killed_at_every_exchange)
 	       points);
 	cr_assert_geq(points, 6);
 }
+
+Test(ota_it, https_with_a_certificate_the_agent_does_not_trust_is_refused)
+{
+	char certs[200], cert[240], key[240], ca[240], other[240], script[600], url[64], state[32];
+	long commands;
+
+	snprintf(certs, sizeof(certs), "%s/certs", h.dir);
+	mkdir(certs, 0700);
+	snprintf(script, sizeof(script), "sh %s/tests/ota/mkcerts.sh %s",
+		 getenv("top_srcdir") ? getenv("top_srcdir") : ".", certs);
+	cr_assert_eq(system(script), 0, "openssl made the certificates");
+	snprintf(cert, sizeof(cert), "%s/server.pem", certs);
+	snprintf(key, sizeof(key), "%s/server.key", certs);
+	snprintf(ca, sizeof(ca), "%s/ca.pem", certs);
+	snprintf(other, sizeof(other), "%s/other-ca.pem", certs);
+	const char *tls[] = { "--cert", cert, "--key", key, NULL };
+	start_server(NULL, tls);
+	snprintf(url, sizeof(url), "https://127.0.0.1:%s", server_port);
+
+	/* Trusting another CA: refused at once, not retried for minutes. */
+	int rc = run("ecard", "--reader", h.reader, "agent", "--server", url, "--ca", other, "--json",
+		     NULL);
+	cr_assert_eq(rc, 2, "%s", out);
+	cr_assert(strstr(out, "TLS") || strstr(out, "certificate"), "%s", out);
+	cr_assert_eq(json_value(out, "exchanges"), 0, "%s", out);
+	/* Plain HTTP to an HTTPS server: no answer that is SERAM. */
+	char plain[64];
+	snprintf(plain, sizeof(plain), "http://127.0.0.1:%s", server_port);
+	rc = run("ecard", "--reader", h.reader, "agent", "--server", plain, "--retry", "2", "--json",
+		 NULL);
+	cr_assert_eq(rc, 2, "%s", out);
+
+	/* The right CA: the job runs. */
+	rc = run("ecard", "--reader", h.reader, "agent", "--server", url, "--ca", ca, "--json", NULL);
+	cr_assert_eq(rc, 0, "%s", out);
+	const char *p = strstr(out, "\"card\": \"");
+	cr_assert_not_null(p, "%s", out);
+	snprintf(card_id, sizeof(card_id), "%.8s", p + 9);
+	make_cap(8000);
+	long id = queue("33", true);
+	rc = run("ecard", "--reader", h.reader, "agent", "--server", url, "--ca", ca, "--json", NULL);
+	cr_assert_eq(rc, 0, "%s", out);
+	job_state(id, state, sizeof(state), &commands);
+	cr_assert_str_eq(state, "done");
+	assert_selectable();
+}
