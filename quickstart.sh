@@ -39,9 +39,10 @@ bench_deps="vsmartcard-vpicc python3-virtualsmartcard python3-pycryptodome"
 qemu_deps="qemu-system-x86 busybox-static libccid systemd"
 # The Debian packages: built, checked and installed into a bare root.
 package_deps="dpkg-dev debhelper lintian debootstrap"
-# The over-the-air tests: the SERAM schema checked by python3-jsonschema,
-# certificates made with openssl.
-ota_deps="python3-jsonschema openssl"
+# The over-the-air tests: a real PostgreSQL (started by the test itself),
+# the SERAM schema checked by python3-jsonschema, certificates made with
+# openssl.
+ota_deps="postgresql python3-jsonschema openssl"
 
 wanted="$build_deps $run_deps"
 [ "$mode" = bench ] && wanted="$wanted $bench_deps"

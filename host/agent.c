@@ -30,6 +30,9 @@ struct agent {
 	size_t server;		/* the URL in use */
 	char session[40];
 	size_t requests;	/* made, answered or not */
+	bool failing;		/* since first_failure, no server answered */
+	struct timespec first_failure;
+	long backoff_ms;
 	struct ec_agent_progress prog;
 	struct timespec t0;
 	char failure[EC_ERROR_TEXT_MAX];
@@ -87,7 +90,7 @@ enum ec_status ec_agent_card_id(struct ec_pcsc *pc, char out[32], struct ec_erro
  * POST body to ENDPOINT?sessionId=...; *status is the HTTP status, or 0
  * when no answer came (a transmission error).
  */
-static enum ec_status post(struct agent *a, const char *endpoint, const char *body,
+static enum ec_status post(struct agent *a, const char *endpoint, const char *body, const char *key,
 			   struct buffer *answer, long *status, struct ec_error *err)
 {
 	char url[1024];
@@ -102,13 +105,10 @@ static enum ec_status post(struct agent *a, const char *endpoint, const char *bo
 		return ec_error_set(err, EC_ERR_NETWORK, "the request was lost (a test's cut).");
 	snprintf(url, sizeof(url), "%.*s/%s?sessionId=%s", (int)(n && base[n - 1] == '/' ? n - 1 : n),
 		 base, endpoint, a->session);
-	/* Each request a key of its own: a resend of the same request (libcurl
-	 * sends it again when a kept-alive connection turns out closed) is
-	 * then known as such by the server, which answers it without doing it
-	 * twice. */
-	char key[37], key_header[64];
-	if (seram_new_session_id(key) != EC_OK)
-		return ec_error_set(err, EC_ERR_CRYPTO, "the random generator failed.");
+	/* Each report a key of its own, kept when it is sent again (by us
+	 * after a cut, or by libcurl when a kept-alive connection turns out
+	 * closed): the server then answers it without doing it twice. */
+	char key_header[64];
 	snprintf(key_header, sizeof(key_header), "Idempotency-Key: %s", key);
 	headers = curl_slist_append(headers, key_header);
 	headers = curl_slist_append(headers, "Content-Type: " SERAM_FORMAT_JSON);
@@ -168,7 +168,9 @@ static void on_notification(struct agent *a, const char *text)
 		memset(&a->prog, 0, sizeof(a->prog));
 		a->prog.job = id;
 		snprintf(a->prog.kind, sizeof(a->prog.kind), "%s", kind);
-		a->prog.commands = (size_t)strtoul(rest, NULL, 10);
+		char *end;
+		a->prog.commands = (size_t)strtoul(rest, &end, 10);
+		a->prog.blocks = *end == '/' ? (size_t)strtoul(end + 1, NULL, 10) : 0;
 	} else if (strcmp(what, "done") == 0) {
 		a->stats->jobs_done++;
 	} else if (strcmp(what, "failed") == 0) {
@@ -179,6 +181,29 @@ static void on_notification(struct agent *a, const char *text)
 		snprintf(a->failure, sizeof(a->failure), "job %lld (%s) was interrupted: %s", id, kind,
 			 rest);
 	}
+}
+
+/*
+ * After a transmission error: whether to try again (the binding's 5
+ * minutes, --retry, are not over), having waited a little longer each time
+ * and moved to the next server URL.
+ */
+static bool keep_trying(struct agent *a)
+{
+	long retry_ms = (a->opt->retry_s > 0 ? a->opt->retry_s : 300) * 1000;
+
+	a->stats->retries++;
+	if (!a->failing) {
+		a->failing = true;
+		a->backoff_ms = 100;
+		clock_gettime(CLOCK_MONOTONIC, &a->first_failure);
+	}
+	if (since(&a->first_failure) * 1000 > retry_ms)
+		return false;
+	a->server = (a->server + 1) % a->opt->nservers;
+	sleep_ms(a->backoff_ms);
+	a->backoff_ms = a->backoff_ms * 2 > 5000 ? 5000 : a->backoff_ms * 2;
+	return true;
 }
 
 /* Run one seRamCommand into rsp; false when the card failed. */
@@ -228,6 +253,7 @@ enum session_end {
 	SESSION_LINK,		/* a transmission error: retry */
 	SESSION_CARD,		/* the card failed: reconnect it, retry */
 	SESSION_FATAL,
+	SESSION_GIVE_UP,	/* no server answered for --retry seconds */
 };
 
 static enum session_end session(struct agent *a, enum ec_status *st, struct ec_error *err)
@@ -252,10 +278,17 @@ static enum session_end session(struct agent *a, enum ec_status *st, struct ec_e
 		*st = ec_error_set(err, EC_ERR_ARG, "out of memory.");
 		return SESSION_FATAL;
 	}
-	*st = post(a, "handshake", body, &ans, &status, err);
+	char key[37];
+	if (seram_new_session_id(key) != EC_OK) {
+		free(body);
+		*st = ec_error_set(err, EC_ERR_CRYPTO, "the random generator failed.");
+		return SESSION_FATAL;
+	}
+	*st = post(a, "handshake", body, key, &ans, &status, err);
 	free(body);
 	if (*st != EC_OK)
 		return *st == EC_ERR_NETWORK ? SESSION_LINK : SESSION_FATAL;
+	a->failing = false;
 	a->stats->sessions++;
 	if (status != 200) {
 		*st = ec_error_set(err, status >= 500 ? EC_ERR_NETWORK : EC_ERR_FORMAT,
@@ -279,17 +312,40 @@ static enum session_end session(struct agent *a, enum ec_status *st, struct ec_e
 			*st = ec_error_set(err, EC_ERR_ARG, "out of memory.");
 			return SESSION_FATAL;
 		}
-		*st = post(a, "remoteManagement", body, &ans, &status, err);
+		/* The same report, with the same key, until a server answers it:
+		 * the session goes on, on this instance or another. */
+		if (seram_new_session_id(key) != EC_OK) {
+			free(body);
+			*st = ec_error_set(err, EC_ERR_CRYPTO, "the random generator failed.");
+			return SESSION_FATAL;
+		}
+		for (;;) {
+			*st = post(a, "remoteManagement", body, key, &ans, &status, err);
+			if (*st == EC_OK && status < 500)
+				break;
+			if (*st == EC_OK) {
+				ec_error_set(err, EC_ERR_NETWORK, "the server failed (HTTP %ld).", status);
+				free(ans.data);
+			}
+			if (*st != EC_OK && *st != EC_ERR_NETWORK) {
+				free(body);
+				return SESSION_FATAL;
+			}
+			if (!keep_trying(a)) {
+				free(body);
+				*st = EC_ERR_NETWORK;
+				return SESSION_GIVE_UP;
+			}
+		}
 		free(body);
-		if (*st != EC_OK)
-			return *st == EC_ERR_NETWORK ? SESSION_LINK : SESSION_FATAL;
+		a->failing = false;
 		if (status != 200) {
-			*st = ec_error_set(err, status == 404 || status >= 500 ? EC_ERR_NETWORK : EC_ERR_FORMAT,
+			*st = ec_error_set(err, status == 404 ? EC_ERR_NETWORK : EC_ERR_FORMAT,
 					   "the server refused a report (HTTP %ld%s%.200s).", status,
 					   ans.data ? ": " : "", ans.data ? ans.data : "");
 			free(ans.data);
-			/* 404: the server lost the session; a new one goes on. */
-			return status == 404 || status >= 500 ? SESSION_LINK : SESSION_FATAL;
+			/* 404: no server knows the session any more; a new one goes on. */
+			return status == 404 ? SESSION_LINK : SESSION_FATAL;
 		}
 		struct seram_order order;
 		*st = seram_order_parse(ans.data ? ans.data : "", ans.len, &order, err);
@@ -397,20 +453,10 @@ enum ec_status ec_agent_run(struct ec_pcsc *pc, const struct ec_agent_options *o
 	if (opt->ca_file)
 		curl_easy_setopt(a.curl, CURLOPT_CAINFO, opt->ca_file);
 
-	long retry_ms = (opt->retry_s > 0 ? opt->retry_s : 300) * 1000;
 	unsigned card_retries = opt->card_retries, card_failures = 0;
-	struct timespec first_failure;
-	bool failing = false;
-	long backoff = 100;
 	for (;;) {
 		a.retry_session = false;
-		size_t exchanges = stats->exchanges;
 		enum session_end end = session(&a, &st, err);
-		if (stats->exchanges > exchanges + 1) {
-			/* The server was there: a later cut gets its own 5 minutes. */
-			failing = false;
-			backoff = 100;
-		}
 		if (end == SESSION_STOPPED && !a.retry_session) {
 			if (stats->jobs_failed) {
 				st = ec_error_set(err, EC_ERR_CARD, "%s", a.failure);
@@ -434,22 +480,16 @@ enum ec_status ec_agent_run(struct ec_pcsc *pc, const struct ec_agent_options *o
 			}
 			continue;
 		}
-		/* SESSION_LINK: a new session, possibly with the next server. */
-		stats->retries++;
-		if (!failing) {
-			failing = true;
-			clock_gettime(CLOCK_MONOTONIC, &first_failure);
-		}
-		if (since(&first_failure) * 1000 > retry_ms) {
+		if (end == SESSION_GIVE_UP || (end == SESSION_LINK && !keep_trying(&a))) {
+			char last[EC_ERROR_TEXT_MAX];
+			snprintf(last, sizeof(last), "%s", err->text);
 			ec_error_set(err, EC_ERR_NETWORK,
-				     "no server could be reached for %ld s; the last error: %s", retry_ms / 1000,
-				     err->text);
+				     "no server answered for %ld s; the last error: %s",
+				     opt->retry_s > 0 ? opt->retry_s : 300, last);
 			st = EC_ERR_NETWORK;
 			break;
 		}
-		a.server = (a.server + 1) % opt->nservers;
-		sleep_ms(backoff);
-		backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
+		/* SESSION_LINK: a new session, on the next server. */
 	}
 	stats->seconds = since(&a.t0);
 	report_progress(&a);

@@ -17,7 +17,7 @@
  * tried each time. A card that fails mid-order is reported
  * (UNAVAILABLE_SE), reconnected, and a new session is started.
  *
- * ecard-server sends notifications "job/ID/KIND/start/COMMANDS",
+ * ecard-server sends notifications "job/ID/KIND/start/COMMANDS/BLOCKS",
  * "job/ID/KIND/done" and "job/ID/KIND/failed/TEXT" that the agent uses for
  * its progress line and exit status; other notifications are printed.
  */
@@ -37,6 +37,7 @@ struct ec_agent_progress {
 	long long job;
 	char kind[16];
 	size_t commands;	/* of the job, as the server announced */
+	size_t blocks;		/* LOAD blocks of the job, as announced (0: none) */
 	size_t relayed;		/* commands of this job relayed so far */
 	size_t load_blocks;	/* LOAD commands among them */
 	size_t bytes;		/* command bytes relayed */

@@ -49,19 +49,26 @@ struct progress_state {
 	bool verbose;
 	double last;
 	bool pending_newline;
+	size_t shown;		/* commands relayed when last shown */
 };
 
 static void on_progress(void *arg, const struct ec_agent_progress *p)
 {
 	struct progress_state *ps = arg;
 
-	if (!p->job || (!ps->tty && p->seconds - ps->last < 2.0 && p->relayed < p->commands))
+	if (!p->job || p->relayed == ps->shown ||
+	    (!ps->tty && p->seconds - ps->last < 2.0 && p->load_blocks < p->blocks))
 		return;
 	ps->last = p->seconds;
+	ps->shown = p->relayed;
 	double rate = p->seconds > 0 ? (double)p->bytes / 1024.0 / p->seconds : 0;
-	fprintf(stderr, "%sagent: job %lld %s: %zu/%zu commands, %zu LOAD blocks, %.1f KiB/s%s",
-		ps->tty ? "\r" : "", p->job, p->kind, p->relayed, p->commands, p->load_blocks, rate,
-		ps->tty ? "   " : "\n");
+	if (p->blocks)
+		fprintf(stderr, "%sagent: job %lld %s: LOAD blocks %zu/%zu, %zu commands, %.1f KiB/s%s",
+			ps->tty ? "\r" : "", p->job, p->kind, p->load_blocks, p->blocks, p->relayed, rate,
+			ps->tty ? "   " : "\n");
+	else
+		fprintf(stderr, "%sagent: job %lld %s: %zu commands, %.1f KiB/s%s", ps->tty ? "\r" : "",
+			p->job, p->kind, p->relayed, rate, ps->tty ? "   " : "\n");
 	ps->pending_newline = ps->tty;
 }
 

@@ -624,8 +624,9 @@ static enum ec_status next_job(struct ctx *c, bool start, struct ec_error *err)
 		return EC_OK;
 	}
 	c->have_prog = true;
-	char count[24];
-	snprintf(count, sizeof(count), "%zu", c->prog.count);
+	char count[48];
+	snprintf(count, sizeof(count), "%zu/%zu", c->prog.count,
+		 c->prog.kind == PROG_LOAD ? c->prog.blocks : (size_t)0);
 	notify(c, "start", count);
 	snprintf(c->job.state, sizeof(c->job.state), "%s", DB_JOB_RUNNING);
 	c->job.sessions++;

@@ -261,7 +261,7 @@ pid_t harness_spawn(struct harness *h, const char *name, const char *const *args
 	pid_t *slot = other_slot(h, 0);
 
 	cr_assert_not_null(slot, "too many programs started");
-	argv[n++] = harness_program(name, prog, sizeof(prog));
+	argv[n++] = strchr(name, '/') ? name : harness_program(name, prog, sizeof(prog));
 	for (int i = 0; args && args[i] && n < 31; i++)
 		argv[n++] = args[i];
 	argv[n] = NULL;

@@ -94,7 +94,8 @@ int harness_run_input(const char *program, const char *const *args, const char *
 		      char *out, size_t out_len);
 
 /*
- * Start a program from the build tree (name) with args (NULL-terminated,
+ * Start a program from the build tree (name; a name with a slash is a
+ * path) with args (NULL-terminated,
  * without argv[0]), its output appended to h->dir/LOG; it is stopped by
  * harness_stop() unless harness_reap() saw it end first.
  */
