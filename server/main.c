@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -233,6 +234,11 @@ static int cmd_serve(int argc, char **argv)
 			return fail(&err, 2);
 		o.ota.issuer = &issuer;
 	}
+	/* Orders of a few hundred KiB come and go with every report: keep
+	 * them in the heap instead of mapping and unmapping them each time
+	 * (each unmapping flushes every thread's TLB). */
+	mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 128 * 1024 * 1024);
 	signal(SIGPIPE, SIG_IGN);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));

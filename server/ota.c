@@ -46,8 +46,7 @@ struct prog {
 	uint8_t level;
 	size_t count;		/* commands */
 	/* load-cap */
-	struct ec_cap cap;
-	bool cap_open;
+	const struct ec_cap *cap;	/* from the thread's cache */
 	size_t block_size;
 	size_t blocks;
 	bool install;
@@ -75,9 +74,64 @@ static bool aid_param(json_t *params, const char *key, uint8_t *out, size_t *len
 
 static void prog_close(struct prog *p)
 {
-	if (p->cap_open)
-		ec_cap_free(&p->cap);
 	memset(p, 0, sizeof(*p));
+}
+
+/*
+ * The CAP files of the jobs, parsed, per thread: a file is named by its
+ * SHA-256 and never changes, so keeping it is no state another instance
+ * would need; it saves reading and unzipping it for every report.
+ */
+#define CAP_CACHE 8
+
+struct cap_cache_entry {
+	char sha256[65];
+	struct ec_cap *cap;
+	unsigned long used;
+};
+
+static __thread struct cap_cache_entry cap_cache[CAP_CACHE];
+static __thread unsigned long cap_clock;
+
+static enum ec_status cached_cap(struct store *st, const char *sha256, const struct ec_cap **out,
+				 struct ec_error *err)
+{
+	struct cap_cache_entry *victim = &cap_cache[0];
+	uint8_t *data = NULL;
+	size_t len = 0;
+
+	for (size_t i = 0; i < CAP_CACHE; i++) {
+		if (cap_cache[i].cap && strcmp(cap_cache[i].sha256, sha256) == 0) {
+			cap_cache[i].used = ++cap_clock;
+			*out = cap_cache[i].cap;
+			return EC_OK;
+		}
+		if (cap_cache[i].used < victim->used)
+			victim = &cap_cache[i];
+	}
+	enum ec_status s = db_file_get(st, sha256, &data, &len, err);
+	if (s != EC_OK)
+		return s;
+	struct ec_cap *cap = malloc(sizeof(*cap));
+	if (!cap) {
+		free(data);
+		return ec_error_set(err, EC_ERR_ARG, "out of memory reading a CAP file.");
+	}
+	s = ec_cap_open_buffer(data, len, "job file", cap, err);
+	free(data);
+	if (s != EC_OK) {
+		free(cap);
+		return s;
+	}
+	if (victim->cap) {
+		ec_cap_free(victim->cap);
+		free(victim->cap);
+	}
+	snprintf(victim->sha256, sizeof(victim->sha256), "%s", sha256);
+	victim->cap = cap;
+	victim->used = ++cap_clock;
+	*out = cap;
+	return EC_OK;
 }
 
 static enum ec_status prog_open(struct store *st, const struct db_job *job, struct prog *p,
@@ -95,20 +149,13 @@ static enum ec_status prog_open(struct store *st, const struct db_job *job, stru
 	json_t *lvl = json_object_get(params, "level");
 	p->level = json_is_integer(lvl) ? (uint8_t)json_integer_value(lvl) : 0x03;
 	if (strcmp(job->kind, "load-cap") == 0) {
-		uint8_t *data = NULL;
-		size_t len = 0;
 		p->kind = PROG_LOAD;
 		json_t *bs = json_object_get(params, "block_size");
 		p->block_size = json_is_integer(bs) ? (size_t)json_integer_value(bs) : 0;
-		if ((s = db_file_get(st, job->file, &data, &len, err)) != EC_OK)
+		if ((s = cached_cap(st, job->file, &p->cap, err)) != EC_OK)
 			goto out;
-		s = ec_cap_open_buffer(data, len, "job file", &p->cap, err);
-		free(data);
-		if (s != EC_OK)
-			goto out;
-		p->cap_open = true;
 		if (p->block_size == 0 || p->block_size > 255 ||
-		    (s = ec_cap_block_count(p->cap.load_data_len, p->block_size, &p->blocks, err)) != EC_OK) {
+		    (s = ec_cap_block_count(p->cap->load_data_len, p->block_size, &p->blocks, err)) != EC_OK) {
 			s = ec_error_set(err, EC_ERR_FORMAT, "job %lld has no usable block size.", job->id);
 			goto out;
 		}
@@ -116,7 +163,7 @@ static enum ec_status prog_open(struct store *st, const struct db_job *job, stru
 		uint8_t module[EC_GP_AID_MAX];
 		if (aid_param(params, "install", module, &module_len)) {
 			p->install = true;
-			ec_gp_aid_set(&p->inst.package, p->cap.package.aid.bytes, p->cap.package.aid.len);
+			ec_gp_aid_set(&p->inst.package, p->cap->package.aid.bytes, p->cap->package.aid.len);
 			ec_gp_aid_set(&p->inst.module, module, module_len);
 			uint8_t inst[EC_GP_AID_MAX];
 			size_t inst_len;
@@ -155,9 +202,9 @@ static enum ec_status prog_build(const struct prog *p, size_t i, uint8_t *out, s
 	if (p->kind == PROG_DELETE)
 		return ec_gp_cmd_delete(CLA_GP, p->aid, p->aid_len, p->related, out, cap, len);
 	if (i == 0)
-		return ec_gp_cmd_install_for_load(CLA_GP, &p->cap, NULL, 0, true, out, cap, len);
+		return ec_gp_cmd_install_for_load(CLA_GP, p->cap, NULL, 0, true, out, cap, len);
 	if (i <= p->blocks)
-		return ec_gp_cmd_load(CLA_GP, &p->cap, p->block_size, i - 1, out, cap, len);
+		return ec_gp_cmd_load(CLA_GP, p->cap, p->block_size, i - 1, out, cap, len);
 	return ec_gp_cmd_install(CLA_GP, &p->inst, out, cap, len);
 }
 
@@ -376,8 +423,8 @@ static enum ec_status probe_command(const struct prog *p, enum probe probe, uint
 	case PROBE_DF70:
 		return ec_gp_cmd_get_data(CLA_GP, GP_TAG_LOAD_PROGRESS, out, cap, len);
 	case PROBE_LOAD_FILE:
-		return ec_gp_cmd_get_status_aid(CLA_GP, GP_STATUS_LOAD_FILES, p->cap.package.aid.bytes,
-						p->cap.package.aid.len, out, cap, len);
+		return ec_gp_cmd_get_status_aid(CLA_GP, GP_STATUS_LOAD_FILES, p->cap->package.aid.bytes,
+						p->cap->package.aid.len, out, cap, len);
 	case PROBE_APP: {
 		const struct ec_gp_aid *a = p->inst.aid.len ? &p->inst.aid : &p->inst.module;
 		return ec_gp_cmd_get_status_aid(CLA_GP, GP_STATUS_APPS, a->bytes, a->len, out, cap, len);
@@ -721,7 +768,7 @@ static enum ec_status after_probe(struct ctx *c, const struct batch_result *r, s
 		size_t first;
 		if (r->probe_sw == SW_OK &&
 		    ec_gp_parse_load_progress(r->probe_data, r->probe_len, &lp) == EC_OK &&
-		    ec_gp_load_resume_point(&p->cap, p->block_size, p->blocks, &lp, &first)) {
+		    ec_gp_load_resume_point(p->cap, p->block_size, p->blocks, &lp, &first)) {
 			c->job.next_cmd = 1 + (long)first;
 			return send_work(c, false, err);
 		}

@@ -9,9 +9,15 @@
 
 #include <libpq-fe.h>
 
+/* Statements prepared on this connection, by the address of their text
+ * (the callers' SQL is all string literals). */
+#define PREPARED_MAX 64
+
 struct pg_store {
 	struct store base;
 	PGconn *conn;
+	const char *prepared[PREPARED_MAX];
+	size_t nprepared;
 };
 
 /* The first line of libpq's message, without its trailing newline. */
@@ -68,11 +74,36 @@ static enum ec_status failed(struct pg_store *s, PGresult *r, struct ec_error *e
 	return ec_error_set(err, st, "the database refused a statement: %s.", line);
 }
 
+/* The name of sql's prepared statement, preparing it the first time; NULL
+ * when it cannot be (the statement then runs unprepared). */
+static bool prepared_name(struct pg_store *s, const char *sql, size_t n, char name[16])
+{
+	for (size_t i = 0; i < s->nprepared; i++)
+		if (s->prepared[i] == sql) {
+			snprintf(name, 16, "ecard%zu", i);
+			return true;
+		}
+	if (s->nprepared == PREPARED_MAX)
+		return false;
+	snprintf(name, 16, "ecard%zu", s->nprepared);
+	PGresult *r = PQprepare(s->conn, name, sql, (int)n, NULL);
+	bool ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+	PQclear(r);
+	if (ok)
+		s->prepared[s->nprepared++] = sql;
+	return ok;
+}
+
 static enum ec_status exec_pg(struct store *st, const char *sql, const char *const *params,
 			      size_t n, struct store_result *res, struct ec_error *err)
 {
 	struct pg_store *s = (struct pg_store *)st;
-	PGresult *r = PQexecParams(s->conn, sql, (int)n, NULL, params, NULL, NULL, 0);
+	char name[16];
+	/* Transaction control and parameterless one-offs go as they are. */
+	bool prepare = n > 0 && PQtransactionStatus(s->conn) != PQTRANS_INERROR &&
+		       prepared_name(s, sql, n, name);
+	PGresult *r = prepare ? PQexecPrepared(s->conn, name, (int)n, params, NULL, NULL, 0)
+			      : PQexecParams(s->conn, sql, (int)n, NULL, params, NULL, NULL, 0);
 	ExecStatusType t = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
 
 	if (t != PGRES_COMMAND_OK && t != PGRES_TUPLES_OK)

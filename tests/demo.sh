@@ -2,13 +2,16 @@
 # demo.sh - the virtual card, end to end, in a few steps a person can follow:
 # a private pcscd with vpcd, an issuer and a card personalized for it, the
 # card seen by PC/SC tools, a top-up and a purchase with the holder's PIN,
-# a power loss in the middle of a transaction, and the card coming back
-# with its state intact. Runs inside in-namespace.sh (a private
+# a power loss in the middle of a transaction, the card coming back with
+# its state intact, and an update over the air: the issuer's server loads
+# and installs an applet through an agent whose link breaks on the way,
+# and the load goes on from where it stopped. Runs inside in-namespace.sh (a private
 # /run/pcscd); stops everything it started.
 #
 # usage: demo.sh BUILD_DIR
 set -eu
 build=$(cd "${1:?usage: demo.sh BUILD_DIR}" && pwd)
+src=$(cd "$(dirname "$0")/.." && pwd)
 pcscd=${PCSCD:-/usr/sbin/pcscd}
 vpcd_driver=${VPCD_DRIVER:-/usr/lib/pcsc/drivers/serial/libifdvpcd.so}
 work=$(mktemp -d /tmp/ecard-demo.XXXXXX)
@@ -81,6 +84,32 @@ run "$build/ecard-vcard" ctl "$work/ctl" status
 step "back in the reader: the interrupted transaction was rolled forward"
 run "$build/ecard" apdu --reader "$reader" 00A4040008F045434152444401 80200000
 echo "(the counter answers 4: two increments, the torn one completed by recovery, and this one)"
+
+step "over the air: the issuer's server, a job for this card, and a link that breaks"
+"$build/ecard-server" serve --db "sqlite:$work/ota.db" --issuer "$work/issuer" --insecure-http \
+	--listen 127.0.0.1:0 --port-file "$work/server.port" >"$work/server.log" 2>&1 &
+pids="$pids $!"
+for _ in $(seq 50); do [ -s "$work/server.port" ] && break; sleep 0.1; done
+echo "(ecard-server on port $(cat "$work/server.port"), opening cards with the issuer's keys;"
+echo " the card's identity is its CPLC IC serial number, 00000001)"
+run "$build/ecard" server job add --db "sqlite:$work/ota.db" --card 00000001 \
+	load-cap "$src/tests/data/Empty_0102030405_8d5ac9e2_2.2.1.cap" --install 0102030405060708
+"$build/ecard-netfault" --listen 127.0.0.1:0 --connect "127.0.0.1:$(cat "$work/server.port")" \
+	--port-file "$work/nf.port" --control "$work/nf.ctl" --cut '3 answer' >"$work/nf.log" 2>&1 &
+pids="$pids $!"
+for _ in $(seq 50); do [ -s "$work/nf.port" ] && break; sleep 0.1; done
+echo "(ecard-netfault on port $(cat "$work/nf.port") passes the agent's link on, and cuts it"
+echo " as the server answers the 3rd request: the order with the LOAD is lost on the way)"
+run "$build/ecard" --reader "$reader" agent --server "http://127.0.0.1:$(cat "$work/nf.port")"
+echo "(the proxy counted 5 requests and 1 cut where the agent made 4 exchanges: the report whose"
+echo " answer was cut went again on a new connection, with its Idempotency-Key; the server had"
+echo " recorded it and answered with the same order: nothing done twice, one session)"
+run "$build/ecard-netfault" ctl "$work/nf.ctl" status
+run "$build/ecard" server job list --db "sqlite:$work/ota.db"
+run "$build/ecard" --reader "$reader" apdu 00A40400080102030405060708
+echo "(the new applet answers SELECT)"
+echo "the server's log:"
+cat "$work/server.log"
 
 step "what the card daemon logged"
 cat "$work/vcard.log"

@@ -356,7 +356,7 @@ check-unit:
 
 ## --- benchmark: `make bench` (not part of `make check`) ---
 EXTRA_PROGRAMS += tests/bench/echo_card tests/bench/rtt tests/bench/bench_inproc \
-	tests/bench/mkcap
+	tests/bench/mkcap tests/bench/bench_ota
 tests_bench_echo_card_SOURCES = tests/bench/echo_card.c
 tests_bench_echo_card_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_bench_rtt_SOURCES = tests/bench/rtt.c
@@ -373,8 +373,14 @@ tests_bench_mkcap_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_bench_mkcap_CFLAGS = $(AM_CFLAGS) $(PCSC_CFLAGS) $(LIBZIP_CFLAGS)
 tests_bench_mkcap_LDADD = libcapgen.la libecard.la libcommoncrypto.la libcommon.la \
 	$(LIBZIP_LIBS) $(PCSC_LIBS)
+tests_bench_bench_ota_SOURCES = tests/bench/bench_ota.c
+tests_bench_bench_ota_CPPFLAGS = $(TEST_CPPFLAGS) $(INC_SERVER) $(INC_NETFAULT)
+tests_bench_bench_ota_CFLAGS = $(AM_CFLAGS) $(PCSC_CFLAGS) $(CURL_CFLAGS)
+tests_bench_bench_ota_LDADD = libcapgen.la libvcardfront.la libapplets.la libvcard.la \
+	libecardserver.la libnetfault.la libecard.la libcommoncrypto.la libcommon.la \
+	$(CURL_LIBS) $(LIBZIP_LIBS) $(PCSC_LIBS) -lpthread
 CLEANFILES += $(EXTRA_PROGRAMS)
-EXTRA_DIST += tests/bench/run.sh
+EXTRA_DIST += tests/bench/run.sh tests/bench/ota.sh
 
 bench: all $(EXTRA_PROGRAMS)
 	top_builddir='$(abs_top_builddir)' top_srcdir='$(abs_top_srcdir)' \

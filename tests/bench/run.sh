@@ -535,4 +535,10 @@ if [ -x "$bench_dir/bench_inproc" ]; then
 	"$bench_dir/bench_inproc" || failed=1
 fi
 
+if [ -x "$bench_dir/bench_ota" ]; then
+	echo
+	echo "running the over-the-air benchmarks (tests/bench/ota.sh)..."
+	sh "$top_srcdir/tests/bench/ota.sh" || failed=1
+fi
+
 [ -z "$failed" ]

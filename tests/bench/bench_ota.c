@@ -1,0 +1,532 @@
+/*
+ * bench_ota.c - over-the-air figures for `make bench`.
+ *
+ * latency: a 64 KiB CAP loaded and installed through ecard-netfault with
+ *   50 ms of delay each way (a 100 ms round trip), all in this process:
+ *   ecard-server's HTTP side, the proxy, the agent and a card in memory.
+ *   Batched (the server's defaults) against one APDU per exchange, side by
+ *   side. Goals: batched within 1.0 s, and at least 25 times faster.
+ *
+ * capacity --server URL --db URL --sessions N: N cards in memory, each
+ *   with a job loading and installing a small CAP file, and N SERAM local
+ *   agents in this process, all at once over HTTP (libcurl's multi
+ *   interface), against a running ecard-server on the same database.
+ *   Prints sessions, exchanges and APDUs per second, the latency of the
+ *   orders (p50, p99) and the failures, which must be none.
+ */
+#include <errno.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <pthread.h>
+
+#include "agent.h"
+#include "applets.h"
+#include "capgen.h"
+#include "card.h"
+#include "db.h"
+#include "http.h"
+#include "inproc.h"
+#include "netfault.h"
+#include "ota.h"
+#include "seram.h"
+#include "store.h"
+
+static const uint8_t pkg[] = { 0xF0, 0x45, 0x43, 0x42, 0x4E, 0x43 };
+static const uint8_t module[] = { 0xF0, 0x45, 0x43, 0x42, 0x4E, 0x43, 0x01 };
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what, const char *detail)
+{
+	fprintf(stderr, "bench_ota: %s%s\n", what, detail);
+	exit(2);
+}
+
+struct card {
+	struct vc_storage *st;
+	struct vc_card card;
+	struct ec_pcsc pc;
+	char id[16];
+};
+
+static void card_make(struct card *c, uint32_t number, size_t size)
+{
+	struct vc_card_options o = { .serial_set = true };
+	o.serial[4] = (uint8_t)(number >> 24);
+	o.serial[5] = (uint8_t)(number >> 16);
+	o.serial[6] = (uint8_t)(number >> 8);
+	o.serial[7] = (uint8_t)number;
+	if (vc_storage_mem_create(size ? size : 512 * 1024, &c->st) != VC_OK ||
+	    vc_card_create(c->st, &o, ecard_applets, ecard_applet_count, NULL) != VC_OK)
+		die("", "a card could not be made");
+	vc_card_init(&c->card, c->st, NULL);
+	for (size_t i = 0; i < ecard_applet_count; i++)
+		vc_card_register(&c->card, ecard_applets[i]);
+	if (vc_card_power_up(&c->card) != VC_OK)
+		die("", "a card did not power up");
+	ec_pcsc_init(&c->pc, NULL);
+	vc_inproc_attach(&c->pc, &c->card);
+	snprintf(c->id, sizeof(c->id), "%08X", number);
+}
+
+static void card_free(struct card *c)
+{
+	vc_card_free(&c->card);
+	vc_storage_destroy(c->st);
+}
+
+static void make_cap(const char *path, size_t size)
+{
+	struct capgen_applet app = { module, sizeof(module) };
+	struct capgen_spec spec = { .package_aid = pkg, .package_aid_len = sizeof(pkg),
+				    .version_major = 1, .applets = &app, .applet_count = 1,
+				    .target_size = size };
+	if (capgen_write_spec(&spec, path) != 0)
+		die("a CAP file could not be made: ", path);
+}
+
+/* ---- latency ---- */
+
+static struct netfault nf;
+static volatile int nf_running;
+static pthread_mutex_t nf_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void *nf_main(void *arg)
+{
+	static struct pollfd fds[2 * NF_CONNECTIONS_MAX + 1];
+	(void)arg;
+	while (nf_running) {
+		int timeout;
+		pthread_mutex_lock(&nf_lock);
+		int n = nf_fill_pollfds(&nf, fds, 2 * NF_CONNECTIONS_MAX + 1, &timeout);
+		pthread_mutex_unlock(&nf_lock);
+		if (timeout < 0 || timeout > 5)
+			timeout = 5;
+		poll(fds, (nfds_t)n, timeout);
+		pthread_mutex_lock(&nf_lock);
+		nf_service(&nf, fds, n);
+		pthread_mutex_unlock(&nf_lock);
+	}
+	return NULL;
+}
+
+struct run_result {
+	double seconds;
+	size_t exchanges;
+	size_t apdus;
+	bool ok;
+};
+
+static struct run_result one_load(const char *dir, const char *cap, size_t batch_commands,
+				  long delay_ms, uint32_t number)
+{
+	struct http_options o = { .insecure = true, .threads = 2, .quiet = true };
+	struct ec_error err = { 0 };
+	struct run_result r = { 0 };
+	struct http_server *srv;
+	struct store *st;
+	char db[512], base[64], cmd[64], reply[256];
+	struct card c;
+
+	snprintf(db, sizeof(db), "sqlite:%s/latency-%u.db", dir, number);
+	if (store_open(db, &st, &err) != EC_OK || db_migrate(st, &err) != EC_OK)
+		die("", err.text);
+	o.db_url = db;
+	o.ota.test_keys = true;
+	o.ota.max_batch_commands = batch_commands;
+	if (http_start(&o, &srv, &err) != EC_OK)
+		die("", err.text);
+	card_make(&c, number, 0);
+	struct ota_load_args a = { .cap_path = cap, .install = module, .install_len = sizeof(module) };
+	long long id;
+	if (ota_add_load(st, c.id, &a, &id, &err) != EC_OK)
+		die("", err.text);
+
+	/* The proxy in front of this server, with the delay each way. */
+	struct sockaddr_storage lis, up;
+	socklen_t ll, ul;
+	char text[32];
+	snprintf(text, sizeof(text), "127.0.0.1:%u", (unsigned)http_port(srv));
+	if (!nf_parse_loopback("127.0.0.1:0", &lis, &ll) || !nf_parse_loopback(text, &up, &ul) ||
+	    nf_open(&nf, &lis, ll, &up, ul) != 0)
+		die("", "the proxy could not start");
+	snprintf(cmd, sizeof(cmd), "delay up %ld", delay_ms);
+	nf_command(&nf, cmd, reply, sizeof(reply));
+	snprintf(cmd, sizeof(cmd), "delay down %ld", delay_ms);
+	nf_command(&nf, cmd, reply, sizeof(reply));
+	nf_running = 1;
+	pthread_t t;
+	pthread_create(&t, NULL, nf_main, NULL);
+
+	struct ec_agent_options opt = { .nservers = 1, .retry_s = 60 };
+	struct ec_agent_stats stats;
+	snprintf(base, sizeof(base), "http://127.0.0.1:%u", (unsigned)nf_port(&nf));
+	opt.servers[0] = base;
+	double t0 = now_s();
+	enum ec_status s = ec_agent_run(&c.pc, &opt, &stats, &err);
+	r.seconds = now_s() - t0;
+	r.exchanges = stats.exchanges;
+	r.apdus = stats.apdus;
+	r.ok = s == EC_OK && stats.jobs_done == 1;
+	if (!r.ok)
+		fprintf(stderr, "bench_ota: the load failed: %s\n", err.text);
+	nf_running = 0;
+	pthread_join(t, NULL);
+	nf_close(&nf);
+	http_stop(srv);
+	store_close(st);
+	card_free(&c);
+	return r;
+}
+
+static int latency(long delay_ms, size_t size)
+{
+	char dir[] = "/tmp/ecard-bench-ota-XXXXXX", cap[128], cmd[160];
+
+	if (!mkdtemp(dir))
+		die("", strerror(errno));
+	snprintf(cap, sizeof(cap), "%s/app.cap", dir);
+	make_cap(cap, size);
+	printf("over the air, %zu-byte CAP loaded and installed through ecard-netfault, %ld ms each way:\n",
+	       size, delay_ms);
+	struct run_result b = one_load(dir, cap, 0, delay_ms, 1);
+	printf("  batched:       %7.3f s  %4zu HTTP exchanges  %4zu APDUs\n", b.seconds, b.exchanges,
+	       b.apdus);
+	struct run_result p = one_load(dir, cap, 1, delay_ms, 2);
+	printf("  one APDU each: %7.3f s  %4zu HTTP exchanges  %4zu APDUs\n", p.seconds, p.exchanges,
+	       p.apdus);
+	double ratio = p.seconds / b.seconds;
+	printf("  batched is %.1fx faster (goal: >= 25x); batched %.3f s (goal: <= 1.0 s)%s\n", ratio,
+	       b.seconds, ratio >= 25 && b.seconds <= 1.0 ? "" : "  <- goal missed");
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "bench_ota: %s was left behind\n", dir);
+	return b.ok && p.ok ? 0 : 1;
+}
+
+/* ---- capacity ---- */
+
+struct vagent {
+	struct card c;
+	CURL *easy;
+	struct curl_slist *headers;
+	char sid[37];
+	char url[256];
+	char *body;
+	char *resp;
+	size_t resp_len;
+	int step;		/* 0: handshake sent, 1: reports */
+	double sent;
+	double due;		/* 0, or when the next report goes (think time) */
+	char *pending;		/* that report */
+	const char *pending_to;	/* its endpoint */
+	bool done;
+	bool failed;
+	int jobs_done;
+};
+
+static const char *server_url;
+static double think_s;		/* time a card and its link take per exchange */
+static double *latencies;
+static size_t nlat, cap_lat;
+static size_t exchanges, apdus_total, failures;
+
+static size_t on_data(char *p, size_t size, size_t n, void *arg)
+{
+	struct vagent *v = arg;
+	size_t len = size * n;
+	char *r = realloc(v->resp, v->resp_len + len + 1);
+	if (!r)
+		return 0;
+	v->resp = r;
+	memcpy(v->resp + v->resp_len, p, len);
+	v->resp_len += len;
+	v->resp[v->resp_len] = '\0';
+	return len;
+}
+
+static void post(CURLM *m, struct vagent *v, const char *endpoint, char *body)
+{
+	char key[37], header[64];
+	free(v->body);
+	v->body = body;
+	free(v->resp);
+	v->resp = NULL;
+	v->resp_len = 0;
+	snprintf(v->url, sizeof(v->url), "%s/%s?sessionId=%s", server_url, endpoint, v->sid);
+	curl_slist_free_all(v->headers);
+	seram_new_session_id(key);
+	snprintf(header, sizeof(header), "Idempotency-Key: %s", key);
+	v->headers = curl_slist_append(NULL, "Content-Type: application/json");
+	v->headers = curl_slist_append(v->headers, header);
+	v->headers = curl_slist_append(v->headers, "Expect:");
+	curl_easy_setopt(v->easy, CURLOPT_URL, v->url);
+	curl_easy_setopt(v->easy, CURLOPT_HTTPHEADER, v->headers);
+	curl_easy_setopt(v->easy, CURLOPT_POSTFIELDS, v->body);
+	curl_easy_setopt(v->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(v->body));
+	v->sent = now_s();
+	curl_multi_add_handle(m, v->easy);
+}
+
+static void fail(struct vagent *v, const char *why)
+{
+	if (!v->failed && failures < 5)
+		fprintf(stderr, "bench_ota: card %s: %s\n", v->c.id, why);
+	v->failed = true;
+	v->done = true;
+	failures++;
+}
+
+/* An answer came: run it and send the next report. */
+static void advance(CURLM *m, struct vagent *v, long status)
+{
+	struct ec_error err = { 0 };
+	if (status != 200) {
+		fail(v, "an HTTP status other than 200");
+		return;
+	}
+	if (v->step == 0) {
+		struct seram_report r = { .status = SERAM_POLLING };
+		v->step = 1;
+		post(m, v, "remoteManagement", seram_report_encode(&r));
+		return;
+	}
+	struct seram_order o;
+	if (seram_order_parse(v->resp, v->resp_len, &o, &err) != EC_OK) {
+		seram_order_free(&o);
+		fail(v, err.text);
+		return;
+	}
+	struct seram_report r = { .status = SERAM_POLLING };
+	bool stop = false;
+	size_t executed = 0;
+	for (size_t i = 0; i < o.count; i++) {
+		struct seram_command *c = &o.commands[i];
+		if (c->type == SERAM_CMD_STOP)
+			stop = true;
+		if (c->type == SERAM_CMD_NOTIFICATION && c->notification) {
+			if (strstr(c->notification, "/done"))
+				v->jobs_done++;
+			if (strstr(c->notification, "/failed") || strstr(c->notification, "/interrupted"))
+				fail(v, c->notification);
+		}
+		if (c->type != SERAM_CMD_SE_RAM)
+			continue;
+		struct seram_apdu_list *l = seram_report_add(&r);
+		bool stopped = false;
+		r.status = SERAM_PROCESSED;
+		for (size_t k = 0; k < c->apdus.count; k++) {
+			static uint8_t rsp[VC_RSP_MAX];
+			size_t n = 0;
+			if (stopped ||
+			    vc_card_process(&v->c.card, c->apdus.items[k].bytes, c->apdus.items[k].len, rsp,
+					    &n) != VC_OK) {
+				seram_apdu_list_add(l, NULL, 0);
+				stopped = true;
+				continue;
+			}
+			apdus_total++;
+			executed++;
+			seram_apdu_list_add(l, rsp, n);
+			uint16_t sw = (uint16_t)(rsp[n - 2] << 8 | rsp[n - 1]);
+			if (sw != 0x9000 && (sw & 0xFF00) != 0x6100)
+				stopped = true;
+		}
+	}
+	seram_order_free(&o);
+	if (stop) {
+		seram_report_free(&r);
+		v->done = true;
+		if (v->jobs_done != 1)
+			fail(v, "the session ended without the job done");
+		return;
+	}
+	r.executed = (long)executed;
+	if (think_s > 0) {
+		/* 0.8 to 1.2 times the think time: cards are not in step. */
+		free(v->pending);
+		v->pending = seram_report_encode(&r);
+		v->pending_to = "remoteManagement";
+		v->due = now_s() + think_s * (0.8 + 0.4 * (double)rand() / RAND_MAX);
+	} else {
+		post(m, v, "remoteManagement", seram_report_encode(&r));
+	}
+	seram_report_free(&r);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int capacity(const char *db_url, size_t n, size_t cap_size)
+{
+	char dir[] = "/tmp/ecard-bench-load-XXXXXX", cap[128];
+	struct ec_error err = { 0 };
+	struct store *st;
+
+	struct rlimit rl = { 65536, 65536 };
+	setrlimit(RLIMIT_NOFILE, &rl);
+	if (!mkdtemp(dir))
+		die("", strerror(errno));
+	snprintf(cap, sizeof(cap), "%s/small.cap", dir);
+	make_cap(cap, cap_size);
+	if (store_open(db_url, &st, &err) != EC_OK || db_migrate(st, &err) != EC_OK)
+		die("", err.text);
+
+	/* The cards, and a job for each: the first through ota_add_load, the
+	 * others copies of it in one transaction. */
+	double t0 = now_s();
+	struct vagent *v = calloc(n, sizeof(*v));
+	static uint32_t run;
+	run++;
+	for (size_t i = 0; i < n; i++)
+		card_make(&v[i].c, (uint32_t)(run << 24 | (i + 1)) ^ (uint32_t)getpid() << 12, 96 * 1024);
+	struct ota_load_args a = { .cap_path = cap, .install = module, .install_len = sizeof(module) };
+	long long first;
+	if (ota_add_load(st, v[0].c.id, &a, &first, &err) != EC_OK)
+		die("", err.text);
+	struct db_job tmpl;
+	if (db_job_get(st, first, false, &tmpl, &err) != EC_OK || store_begin(st, &err) != EC_OK)
+		die("", err.text);
+	for (size_t i = 1; i < n; i++) {
+		struct db_job j = tmpl;
+		j.params = strdup(tmpl.params);
+		snprintf(j.card, sizeof(j.card), "%s", v[i].c.id);
+		if (db_job_add(st, &j, &err) != EC_OK)
+			die("", err.text);
+		free(j.params);
+	}
+	if (store_commit(st, &err) != EC_OK)
+		die("", err.text);
+	db_job_free(&tmpl);
+	printf("  %zu cards and jobs ready in %.1f s\n", n, now_s() - t0);
+
+	CURLM *m = curl_multi_init();
+	curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, (long)n + 16);
+	exchanges = apdus_total = failures = nlat = 0;
+	cap_lat = 8 * n + 64;
+	latencies = malloc(cap_lat * sizeof(*latencies));
+	t0 = now_s();
+	for (size_t i = 0; i < n; i++) {
+		struct seram_handshake hs = { .se_count = 1 };
+		v[i].easy = curl_easy_init();
+		curl_easy_setopt(v[i].easy, CURLOPT_WRITEFUNCTION, on_data);
+		curl_easy_setopt(v[i].easy, CURLOPT_WRITEDATA, &v[i]);
+		curl_easy_setopt(v[i].easy, CURLOPT_PRIVATE, &v[i]);
+		curl_easy_setopt(v[i].easy, CURLOPT_TIMEOUT, 120L);
+		curl_easy_setopt(v[i].easy, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(v[i].easy, CURLOPT_TCP_NODELAY, 1L);
+		seram_new_session_id(v[i].sid);
+		snprintf(hs.se[0].type, sizeof(hs.se[0].type), "eSE");
+		snprintf(hs.se[0].id, sizeof(hs.se[0].id), "%s", v[i].c.id);
+		if (think_s > 0) {
+			/* Paced agents come over one think time, not all at once. */
+			v[i].pending = seram_handshake_encode(&hs);
+			v[i].pending_to = "handshake";
+			v[i].due = t0 + think_s * (double)rand() / RAND_MAX;
+		} else {
+			post(m, &v[i], "handshake", seram_handshake_encode(&hs));
+		}
+	}
+	int running = 1;
+	while (running) {
+		curl_multi_perform(m, &running);
+		CURLMsg *msg;
+		int left;
+		while ((msg = curl_multi_info_read(m, &left))) {
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			struct vagent *a2;
+			long status = 0;
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&a2);
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &status);
+			CURLcode rc = msg->data.result;
+			curl_multi_remove_handle(m, msg->easy_handle);
+			if (nlat < cap_lat)
+				latencies[nlat++] = now_s() - a2->sent;
+			exchanges++;
+			if (rc != CURLE_OK)
+				fail(a2, curl_easy_strerror(rc));
+			else
+				advance(m, a2, status);
+		}
+		/* Reports whose think time is over. */
+		double now = now_s();
+		for (size_t i = 0; i < n; i++)
+			if (v[i].pending && v[i].due <= now) {
+				char *body = v[i].pending;
+				v[i].pending = NULL;
+				post(m, &v[i], v[i].pending_to, body);
+			}
+		curl_multi_perform(m, &running);
+		curl_multi_poll(m, NULL, 0, think_s > 0 ? 2 : 100, NULL);
+		running = 0;
+		for (size_t i = 0; i < n && !running; i++)
+			running = !v[i].done;
+	}
+	double secs = now_s() - t0;
+	qsort(latencies, nlat, sizeof(*latencies), cmp_double);
+	double p50 = nlat ? latencies[nlat / 2] : 0, p99 = nlat ? latencies[nlat * 99 / 100] : 0;
+	size_t done = 0;
+	for (size_t i = 0; i < n; i++)
+		done += v[i].jobs_done;
+	printf("  %6zu concurrent sessions%s: %6.2f s, %6.0f sessions/s, %6.0f exchanges/s, %6.0f APDUs/s,"
+	       " order latency p50 %.1f ms p99 %.1f ms; %zu jobs done, %zu failures\n",
+	       n, think_s > 0 ? " (1 exchange/s each)" : "", secs, n / secs, exchanges / secs,
+	       apdus_total / secs, p50 * 1e3, p99 * 1e3, done, failures);
+	for (size_t i = 0; i < n; i++) {
+		curl_easy_cleanup(v[i].easy);
+		curl_slist_free_all(v[i].headers);
+		free(v[i].body);
+		free(v[i].resp);
+		free(v[i].pending);
+		card_free(&v[i].c);
+	}
+	free(v);
+	free(latencies);
+	curl_multi_cleanup(m);
+	store_close(st);
+	char cmd[96];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "bench_ota: %s was left behind\n", dir);
+	return failures || done != n ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	/* As ecard-server: no mapping and unmapping of every large buffer. */
+	mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 128 * 1024 * 1024);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (argc >= 2 && strcmp(argv[1], "latency") == 0)
+		return latency(argc >= 3 ? atol(argv[2]) : 50, argc >= 4 ? (size_t)atol(argv[3]) : 64 * 1024);
+	if (argc >= 5 && strcmp(argv[1], "capacity") == 0) {
+		server_url = argv[2];
+		int rc = 0;
+		/* N: as fast as they can; N/paced: each agent one exchange a
+		 * second, as a card and a mobile link would. */
+		for (int i = 4; i < argc; i++) {
+			think_s = strstr(argv[i], "/paced") ? 1.0 : 0;
+			rc |= capacity(argv[3], (size_t)atol(argv[i]), 2000);
+		}
+		return rc;
+	}
+	fprintf(stderr, "usage: bench_ota latency [DELAY_MS [CAP_BYTES]]\n"
+			"       bench_ota capacity SERVER_URL DB_URL SESSIONS[/paced]...\n");
+	return 2;
+}

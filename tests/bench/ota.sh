@@ -1,0 +1,73 @@
+#!/bin/sh
+# ota.sh - the over-the-air benchmarks of `make bench` (tests/bench/bench_ota):
+#  - latency: a 64 KiB CAP through ecard-netfault with 50 ms each way,
+#    batched against one APDU per exchange;
+#  - capacity: ecard-server on SQLite, then on a PostgreSQL this script
+#    starts (initdb into a temporary directory, as nobody when run as
+#    root), each driven by N in-process cards and agents at once: 100,
+#    1,000 and 10,000 as fast as they go, and 1,000 paced at one exchange
+#    a second each.
+# Environment: top_builddir. ECARD_BENCH_OTA_SESSIONS overrides the list.
+set -u
+: "${top_builddir:?is not set; run this through make bench}"
+bench=$top_builddir/tests/bench/bench_ota
+server=$top_builddir/ecard-server
+sessions=${ECARD_BENCH_OTA_SESSIONS:-100 1000 1000/paced 10000}
+work=$(mktemp -d /tmp/ecard-bench-ota-XXXXXX)
+pids=
+cleanup() {
+	for p in $pids; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+failed=0
+
+"$bench" latency || failed=1
+
+# serve DB-URL THREADS: start ecard-server on it; its URL in $url. SQLite
+# takes one writer at a time: two threads keep it busy. PostgreSQL waits on
+# its log's fsync at each commit: more threads wait together (group commit).
+serve() {
+	rm -f "$work/port"
+	"$server" serve --db "$1" --test-keys --insecure-http --listen 127.0.0.1:0 \
+		--port-file "$work/port" --threads "$2" --quiet >>"$work/server.log" 2>&1 &
+	pids="$pids $!"
+	for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
+	url="http://127.0.0.1:$(cat "$work/port")"
+}
+
+echo
+echo "ecard-server capacity, SQLite:"
+serve "sqlite:$work/ota.db" 2
+# shellcheck disable=SC2086
+"$bench" capacity "$url" "sqlite:$work/ota.db" $sessions || failed=1
+
+bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | tail -1)
+if [ -z "$bin" ]; then
+	echo "PostgreSQL is not installed (Debian package postgresql): its figures are skipped"
+	exit $failed
+fi
+as=
+chmod 755 "$work"
+mkdir "$work/pg"
+if [ "$(id -u)" = 0 ]; then
+	chown nobody "$work/pg"
+	as="setpriv --reuid=nobody --regid=nogroup --clear-groups --"
+fi
+port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+$as "$bin/initdb" -D "$work/pg/data" -U ecard --auth=trust -E UTF8 --no-sync >"$work/initdb.log" 2>&1 || {
+	cat "$work/initdb.log"
+	exit 1
+}
+$as "$bin/postgres" -D "$work/pg/data" -k "$work/pg" -p "$port" -c listen_addresses=127.0.0.1 \
+	-c max_connections=200 ${ECARD_BENCH_PG_OPTS:-} >"$work/postgres.log" 2>&1 &
+pids="$pids $!"
+pg="postgresql://ecard@127.0.0.1:$port/postgres"
+for _ in $(seq 100); do "$server" migrate --db "$pg" >/dev/null 2>&1 && break; sleep 0.1; done
+echo
+echo "ecard-server capacity, PostgreSQL (fsync on, as installed):"
+serve "$pg" 4
+# shellcheck disable=SC2086
+"$bench" capacity "$url" "$pg" $sessions || failed=1
+exit $failed
