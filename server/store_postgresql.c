@@ -76,16 +76,16 @@ static enum ec_status failed(struct pg_store *s, PGresult *r, struct ec_error *e
 
 /* The name of sql's prepared statement, preparing it the first time; NULL
  * when it cannot be (the statement then runs unprepared). */
-static bool prepared_name(struct pg_store *s, const char *sql, size_t n, char name[16])
+static bool prepared_name(struct pg_store *s, const char *sql, size_t n, char name[32])
 {
 	for (size_t i = 0; i < s->nprepared; i++)
 		if (s->prepared[i] == sql) {
-			snprintf(name, 16, "ecard%zu", i);
+			snprintf(name, 32, "ecard%zu", i);
 			return true;
 		}
 	if (s->nprepared == PREPARED_MAX)
 		return false;
-	snprintf(name, 16, "ecard%zu", s->nprepared);
+	snprintf(name, 32, "ecard%zu", s->nprepared);
 	PGresult *r = PQprepare(s->conn, name, sql, (int)n, NULL);
 	bool ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
 	PQclear(r);
@@ -98,7 +98,7 @@ static enum ec_status exec_pg(struct store *st, const char *sql, const char *con
 			      size_t n, struct store_result *res, struct ec_error *err)
 {
 	struct pg_store *s = (struct pg_store *)st;
-	char name[16];
+	char name[32];
 	/* Transaction control and parameterless one-offs go as they are. */
 	bool prepare = n > 0 && PQtransactionStatus(s->conn) != PQTRANS_INERROR &&
 		       prepared_name(s, sql, n, name);
