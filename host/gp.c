@@ -1172,39 +1172,20 @@ enum ec_status ec_gp_delete(struct ec_gp_session *s, const uint8_t *aid, size_t 
 
 /* ---- PUT KEY ---- */
 
-/* One key's field of PUT KEY: type, length, encrypted value, KCV. */
-static enum ec_status key_field(struct ec_gp_session *s, struct writer *w, const uint8_t *key,
-				size_t len, uint8_t kcv[EC_GP_KCV_LEN])
+/* One key's field of an SCP02 card's PUT KEY: type, length, the key
+ * encrypted with the session's DEK, KCV. */
+static enum ec_status key_field_des(struct ec_gp_session *s, struct writer *w, const uint8_t *key,
+				    uint8_t kcv[EC_GP_KCV_LEN])
 {
-	uint8_t plain[32] = { 0 }, enc[32];
-	enum ec_status st = EC_OK;
-
-	if (s->scp == EC_GP_SCP02) {
-		st = ec_scp02_encrypt_sensitive(&s->scp02, key, 16, enc);
-		if (st == EC_OK)
-			st = ec_gp_kcv_des3(key, kcv);
-		writer_u8(w, GP_KEY_TYPE_DES);
-		writer_u8(w, 16);
-		writer_bytes(w, enc, 16);
-	} else {
-		/* AES-CBC under the static DEK; a 24-byte key padded to 32. */
-		size_t padded = (len + 15) / 16 * 16;
-		struct scp03_keys dek = { .len = s->keys.len, .kvn = s->keys.kvn };
-		memcpy(dek.dek, s->keys.dek, sizeof(dek.dek));
-		memcpy(plain, key, len);
-		if (scp03_dek_encrypt(&dek, plain, padded, enc) != SCP03_OK)
-			st = EC_ERR_CRYPTO;
-		if (st == EC_OK)
-			st = ec_gp_kcv_aes(key, len, kcv);
-		crypto_wipe(&dek, sizeof(dek));
-		writer_u8(w, GP_KEY_TYPE_AES);
-		writer_u8(w, (uint8_t)(1 + padded));
-		writer_u8(w, (uint8_t)len);
-		writer_bytes(w, enc, padded);
-	}
+	uint8_t enc[16];
+	enum ec_status st = ec_scp02_encrypt_sensitive(&s->scp02, key, 16, enc);
+	if (st == EC_OK)
+		st = ec_gp_kcv_des3(key, kcv);
+	writer_u8(w, GP_KEY_TYPE_DES);
+	writer_u8(w, 16);
+	writer_bytes(w, enc, 16);
 	writer_u8(w, EC_GP_KCV_LEN);
 	writer_bytes(w, kcv, EC_GP_KCV_LEN);
-	crypto_wipe(plain, sizeof(plain));
 	crypto_wipe(enc, sizeof(enc));
 	return st;
 }
@@ -1231,31 +1212,41 @@ enum ec_status ec_gp_put_key(struct ec_gp_session *s, const struct ec_gp_keys *k
 	if (s->scp != EC_GP_SCP02 && keys->len != 16 && keys->len != 24 && keys->len != 32)
 		return ec_error_set(err, EC_ERR_ARG,
 				    "an SCP03 card takes AES keys of 16, 24 or 32 bytes in PUT KEY.");
-	parts[0] = keys->enc;
-	parts[1] = keys->mac;
-	parts[2] = keys->dek;
-
-	writer_init(&w, cmd, sizeof(cmd));
-	writer_u8(&w, gp_cla(s));
-	writer_u8(&w, GP_INS_PUT_KEY);
-	writer_u8(&w, replace_kvn);	/* 0: a new key set */
-	writer_u8(&w, 0x81);		/* from key 1, several keys */
-	uint8_t *lc = writer_reserve(&w, 1);
-	size_t start = w.len;
-	writer_u8(&w, keys->kvn);
+	size_t cmd_len = 0;
 	enum ec_status st = EC_OK;
-	for (int k = 0; k < 3 && st == EC_OK; k++)
-		st = key_field(s, &w, parts[k], keys->len, kcv[k]);
-	if (st != EC_OK || !writer_ok(&w) || !lc || w.len - start > 255) {
-		crypto_wipe(cmd, sizeof(cmd));
-		if (st == EC_OK)
-			return ec_error_set(err, EC_ERR_ARG, "PUT KEY could not be built.");
-		return ec_error_set(err, EC_ERR_CRYPTO, "the new keys could not be encrypted for PUT KEY.");
+	if (s->scp == EC_GP_SCP02) {
+		parts[0] = keys->enc;
+		parts[1] = keys->mac;
+		parts[2] = keys->dek;
+		writer_init(&w, cmd, sizeof(cmd));
+		writer_u8(&w, gp_cla(s));
+		writer_u8(&w, GP_INS_PUT_KEY);
+		writer_u8(&w, replace_kvn);	/* 0: a new key set */
+		writer_u8(&w, 0x81);		/* from key 1, several keys */
+		uint8_t *lc = writer_reserve(&w, 1);
+		size_t start = w.len;
+		writer_u8(&w, keys->kvn);
+		for (int k = 0; k < 3 && st == EC_OK; k++)
+			st = key_field_des(s, &w, parts[k], kcv[k]);
+		if (st != EC_OK || !writer_ok(&w) || !lc || w.len - start > 255) {
+			crypto_wipe(cmd, sizeof(cmd));
+			if (st == EC_OK)
+				return ec_error_set(err, EC_ERR_ARG, "PUT KEY could not be built.");
+			return ec_error_set(err, EC_ERR_CRYPTO, "the new keys could not be encrypted for PUT KEY.");
+		}
+		*lc = (uint8_t)(w.len - start);
+		writer_u8(&w, 0x00);
+		cmd_len = w.len;
+	} else {
+		st = ec_gp_cmd_put_key_aes(gp_cla(s), keys, s->keys.dek, s->keys.len, replace_kvn, cmd,
+					   sizeof(cmd), &cmd_len, kcv);
+		if (st != EC_OK)
+			return ec_error_set(err, st, st == EC_ERR_CRYPTO
+					    ? "the new keys could not be encrypted for PUT KEY."
+					    : "PUT KEY could not be built.");
 	}
-	*lc = (uint8_t)(w.len - start);
-	writer_u8(&w, 0x00);
 
-	st = ec_gp_exchange(s, "PUT KEY", cmd, w.len, answer, sizeof(answer), &len, &sw, err);
+	st = ec_gp_exchange(s, "PUT KEY", cmd, cmd_len, answer, sizeof(answer), &len, &sw, err);
 	crypto_wipe(cmd, sizeof(cmd));
 	if (st != EC_OK)
 		return st;

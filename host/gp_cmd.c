@@ -8,7 +8,9 @@
 #include "crypto.h"
 #include "cursor.h"
 #include "gp.h"
+#include "gp_keys.h"
 #include "gp_proto.h"
+#include "scp03.h"
 
 static enum ec_status finish(struct writer *w, uint8_t *lc, size_t start, bool le,
 			     size_t *out_len)
@@ -158,6 +160,61 @@ enum ec_status ec_gp_cmd_get_status_aid(uint8_t cla, uint8_t p1, const uint8_t *
 	writer_u8(&w, (uint8_t)aid_len);
 	writer_bytes(&w, aid, aid_len);
 	return finish(&w, lc, start, true, out_len);
+}
+
+enum ec_status ec_gp_cmd_put_key_aes(uint8_t cla, const struct ec_gp_keys *new_keys,
+				     const uint8_t *dek, size_t dek_len, uint8_t replace_kvn,
+				     uint8_t *out, size_t cap_len, size_t *out_len,
+				     uint8_t kcv[3][3])
+{
+	const uint8_t *parts[3];
+	uint8_t check[3][EC_GP_KCV_LEN];
+	struct writer w;
+	size_t len;
+	enum ec_status st = EC_OK;
+
+	if (!new_keys || new_keys->kvn == 0 || new_keys->kvn > 0x7F ||
+	    (new_keys->len != 16 && new_keys->len != 24 && new_keys->len != 32) ||
+	    (dek_len != 16 && dek_len != 24 && dek_len != 32))
+		return EC_ERR_ARG;
+	len = new_keys->len;
+	parts[0] = new_keys->enc;
+	parts[1] = new_keys->mac;
+	parts[2] = new_keys->dek;
+	struct scp03_keys wrap = { .len = dek_len };
+	memcpy(wrap.dek, dek, dek_len);
+
+	writer_init(&w, out, cap_len);
+	uint8_t *lc = header(&w, cla, GP_INS_PUT_KEY, replace_kvn, 0x81);	/* from key 1, several */
+	size_t start = w.len;
+	writer_u8(&w, new_keys->kvn);
+	for (int k = 0; k < 3 && st == EC_OK; k++) {
+		/* AES-CBC under the static DEK; a 24-byte key padded to 32. */
+		uint8_t plain[32] = { 0 }, enc[32];
+		size_t padded = (len + 15) / 16 * 16;
+		memcpy(plain, parts[k], len);
+		if (scp03_dek_encrypt(&wrap, plain, padded, enc) != SCP03_OK ||
+		    ec_gp_kcv_aes(parts[k], len, check[k]) != EC_OK)
+			st = EC_ERR_CRYPTO;
+		writer_u8(&w, GP_KEY_TYPE_AES);
+		writer_u8(&w, (uint8_t)(1 + padded));
+		writer_u8(&w, (uint8_t)len);
+		writer_bytes(&w, enc, padded);
+		writer_u8(&w, EC_GP_KCV_LEN);
+		writer_bytes(&w, check[k], EC_GP_KCV_LEN);
+		crypto_wipe(plain, sizeof(plain));
+		crypto_wipe(enc, sizeof(enc));
+	}
+	crypto_wipe(&wrap, sizeof(wrap));
+	if (st == EC_OK)
+		st = finish(&w, lc, start, true, out_len);
+	if (st != EC_OK) {
+		crypto_wipe(out, cap_len);
+		return st;
+	}
+	if (kcv)
+		memcpy(kcv, check, sizeof(check));
+	return EC_OK;
 }
 
 /*

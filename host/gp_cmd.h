@@ -56,6 +56,19 @@ enum ec_status ec_gp_cmd_get_status_aid(uint8_t cla, uint8_t p1, const uint8_t *
 					size_t *out_len);
 
 /*
+ * PUT KEY of an AES key set (ENC, MAC, DEK of new->len bytes, key version
+ * new->kvn) for an SCP03 card: each key encrypted under dek (the card's
+ * current static DEK, dek_len bytes), with its check value, which kcv
+ * receives too (NULL: not wanted). replace_kvn 0 adds a key set, else it
+ * replaces that one. The command holds secrets: wipe it after use.
+ */
+struct ec_gp_keys;
+enum ec_status ec_gp_cmd_put_key_aes(uint8_t cla, const struct ec_gp_keys *new_keys,
+				     const uint8_t *dek, size_t dek_len, uint8_t replace_kvn,
+				     uint8_t *out, size_t cap_len, size_t *out_len,
+				     uint8_t kcv[3][3]);
+
+/*
  * Where a load of cap cut in blocks of block_size bytes (blocks of them)
  * goes on when the card reports lp: true with *first the next block when
  * the card holds a proper prefix of this load file, cut this way.

@@ -71,13 +71,16 @@ static const char usage_serve[] =
 static const char usage_job[] =
 	"usage: ecard-server job add --card SERIAL load-cap FILE.cap [--install AID [--instance AID]] [--level 03|13|33]\n"
 	"       ecard-server job add --card SERIAL delete AID [--level 03|13|33]\n"
+	"       ecard-server job add --card SERIAL put-keys\n"
 	"       ecard-server job list [--card SERIAL] [--json]\n"
 	"       ecard-server job show ID [--json]\n"
 	"       ecard-server job cancel ID\n"
 	"\n"
 	"A job waits until the card's agent comes; then the server opens a secure\n"
 	"channel (level 03 by default: C-MAC and C-DECRYPTION; 33 adds R-MAC and\n"
-	"R-ENC) and runs it. SERIAL is the card's identity as its agent gives it\n"
+	"R-ENC; keys always go at 33) and runs it. put-keys replaces the card's key\n"
+	"set with its own (the issuer's, KDF3 from its KDD, version 01; needs the\n"
+	"server's --issuer). SERIAL is the card's identity as its agent gives it\n"
 	"(the IC serial number of its CPLC, in hex). All take --db URL.\n";
 
 static int fail(const struct ec_error *err, int code)
@@ -405,7 +408,18 @@ static int cmd_job(int argc, char **argv)
 			printf("job %lld queued for card %s: delete %s\n", id, card, args[2]);
 			return 0;
 		}
-		return usage_error("add takes load-cap FILE or delete AID.", usage_job);
+		if (nargs == 2 && strcmp(args[1], "put-keys") == 0) {
+			if ((rc = open_db(db, &st)))
+				return rc;
+			long long id;
+			enum ec_status s = ota_add_put_keys(st, card, &id, &err);
+			store_close(st);
+			if (s != EC_OK)
+				return fail(&err, 2);
+			printf("job %lld queued for card %s: put its own keys\n", id, card);
+			return 0;
+		}
+		return usage_error("add takes load-cap FILE, delete AID or put-keys.", usage_job);
 	}
 	if (strcmp(what, "list") == 0 && nargs == 1) {
 		struct db_job *jobs;

@@ -39,6 +39,7 @@
 enum prog_kind {
 	PROG_LOAD,
 	PROG_DELETE,
+	PROG_PUT_KEYS,		/* the card's own keys (issuer, KVN 01) replace its current set */
 };
 
 struct prog {
@@ -180,6 +181,9 @@ static enum ec_status prog_open(struct store *st, const struct db_job *job, stru
 		}
 		p->related = json_is_true(json_object_get(params, "related"));
 		p->count = 1;
+	} else if (strcmp(job->kind, "put-keys") == 0) {
+		p->kind = PROG_PUT_KEYS;
+		p->count = 1;
 	} else {
 		s = ec_error_set(err, EC_ERR_FORMAT, "job %lld is of a kind this server does not run (%s).",
 				 job->id, job->kind);
@@ -199,6 +203,8 @@ static bool prog_is_load_block(const struct prog *p, size_t i)
 static enum ec_status prog_build(const struct prog *p, size_t i, uint8_t *out, size_t cap,
 				 size_t *len)
 {
+	if (p->kind == PROG_PUT_KEYS)
+		return EC_ERR_ARG;	/* built with the card's keys: put_keys_command() */
 	if (p->kind == PROG_DELETE)
 		return ec_gp_cmd_delete(CLA_GP, p->aid, p->aid_len, p->related, out, cap, len);
 	if (i == 0)
@@ -212,6 +218,8 @@ static const char *prog_command_name(const struct prog *p, size_t i, char *buf, 
 {
 	if (p->kind == PROG_DELETE)
 		return "DELETE";
+	if (p->kind == PROG_PUT_KEYS)
+		return "PUT KEY";
 	if (i == 0)
 		return "INSTALL [for load]";
 	if (i <= p->blocks) {
@@ -398,6 +406,43 @@ static enum ec_status channel_restore(const struct ota_config *cfg, const struct
 	return EC_OK;
 }
 
+/*
+ * PUT KEY of the card's own key set (the issuer's master keys diversified
+ * with its KDD, key version 01) in place of the set it used in this
+ * session, encrypted under that set's DEK; expect gets what the card must
+ * answer: the new version and the three check values.
+ */
+static enum ec_status put_keys_command(const struct ota_config *cfg, const struct step *stp,
+				       uint8_t *out, size_t cap, size_t *len, uint8_t expect[10],
+				       struct ec_error *err)
+{
+	struct scp03_init_response rsp;
+	struct scp03_keys current;
+	struct ec_gp_keys own;
+	uint8_t kcv[3][3];
+
+	if (!cfg->issuer)
+		return ec_error_set(err, EC_ERR_ARG,
+				    "put-keys needs the issuer's keys: start the server with --issuer DIR.");
+	if (scp03_parse_initialize_update_response(stp->iu, stp->iu_len, &rsp) != SCP03_OK)
+		return ec_error_set(err, EC_ERR_FORMAT,
+				    "the card's answer to INITIALIZE UPDATE is not an SCP03 one.");
+	enum ec_status st = card_keys(cfg, &rsp, &current, err);
+	if (st == EC_OK)
+		st = ec_issuer_card_keys(cfg->issuer, rsp.kdd, &own, err);
+	if (st == EC_OK) {
+		st = ec_gp_cmd_put_key_aes(CLA_GP, &own, current.dek, current.len, rsp.kvn, out, cap,
+					   len, kcv);
+		if (st != EC_OK)
+			ec_error_set(err, st, "PUT KEY could not be built.");
+	}
+	crypto_wipe(&current, sizeof(current));
+	crypto_wipe(&own, sizeof(own));
+	expect[0] = EC_ISSUER_ISD_KVN;
+	memcpy(expect + 1, kcv, sizeof(kcv));
+	return st;
+}
+
 /* ---- batches ---- */
 
 struct batch_result {
@@ -457,14 +502,26 @@ static enum ec_status run_batch(const struct ota_config *cfg, const struct step 
 		s->enc_counter = stp->counter;
 	}
 	size_t total = (b->ea ? 1 : 0) + (size_t)b->count + (b->probe != PROBE_NONE ? 1 : 0);
+	uint8_t keys_cmd[EC_GP_CMD_MAX], expect[10];
+	size_t keys_len = 0;
+	if (p->kind == PROG_PUT_KEYS && b->count > 0 &&
+	    (st = put_keys_command(cfg, stp, keys_cmd, sizeof(keys_cmd), &keys_len, expect, err)) != EC_OK)
+		return st;
 	for (k = 0; k < total; k++) {
 		bool is_ea = b->ea && k == 0;
 		size_t job_index = (size_t)b->first + k - (b->ea ? 1 : 0);
 		bool is_probe = !is_ea && job_index >= (size_t)(b->first + b->count);
 
 		if (!is_ea) {
-			st = is_probe ? probe_command(p, b->probe, plain, sizeof(plain), &plain_len)
-				      : prog_build(p, job_index, plain, sizeof(plain), &plain_len);
+			if (is_probe) {
+				st = probe_command(p, b->probe, plain, sizeof(plain), &plain_len);
+			} else if (p->kind == PROG_PUT_KEYS) {
+				memcpy(plain, keys_cmd, keys_len);
+				plain_len = keys_len;
+				st = EC_OK;
+			} else {
+				st = prog_build(p, job_index, plain, sizeof(plain), &plain_len);
+			}
 			if (st != EC_OK)
 				return ec_error_set(err, st, "a command of the job could not be built.");
 			if (scp03_host_wrap_command(s, plain, plain_len, wrapped, sizeof(wrapped),
@@ -512,6 +569,12 @@ static enum ec_status run_batch(const struct ota_config *cfg, const struct step 
 		if (sw != SW_OK) {
 			r->job_refused = true;
 			r->job_sw = sw;
+			break;
+		}
+		/* PUT KEY: the card names the new set and its check values. */
+		if (p->kind == PROG_PUT_KEYS &&
+		    (clear_len != 2 + sizeof(expect) || memcmp(clear, expect, sizeof(expect)) != 0)) {
+			r->check_failed = true;
 			break;
 		}
 		r->job_ok++;
@@ -834,9 +897,16 @@ static enum ec_status on_open(struct ctx *c, const struct seram_report *rep, str
 		job_setback(c, why.text);
 		return EC_OK;
 	}
+	/* The card opened with its own keys: an earlier session's PUT KEY went
+	 * through, unreported. */
+	if (c->prog.kind == PROG_PUT_KEYS && c->job.sent_end > 0 &&
+	    c->step.iu_len > SCP03_KDD_LEN && c->step.iu[SCP03_KDD_LEN] == EC_ISSUER_ISD_KVN) {
+		c->job.next_cmd = 1;
+		return job_complete(c, err);
+	}
 	/* A job that never went out starts at once; one that did asks the
 	 * card where it stands. */
-	if (c->job.sent_end == 0 || c->prog.kind == PROG_DELETE)
+	if (c->job.sent_end == 0 || c->prog.kind != PROG_LOAD)
 		return send_work(c, true, err);
 	return send_probe(c, true, c->prog.kind == PROG_LOAD ? PROBE_DF70 : PROBE_NONE, err);
 }
@@ -1258,6 +1328,18 @@ enum ec_status ota_add_delete(struct store *st, const char *card, const uint8_t 
 	json_t *params = json_pack("{s:i, s:b}", "level", level, "related", 1);
 	put_aid(params, "aid", aid, aid_len);
 	return add_job(st, &job, params, id, err);
+}
+
+enum ec_status ota_add_put_keys(struct store *st, const char *card, long long *id,
+				struct ec_error *err)
+{
+	struct db_job job;
+
+	memset(&job, 0, sizeof(job));
+	snprintf(job.card, sizeof(job.card), "%s", card);
+	snprintf(job.kind, sizeof(job.kind), "put-keys");
+	/* Keys go at level 33 only: the answer (the check values) is MACed. */
+	return add_job(st, &job, json_pack("{s:i}", "level", 0x33), id, err);
 }
 
 enum ec_status ota_cancel(struct store *st, long long id, struct ec_error *err)

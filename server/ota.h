@@ -104,6 +104,11 @@ enum ec_status ota_add_load(struct store *st, const char *card, const struct ota
 			    long long *id, struct ec_error *err);
 enum ec_status ota_add_delete(struct store *st, const char *card, const uint8_t *aid,
 			      size_t aid_len, uint8_t level, long long *id, struct ec_error *err);
+/* Replace the card's current key set (the test keys, say) with its own:
+ * the issuer's master keys diversified with its KDD, version 01 (needs the
+ * server's --issuer), at level 33. */
+enum ec_status ota_add_put_keys(struct store *st, const char *card, long long *id,
+				struct ec_error *err);
 /* Cancel a pending job: EC_ERR_ARG when it has ended already. */
 enum ec_status ota_cancel(struct store *st, long long id, struct ec_error *err);
 

@@ -63,6 +63,9 @@ static void make_cap(size_t size)
 	cr_assert_eq(capgen_write_spec(&spec, cap_path), 0);
 }
 
+static struct ec_issuer issuer;	/* when a test wants one */
+static bool with_issuer;
+
 static void start(size_t batch_bytes)
 {
 	struct ec_error err = { 0 };
@@ -88,6 +91,11 @@ static void start(size_t batch_bytes)
 
 	struct http_options o = { .db_url = db_url, .insecure = true, .threads = 1, .quiet = true };
 	o.ota.test_keys = true;
+	if (with_issuer) {
+		char dir[512];
+		ts_issuer_new("issuer", &issuer, dir, sizeof(dir));
+		o.ota.issuer = &issuer;
+	}
 	o.ota.max_batch_bytes = batch_bytes;
 	o.ota.delay_ms = 0;
 	cr_assert_eq(http_start(&o, &srv, &err), EC_OK, "%s", err.text);
@@ -510,5 +518,55 @@ Test(ota, the_agent_relays_no_key_material)
 	cr_assert_eq(scp03_cryptogram(&s, SCP03_DC_CARD_CRYPTOGRAM, cryptogram), SCP03_OK);
 	cr_assert(seen(&rec, cryptogram, sizeof(cryptogram)), "the derivation matches the session");
 	free(rec.bytes);
+	stop();
+}
+
+/* ---- the card's own keys ---- */
+
+Test(ota, put_keys_gives_the_card_its_own_keys_and_the_next_job_uses_them)
+{
+	struct ec_agent_options opt;
+	struct ec_agent_stats stats;
+	struct ec_error err = { 0 };
+	struct recording rec = { 0 };
+	struct db_job j;
+	long long id;
+
+	with_issuer = true;
+	start(0);
+	with_issuer = false;
+	cr_assert_eq(ota_add_put_keys(db, card_id, &id, &err), EC_OK, "%s", err.text);
+	agent_options(&opt);
+	opt.tap = record;
+	opt.tap_arg = &rec;
+	cr_assert_eq(ec_agent_run(&card.pc, &opt, &stats, &err), EC_OK, "%s", err.text);
+	job(id, &j);
+	cr_assert_str_eq(j.state, "done", "%s", j.message);
+	db_job_free(&j);
+
+	/* The new keys never crossed the relay in clear. */
+	const uint8_t iu_head[] = { 0x80, 0x50, 0x00, 0x00, 0x08 };
+	const uint8_t *iu = memmem(rec.bytes, rec.len, iu_head, sizeof(iu_head));
+	cr_assert_not_null(iu);
+	uint8_t kdd[EC_GP_KDD_LEN];
+	memcpy(kdd, iu + 14, sizeof(kdd));
+	struct ec_gp_keys own;
+	cr_assert_eq(ec_issuer_card_keys(&issuer, kdd, &own, &err), EC_OK, "%s", err.text);
+	cr_assert_not(seen(&rec, own.enc, own.len));
+	cr_assert_not(seen(&rec, own.mac, own.len));
+	cr_assert_not(seen(&rec, own.dek, own.len));
+	free(rec.bytes);
+	opt.tap = NULL;
+
+	/* The card now opens with its own keys (version 01) only: a load
+	 * goes through with them. */
+	make_cap(5000);
+	long long load = queue_load(0x33, true);
+	cr_assert_eq(ec_agent_run(&card.pc, &opt, &stats, &err), EC_OK, "%s", err.text);
+	job(load, &j);
+	cr_assert_str_eq(j.state, "done", "%s", j.message);
+	db_job_free(&j);
+	assert_selectable(instance, sizeof(instance));
+	ec_issuer_wipe(&issuer);
 	stop();
 }
