@@ -328,6 +328,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	int status;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	err.text[0] = '\0';
+	/* A poll with nothing to do waits a while for a job (long polling). */
+	if (rm && srv->opt.ota.long_poll_ms > 0) {
+		for (long waited = 0; waited < srv->opt.ota.long_poll_ms; waited += 250) {
+			if (!ota_poll_would_idle(st, sid, req->body ? req->body : "", req->len))
+				break;
+			struct timespec pause = { 0, 250 * 1000000L };
+			nanosleep(&pause, NULL);
+		}
+	}
 	unsigned long number = rm ? ++srv->reports : 0;
 	if (rm && srv->opt.kill_at == number && !srv->opt.kill_after)
 		raise(SIGKILL);

@@ -50,7 +50,7 @@ static const char usage_serve[] =
 	"usage: ecard-server serve --db URL [--listen ADDR:PORT] (--cert FILE --key FILE | --insecure-http)\n"
 	"                          [--issuer DIR] [--test-keys] [--max-batch BYTES[,COMMANDS]]\n"
 	"                          [--threads N] [--delay MS] [--port-file FILE] [--quiet]\n"
-	"                          [--record DIR]\n"
+	"                          [--record DIR] [--long-poll SECONDS]\n"
 	"\n"
 	"  --listen ADDR:PORT   where to listen (default 127.0.0.1:8443; [::1]:PORT for IPv6;\n"
 	"                       port 0 picks a free one, written to --port-file)\n"
@@ -64,6 +64,9 @@ static const char usage_serve[] =
 	"  --threads N          HTTP threads, each with its own database connection (2)\n"
 	"  --delay MS           the delay the agents wait before their next report (0)\n"
 	"  --record DIR         write every message and answer to DIR, for debugging\n"
+	"  --long-poll SECONDS  hold an agent's poll up to this long (30 at most) when\n"
+	"                       its card has no job, so that one queued meanwhile runs\n"
+	"                       at once (default 0: answer at once and end the session)\n"
 	"\n"
 	"Endpoints: POST /handshake, POST /remoteManagement (also under /gp/seram/),\n"
 	"GET /metrics (Prometheus). Stops on SIGINT or SIGTERM.\n";
@@ -158,6 +161,7 @@ static int cmd_serve(int argc, char **argv)
 		{ "port-file", required_argument, NULL, 'p' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "record", required_argument, NULL, 'r' },
+		{ "long-poll", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -204,6 +208,13 @@ static int cmd_serve(int argc, char **argv)
 		case 'p': port_file = optarg; break;
 		case 'q': o.quiet = true; break;
 		case 'r': o.record_dir = optarg; break;
+		case 'L': {
+			long v = strtol(optarg, &end, 10);
+			if (*end || v < 0 || v > 30)
+				return usage_error("--long-poll takes 0 to 30 seconds (the binding's bound).", usage_serve);
+			o.ota.long_poll_ms = v * 1000;
+			break;
+		}
 		case 'h': fputs(usage_serve, stdout); return 0;
 		default: return usage_error("unknown option.", usage_serve);
 		}

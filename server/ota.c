@@ -1217,6 +1217,34 @@ out:
 	return out->http_status = status;
 }
 
+bool ota_poll_would_idle(struct store *st, const char *session_id, const char *body, size_t len)
+{
+	struct seram_report rep;
+	struct db_session sess;
+	struct db_job job;
+	struct step stp;
+	struct ec_error err;
+	bool idle = false;
+
+	if (seram_report_parse(body, len, &rep, &err) != EC_OK || rep.count != 0 ||
+	    rep.status != SERAM_POLLING) {
+		seram_report_free(&rep);
+		return false;
+	}
+	seram_report_free(&rep);
+	if (db_session_get(st, session_id, false, &sess, &err) != EC_OK)
+		return false;
+	if (strcmp(sess.state, "open") == 0 && step_load(sess.step, &stp, &err) == EC_OK &&
+	    stp.phase == PHASE_NEW) {
+		enum ec_status s = db_job_next(st, sess.card, false, &job, &err);
+		if (s == EC_OK)
+			db_job_free(&job);
+		idle = s == EC_ERR_NOT_FOUND;
+	}
+	db_session_free(&sess);
+	return idle;
+}
+
 /* ---- queueing ---- */
 
 static bool level_ok(uint8_t level)

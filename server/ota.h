@@ -50,6 +50,7 @@ struct ota_config {
 	size_t max_batch_commands;	/* 0: 1024 */
 	size_t max_batch_bytes;		/* of APDUs; 0: 256 KiB */
 	long delay_ms;			/* the delay put in orders; -1: none */
+	long long_poll_ms;		/* how long a poll waits for a job (<= 30 s) */
 };
 
 /* What one request did, for the metrics and the log. */
@@ -87,6 +88,14 @@ int ota_handshake(struct store *st, const struct ota_config *cfg, const char *se
 int ota_report(struct store *st, const struct ota_config *cfg, const char *session_id,
 	       const char *report_key, const char *body, size_t len, char **answer,
 	       struct ota_outcome *out, struct ec_error *err);
+
+/*
+ * Long polling (the binding's HTTP Polling): whether the report of this
+ * session is a poll with nothing to do yet, the card having no pending
+ * job; the HTTP side then waits, without a transaction, up to
+ * long_poll_ms for one to come before it hands the report to ota_report().
+ */
+bool ota_poll_would_idle(struct store *st, const char *session_id, const char *body, size_t len);
 
 /* ---- jobs ---- */
 

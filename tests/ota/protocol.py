@@ -66,6 +66,49 @@ def job(build, db):
     return [json.loads(line) for line in out.splitlines()]
 
 
+def long_poll(server, cap, tmp):
+    """--long-poll: a poll for a card without a job waits, and is answered
+    as soon as a job is queued."""
+    import threading
+    db = "sqlite:" + os.path.join(tmp, "poll.db")
+    port_file = os.path.join(tmp, "poll.port")
+    proc = subprocess.Popen([server, "serve", "--db", db, "--insecure-http", "--test-keys",
+                             "--listen", "127.0.0.1:0", "--port-file", port_file, "--quiet",
+                             "--long-poll", "3"])
+    try:
+        for _ in range(100):
+            if os.path.exists(port_file):
+                break
+            time.sleep(0.05)
+        base = "http://127.0.0.1:%s" % open(port_file).read().strip()
+        hello = {"secureElements": [{"seType": "eSE", "seId": "CAFE0002"}]}
+        poll = {"localAgentStatus": {"localAgentStatusEnum": "POLLING", "executedSeRamCommands": 0}}
+        sid = str(uuid.uuid4())
+        post(base, "/handshake", hello, sid)
+        t0 = time.monotonic()
+        st, order = post(base, "/remoteManagement", poll, sid)
+        waited = time.monotonic() - t0
+        types = [c["ramCommandType"] for c in order.get("ramCommands", [])]
+        check(st == 200 and 2.5 <= waited <= 5 and types[-1] == "ramStopCommand",
+              "long polling: no job, the answer comes after the wait (%.1f s): %s" % (waited, types))
+        sid = str(uuid.uuid4())
+        post(base, "/handshake", hello, sid)
+        timer = threading.Timer(1.0, lambda: subprocess.run(
+            [server, "job", "add", "--db", db, "--card", "CAFE0002", "load-cap", cap],
+            check=True, capture_output=True))
+        timer.start()
+        t0 = time.monotonic()
+        st, order = post(base, "/remoteManagement", poll, sid)
+        waited = time.monotonic() - t0
+        timer.join()
+        types = [c["ramCommandType"] for c in order.get("ramCommands", [])]
+        check(st == 200 and 0.9 <= waited < 2.5 and "seRamCommand" in types,
+              "long polling: a job queued during the wait starts at once (%.1f s): %s" % (waited, types))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 def main():
     build, cap = sys.argv[1], sys.argv[2]
     tmp = tempfile.mkdtemp(prefix="ecard-ota-")
@@ -165,6 +208,9 @@ def main():
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+    try:
+        long_poll(server, cap, tmp)
+    finally:
         subprocess.run(["rm", "-rf", tmp])
     print("protocol: %d failure(s)" % failures)
     return 1 if failures else 0
