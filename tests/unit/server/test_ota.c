@@ -42,6 +42,8 @@ static ec_raw_transmit_fn card_transmit;
 static void *card_arg;
 static size_t loads_at_card;
 
+static bool no_df70;		/* play a card that does not know GET DATA DF70 */
+
 static long counting_transmit(struct ec_pcsc *pc, const uint8_t *cmd, size_t len, uint8_t *resp,
 			      size_t *resp_len)
 {
@@ -50,6 +52,13 @@ static long counting_transmit(struct ec_pcsc *pc, const uint8_t *cmd, size_t len
 	pc->raw_arg = card_arg;
 	long rv = card_transmit(pc, cmd, len, resp, resp_len);
 	card_arg = pc->raw_arg;
+	if (no_df70 && rv == SCARD_S_SUCCESS && len >= 4 && cmd[1] == 0xCA && cmd[2] == 0xDF &&
+	    cmd[3] == 0x70) {
+		/* The card ran it (the MAC chain goes on); the host hears 6D00. */
+		resp[0] = 0x6D;
+		resp[1] = 0x00;
+		*resp_len = 2;
+	}
 	return rv;
 }
 
@@ -85,6 +94,7 @@ static void start(size_t batch_bytes)
 	card_arg = card.pc.raw_arg;
 	card.pc.raw_transmit = counting_transmit;
 	loads_at_card = 0;
+	no_df70 = false;
 	snprintf(db_url, sizeof(db_url), "sqlite:%s", ts_tmp_path(path, sizeof(path), "ota.db"));
 	cr_assert_eq(store_open(db_url, &db, &err), EC_OK, "%s", err.text);
 	cr_assert_eq(db_migrate(db, &err), EC_OK, "%s", err.text);
@@ -295,11 +305,16 @@ struct cut_plan {
 	size_t at;
 	bool answered;
 	bool done;
+	bool from_then_on;	/* every request from `at` on: the link is gone */
 };
 
 static bool cut_once(void *arg, size_t exchange, bool answered)
 {
 	struct cut_plan *p = arg;
+	if (p->from_then_on && exchange >= p->at && answered == p->answered) {
+		p->done = true;
+		return true;
+	}
 	if (p->done || exchange != p->at || answered != p->answered)
 		return false;
 	p->done = true;
@@ -568,5 +583,89 @@ Test(ota, put_keys_gives_the_card_its_own_keys_and_the_next_job_uses_them)
 	db_job_free(&j);
 	assert_selectable(instance, sizeof(instance));
 	ec_issuer_wipe(&issuer);
+	stop();
+}
+
+/* A card without DF70 (a real Java Card): after a cut, the load starts
+ * over from INSTALL [for load] and block 0, and still finishes. */
+Test(ota, a_card_without_df70_starts_the_load_over_and_finishes)
+{
+	struct ec_agent_options opt;
+	struct ec_agent_stats stats;
+	struct ec_error err = { 0 };
+	struct cut_plan plan = { .at = 5, .answered = false, .from_then_on = true };
+	struct db_job j;
+
+	start(4096);
+	no_df70 = true;
+	make_cap(20000);
+	long long id = queue_load(0x03, true);
+	agent_options(&opt);
+	opt.cut = cut_once;
+	opt.cut_arg = &plan;
+	/* The link goes for good after the second batch ran on the card: the
+	 * agent gives up; the next contact is a new session. */
+	opt.retry_s = 1;
+	cr_assert_eq(ec_agent_run(&card.pc, &opt, &stats, &err), EC_ERR_NETWORK, "%s", err.text);
+	cr_assert(plan.done);
+	opt.cut = NULL;
+	cr_assert_eq(ec_agent_run(&card.pc, &opt, &stats, &err), EC_OK, "%s", err.text);
+	job(id, &j);
+	cr_assert_str_eq(j.state, "done", "%s", j.message);
+	size_t commands = 0;
+	cr_assert_eq(ota_job_commands(db, &j, &commands, &err), EC_OK);
+	cr_assert_gt(loads_at_card, commands - 2, "blocks the card had went again: %zu for %zu",
+		     loads_at_card, commands - 2);
+	db_job_free(&j);
+	assert_selectable(instance, sizeof(instance));
+	stop();
+}
+
+/* A relay that replays an earlier command in place of the next one. */
+static void replay_second_load(void *arg, bool command, uint8_t *apdu, size_t *len, size_t cap)
+{
+	struct recording *r = arg;
+	(void)cap;
+	if (!command || *len < 5 || apdu[1] != 0xE8)
+		return;
+	if (apdu[3] == 1 && !r->bytes) {
+		r->bytes = malloc(*len);
+		memcpy(r->bytes, apdu, *len);
+		r->len = *len;
+	} else if (apdu[3] == 2 && r->bytes) {
+		memcpy(apdu, r->bytes, r->len);
+		*len = r->len;
+	}
+}
+
+Test(ota, a_replayed_command_is_refused_then_an_honest_contact_finishes)
+{
+	struct ec_agent_options opt;
+	struct ec_agent_stats stats;
+	struct ec_error err = { 0 };
+	struct recording rec = { 0 };
+	struct db_job j;
+
+	start(0);
+	make_cap(8000);
+	long long id = queue_load(0x33, true);
+	agent_options(&opt);
+	opt.card_retries = 0;
+	opt.tap = replay_second_load;
+	opt.tap_arg = &rec;
+	cr_assert_neq(ec_agent_run(&card.pc, &opt, &stats, &err), EC_OK);
+	job(id, &j);
+	cr_assert_str_eq(j.state, "running", "%s", j.message);
+	cr_assert(strstr(j.message, "6982"), "the card refused the replay: %s", j.message);
+	db_job_free(&j);
+	free(rec.bytes);
+
+	opt.tap = NULL;
+	opt.card_retries = 2;
+	cr_assert_eq(ec_agent_run(&card.pc, &opt, &stats, &err), EC_OK, "%s", err.text);
+	job(id, &j);
+	cr_assert_str_eq(j.state, "done", "%s", j.message);
+	db_job_free(&j);
+	assert_selectable(instance, sizeof(instance));
 	stop();
 }
