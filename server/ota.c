@@ -12,6 +12,7 @@
  */
 #include "ota.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,24 +92,54 @@ struct cap_cache_entry {
 	unsigned long used;
 };
 
-static __thread struct cap_cache_entry cap_cache[CAP_CACHE];
-static __thread unsigned long cap_clock;
+struct cap_cache {
+	struct cap_cache_entry e[CAP_CACHE];
+	unsigned long clock;
+};
+
+static pthread_key_t cap_cache_key;
+static pthread_once_t cap_cache_once = PTHREAD_ONCE_INIT;
+
+/* A thread's cache goes with the thread. */
+static void cap_cache_free(void *arg)
+{
+	struct cap_cache *cache = arg;
+	for (size_t i = 0; i < CAP_CACHE; i++)
+		if (cache->e[i].cap) {
+			ec_cap_free(cache->e[i].cap);
+			free(cache->e[i].cap);
+		}
+	free(cache);
+}
+
+static void cap_cache_init(void)
+{
+	pthread_key_create(&cap_cache_key, cap_cache_free);
+}
 
 static enum ec_status cached_cap(struct store *st, const char *sha256, const struct ec_cap **out,
 				 struct ec_error *err)
 {
-	struct cap_cache_entry *victim = &cap_cache[0];
+	pthread_once(&cap_cache_once, cap_cache_init);
+	struct cap_cache *cache = pthread_getspecific(cap_cache_key);
+	if (!cache) {
+		cache = calloc(1, sizeof(*cache));
+		if (!cache)
+			return ec_error_set(err, EC_ERR_ARG, "out of memory reading a CAP file.");
+		pthread_setspecific(cap_cache_key, cache);
+	}
+	struct cap_cache_entry *victim = &cache->e[0];
 	uint8_t *data = NULL;
 	size_t len = 0;
 
 	for (size_t i = 0; i < CAP_CACHE; i++) {
-		if (cap_cache[i].cap && strcmp(cap_cache[i].sha256, sha256) == 0) {
-			cap_cache[i].used = ++cap_clock;
-			*out = cap_cache[i].cap;
+		if (cache->e[i].cap && strcmp(cache->e[i].sha256, sha256) == 0) {
+			cache->e[i].used = ++cache->clock;
+			*out = cache->e[i].cap;
 			return EC_OK;
 		}
-		if (cap_cache[i].used < victim->used)
-			victim = &cap_cache[i];
+		if (cache->e[i].used < victim->used)
+			victim = &cache->e[i];
 	}
 	enum ec_status s = db_file_get(st, sha256, &data, &len, err);
 	if (s != EC_OK)
@@ -130,7 +161,7 @@ static enum ec_status cached_cap(struct store *st, const char *sha256, const str
 	}
 	snprintf(victim->sha256, sizeof(victim->sha256), "%s", sha256);
 	victim->cap = cap;
-	victim->used = ++cap_clock;
+	victim->used = ++cache->clock;
 	*out = cap;
 	return EC_OK;
 }
