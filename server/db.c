@@ -63,8 +63,9 @@ static const char *const migrations[] = {
 	" orders BIGINT NOT NULL DEFAULT 0,"
 	" created BIGINT NOT NULL,"
 	" updated BIGINT NOT NULL);",
-	/* 2: the last report of a session and the order that answered it, so
-	 * that a report sent twice (a client's retry) gets the same order */
+	/* 2: the key of a session's last report and the order that answered
+	 * it, so that a report sent twice (a client's retry) gets the same
+	 * order */
 	"ALTER TABLE sessions ADD COLUMN last_report TEXT;"
 	"ALTER TABLE sessions ADD COLUMN last_order TEXT;",
 };

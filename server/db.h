@@ -57,7 +57,7 @@ struct db_session {
 	long orders;
 	long long created;
 	long long updated;
-	char last_report[65];		/* SHA-256 of the last report handled, hex */
+	char last_report[SERAM_SESSION_ID_MAX + 1];	/* Idempotency-Key of the last report */
 	char *last_order;		/* the order that answered it, malloc'd */
 };
 

@@ -997,13 +997,6 @@ static enum ec_status on_batch(struct ctx *c, const struct seram_report *rep, st
 
 /* ---- requests ---- */
 
-static void report_hash(const char *body, size_t len, char out[2 * CRYPTO_SHA256_LEN + 1])
-{
-	uint8_t digest[CRYPTO_SHA256_LEN];
-	crypto_sha256(body, len, digest);
-	hex_encode(digest, sizeof(digest), out);
-}
-
 /*
  * Whether the report can be the answer to the last order: one answer per
  * command of its seRamCommand, or none when the agent reports a failure.
@@ -1133,10 +1126,8 @@ int ota_report(struct store *st, const struct ota_config *cfg, const char *sessi
 	/* The same report again (its order was lost on the way and the
 	 * client sent it once more, with the same Idempotency-Key): the same
 	 * order, nothing done twice. Without a key, reports are all new. */
-	char hash[2 * CRYPTO_SHA256_LEN + 1] = "";
-	if (report_key)
-		report_hash(report_key, strlen(report_key), hash);
-	if (hash[0] && sess.last_order && strcmp(sess.last_report, hash) == 0) {
+	const char *key = report_key ? report_key : "";
+	if (key[0] && sess.last_order && strcmp(sess.last_report, key) == 0) {
 		*answer = strdup(sess.last_order);
 		db_session_free(&sess);
 		store_rollback(st);
@@ -1209,7 +1200,7 @@ int ota_report(struct store *st, const struct ota_config *cfg, const char *sessi
 	*answer = seram_order_encode(&c.order);
 	free(sess.last_order);
 	sess.last_order = *answer ? strdup(*answer) : NULL;
-	memcpy(sess.last_report, hash, sizeof(hash));
+	snprintf(sess.last_report, sizeof(sess.last_report), "%s", key);
 	if (!sess.step || !*answer || !sess.last_order) {
 		free(*answer);
 		*answer = NULL;
