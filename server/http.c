@@ -19,6 +19,7 @@
 #include <microhttpd.h>
 
 #include "db.h"
+#include "files.h"
 #include "seram.h"
 #include "store.h"
 
@@ -388,25 +389,6 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	}
 }
 
-static char *read_all(const char *path, struct ec_error *err)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long n = -1;
-
-	if (f && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-	    (buf = malloc((size_t)n + 1)) && fread(buf, 1, (size_t)n, f) == (size_t)n) {
-		buf[n] = '\0';
-		fclose(f);
-		return buf;
-	}
-	if (f)
-		fclose(f);
-	free(buf);
-	ec_error_set(err, EC_ERR_FILE, "%s could not be read.", path);
-	return NULL;
-}
-
 enum ec_status http_start(const struct http_options *opt, struct http_server **out,
 			  struct ec_error *err)
 {
@@ -444,8 +426,8 @@ enum ec_status http_start(const struct http_options *opt, struct http_server **o
 			return ec_error_set(err, EC_ERR_ARG,
 					    "give --cert and --key for HTTPS, or --insecure-http for plain HTTP (tests only).");
 		}
-		srv->cert = read_all(opt->cert_pem, err);
-		srv->key = srv->cert ? read_all(opt->key_pem, err) : NULL;
+		srv->cert = files_read(opt->cert_pem, NULL, err);
+		srv->key = srv->cert ? files_read(opt->key_pem, NULL, err) : NULL;
 		if (!srv->key) {
 			free(srv->cert);
 			free(srv);

@@ -7,7 +7,7 @@ libecardserver_la_CFLAGS = $(AM_CFLAGS) $(PCSC_CFLAGS) $(LIBZIP_CFLAGS) $(JANSSO
 	$(MHD_CFLAGS) $(SQLITE_CFLAGS) $(PQ_CFLAGS)
 libecardserver_la_SOURCES = \
 	server/store.c server/store.h server/store_sqlite.c server/store_postgresql.c \
-	server/db.c server/db.h \
+	server/db.c server/db.h server/files.c server/files.h \
 	server/ota.c server/ota.h \
 	server/http.c server/http.h
 libecardserver_la_LIBADD = libecard.la $(JANSSON_LIBS) $(MHD_LIBS) $(SQLITE_LIBS) $(PQ_LIBS) -lpthread

@@ -24,6 +24,7 @@
 #include "gp.h"
 #include "gp_cmd.h"
 #include "gp_keys.h"
+#include "files.h"
 #include "gp_proto.h"
 #include "hex.h"
 #include "iso7816.h"
@@ -1330,26 +1331,19 @@ enum ec_status ota_add_load(struct store *st, const char *card, const struct ota
 	if (a->instance_len)
 		put_aid(params, "instance", a->instance, a->instance_len);
 	/* The whole file goes to the store: every instance reads it there. */
-	FILE *f = fopen(a->cap_path, "rb");
-	uint8_t *data = NULL;
-	long size = -1;
-	if (f && fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0 &&
-	    (data = malloc((size_t)size)) && fread(data, 1, (size_t)size, f) != (size_t)size)
-		size = -1;
-	if (f)
-		fclose(f);
+	size_t size;
+	uint8_t *data = (uint8_t *)files_read(a->cap_path, &size, err);
 	ec_cap_free(&cap);
-	if (!data || size <= 0) {
-		free(data);
+	if (!data) {
 		json_decref(params);
-		return ec_error_set(err, EC_ERR_FILE, "%s could not be read.", a->cap_path);
+		return EC_ERR_FILE;
 	}
 	if ((s = store_begin(st, err)) != EC_OK) {
 		free(data);
 		json_decref(params);
 		return s;
 	}
-	s = db_file_put(st, base ? base + 1 : a->cap_path, data, (size_t)size, job.file, err);
+	s = db_file_put(st, base ? base + 1 : a->cap_path, data, size, job.file, err);
 	free(data);
 	if (s == EC_OK)
 		s = add_job(st, &job, params, id, err);
