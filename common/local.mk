@@ -17,6 +17,7 @@ libcommon_la_SOURCES = \
 	common/prng.c common/prng.h \
 	common/utf8.c common/utf8.h \
 	common/apdu_trace.c common/apdu_trace.h \
+	common/port_file.c common/port_file.h \
 	common/iso7816.h common/gp_proto.h common/wallet_proto.h common/profile_proto.h \
 	common/diag_proto.h
 

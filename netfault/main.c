@@ -14,6 +14,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "netfault.h"
+#include "port_file.h"
 
 #define PROGRAM "ecard-netfault"
 
@@ -169,11 +170,7 @@ int main(int argc, char **argv)
 		return daemon_fail(PROGRAM, "cannot watch the stop signals: %s.", strerror(errno));
 	}
 	if (port_file) {
-		char tmp[4096];
-		snprintf(tmp, sizeof(tmp), "%s.tmp", port_file);
-		FILE *f = fopen(tmp, "w");
-		if (!f || fprintf(f, "%u\n", (unsigned)nf_port(&nf)) < 0 || fclose(f) != 0 ||
-		    rename(tmp, port_file) != 0) {
+		if (port_file_write(port_file, nf_port(&nf)) != 0) {
 			nf_close(&nf);
 			control_close(&ctl);
 			daemon_stop_close(&stop);

@@ -24,6 +24,7 @@
 #include "http.h"
 #include "issuer.h"
 #include "ota.h"
+#include "port_file.h"
 #include "store.h"
 
 #define DB_ENV "ECARD_SERVER_DB"
@@ -269,11 +270,7 @@ static int cmd_serve(int argc, char **argv)
 		(unsigned)http_port(srv), o.insecure ? "plain HTTP" : "HTTPS",
 		strncmp(o.db_url, "sqlite:", 7) == 0 ? o.db_url : "postgresql");
 	if (port_file) {
-		char tmp[4096];
-		snprintf(tmp, sizeof(tmp), "%s.tmp", port_file);
-		FILE *f = fopen(tmp, "w");
-		if (!f || fprintf(f, "%u\n", (unsigned)http_port(srv)) < 0 || fclose(f) != 0 ||
-		    rename(tmp, port_file) != 0) {
+		if (port_file_write(port_file, http_port(srv)) != 0) {
 			fprintf(stderr, "ecard-server: %s could not be written.\n", port_file);
 			http_stop(srv);
 			return 2;
