@@ -66,21 +66,25 @@ def job(build, db):
     return [json.loads(line) for line in out.splitlines()]
 
 
+def serve(server, db, port_file, extra):
+    """ecard-server on a free loopback port: the process and its base URL."""
+    proc = subprocess.Popen([server, "serve", "--db", db, "--insecure-http", "--test-keys",
+                             "--listen", "127.0.0.1:0", "--port-file", port_file, "--quiet"] +
+                            extra)
+    for _ in range(100):
+        if os.path.exists(port_file):
+            break
+        time.sleep(0.05)
+    return proc, "http://127.0.0.1:%s" % open(port_file).read().strip()
+
+
 def long_poll(server, cap, tmp):
     """--long-poll: a poll for a card without a job waits, and is answered
     as soon as a job is queued."""
     import threading
     db = "sqlite:" + os.path.join(tmp, "poll.db")
-    port_file = os.path.join(tmp, "poll.port")
-    proc = subprocess.Popen([server, "serve", "--db", db, "--insecure-http", "--test-keys",
-                             "--listen", "127.0.0.1:0", "--port-file", port_file, "--quiet",
-                             "--long-poll", "3"])
+    proc, base = serve(server, db, os.path.join(tmp, "poll.port"), ["--long-poll", "3"])
     try:
-        for _ in range(100):
-            if os.path.exists(port_file):
-                break
-            time.sleep(0.05)
-        base = "http://127.0.0.1:%s" % open(port_file).read().strip()
         hello = {"secureElements": [{"seType": "eSE", "seId": "CAFE0002"}]}
         poll = {"localAgentStatus": {"localAgentStatusEnum": "POLLING", "executedSeRamCommands": 0}}
         sid = str(uuid.uuid4())
@@ -113,18 +117,11 @@ def main():
     build, cap = sys.argv[1], sys.argv[2]
     tmp = tempfile.mkdtemp(prefix="ecard-ota-")
     db = "sqlite:" + os.path.join(tmp, "ota.db")
-    port_file = os.path.join(tmp, "port")
     server = os.path.join(build, "ecard-server")
     subprocess.run([server, "job", "add", "--db", db, "--card", CARD, "load-cap", cap],
                    check=True, capture_output=True)
-    proc = subprocess.Popen([server, "serve", "--db", db, "--insecure-http", "--test-keys",
-                             "--listen", "127.0.0.1:0", "--port-file", port_file, "--quiet"])
+    proc, base = serve(server, db, os.path.join(tmp, "port"), [])
     try:
-        for _ in range(100):
-            if os.path.exists(port_file):
-                break
-            time.sleep(0.05)
-        base = "http://127.0.0.1:%s" % open(port_file).read().strip()
         hello = {"secureElements": [{"seType": "eSE", "seId": CARD}],
                  "supportedTransportProtocols": ["HTTPS"],
                  "supportedDataFormats": ["application/json"],
