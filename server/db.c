@@ -68,6 +68,9 @@ static const char *const migrations[] = {
 	 * order */
 	"ALTER TABLE sessions ADD COLUMN last_report TEXT;"
 	"ALTER TABLE sessions ADD COLUMN last_order TEXT;",
+	/* 3: what a job keeps between sessions beyond its counters (a
+	 * top-up's authorised load) */
+	"ALTER TABLE jobs ADD COLUMN progress TEXT;",
 };
 
 #define MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -208,7 +211,7 @@ enum ec_status db_file_get(struct store *st, const char *sha256_hex, uint8_t **d
 /* ---- jobs ---- */
 
 #define JOB_COLUMNS "id, card, kind, state, params, file, next_cmd, sent_end, sessions," \
-	" exchanges, blocks_sent, failures, message, created, updated"
+	" exchanges, blocks_sent, failures, message, created, updated, progress"
 
 static void copy(char *dst, size_t cap, const char *src)
 {
@@ -239,8 +242,12 @@ static enum ec_status job_from_row(const struct store_result *r, size_t row, str
 	copy(j->message, sizeof(j->message), store_cell(r, row, 12));
 	j->created = strtoll(store_cell(r, row, 13) ? store_cell(r, row, 13) : "0", NULL, 10);
 	j->updated = strtoll(store_cell(r, row, 14) ? store_cell(r, row, 14) : "0", NULL, 10);
-	if (!j->params)
+	const char *progress = store_cell(r, row, 15);
+	j->progress = progress ? strdup(progress) : NULL;
+	if (!j->params || (progress && !j->progress)) {
+		db_job_free(j);
 		return ec_error_set(err, EC_ERR_FILE, "out of memory reading a job.");
+	}
 	return EC_OK;
 }
 
@@ -324,12 +331,13 @@ enum ec_status db_job_save(struct store *st, const struct db_job *j, struct ec_e
 	snprintf(f[5], sizeof(f[5]), "%ld", j->blocks_sent);
 	snprintf(f[6], sizeof(f[6]), "%ld", j->failures);
 	snprintf(f[7], sizeof(f[7]), "%lld", db_now_ms());
-	const char *p[] = { f[0], j->state, f[1], f[2], f[3], f[4], f[5], f[6], j->message, f[7] };
+	const char *p[] = { f[0], j->state, f[1], f[2], f[3], f[4], f[5], f[6], j->message, f[7],
+			    j->progress };
 	return store_exec(st,
 			  "UPDATE jobs SET state = $2, next_cmd = $3, sent_end = $4, sessions = $5,"
-			  " exchanges = $6, blocks_sent = $7, failures = $8, message = $9, updated = $10"
-			  " WHERE id = $1",
-			  p, 10, NULL, err);
+			  " exchanges = $6, blocks_sent = $7, failures = $8, message = $9, updated = $10,"
+			  " progress = $11 WHERE id = $1",
+			  p, 11, NULL, err);
 }
 
 enum ec_status db_job_list(struct store *st, const char *card, struct db_job **out, size_t *count,
@@ -361,7 +369,8 @@ enum ec_status db_job_list(struct store *st, const char *card, struct db_job **o
 void db_job_free(struct db_job *job)
 {
 	free(job->params);
-	job->params = NULL;
+	free(job->progress);
+	job->params = job->progress = NULL;
 }
 
 void db_job_list_free(struct db_job *jobs, size_t count)

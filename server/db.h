@@ -16,7 +16,7 @@
 #include "store.h"
 
 /* The schema version this build migrates to. */
-#define DB_SCHEMA_VERSION 2
+#define DB_SCHEMA_VERSION 3
 
 #define DB_KIND_MAX 16
 #define DB_STATE_MAX 16
@@ -43,6 +43,7 @@ struct db_job {
 	long blocks_sent;	/* LOAD commands put in orders */
 	long failures;		/* sessions that ended in an error, in a row */
 	char message[DB_MESSAGE_MAX];
+	char *progress;		/* the engine's state of the job, JSON, malloc'd; NULL none */
 	long long created;	/* Unix time, ms */
 	long long updated;
 };

@@ -76,6 +76,7 @@ static const char usage_job[] =
 	"usage: ecard-server job add --card SERIAL load-cap FILE.cap [--install AID [--instance AID]] [--level 03|13|33]\n"
 	"       ecard-server job add --card SERIAL delete AID [--level 03|13|33]\n"
 	"       ecard-server job add --card SERIAL put-keys\n"
+	"       ecard-server job add --card SERIAL top-up AMOUNT\n"
 	"       ecard-server job list [--card SERIAL] [--json]\n"
 	"       ecard-server job show ID [--json]\n"
 	"       ecard-server job cancel ID\n"
@@ -84,8 +85,12 @@ static const char usage_job[] =
 	"channel (level 03 by default: C-MAC and C-DECRYPTION; 33 adds R-MAC and\n"
 	"R-ENC; keys always go at 33) and runs it. put-keys replaces the card's key\n"
 	"set with its own (the issuer's, KDF3 from its KDD, version 01; needs the\n"
-	"server's --issuer). SERIAL is the card's identity as its agent gives it\n"
-	"(the IC serial number of its CPLC, in hex). All take --db URL.\n";
+	"server's --issuer). top-up loads AMOUNT (\"20.00\", \"20.00 EUR\": the issuer's\n"
+	"currency) onto the card's wallet online, exactly once: INITIALIZE LOAD, the\n"
+	"issuer's S2, CREDIT and the card's receipt S3 (needs --issuer); a top-up\n"
+	"whose CREDIT went out unconfirmed cannot be cancelled, only the card ends\n"
+	"it. SERIAL is the card's identity as its agent gives it (the IC serial\n"
+	"number of its CPLC, in hex). All take --db URL.\n";
 
 static int fail(const struct ec_error *err, int code)
 {
@@ -289,7 +294,8 @@ static void print_job(const struct db_job *j, bool json, size_t commands)
 {
 	if (json) {
 		json_t *params = json_loads(j->params ? j->params : "{}", 0, NULL);
-		json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:I, s:I}",
+		json_t *progress = j->progress ? json_loads(j->progress, 0, NULL) : NULL;
+		json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:I, s:I, s:o}",
 				      "id", (json_int_t)j->id, "card", j->card, "kind", j->kind, "state",
 				      j->state, "params", params ? params : json_object(), "commands",
 				      (json_int_t)commands, "confirmed", (json_int_t)j->next_cmd,
@@ -297,7 +303,7 @@ static void print_job(const struct db_job *j, bool json, size_t commands)
 				      (json_int_t)j->exchanges, "blocks_sent", (json_int_t)j->blocks_sent,
 				      "failures", (json_int_t)j->failures, "message", j->message,
 				      "created_ms", (json_int_t)j->created, "updated_ms",
-				      (json_int_t)j->updated);
+				      (json_int_t)j->updated, "progress", progress ? progress : json_null());
 		char *text = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 		if (text)
 			puts(text);
@@ -427,7 +433,19 @@ static int cmd_job(int argc, char **argv)
 			printf("job %lld queued for card %s: put its own keys\n", id, card);
 			return 0;
 		}
-		return usage_error("add takes load-cap FILE, delete AID or put-keys.", usage_job);
+		if (nargs == 3 && strcmp(args[1], "top-up") == 0) {
+			if ((rc = open_db(db, &st)))
+				return rc;
+			long long id;
+			enum ec_status s = ota_add_topup(st, card, args[2], &id, &err);
+			store_close(st);
+			if (s != EC_OK)
+				return fail(&err, 2);
+			printf("job %lld queued for card %s: load %s onto its wallet\n", id, card, args[2]);
+			return 0;
+		}
+		return usage_error("add takes load-cap FILE, delete AID, put-keys or top-up AMOUNT.",
+				   usage_job);
 	}
 	if (strcmp(what, "list") == 0 && nargs == 1) {
 		struct db_job *jobs;

@@ -19,6 +19,7 @@
 
 #include <jansson.h>
 
+#include "amount.h"
 #include "cap.h"
 #include "crypto.h"
 #include "gp.h"
@@ -31,6 +32,7 @@
 #include "scp03.h"
 #include "scp03_host.h"
 #include "seram.h"
+#include "topup.h"
 
 #define DEFAULT_BATCH_COMMANDS 1024
 #define DEFAULT_BATCH_BYTES (256 * 1024)
@@ -42,6 +44,7 @@ enum prog_kind {
 	PROG_LOAD,
 	PROG_DELETE,
 	PROG_PUT_KEYS,		/* the card's own keys (issuer, KVN 01) replace its current set */
+	PROG_TOPUP,		/* an online load of the wallet (topup.h), not through the ISD */
 };
 
 struct prog {
@@ -58,6 +61,9 @@ struct prog {
 	uint8_t aid[EC_GP_AID_MAX];
 	size_t aid_len;
 	bool related;
+	/* top-up: the amount as the operator gave it, read with the
+	 * issuer's currency when the job runs */
+	char amount[EC_AMOUNT_TEXT_MAX];
 };
 
 static bool aid_param(json_t *params, const char *key, uint8_t *out, size_t *len)
@@ -216,6 +222,14 @@ static enum ec_status prog_open(struct store *st, const struct db_job *job, stru
 	} else if (strcmp(job->kind, "put-keys") == 0) {
 		p->kind = PROG_PUT_KEYS;
 		p->count = 1;
+	} else if (strcmp(job->kind, "top-up") == 0) {
+		json_t *a = json_object_get(params, "amount");
+		p->kind = PROG_TOPUP;
+		p->count = 1;
+		if (!json_is_string(a) || strlen(json_string_value(a)) >= sizeof(p->amount))
+			s = ec_error_set(err, EC_ERR_FORMAT, "job %lld names no amount to load.", job->id);
+		else
+			snprintf(p->amount, sizeof(p->amount), "%s", json_string_value(a));
 	} else {
 		s = ec_error_set(err, EC_ERR_FORMAT, "job %lld is of a kind this server does not run (%s).",
 				 job->id, job->kind);
@@ -235,8 +249,8 @@ static bool prog_is_load_block(const struct prog *p, size_t i)
 static enum ec_status prog_build(const struct prog *p, size_t i, uint8_t *out, size_t cap,
 				 size_t *len)
 {
-	if (p->kind == PROG_PUT_KEYS)
-		return EC_ERR_ARG;	/* built with the card's keys: put_keys_command() */
+	if (p->kind == PROG_PUT_KEYS || p->kind == PROG_TOPUP)
+		return EC_ERR_ARG;	/* put_keys_command(), topup.h */
 	if (p->kind == PROG_DELETE)
 		return ec_gp_cmd_delete(CLA_GP, p->aid, p->aid_len, p->related, out, cap, len);
 	if (i == 0)
@@ -252,6 +266,8 @@ static const char *prog_command_name(const struct prog *p, size_t i, char *buf, 
 		return "DELETE";
 	if (p->kind == PROG_PUT_KEYS)
 		return "PUT KEY";
+	if (p->kind == PROG_TOPUP)
+		return "top-up";
 	if (i == 0)
 		return "INSTALL [for load]";
 	if (i <= p->blocks) {
@@ -268,9 +284,17 @@ enum phase {
 	PHASE_OPEN,		/* SELECT + INITIALIZE UPDATE out */
 	PHASE_BATCH,		/* a batch out */
 	PHASE_ENDED,
+	PHASE_TOPUP,		/* a top-up's commands out (step.tu says which) */
 };
 
-static const char *const phase_names[] = { "new", "open", "batch", "ended" };
+static const char *const phase_names[] = { "new", "open", "batch", "ended", "top-up" };
+
+/* What a top-up's order asked (topup.h). */
+enum topup_order {
+	TU_ASK_LAST,		/* SELECT, GET LAST TRANSACTION, INITIALIZE LOAD */
+	TU_ASK,			/* SELECT, INITIALIZE LOAD */
+	TU_CREDIT,		/* CREDIT */
+};
 
 enum probe {
 	PROBE_NONE,
@@ -295,7 +319,9 @@ struct step {
 	uint8_t level;
 	uint8_t mac_chain[16];
 	uint32_t counter;
-	struct batch b;
+	struct batch b;		/* a top-up: count only */
+	int tu;			/* enum topup_order */
+	int credits;		/* CREDIT commands sent in this session */
 };
 
 static bool hex_field(json_t *o, const char *key, uint8_t *out, size_t cap, size_t *len)
@@ -338,6 +364,8 @@ static enum ec_status step_load(const char *text, struct step *s, struct ec_erro
 	s->authenticated = json_is_true(json_object_get(o, "auth"));
 	s->level = (uint8_t)int_field(o, "lvl");
 	s->counter = (uint32_t)int_field(o, "ctr");
+	s->tu = (int)int_field(o, "tu");
+	s->credits = (int)int_field(o, "cr");
 	json_t *b = json_object_get(o, "b");
 	if (json_is_object(b)) {
 		s->b.ea = json_is_true(json_object_get(b, "ea"));
@@ -358,11 +386,12 @@ static char *step_save(const struct step *s)
 	hex_encode(s->host_challenge, sizeof(s->host_challenge), hc);
 	hex_encode(s->iu, s->iu_len, iu);
 	hex_encode(s->mac_chain, sizeof(s->mac_chain), mc);
-	json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:i, s:s, s:I, s:{s:b, s:i, s:I, s:I}}", "phase",
-			      phase_names[s->phase], "hc", hc, "iu", iu, "auth", s->authenticated,
-			      "lvl", s->level, "mc", mc, "ctr", (json_int_t)s->counter, "b", "ea",
-			      s->b.ea, "probe", (int)s->b.probe, "first", (json_int_t)s->b.first,
-			      "count", (json_int_t)s->b.count);
+	json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:i, s:s, s:I, s:{s:b, s:i, s:I, s:I}, s:i, s:i}",
+			      "phase", phase_names[s->phase], "hc", hc, "iu", iu, "auth",
+			      s->authenticated, "lvl", s->level, "mc", mc, "ctr", (json_int_t)s->counter,
+			      "b", "ea", s->b.ea, "probe", (int)s->b.probe, "first",
+			      (json_int_t)s->b.first, "count", (json_int_t)s->b.count, "tu", s->tu,
+			      "cr", s->credits);
 	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	return text;
@@ -716,11 +745,21 @@ static void job_finish(struct ctx *c, const char *state, const char *text)
 	}
 }
 
+/* A top-up whose CREDIT went out unconfirmed: only the card can end it. */
+static bool topup_in_doubt(const struct db_job *j)
+{
+	struct topup t;
+	struct ec_error ignored;
+
+	return strcmp(j->kind, "top-up") == 0 && topup_load(j->progress, 0, &t, &ignored) == EC_OK &&
+	       t.authorised && !t.done;
+}
+
 /* A session ended by an error that another contact may not repeat. */
 static void job_setback(struct ctx *c, const char *message)
 {
 	c->job.failures++;
-	if (c->job.failures >= OTA_MAX_FAILURES) {
+	if (c->job.failures >= OTA_MAX_FAILURES && !topup_in_doubt(&c->job)) {
 		char text[DB_MESSAGE_MAX];
 		snprintf(text, sizeof(text), "given up after %d failed sessions; the last: ",
 			 OTA_MAX_FAILURES);
@@ -732,6 +771,77 @@ static void job_setback(struct ctx *c, const char *message)
 		notify(c, "interrupted", message);
 	}
 	end_session(c, true, message);
+}
+
+/* ---- top-up jobs (topup.h) ---- */
+
+/* CREDIT commands one session sends before it leaves the job to another
+ * contact (a relay that alters each one gets no further). */
+#define TOPUP_CREDITS_PER_SESSION 3
+
+static enum ec_status topup_state(const struct ctx *c, struct topup *t, struct ec_error *err)
+{
+	const struct ec_issuer *issuer = c->cfg->issuer;
+	uint32_t amount;
+
+	if (!issuer)
+		return ec_error_set(err, EC_ERR_ARG,
+				    "a top-up needs the issuer's keys: start the server with --issuer DIR.");
+	enum ec_amount_status as = ec_amount_parse(c->prog.amount, issuer->currency, &amount);
+	if (as == EC_AMOUNT_OK && amount == 0)
+		return ec_error_set(err, EC_ERR_ARG, "the amount to load must be more than zero.");
+	if (as != EC_AMOUNT_OK)
+		return ec_error_set(err, EC_ERR_ARG, "the amount \"%s\" cannot be loaded: %s.",
+				    c->prog.amount, ec_amount_strerror(as));
+	return topup_load(c->job.progress, amount, t, err);
+}
+
+/* Put a top-up's order out; a CREDIT is written down as authorised first. */
+static enum ec_status topup_send(struct ctx *c, const struct topup *t, enum topup_order what,
+				 struct ec_error *err)
+{
+	struct seram_command *cmd = seram_order_add(&c->order, SERAM_CMD_SE_RAM);
+	enum ec_status s;
+
+	if (!cmd)
+		return ec_error_set(err, EC_ERR_ARG, "out of memory building an order.");
+	if (what == TU_CREDIT) {
+		char *progress = topup_save(t);
+		if (!progress)
+			return ec_error_set(err, EC_ERR_ARG, "out of memory saving a top-up.");
+		free(c->job.progress);
+		c->job.progress = progress;
+		c->job.sent_end = 1;
+		c->step.credits++;
+		s = topup_credit(c->cfg->issuer, t, &cmd->apdus, err);
+	} else {
+		s = topup_ask(t, what == TU_ASK_LAST, &cmd->apdus);
+		if (s != EC_OK)
+			ec_error_set(err, s, "out of memory building an order.");
+	}
+	if (s != EC_OK)
+		return s;
+	c->step.phase = PHASE_TOPUP;
+	c->step.tu = what;
+	memset(&c->step.b, 0, sizeof(c->step.b));
+	c->step.b.count = (long)cmd->apdus.count;
+	c->out->apdus_out += cmd->apdus.count;
+	return EC_OK;
+}
+
+/* A session's first order for a top-up: where does the card stand. */
+static enum ec_status topup_start(struct ctx *c, struct ec_error *err)
+{
+	struct topup t;
+	struct ec_error why;
+
+	memset(&c->step, 0, sizeof(c->step));
+	if (topup_state(c, &t, &why) != EC_OK) {
+		job_finish(c, DB_JOB_FAILED, why.text);
+		end_session(c, true, why.text);
+		return EC_OK;
+	}
+	return topup_send(c, &t, t.authorised ? TU_ASK_LAST : TU_ASK, err);
 }
 
 /* Open a secure channel for the card's next job, or stop. */
@@ -773,6 +883,8 @@ static enum ec_status next_job(struct ctx *c, bool start, struct ec_error *err)
 	snprintf(c->job.state, sizeof(c->job.state), "%s", DB_JOB_RUNNING);
 	c->job.sessions++;
 	c->sess->job = c->job.id;
+	if (c->prog.kind == PROG_TOPUP)
+		return topup_start(c, err);
 
 	uint8_t apdu[SCP03_INIT_UPDATE_CMD_LEN + 32];
 	size_t len;
@@ -837,19 +949,29 @@ static enum ec_status send_probe(struct ctx *c, bool ea, enum probe probe, struc
 	return send_batch(c, &b, err);
 }
 
-/* The job is at next_cmd == count: done; go on with the card's next one. */
-static enum ec_status job_complete(struct ctx *c, struct ec_error *err)
+/* The job is done (what says what it did): go on with the card's next one. */
+static enum ec_status job_done(struct ctx *c, const char *what, struct ec_error *err)
 {
-	char summary[160];
+	char summary[DB_MESSAGE_MAX];
 
-	snprintf(summary, sizeof(summary), "done in %ld session%s, %ld exchanges, %ld LOAD blocks sent",
-		 c->job.sessions, c->job.sessions == 1 ? "" : "s", c->job.exchanges, c->job.blocks_sent);
+	int n = snprintf(summary, sizeof(summary), "%sdone in %ld session%s, %ld exchanges", what,
+			 c->job.sessions, c->job.sessions == 1 ? "" : "s", c->job.exchanges);
+	if (c->prog.kind == PROG_LOAD && n > 0 && (size_t)n < sizeof(summary))
+		snprintf(summary + n, sizeof(summary) - (size_t)n, ", %ld LOAD blocks sent",
+			 c->job.blocks_sent);
 	job_finish(c, DB_JOB_DONE, summary);
+	c->job.next_cmd = (long)c->prog.count;
 	c->job.failures = 0;
 	enum ec_status s = db_job_save(c->st, &c->job, err);
 	if (s != EC_OK)
 		return s;
 	return next_job(c, false, err);
+}
+
+/* The job is at next_cmd == count. */
+static enum ec_status job_complete(struct ctx *c, struct ec_error *err)
+{
+	return job_done(c, "", err);
 }
 
 /* What the answer to a probe says about where the job goes on. */
@@ -893,6 +1015,60 @@ static enum ec_status after_probe(struct ctx *c, const struct batch_result *r, s
 		return job_complete(c, err);
 	}
 	return send_work(c, false, err);
+}
+
+static enum ec_status on_topup(struct ctx *c, const struct seram_report *rep, struct ec_error *err)
+{
+	const struct seram_apdu_list *a = rep->count ? &rep->responses[0] : NULL;
+	const struct ec_issuer *issuer = c->cfg->issuer;
+	char text[DB_MESSAGE_MAX], amount[EC_AMOUNT_TEXT_MAX], balance[EC_AMOUNT_TEXT_MAX];
+	struct ec_error why;
+	struct topup t;
+	enum topup_verdict v;
+
+	if (topup_state(c, &t, &why) != EC_OK) {
+		job_setback(c, why.text);
+		return EC_OK;
+	}
+	why.text[0] = '\0';
+	if (c->step.tu == TU_CREDIT)
+		v = topup_judge_credit(issuer, &t, a, &why);
+	else
+		v = topup_judge_ask(issuer, c->sess->card, &t, c->step.tu == TU_ASK_LAST, a, &why);
+	switch (v) {
+	case TOPUP_CREDITED: {
+		char *progress = topup_save(&t);
+		if (!progress)
+			return ec_error_set(err, EC_ERR_ARG, "out of memory saving a top-up.");
+		free(c->job.progress);
+		c->job.progress = progress;
+		snprintf(text, sizeof(text), "credited %s, balance %s at counter %lu; ",
+			 ec_amount_format(t.amount, issuer->currency, amount, sizeof(amount)),
+			 ec_amount_format(t.balance, issuer->currency, balance, sizeof(balance)),
+			 (unsigned long)t.counter);
+		return job_done(c, text, err);
+	}
+	case TOPUP_AUTHORISE:
+		if (c->step.credits >= TOPUP_CREDITS_PER_SESSION) {
+			job_setback(c, "the card refused CREDIT again and again: the relay alters it");
+			return EC_OK;
+		}
+		return topup_send(c, &t, TU_CREDIT, err);
+	case TOPUP_ASK_AGAIN:
+		return topup_send(c, &t, TU_ASK, err);
+	case TOPUP_REFUSED:
+	case TOPUP_UNRESOLVED:
+		job_finish(c, DB_JOB_FAILED, why.text);
+		end_session(c, true, why.text);
+		return EC_OK;
+	case TOPUP_WAIT:
+	default:
+		/* CREDIT refused or unproven: ask the card where it stands. */
+		if (c->step.tu == TU_CREDIT && c->step.credits < TOPUP_CREDITS_PER_SESSION)
+			return topup_send(c, &t, TU_ASK_LAST, err);
+		job_setback(c, why.text);
+		return EC_OK;
+	}
 }
 
 static void keep_channel(struct ctx *c, const struct scp03_session *scp)
@@ -1014,6 +1190,9 @@ static bool answers_the_order(const struct step *stp, const struct seram_report 
 		break;
 	case PHASE_BATCH:
 		want = (stp->b.ea ? 1 : 0) + (size_t)stp->b.count + (stp->b.probe != PROBE_NONE ? 1 : 0);
+		break;
+	case PHASE_TOPUP:
+		want = (size_t)stp->b.count;
 		break;
 	default:
 		if (rep->count == 0)
@@ -1185,6 +1364,10 @@ int ota_report(struct store *st, const struct ota_config *cfg, const char *sessi
 		case PHASE_BATCH:
 			c.job.exchanges++;
 			s = on_batch(&c, &rep, err);
+			break;
+		case PHASE_TOPUP:
+			c.job.exchanges++;
+			s = on_topup(&c, &rep, err);
 			break;
 		default:
 			end_session(&c, false, "the session had ended");
@@ -1386,6 +1569,32 @@ enum ec_status ota_add_put_keys(struct store *st, const char *card, long long *i
 	return add_job(st, &job, json_pack("{s:i}", "level", 0x33), id, err);
 }
 
+enum ec_status ota_add_topup(struct store *st, const char *card, const char *amount,
+			     long long *id, struct ec_error *err)
+{
+	struct db_job job;
+	const char *code = amount + strcspn(amount, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+	const struct ec_currency *cur = ec_currency_by_code(*code ? code : "EUR");
+	uint32_t minor;
+
+	/* Without a code, the number is read with the issuer's currency when
+	 * the job runs: only its form is checked now. */
+	enum ec_amount_status as = cur ? ec_amount_parse(amount, cur->numeric, &minor)
+				       : EC_AMOUNT_UNKNOWN_CURRENCY;
+	if (!*code && as == EC_AMOUNT_PRECISION) {
+		as = EC_AMOUNT_OK;
+		minor = 1;
+	}
+	if (as != EC_AMOUNT_OK || minor == 0 || strlen(amount) >= EC_AMOUNT_TEXT_MAX)
+		return ec_error_set(err, EC_ERR_ARG, "\"%s\" is not an amount to load: %s.", amount,
+				    as == EC_AMOUNT_OK ? "it must be more than zero"
+						       : ec_amount_strerror(as));
+	memset(&job, 0, sizeof(job));
+	snprintf(job.card, sizeof(job.card), "%s", card);
+	snprintf(job.kind, sizeof(job.kind), "top-up");
+	return add_job(st, &job, json_pack("{s:s}", "amount", amount), id, err);
+}
+
 enum ec_status ota_cancel(struct store *st, long long id, struct ec_error *err)
 {
 	struct db_job job;
@@ -1396,6 +1605,10 @@ enum ec_status ota_cancel(struct store *st, long long id, struct ec_error *err)
 	s = db_job_get(st, id, true, &job, err);
 	if (s == EC_OK && !db_job_pending(&job))
 		s = ec_error_set(err, EC_ERR_ARG, "job %lld has ended already (%s).", id, job.state);
+	if (s == EC_OK && topup_in_doubt(&job))
+		s = ec_error_set(err, EC_ERR_ARG,
+				 "job %lld authorised a load that the card may have taken, or may still take: only the card can end it, at its next contact.",
+				 id);
 	if (s == EC_OK) {
 		snprintf(job.state, sizeof(job.state), DB_JOB_CANCELLED);
 		snprintf(job.message, sizeof(job.message), "cancelled by the operator");

@@ -28,6 +28,9 @@
  * the card expects, or, on a card without DF70, starts over from INSTALL
  * [for load]. When the last block or the INSTALL may have gone through
  * unreported, GET STATUS tells.
+ *
+ * A top-up job talks to the wallet instead, without the card manager's
+ * channel (its commands carry their own MACs): topup.h.
  */
 #ifndef ECARD_SERVER_OTA_H
 #define ECARD_SERVER_OTA_H
@@ -118,7 +121,12 @@ enum ec_status ota_add_delete(struct store *st, const char *card, const uint8_t 
  * server's --issuer), at level 33. */
 enum ec_status ota_add_put_keys(struct store *st, const char *card, long long *id,
 				struct ec_error *err);
-/* Cancel a pending job: EC_ERR_ARG when it has ended already. */
+/* Load amount ("20.00", "20.00 EUR": the issuer's currency) onto the
+ * card's wallet online (topup.h; needs the server's --issuer). */
+enum ec_status ota_add_topup(struct store *st, const char *card, const char *amount,
+			     long long *id, struct ec_error *err);
+/* Cancel a pending job: EC_ERR_ARG when it has ended already, or when it is
+ * a top-up whose CREDIT went out unconfirmed (only the card can end it). */
 enum ec_status ota_cancel(struct store *st, long long id, struct ec_error *err);
 
 /* The number of commands a job sends when it starts from nothing. */

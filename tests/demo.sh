@@ -5,7 +5,7 @@
 # a power loss in the middle of a transaction, the card coming back with
 # its state intact, and an update over the air: the issuer's server loads
 # and installs an applet through an agent whose link breaks on the way,
-# and the load goes on from where it stopped. Runs inside in-namespace.sh (a private
+# the load goes on from where it stopped, and tops the purse up online. Runs inside in-namespace.sh (a private
 # /run/pcscd); stops everything it started.
 #
 # usage: demo.sh BUILD_DIR
@@ -94,6 +94,7 @@ echo "(ecard-server on port $(cat "$work/server.port"), opening cards with the i
 echo " the card's identity is its CPLC IC serial number, 00000001)"
 run "$build/ecard" server job add --db "sqlite:$work/ota.db" --card 00000001 \
 	load-cap "$src/tests/data/Empty_0102030405_8d5ac9e2_2.2.1.cap" --install 0102030405060708
+run "$build/ecard" server job add --db "sqlite:$work/ota.db" --card 00000001 top-up 10.00
 "$build/ecard-netfault" --listen 127.0.0.1:0 --connect "127.0.0.1:$(cat "$work/server.port")" \
 	--port-file "$work/nf.port" --control "$work/nf.ctl" --cut '3 answer' >"$work/nf.log" 2>&1 &
 pids="$pids $!"
@@ -101,13 +102,16 @@ for _ in $(seq 50); do [ -s "$work/nf.port" ] && break; sleep 0.1; done
 echo "(ecard-netfault on port $(cat "$work/nf.port") passes the agent's link on, and cuts it"
 echo " as the server answers the 3rd request: the order with the LOAD is lost on the way)"
 run "$build/ecard" --reader "$reader" agent --server "http://127.0.0.1:$(cat "$work/nf.port")"
-echo "(the proxy counted 5 requests and 1 cut where the agent made 4 exchanges: the report whose"
+echo "(the proxy counted 7 requests and 1 cut where the agent made 6 exchanges: the report whose"
 echo " answer was cut went again on a new connection, with its Idempotency-Key; the server had"
 echo " recorded it and answered with the same order: nothing done twice, one session)"
 run "$build/ecard-netfault" ctl "$work/nf.ctl" status
 run "$build/ecard" server job list --db "sqlite:$work/ota.db"
 run "$build/ecard" --reader "$reader" apdu 00A40400080102030405060708
 echo "(the new applet answers SELECT)"
+run "$build/ecard" --reader "$reader" balance
+echo "(12.50 before, and the online top-up of 10.00: the server checked the card's S1, sent"
+echo " CREDIT with its S2, and checked the card's receipt S3)"
 echo "the server's log:"
 cat "$work/server.log"
 

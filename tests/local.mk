@@ -69,7 +69,7 @@ UNIT_TESTS = \
 	tests/unit/vcard-daemon/test_vscard \
 	tests/unit/vcard/test_t0_card \
 	tests/unit/ccid-sim/test_ccid_sim \
-	tests/unit/server/test_ota \
+	tests/unit/server/test_ota tests/unit/server/test_topup \
 	tests/unit/netfault/test_netfault
 
 ## --- unit tests, one program per module ---
@@ -204,11 +204,17 @@ tests_unit_host_test_gp_CFLAGS = $(TEST_CFLAGS)
 tests_unit_host_test_gp_LDADD = libtestsupport.la libcapgen.la libvcardfront.la libapplets.la libvcard.la libecard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
 
 ## server/
-tests_unit_server_test_ota_SOURCES = tests/unit/server/test_ota.c
+OTA_FIXTURE = tests/unit/server/ota_fixture.c tests/unit/server/ota_fixture.h
+tests_unit_server_test_ota_SOURCES = tests/unit/server/test_ota.c $(OTA_FIXTURE)
 tests_unit_server_test_ota_CPPFLAGS = $(TEST_CPPFLAGS) $(INC_SERVER)
 tests_unit_server_test_ota_CFLAGS = $(TEST_CFLAGS) $(JANSSON_CFLAGS)
 tests_unit_server_test_ota_LDADD = libtestsupport.la libcapgen.la libvcardfront.la libapplets.la libvcard.la \
 	libecardserver.la libecard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
+
+tests_unit_server_test_topup_SOURCES = tests/unit/server/test_topup.c $(OTA_FIXTURE)
+tests_unit_server_test_topup_CPPFLAGS = $(TEST_CPPFLAGS) $(INC_SERVER)
+tests_unit_server_test_topup_CFLAGS = $(TEST_CFLAGS) $(JANSSON_CFLAGS)
+tests_unit_server_test_topup_LDADD = $(tests_unit_server_test_ota_LDADD)
 
 ## netfault/
 tests_unit_netfault_test_netfault_SOURCES = tests/unit/netfault/test_netfault.c
