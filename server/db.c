@@ -333,11 +333,11 @@ enum ec_status db_job_save(struct store *st, const struct db_job *j, struct ec_e
 	snprintf(f[7], sizeof(f[7]), "%lld", db_now_ms());
 	const char *p[] = { f[0], j->state, f[1], f[2], f[3], f[4], f[5], f[6], j->message, f[7],
 			    j->progress };
-	return store_exec(st,
-			  "UPDATE jobs SET state = $2, next_cmd = $3, sent_end = $4, sessions = $5,"
-			  " exchanges = $6, blocks_sent = $7, failures = $8, message = $9, updated = $10,"
-			  " progress = $11 WHERE id = $1",
-			  p, 11, NULL, err);
+	return store_write(st,
+			   "UPDATE jobs SET state = $2, next_cmd = $3, sent_end = $4, sessions = $5,"
+			   " exchanges = $6, blocks_sent = $7, failures = $8, message = $9, updated = $10,"
+			   " progress = $11 WHERE id = $1",
+			   p, 11, err);
 }
 
 enum ec_status db_job_list(struct store *st, const char *card, struct db_job **out, size_t *count,
@@ -390,6 +390,29 @@ bool db_job_pending(const struct db_job *job)
 #define SESSION_COLUMNS "id, card, se_type, state, job, step, orders, created, updated," \
 	" last_report, last_order"
 
+static enum ec_status session_from_result(struct store_result *r, const char *id,
+					  struct db_session *out, struct ec_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (r->rows == 0) {
+		store_result_free(r);
+		return ec_error_set(err, EC_ERR_NOT_FOUND, "there is no session %s.", id);
+	}
+	copy(out->id, sizeof(out->id), store_cell(r, 0, 0));
+	copy(out->card, sizeof(out->card), store_cell(r, 0, 1));
+	copy(out->se_type, sizeof(out->se_type), store_cell(r, 0, 2));
+	copy(out->state, sizeof(out->state), store_cell(r, 0, 3));
+	out->job = store_cell(r, 0, 4) ? strtoll(store_cell(r, 0, 4), NULL, 10) : 0;
+	out->step = strdup(store_cell(r, 0, 5) ? store_cell(r, 0, 5) : "{}");
+	out->orders = num(store_cell(r, 0, 6));
+	out->created = strtoll(store_cell(r, 0, 7) ? store_cell(r, 0, 7) : "0", NULL, 10);
+	out->updated = strtoll(store_cell(r, 0, 8) ? store_cell(r, 0, 8) : "0", NULL, 10);
+	copy(out->last_report, sizeof(out->last_report), store_cell(r, 0, 9));
+	out->last_order = store_cell(r, 0, 10) ? strdup(store_cell(r, 0, 10)) : NULL;
+	store_result_free(r);
+	return out->step ? EC_OK : ec_error_set(err, EC_ERR_FILE, "out of memory reading a session.");
+}
+
 enum ec_status db_session_get(struct store *st, const char *id, bool lock,
 			      struct db_session *out, struct ec_error *err)
 {
@@ -404,23 +427,47 @@ enum ec_status db_session_get(struct store *st, const char *id, bool lock,
 	memset(out, 0, sizeof(*out));
 	if (s != EC_OK)
 		return s;
-	if (r.rows == 0) {
-		store_result_free(&r);
-		return ec_error_set(err, EC_ERR_NOT_FOUND, "there is no session %s.", id);
+	return session_from_result(&r, id, out, err);
+}
+
+enum ec_status db_session_get_locked(struct store *st, const char *id, struct db_session *out,
+				     struct db_job *job, bool *have_job, struct ec_error *err)
+{
+	struct store_result r[2];
+	const char *p[] = { id };
+	bool pg = store_kind(st) == STORE_POSTGRESQL;
+	/* Both in one exchange: the session first, then its job, each
+	 * locked in that order. */
+	struct store_stmt q[2] = {
+		{ pg ? "SELECT " SESSION_COLUMNS " FROM sessions WHERE id = $1 FOR UPDATE"
+		     : "SELECT " SESSION_COLUMNS " FROM sessions WHERE id = $1", p, 1 },
+		{ pg ? "SELECT " JOB_COLUMNS " FROM jobs WHERE id = (SELECT job FROM sessions WHERE id = $1)"
+		       " FOR UPDATE"
+		     : "SELECT " JOB_COLUMNS " FROM jobs WHERE id = (SELECT job FROM sessions WHERE id = $1)",
+		  p, 1 },
+	};
+	enum ec_status s = store_exec_batch(st, q, 2, r, err);
+
+	memset(out, 0, sizeof(*out));
+	memset(job, 0, sizeof(*job));
+	*have_job = false;
+	if (s != EC_OK)
+		return s;
+	if (r[1].rows > 0) {
+		s = job_from_row(&r[1], 0, job, err);
+		*have_job = s == EC_OK;
 	}
-	copy(out->id, sizeof(out->id), store_cell(&r, 0, 0));
-	copy(out->card, sizeof(out->card), store_cell(&r, 0, 1));
-	copy(out->se_type, sizeof(out->se_type), store_cell(&r, 0, 2));
-	copy(out->state, sizeof(out->state), store_cell(&r, 0, 3));
-	out->job = store_cell(&r, 0, 4) ? strtoll(store_cell(&r, 0, 4), NULL, 10) : 0;
-	out->step = strdup(store_cell(&r, 0, 5) ? store_cell(&r, 0, 5) : "{}");
-	out->orders = num(store_cell(&r, 0, 6));
-	out->created = strtoll(store_cell(&r, 0, 7) ? store_cell(&r, 0, 7) : "0", NULL, 10);
-	out->updated = strtoll(store_cell(&r, 0, 8) ? store_cell(&r, 0, 8) : "0", NULL, 10);
-	copy(out->last_report, sizeof(out->last_report), store_cell(&r, 0, 9));
-	out->last_order = store_cell(&r, 0, 10) ? strdup(store_cell(&r, 0, 10)) : NULL;
-	store_result_free(&r);
-	return out->step ? EC_OK : ec_error_set(err, EC_ERR_FILE, "out of memory reading a session.");
+	store_result_free(&r[1]);
+	if (s != EC_OK) {
+		store_result_free(&r[0]);
+		return s;
+	}
+	s = session_from_result(&r[0], id, out, err);
+	if (s != EC_OK && *have_job) {
+		db_job_free(job);
+		*have_job = false;
+	}
+	return s;
 }
 
 static void session_fields(const struct db_session *s, char f[4][24])
@@ -439,10 +486,10 @@ enum ec_status db_session_insert(struct store *st, const struct db_session *s,
 	session_fields(s, f);
 	const char *p[] = { s->id, s->card, s->se_type, s->state, s->job ? f[0] : NULL,
 			    s->step ? s->step : "{}", f[1], f[2], f[3] };
-	return store_exec(st,
-			  "INSERT INTO sessions (id, card, se_type, state, job, step, orders, created, updated)"
-			  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-			  p, 9, NULL, err);
+	return store_write(st,
+			   "INSERT INTO sessions (id, card, se_type, state, job, step, orders, created, updated)"
+			   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+			   p, 9, err);
 }
 
 enum ec_status db_session_save(struct store *st, const struct db_session *s,
@@ -453,10 +500,10 @@ enum ec_status db_session_save(struct store *st, const struct db_session *s,
 	session_fields(s, f);
 	const char *p[] = { s->id, s->state, s->job ? f[0] : NULL, s->step ? s->step : "{}", f[1],
 			    f[3], s->last_report[0] ? s->last_report : NULL, s->last_order };
-	return store_exec(st,
-			  "UPDATE sessions SET state = $2, job = $3, step = $4, orders = $5, updated = $6,"
-			  " last_report = $7, last_order = $8 WHERE id = $1",
-			  p, 8, NULL, err);
+	return store_write(st,
+			   "UPDATE sessions SET state = $2, job = $3, step = $4, orders = $5, updated = $6,"
+			   " last_report = $7, last_order = $8 WHERE id = $1",
+			   p, 8, err);
 }
 
 void db_session_free(struct db_session *s)

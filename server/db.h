@@ -92,6 +92,12 @@ bool db_job_pending(const struct db_job *job);
 /* Sessions: EC_ERR_NOT_FOUND when there is no such session. */
 enum ec_status db_session_get(struct store *st, const char *id, bool lock,
 			      struct db_session *out, struct ec_error *err);
+/* The session, locked for the transaction's writes, and its job when it
+ * has one (*have_job), locked too: one exchange with the database. */
+enum ec_status db_session_get_locked(struct store *st, const char *id, struct db_session *out,
+				     struct db_job *job, bool *have_job, struct ec_error *err);
+/* In a transaction: an id used already (EC_ERR_EXISTS) may be told by the
+ * commit (store_write). */
 enum ec_status db_session_insert(struct store *st, const struct db_session *s,
 				 struct ec_error *err);
 enum ec_status db_session_save(struct store *st, const struct db_session *s,

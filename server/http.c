@@ -396,7 +396,7 @@ enum ec_status http_start(const struct http_options *opt, struct http_server **o
 	struct sockaddr_in6 a6;
 	struct sockaddr_in a4;
 	struct sockaddr *addr;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_ERROR_LOG;
 	const char *host = opt->host ? opt->host : "127.0.0.1";
 
 	*out = NULL;

@@ -707,14 +707,15 @@ static void end_session(struct ctx *c, bool failed, const char *message)
 	put_text(c->out->message, sizeof(c->out->message), message);
 }
 
-static enum ec_status load_job(struct ctx *c, long long id, struct ec_error *err)
+/* The session's job, read with it (db_session_get_locked), becomes c's. */
+static enum ec_status take_job(struct ctx *c, struct db_job *job, bool have, struct ec_error *err)
 {
-	enum ec_status s = db_job_get(c->st, id, true, &c->job, err);
-	if (s != EC_OK)
-		return s;
+	if (!have)
+		return ec_error_set(err, EC_ERR_NOT_FOUND, "there is no job %lld.", c->sess->job);
+	c->job = *job;
 	c->have_job = true;
-	c->out->job = id;
-	s = prog_open(c->st, &c->job, &c->prog, err);
+	c->out->job = job->id;
+	enum ec_status s = prog_open(c->st, &c->job, &c->prog, err);
 	if (s == EC_OK)
 		c->have_prog = true;
 	return s;
@@ -1241,7 +1242,7 @@ int ota_handshake(struct store *st, const struct ota_config *cfg, const char *se
 	}
 	/* The first card that has work, else the first one. */
 	size_t pick = 0;
-	for (size_t i = 0; i < hs.se_count; i++) {
+	for (size_t i = 0; i < hs.se_count && hs.se_count > 1; i++) {
 		s = db_job_next(st, hs.se[i].id, false, &job, err);
 		if (s == EC_OK) {
 			db_job_free(&job);
@@ -1258,7 +1259,16 @@ int ota_handshake(struct store *st, const struct ota_config *cfg, const char *se
 	snprintf(sess.state, sizeof(sess.state), "open");
 	sess.step = (char *)"{\"phase\":\"new\"}";
 	sess.created = db_now_ms();
-	s = db_session_insert(st, &sess, err);
+	/* Lost in a crash of the database, the session would only be one the
+	 * agent is told does not exist: it opens another. */
+	s = store_begin(st, err);
+	if (s == EC_OK && (s = store_relax(st, err)) == EC_OK)
+		s = db_session_insert(st, &sess, err);
+	/* An id used twice may be told by the COMMIT (store_write). */
+	if (s == EC_OK)
+		s = store_commit(st, err);
+	else
+		store_rollback(st);
 	if (s == EC_ERR_EXISTS) {
 		ec_error_set(err, EC_ERR_EXISTS, "session %s exists already: a new session needs a new id.",
 			     session_id);
@@ -1281,6 +1291,8 @@ int ota_report(struct store *st, const struct ota_config *cfg, const char *sessi
 {
 	struct seram_report rep;
 	struct db_session sess;
+	struct db_job job;
+	bool have_job = false;
 	struct ctx c;
 	enum ec_status s;
 	int status = 500;
@@ -1298,7 +1310,7 @@ int ota_report(struct store *st, const struct ota_config *cfg, const char *sessi
 		seram_report_free(&rep);
 		return out->http_status = 500;
 	}
-	s = db_session_get(st, session_id, true, &sess, err);
+	s = db_session_get_locked(st, session_id, &sess, &job, &have_job, err);
 	if (s != EC_OK) {
 		status = s == EC_ERR_NOT_FOUND ? 404 : 500;
 		goto rollback;
@@ -1310,6 +1322,8 @@ int ota_report(struct store *st, const struct ota_config *cfg, const char *sessi
 	if (key[0] && sess.last_order && strcmp(sess.last_report, key) == 0) {
 		*answer = strdup(sess.last_order);
 		db_session_free(&sess);
+		if (have_job)
+			db_job_free(&job);
 		store_rollback(st);
 		seram_report_free(&rep);
 		out->replayed = true;
@@ -1333,7 +1347,11 @@ int ota_report(struct store *st, const struct ota_config *cfg, const char *sessi
 		db_session_free(&sess);
 		goto rollback;
 	}
-	if (c.step.phase != PHASE_NEW && sess.job && (s = load_job(&c, sess.job, err)) != EC_OK) {
+	if (c.step.phase == PHASE_NEW && have_job) {
+		db_job_free(&job);	/* next_job() picks the card's job */
+		have_job = false;
+	}
+	if (c.step.phase != PHASE_NEW && sess.job && (s = take_job(&c, &job, have_job, err)) != EC_OK) {
 		if (s == EC_ERR_NOT_FOUND || !c.have_job)
 			goto fail;
 		/* The job's file or parameters are unusable. */
@@ -1391,6 +1409,16 @@ int ota_report(struct store *st, const struct ota_config *cfg, const char *sessi
 		s = ec_error_set(err, EC_ERR_ARG, "out of memory saving a session.");
 		goto fail;
 	}
+	/* An order that only opens a secure channel (SELECT, INITIALIZE
+	 * UPDATE) changes nothing the server must remember: lost in a crash
+	 * of the database, the agent's next report would be refused and it
+	 * would open another session. */
+	if (c.step.phase == PHASE_OPEN && !out->jobs_done && !out->jobs_failed &&
+	    (s = store_relax(st, err)) != EC_OK) {
+		free(*answer);
+		*answer = NULL;
+		goto fail;
+	}
 	if ((s = db_session_save(st, &sess, err)) != EC_OK) {
 		free(*answer);
 		*answer = NULL;
@@ -1406,6 +1434,8 @@ int ota_report(struct store *st, const struct ota_config *cfg, const char *sessi
 	goto out;
 fail:
 	status = 500;
+	if (have_job && !c.have_job)
+		db_job_free(&job);
 	db_session_free(&sess);
 	ctx_free(&c);
 	seram_report_free(&rep);
@@ -1413,6 +1443,8 @@ fail:
 	memset(out, 0, sizeof(*out));
 	return out->http_status = status;
 rollback:
+	if (have_job && !c.have_job)
+		db_job_free(&job);
 	store_rollback(st);
 	seram_report_free(&rep);
 	return out->http_status = status;

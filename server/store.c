@@ -36,6 +36,13 @@ enum ec_status store_begin(struct store *st, struct ec_error *err)
 	return st->ops->exec(st, st->ops->begin_sql, NULL, 0, NULL, err);
 }
 
+enum ec_status store_relax(struct store *st, struct ec_error *err)
+{
+	if (!st->ops->relaxed_sql)
+		return EC_OK;
+	return store_write(st, st->ops->relaxed_sql, NULL, 0, err);
+}
+
 enum ec_status store_commit(struct store *st, struct ec_error *err)
 {
 	return st->ops->exec(st, "COMMIT", NULL, 0, NULL, err);
@@ -58,6 +65,31 @@ enum ec_status store_exec(struct store *st, const char *sql, const char *const *
 	if (res)
 		memset(res, 0, sizeof(*res));
 	return st->ops->exec(st, sql, params, n, res, err);
+}
+
+enum ec_status store_exec_batch(struct store *st, const struct store_stmt *stmts, size_t n,
+				struct store_result *res, struct ec_error *err)
+{
+	enum ec_status s = EC_OK;
+
+	if (res)
+		memset(res, 0, n * sizeof(*res));
+	if (st->ops->batch)
+		return st->ops->batch(st, stmts, n, res, err);
+	for (size_t i = 0; i < n && s == EC_OK; i++)
+		s = st->ops->exec(st, stmts[i].sql, stmts[i].params, stmts[i].n, res ? &res[i] : NULL, err);
+	if (s != EC_OK && res)
+		for (size_t i = 0; i < n; i++)
+			store_result_free(&res[i]);
+	return s;
+}
+
+enum ec_status store_write(struct store *st, const char *sql, const char *const *params,
+			   size_t n, struct ec_error *err)
+{
+	if (st->ops->write)
+		return st->ops->write(st, sql, params, n, err);
+	return st->ops->exec(st, sql, params, n, NULL, err);
 }
 
 enum ec_status store_script(struct store *st, const char *sql, struct ec_error *err)

@@ -42,6 +42,14 @@ enum store_kind store_kind(const struct store *st);
  * store_lock_clause(). A busy database is waited for a few seconds.
  */
 enum ec_status store_begin(struct store *st, struct ec_error *err);
+/*
+ * In a transaction: its loss in a crash of the machine or of the database
+ * would be harmless (a SERAM session just opened, whose agent would be told
+ * it does not exist and open another; a secure channel just asked for),
+ * so PostgreSQL may answer its COMMIT before its log is on the disk. The
+ * next durable commit takes it to the disk too.
+ */
+enum ec_status store_relax(struct store *st, struct ec_error *err);
 enum ec_status store_commit(struct store *st, struct ec_error *err);
 void store_rollback(struct store *st);
 
@@ -57,6 +65,30 @@ const char *store_lock_clause(const struct store *st);
 enum ec_status store_exec(struct store *st, const char *sql, const char *const *params,
 			  size_t n, struct store_result *res, struct ec_error *err);
 void store_result_free(struct store_result *res);
+
+/*
+ * Statements run in order in one exchange with the database (PostgreSQL
+ * pipelines them), each one's rows in res[i] (res may be NULL). The first
+ * failure fails the batch; no result is then kept.
+ */
+#define STORE_BATCH_MAX 8
+struct store_stmt {
+	const char *sql;
+	const char *const *params;
+	size_t n;
+};
+enum ec_status store_exec_batch(struct store *st, const struct store_stmt *stmts, size_t n,
+				struct store_result *res, struct ec_error *err);
+
+/*
+ * A statement whose rows are not wanted, in a transaction: the backend may
+ * send it together with the next statement or the commit (PostgreSQL
+ * pipelines them: one round trip for a transaction's writes and its
+ * COMMIT), so its failure may be reported by either. Outside a
+ * transaction it is store_exec().
+ */
+enum ec_status store_write(struct store *st, const char *sql, const char *const *params,
+			   size_t n, struct ec_error *err);
 
 static inline const char *store_cell(const struct store_result *res, size_t row, size_t col)
 {
@@ -74,7 +106,14 @@ struct store_ops {
 	enum ec_status (*exec)(struct store *st, const char *sql, const char *const *params,
 			       size_t n, struct store_result *res, struct ec_error *err);
 	enum ec_status (*script)(struct store *st, const char *sql, struct ec_error *err);
+	/* NULL: exec */
+	enum ec_status (*write)(struct store *st, const char *sql, const char *const *params,
+				size_t n, struct ec_error *err);
+	/* NULL: exec, one after the other */
+	enum ec_status (*batch)(struct store *st, const struct store_stmt *stmts, size_t n,
+				struct store_result *res, struct ec_error *err);
 	const char *begin_sql;
+	const char *relaxed_sql;	/* in a transaction, makes its commit relaxed; NULL none */
 };
 
 struct store {

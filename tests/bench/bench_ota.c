@@ -12,13 +12,17 @@
  *   agents in this process, all at once over HTTP (libcurl's multi
  *   interface), against a running ecard-server on the same database.
  *   Prints sessions, exchanges and APDUs per second, the latency of the
- *   orders (p50, p99) and the failures, which must be none.
+ *   orders (p50, p99) and the failures, which must be none. The load
+ *   generator shares the machine with the server and its database, so it
+ *   waits with epoll on the sockets libcurl names (its socket interface)
+ *   and never walks all N agents or their sockets for one event.
  */
 #include <errno.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -242,6 +246,9 @@ static double think_s;		/* time a card and its link take per exchange */
 static double *latencies;
 static size_t nlat, cap_lat;
 static size_t exchanges, apdus_total, failures;
+static size_t ongoing;		/* agents not done */
+static int epfd;		/* the sockets libcurl waits on */
+static long curl_timeout_ms = -1;	/* when libcurl wants to be called, -1 none */
 
 static size_t on_data(char *p, size_t size, size_t n, void *arg)
 {
@@ -284,9 +291,36 @@ static void fail(struct vagent *v, const char *why)
 {
 	if (!v->failed && failures < 5)
 		fprintf(stderr, "bench_ota: card %s: %s\n", v->c.id, why);
+	if (!v->done)
+		ongoing--;
 	v->failed = true;
 	v->done = true;
 	failures++;
+}
+
+/* libcurl's socket interface: which sockets to wait on, for what. */
+static int on_socket(CURL *easy, curl_socket_t fd, int what, void *arg, void *sockp)
+{
+	struct epoll_event ev = { .data.fd = fd };
+	(void)easy;
+	(void)arg;
+	if (what == CURL_POLL_REMOVE) {
+		epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
+		return 0;
+	}
+	ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+	if (epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev) != 0)
+		epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+	(void)sockp;
+	return 0;
+}
+
+static int on_timer(CURLM *m, long timeout_ms, void *arg)
+{
+	(void)m;
+	(void)arg;
+	curl_timeout_ms = timeout_ms;
+	return 0;
 }
 
 /* An answer came: run it and send the next report. */
@@ -348,6 +382,8 @@ static void advance(CURLM *m, struct vagent *v, long status)
 	seram_order_free(&o);
 	if (stop) {
 		seram_report_free(&r);
+		if (!v->done)
+			ongoing--;
 		v->done = true;
 		if (v->jobs_done != 1)
 			fail(v, "the session ended without the job done");
@@ -417,6 +453,11 @@ static int capacity(const char *db_url, size_t n, size_t cap_size)
 
 	CURLM *m = curl_multi_init();
 	curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, (long)n + 16);
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	curl_timeout_ms = -1;
+	curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, on_timer);
+	ongoing = n;
 	exchanges = apdus_total = failures = nlat = 0;
 	cap_lat = 8 * n + 64;
 	latencies = malloc(cap_lat * sizeof(*latencies));
@@ -442,9 +483,22 @@ static int capacity(const char *db_url, size_t n, size_t cap_size)
 			post(m, &v[i], "handshake", seram_handshake_encode(&hs));
 		}
 	}
-	int running = 1;
-	while (running) {
-		curl_multi_perform(m, &running);
+	int running = 0;
+	static struct epoll_event events[512];
+	curl_multi_socket_action(m, CURL_SOCKET_TIMEOUT, 0, &running);
+	while (ongoing > 0) {
+		long wait = curl_timeout_ms < 0 ? 100 : curl_timeout_ms;
+		if (think_s > 0 && wait > 2)
+			wait = 2;
+		int k = epoll_wait(epfd, events, (int)(sizeof(events) / sizeof(events[0])), (int)wait);
+		for (int e = 0; e < k; e++) {
+			int flags = (events[e].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
+				    (events[e].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+				    (events[e].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
+			curl_multi_socket_action(m, events[e].data.fd, flags, &running);
+		}
+		if (k <= 0)
+			curl_multi_socket_action(m, CURL_SOCKET_TIMEOUT, 0, &running);
 		CURLMsg *msg;
 		int left;
 		while ((msg = curl_multi_info_read(m, &left))) {
@@ -464,19 +518,16 @@ static int capacity(const char *db_url, size_t n, size_t cap_size)
 			else
 				advance(m, a2, status);
 		}
-		/* Reports whose think time is over. */
-		double now = now_s();
-		for (size_t i = 0; i < n; i++)
-			if (v[i].pending && v[i].due <= now) {
-				char *body = v[i].pending;
-				v[i].pending = NULL;
-				post(m, &v[i], v[i].pending_to, body);
-			}
-		curl_multi_perform(m, &running);
-		curl_multi_poll(m, NULL, 0, think_s > 0 ? 2 : 100, NULL);
-		running = 0;
-		for (size_t i = 0; i < n && !running; i++)
-			running = !v[i].done;
+		/* Paced reports whose think time is over. */
+		if (think_s > 0) {
+			double now = now_s();
+			for (size_t i = 0; i < n; i++)
+				if (v[i].pending && v[i].due <= now) {
+					char *body = v[i].pending;
+					v[i].pending = NULL;
+					post(m, &v[i], v[i].pending_to, body);
+				}
+		}
 	}
 	double secs = now_s() - t0;
 	qsort(latencies, nlat, sizeof(*latencies), cmp_double);
@@ -499,6 +550,7 @@ static int capacity(const char *db_url, size_t n, size_t cap_size)
 	free(v);
 	free(latencies);
 	curl_multi_cleanup(m);
+	close(epfd);
 	store_close(st);
 	char cmd[96];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
