@@ -62,6 +62,7 @@ struct request {
 	char *body;
 	size_t len;
 	bool too_big;
+	struct timespec started;	/* its headers read: the order latency counts from here */
 };
 
 static struct store *thread_store(struct http_server *srv, struct ec_error *err)
@@ -281,6 +282,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		if (!req)
 			return MHD_NO;
 		*con_cls = req;
+		clock_gettime(CLOCK_MONOTONIC, &req->started);
 		return MHD_YES;
 	}
 	if (*upload_size) {
@@ -323,11 +325,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		return reply_error(conn, srv, 500, "the database is not reachable");
 	}
 
-	struct timespec t0;
 	struct ota_outcome o;
 	char *answer = NULL;
 	int status;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	err.text[0] = '\0';
 	/* A poll with nothing to do waits a while for a job (long polling). */
 	if (rm && srv->opt.ota.long_poll_ms > 0) {
@@ -369,7 +369,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		       strlen(answer));
 	if (rm) {
 		srv->m.orders++;
-		observe(&srv->m, elapsed_ms(&t0));
+		observe(&srv->m, elapsed_ms(&req->started));
 	}
 	count(srv, &o, sid);
 	return reply(conn, srv, 200, SERAM_FORMAT_JSON, answer, true);

@@ -402,6 +402,54 @@ static void advance(CURLM *m, struct vagent *v, long status)
 	seram_report_free(&r);
 }
 
+/* The server's own order latency histogram (GET /metrics): cumulative
+ * counts per bucket bound, in seconds. */
+#define METRIC_BUCKETS 16
+struct histogram {
+	size_t n;
+	double le[METRIC_BUCKETS];
+	unsigned long long count[METRIC_BUCKETS];
+};
+
+static void server_histogram(struct histogram *h)
+{
+	struct vagent buf = { 0 };
+	char url[300];
+	CURL *c = curl_easy_init();
+
+	memset(h, 0, sizeof(*h));
+	snprintf(url, sizeof(url), "%s/metrics", server_url);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &buf);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+	if (curl_easy_perform(c) == CURLE_OK && buf.resp) {
+		const char *key = "ecard_order_seconds_bucket{le=\"";
+		for (const char *p = strstr(buf.resp, key); p && h->n < METRIC_BUCKETS;
+		     p = strstr(p + 1, key)) {
+			const char *v = p + strlen(key);
+			h->le[h->n] = strncmp(v, "+Inf", 4) == 0 ? 1e9 : strtod(v, NULL);
+			const char *end = strchr(v, '}');
+			h->count[h->n++] = end ? strtoull(end + 1, NULL, 10) : 0;
+		}
+	}
+	free(buf.resp);
+	curl_easy_cleanup(c);
+}
+
+/* The bucket bound under which 99 % of the orders answered between the two
+ * readings were made, in ms (-1 unknown). */
+static double server_p99_ms(const struct histogram *before, const struct histogram *after)
+{
+	if (after->n == 0 || after->n != before->n)
+		return -1;
+	unsigned long long total = after->count[after->n - 1] - before->count[before->n - 1];
+	for (size_t i = 0; i < after->n && total; i++)
+		if ((double)(after->count[i] - before->count[i]) >= 0.99 * (double)total)
+			return after->le[i] * 1e3;
+	return -1;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -458,6 +506,8 @@ static int capacity(const char *db_url, size_t n, size_t cap_size)
 	curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, on_socket);
 	curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, on_timer);
 	ongoing = n;
+	struct histogram before, after;
+	server_histogram(&before);
 	exchanges = apdus_total = failures = nlat = 0;
 	cap_lat = 8 * n + 64;
 	latencies = malloc(cap_lat * sizeof(*latencies));
@@ -530,15 +580,18 @@ static int capacity(const char *db_url, size_t n, size_t cap_size)
 		}
 	}
 	double secs = now_s() - t0;
+	server_histogram(&after);
+	double server_p99 = server_p99_ms(&before, &after);
 	qsort(latencies, nlat, sizeof(*latencies), cmp_double);
 	double p50 = nlat ? latencies[nlat / 2] : 0, p99 = nlat ? latencies[nlat * 99 / 100] : 0;
 	size_t done = 0;
 	for (size_t i = 0; i < n; i++)
 		done += v[i].jobs_done;
 	printf("  %6zu concurrent sessions%s: %6.2f s, %6.0f sessions/s, %6.0f exchanges/s, %6.0f APDUs/s,"
-	       " order latency p50 %.1f ms p99 %.1f ms; %zu jobs done, %zu failures\n",
+	       " order latency p50 %.1f ms p99 %.1f ms (in the server: p99 <= %.0f ms);"
+	       " %zu jobs done, %zu failures\n",
 	       n, think_s > 0 ? " (1 exchange/s each)" : "", secs, n / secs, exchanges / secs,
-	       apdus_total / secs, p50 * 1e3, p99 * 1e3, done, failures);
+	       apdus_total / secs, p50 * 1e3, p99 * 1e3, server_p99, done, failures);
 	for (size_t i = 0; i < n; i++) {
 		curl_easy_cleanup(v[i].easy);
 		curl_slist_free_all(v[i].headers);
