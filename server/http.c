@@ -1,7 +1,12 @@
 /*
- * http.c - ecard-server's HTTP endpoints (http.h) on libmicrohttpd: a pool
- * of threads, each with its own store connection, each request handled to
- * the end inside its thread (a report is one short store transaction).
+ * http.c - ecard-server's HTTP endpoints (http.h) on libmicrohttpd.
+ *
+ * libmicrohttpd's thread reads the requests; a handshake or a report, once
+ * whole, is suspended and put in one queue that a pool of workers takes
+ * from, each worker with its own store connection; the worker hands the
+ * answer back and resumes the connection. Any free worker takes the next
+ * request: one that waits on the database (a report is one short
+ * transaction, ended by the log's flush) holds up no other connection.
  */
 #include "http.h"
 
@@ -56,6 +61,19 @@ struct http_server {
 	size_t nstores;
 	atomic_ulong reports;
 	atomic_ulong recorded;
+	/* the workers and their queue */
+	pthread_t *workers;
+	size_t nworkers;
+	pthread_mutex_t queue_lock;
+	pthread_cond_t queue_cond;
+	struct request *head, *tail;
+	atomic_bool stopping;
+};
+
+enum request_state {
+	REQ_READING,
+	REQ_QUEUED,		/* suspended, for a worker */
+	REQ_ANSWERED,		/* the worker's answer is in; resumed */
 };
 
 struct request {
@@ -63,6 +81,15 @@ struct request {
 	size_t len;
 	bool too_big;
 	struct timespec started;	/* its headers read: the order latency counts from here */
+	enum request_state state;
+	struct MHD_Connection *conn;
+	struct request *next;	/* in the queue */
+	bool handshake;
+	char sid[SERAM_SESSION_ID_MAX + 1];
+	char key[SERAM_SESSION_ID_MAX + 1];	/* Idempotency-Key, "" none */
+	int status;
+	char *answer;
+	char error[EC_ERROR_TEXT_MAX];
 };
 
 static struct store *thread_store(struct http_server *srv, struct ec_error *err)
@@ -274,7 +301,6 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 {
 	struct http_server *srv = cls;
 	struct request *req = *con_cls;
-	struct ec_error err;
 	(void)version;
 
 	if (!req) {
@@ -300,6 +326,19 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	if (req->state == REQ_ANSWERED) {
+		if (req->status != 200)
+			return reply_error(conn, srv, req->status, req->error);
+		if (!req->handshake) {
+			srv->m.orders++;
+			observe(&srv->m, elapsed_ms(&req->started));
+		}
+		char *answer = req->answer;
+		req->answer = NULL;
+		return reply(conn, srv, 200, SERAM_FORMAT_JSON, answer, true);
+	}
+	if (req->state == REQ_QUEUED)
+		return MHD_YES;	/* woken before its answer: wait */
 	srv->m.bytes_in += req->len;
 	const char *path = route(url);
 	bool hs = strcmp(path, "/handshake") == 0, rm = strcmp(path, "/remoteManagement") == 0;
@@ -319,20 +358,49 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	const char *sid = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "sessionId");
 	if (!seram_session_id_ok(sid))
 		return reply_error(conn, srv, 400, "the sessionId query parameter is missing or malformed");
+	req->handshake = hs;
+	snprintf(req->sid, sizeof(req->sid), "%s", sid);
+	const char *key = idempotency_key(conn);
+	snprintf(req->key, sizeof(req->key), "%s", key ? key : "");
+	req->conn = conn;
+	pthread_mutex_lock(&srv->queue_lock);
+	bool open = !srv->stopping;
+	if (open) {
+		req->state = REQ_QUEUED;
+		MHD_suspend_connection(conn);
+		if (srv->tail)
+			srv->tail->next = req;
+		else
+			srv->head = req;
+		srv->tail = req;
+		pthread_cond_signal(&srv->queue_cond);
+	}
+	pthread_mutex_unlock(&srv->queue_lock);
+	if (!open)
+		return reply_error(conn, srv, 503, "the server is stopping");
+	return MHD_YES;
+}
+
+/* A worker's part of a request: the store's answer in req. */
+static void answer_request(struct http_server *srv, struct request *req)
+{
+	struct ec_error err;
+	struct ota_outcome o;
+	bool rm = !req->handshake;
 	struct store *st = thread_store(srv, &err);
+
+	req->answer = NULL;
 	if (!st) {
 		fprintf(stderr, "ecard-server: %s\n", err.text);
-		return reply_error(conn, srv, 500, "the database is not reachable");
+		req->status = 500;
+		snprintf(req->error, sizeof(req->error), "the database is not reachable");
+		return;
 	}
-
-	struct ota_outcome o;
-	char *answer = NULL;
-	int status;
 	err.text[0] = '\0';
 	/* A poll with nothing to do waits a while for a job (long polling). */
 	if (rm && srv->opt.ota.long_poll_ms > 0) {
-		for (long waited = 0; waited < srv->opt.ota.long_poll_ms; waited += 250) {
-			if (!ota_poll_would_idle(st, sid, req->body ? req->body : "", req->len))
+		for (long waited = 0; waited < srv->opt.ota.long_poll_ms && !srv->stopping; waited += 250) {
+			if (!ota_poll_would_idle(st, req->sid, req->body ? req->body : "", req->len))
 				break;
 			struct timespec pause = { 0, 250 * 1000000L };
 			nanosleep(&pause, NULL);
@@ -342,37 +410,57 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	if (rm && srv->opt.kill_at == number && !srv->opt.kill_after)
 		raise(SIGKILL);
 	unsigned long rec = 0;
+	const char *endpoint = rm ? "remoteManagement" : "handshake";
 	if (srv->opt.record_dir) {
 		rec = ++srv->recorded;
-		record(srv, rec, hs ? "handshake" : "remoteManagement", "request",
-		       req->body ? req->body : "", req->len);
+		record(srv, rec, endpoint, "request", req->body ? req->body : "", req->len);
 	}
-	if (hs)
-		status = ota_handshake(st, &srv->opt.ota, sid, req->body ? req->body : "", req->len,
-				       &answer, &o, &err);
+	if (!rm)
+		req->status = ota_handshake(st, &srv->opt.ota, req->sid, req->body ? req->body : "",
+					    req->len, &req->answer, &o, &err);
 	else
-		status = ota_report(st, &srv->opt.ota, sid, idempotency_key(conn),
-				    req->body ? req->body : "", req->len, &answer, &o, &err);
-	if (status == 500) {
-		fprintf(stderr, "ecard-server: session %s: %s\n", sid, err.text);
+		req->status = ota_report(st, &srv->opt.ota, req->sid, req->key[0] ? req->key : NULL,
+					 req->body ? req->body : "", req->len, &req->answer, &o, &err);
+	if (req->status == 500) {
+		fprintf(stderr, "ecard-server: session %s: %s\n", req->sid, err.text);
 		/* A broken connection is opened again by the next request. */
 		drop_store(srv, st);
 	}
-	if (status != 200) {
-		free(answer);
-		return reply_error(conn, srv, status, err.text[0] ? err.text : "refused");
+	if (req->status != 200) {
+		free(req->answer);
+		req->answer = NULL;
+		snprintf(req->error, sizeof(req->error), "%s", err.text[0] ? err.text : "refused");
+		return;
 	}
 	if (rm && srv->opt.kill_at == number && srv->opt.kill_after)
 		raise(SIGKILL);
 	if (rec)
-		record(srv, rec, hs ? "handshake" : "remoteManagement", "answer", answer,
-		       strlen(answer));
-	if (rm) {
-		srv->m.orders++;
-		observe(&srv->m, elapsed_ms(&req->started));
+		record(srv, rec, endpoint, "answer", req->answer, strlen(req->answer));
+	count(srv, &o, req->sid);
+}
+
+static void *worker_main(void *arg)
+{
+	struct http_server *srv = arg;
+
+	for (;;) {
+		pthread_mutex_lock(&srv->queue_lock);
+		while (!srv->head && !srv->stopping)
+			pthread_cond_wait(&srv->queue_cond, &srv->queue_lock);
+		struct request *req = srv->head;
+		if (req) {
+			srv->head = req->next;
+			if (!srv->head)
+				srv->tail = NULL;
+			req->next = NULL;
+		}
+		pthread_mutex_unlock(&srv->queue_lock);
+		if (!req)
+			return NULL;	/* stopping, and nothing left */
+		answer_request(srv, req);
+		req->state = REQ_ANSWERED;
+		MHD_resume_connection(req->conn);
 	}
-	count(srv, &o, sid);
-	return reply(conn, srv, 200, SERAM_FORMAT_JSON, answer, true);
 }
 
 static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -384,9 +472,29 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)toe;
 	if (req) {
 		free(req->body);
+		free(req->answer);
 		free(req);
 		*con_cls = NULL;
 	}
+}
+
+static void stop_workers(struct http_server *srv)
+{
+	pthread_mutex_lock(&srv->queue_lock);
+	srv->stopping = true;
+	pthread_cond_broadcast(&srv->queue_cond);
+	pthread_mutex_unlock(&srv->queue_lock);
+	for (size_t i = 0; i < srv->nworkers; i++)
+		pthread_join(srv->workers[i], NULL);
+	free(srv->workers);
+	srv->workers = NULL;
+	srv->nworkers = 0;
+}
+
+static void free_queue(struct http_server *srv)
+{
+	pthread_cond_destroy(&srv->queue_cond);
+	pthread_mutex_destroy(&srv->queue_lock);
 }
 
 enum ec_status http_start(const struct http_options *opt, struct http_server **out,
@@ -396,7 +504,8 @@ enum ec_status http_start(const struct http_options *opt, struct http_server **o
 	struct sockaddr_in6 a6;
 	struct sockaddr_in a4;
 	struct sockaddr *addr;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO |
+			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	const char *host = opt->host ? opt->host : "127.0.0.1";
 
 	*out = NULL;
@@ -435,7 +544,26 @@ enum ec_status http_start(const struct http_options *opt, struct http_server **o
 		}
 		flags |= MHD_USE_TLS;
 	}
+	/* The workers; libmicrohttpd's own thread reads and writes, two of
+	 * them with TLS, whose handshakes take work. */
 	unsigned threads = opt->threads ? opt->threads : 2;
+	unsigned io_threads = srv->cert ? 2 : 1;
+	pthread_mutex_init(&srv->queue_lock, NULL);
+	pthread_cond_init(&srv->queue_cond, NULL);
+	srv->workers = calloc(threads, sizeof(*srv->workers));
+	for (unsigned i = 0; srv->workers && i < threads; i++) {
+		if (pthread_create(&srv->workers[i], NULL, worker_main, srv) != 0)
+			break;
+		srv->nworkers++;
+	}
+	if (srv->nworkers == 0) {
+		stop_workers(srv);
+		free_queue(srv);
+		free(srv->cert);
+		free(srv->key);
+		free(srv);
+		return ec_error_set(err, EC_ERR_ARG, "the server's threads could not be started.");
+	}
 	struct MHD_OptionItem ops[] = {
 		{ MHD_OPTION_SOCK_ADDR, 0, addr },
 		{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, srv },
@@ -443,12 +571,12 @@ enum ec_status http_start(const struct http_options *opt, struct http_server **o
 		{ MHD_OPTION_CONNECTION_LIMIT, 20000, NULL },
 		{ MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096, NULL },
 		/* One thread is the daemon's own; a pool only from two on. */
-		{ threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads, NULL },
+		{ io_threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, io_threads, NULL },
 		{ MHD_OPTION_END, 0, NULL },
 		{ MHD_OPTION_END, 0, NULL },
 		{ MHD_OPTION_END, 0, NULL },
 	};
-	if (threads > 1 && srv->cert) {
+	if (io_threads > 1 && srv->cert) {
 		ops[6] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, srv->cert };
 		ops[7] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, srv->key };
 	} else if (srv->cert) {
@@ -458,6 +586,8 @@ enum ec_status http_start(const struct http_options *opt, struct http_server **o
 	srv->mhd = MHD_start_daemon(flags, opt->port, NULL, NULL, handle, srv, MHD_OPTION_ARRAY, ops,
 				    MHD_OPTION_END);
 	if (!srv->mhd) {
+		stop_workers(srv);
+		free_queue(srv);
 		free(srv->cert);
 		free(srv->key);
 		free(srv);
@@ -479,7 +609,10 @@ void http_stop(struct http_server *srv)
 {
 	if (!srv)
 		return;
+	/* The workers answer what is queued; what comes meanwhile gets 503. */
+	stop_workers(srv);
 	MHD_stop_daemon(srv->mhd);
+	free_queue(srv);
 	for (size_t i = 0; i < srv->nstores; i++)
 		store_close(srv->stores[i]);
 	free(srv->stores);

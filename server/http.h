@@ -24,7 +24,7 @@ struct http_options {
 	const char *cert_pem;	/* NULL with insecure: plain HTTP */
 	const char *key_pem;
 	bool insecure;
-	unsigned threads;	/* 0: 2 */
+	unsigned threads;	/* workers answering handshakes and reports; 0: 2 */
 	struct ota_config ota;
 	bool quiet;		/* no log line per session */
 	const char *record_dir;	/* NULL, or where every message is written */
