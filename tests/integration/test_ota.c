@@ -8,7 +8,9 @@
  * server killed (SIGKILL) at every exchange, before and after it commits,
  * and started again; TLS with a certificate the agent does not trust.
  * Each time the job completes once and the card takes each LOAD block
- * once (the agent counts the ones it relays).
+ * once (the agent counts the ones it relays). Top-ups on a card issued by
+ * the server's issuer, cut and killed in the same ways: each credited
+ * once, as the card's balance shows.
  */
 #include <criterion/criterion.h>
 
@@ -140,9 +142,23 @@ static void url_of(const char *port, char *url, size_t len)
 	snprintf(url, len, "http://127.0.0.1:%s", port);
 }
 
+static void start_card_and_pcscd(void);
+
 static void setup(void)
 {
 	harness_init(&h);
+	start_card_and_pcscd();
+}
+
+/* A card issued by h.issuer (its wallet personalized, its own keys). */
+static void setup_issued(void)
+{
+	harness_init_issuer(&h);
+	start_card_and_pcscd();
+}
+
+static void start_card_and_pcscd(void)
+{
 	harness_start_pcscd(&h);
 	harness_start_vcard(&h, NULL);
 	cr_assert(harness_wait_card(&h, true, 5000), "the card is in");
@@ -529,4 +545,94 @@ Test(ota_it, two_instances_on_postgresql_one_dies_the_other_goes_on)
 	       strchr(summary, '{') ? strchr(summary, '{') : summary);
 	harness_kill(&h, b, SIGTERM);
 	pg_stop(&pg);
+}
+
+/* ---- top-up, with a card issued by the server's issuer ---- */
+
+static long card_balance(void)
+{
+	cr_assert_eq(run("ecard", "--reader", h.reader, "balance", "--json", NULL), 0, "%s", out);
+	return json_value(out, "balance_minor");
+}
+
+static long queue_topup(const char *amount)
+{
+	cr_assert_eq(run("ecard-server", "job", "add", "--db", db, "--card", card_id, "top-up", amount,
+			 NULL), 0, "%s", out);
+	long id = 0;
+	cr_assert_eq(sscanf(out, "job %ld", &id), 1, "%s", out);
+	return id;
+}
+
+/*
+ * 10.00 at a time through ecard-netfault, the link cut at each exchange of
+ * the session in each place, and ecard-server SIGKILLed at each report
+ * before and after its commit: each top-up is credited exactly once.
+ */
+Test(ota_topup_it, cut_and_killed_at_every_step_credited_once, .init = setup_issued,
+     .fini = teardown, .timeout = 600)
+{
+	static const char *const kinds[] = { "request", "request-mid", "answer", "answer-mid" };
+	const char *issuer_args[] = { "--issuer", h.issuer, "--insecure-http", NULL };
+	char url[64], state[32], cmd[64], kill[32];
+	long commands, expected = 0, cuts = 0, kills = 0;
+
+	start_server(NULL, issuer_args);
+	start_netfault();
+	url_of(nf_port, url, sizeof(url));
+	learn_card(url);
+	cr_assert_eq(card_balance(), 0);
+	for (size_t k = 0; k < 4; k++) {
+		for (long at = 1;; at++) {
+			long base = nf_value("status", "requests=");
+			long before = nf_value("status", "cuts=");
+			snprintf(cmd, sizeof(cmd), "cut %ld %s", base + at, kinds[k]);
+			nf_value(cmd, "");
+			long id = queue_topup("10.00");
+			cr_assert_eq(agent(url), 0, "cut %s at %ld: %s", kinds[k], at, out);
+			job_state(id, state, sizeof(state), &commands);
+			cr_assert_str_eq(state, "done", "cut %s at %ld", kinds[k], at);
+			expected += 1000;
+			cr_assert_eq(card_balance(), expected, "cut %s at %ld", kinds[k], at);
+			bool was_cut = nf_value("status", "cuts=") > before;
+			nf_value("clear", "");
+			if (!was_cut)
+				break;
+			cuts++;
+		}
+	}
+	harness_kill(&h, server, SIGTERM);
+	url_of(server_port, url, sizeof(url));
+	for (int w = 0; w < 2; w++) {
+		for (long at = 1;; at++) {
+			snprintf(kill, sizeof(kill), "%ld:%s", at, w ? "after" : "before");
+			long id = queue_topup("10.00");
+			start_server(kill, issuer_args);
+			const char *args[] = { "--reader", h.reader, "agent", "--server", url, "--retry",
+					       "60", "--json", NULL };
+			pid_t ag = harness_spawn(&h, "ecard", args, "agent.log");
+			int rc = INT_MIN;
+			bool killed = false;
+			for (int i = 0; i < 3000 && rc == INT_MIN; i++) {
+				if (!killed && harness_reap(&h, server, 0) == -SIGKILL) {
+					killed = true;
+					start_server(NULL, issuer_args);
+				}
+				rc = harness_reap(&h, ag, 20);
+			}
+			cr_assert_eq(rc, 0, "kill %s: the agent ended with %d", kill, rc);
+			job_state(id, state, sizeof(state), &commands);
+			cr_assert_str_eq(state, "done", "kill %s", kill);
+			expected += 1000;
+			cr_assert_eq(card_balance(), expected, "kill %s", kill);
+			harness_kill(&h, server, SIGTERM);
+			if (!killed)
+				break;
+			kills++;
+		}
+	}
+	printf("ota: top-ups cut at %ld points and the server killed at %ld, each credited once (balance %ld.%02ld)\n",
+	       cuts, kills, expected / 100, expected % 100);
+	cr_assert_geq(cuts, 8);
+	cr_assert_geq(kills, 4);
 }
