@@ -43,6 +43,9 @@ serve "sqlite:$work/ota.db" 2
 # shellcheck disable=SC2086
 "$bench" capacity "$url" "sqlite:$work/ota.db" $sessions || failed=1
 
+# The SQLite runs leave the kernel writing their files back: let it finish,
+# so that PostgreSQL's log flushes do not queue behind it.
+sync
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | tail -1)
 if [ -z "$bin" ]; then
 	echo "PostgreSQL is not installed (Debian package postgresql): its figures are skipped"
