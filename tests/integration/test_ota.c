@@ -544,6 +544,16 @@ Test(ota_it, two_instances_on_postgresql_one_dies_the_other_goes_on)
 	printf("ota: PostgreSQL, two instances: A killed mid-load, B finished the same session: %s",
 	       strchr(summary, '{') ? strchr(summary, '{') : summary);
 	harness_kill(&h, b, SIGTERM);
+
+	/* The SERAM conformance checks and refusals, on PostgreSQL: what the
+	 * pipelined store reports at COMMIT (a session id used twice) too. */
+	char script[700];
+	snprintf(script, sizeof(script),
+		 "ECARD_PROTOCOL_DB='%s' /usr/bin/python3 %s/tests/ota/protocol.py %s %s/tests/data/Empty_0102030405_8d5ac9e2_2.2.1.cap >%s/protocol.log 2>&1",
+		 pg.url, getenv("top_srcdir") ? getenv("top_srcdir") : ".",
+		 getenv("top_builddir") ? getenv("top_builddir") : ".",
+		 getenv("top_srcdir") ? getenv("top_srcdir") : ".", h.dir);
+	cr_assert_eq(system(script), 0, "the protocol checks on PostgreSQL (see %s/protocol.log)", h.dir);
 	pg_stop(&pg);
 }
 

@@ -5,6 +5,10 @@ codes for what a server must refuse, with a look at the job before and
 after to check that refused requests change nothing.
 
 usage: protocol.py BUILD-DIR CAP-FILE     (starts and stops its own server)
+
+With ECARD_PROTOCOL_DB set (a postgresql:// URL) the server keeps its state
+there rather than in SQLite files of its own; the checks look only at the
+jobs of their cards, so the database may hold others.
 """
 import json
 import os
@@ -62,7 +66,8 @@ def post(base, path, body, sid=None, ctype="application/json", key=None):
 
 def job(build, db):
     out = subprocess.run([os.path.join(build, "ecard-server"), "job", "list", "--json",
-                          "--db", db], check=True, capture_output=True, text=True).stdout
+                          "--card", CARD, "--db", db],
+                         check=True, capture_output=True, text=True).stdout
     return [json.loads(line) for line in out.splitlines()]
 
 
@@ -82,7 +87,7 @@ def long_poll(server, cap, tmp):
     """--long-poll: a poll for a card without a job waits, and is answered
     as soon as a job is queued."""
     import threading
-    db = "sqlite:" + os.path.join(tmp, "poll.db")
+    db = os.environ.get("ECARD_PROTOCOL_DB") or "sqlite:" + os.path.join(tmp, "poll.db")
     proc, base = serve(server, db, os.path.join(tmp, "poll.port"), ["--long-poll", "3"])
     try:
         hello = {"secureElements": [{"seType": "eSE", "seId": "CAFE0002"}]}
@@ -116,7 +121,7 @@ def long_poll(server, cap, tmp):
 def main():
     build, cap = sys.argv[1], sys.argv[2]
     tmp = tempfile.mkdtemp(prefix="ecard-ota-")
-    db = "sqlite:" + os.path.join(tmp, "ota.db")
+    db = os.environ.get("ECARD_PROTOCOL_DB") or "sqlite:" + os.path.join(tmp, "ota.db")
     server = os.path.join(build, "ecard-server")
     subprocess.run([server, "job", "add", "--db", db, "--card", CARD, "load-cap", cap],
                    check=True, capture_output=True)
@@ -158,9 +163,11 @@ def main():
         st, hs = post(base, "/handshake", hello, sid)
         check(st == 200 and valid(hs, "ramHandshakeResponse"),
               "handshake: 200 and a valid ramHandshakeResponse")
+        st, _ = post(base, "/handshake", hello, sid)
+        check(st == 409, "a handshake with a session id in use: 409 (got %d)" % st)
         st, _ = post(base, "/gp/seram/remoteManagement", b"{\"localAgentStatus\": 5}", sid)
         check(st == 400, "a malformed report: 400 (got %d)" % st)
-        check(job(build, db) == before, "the job is untouched by it")
+        check(job(build, db) == before, "the job is untouched by them")
         key = str(uuid.uuid4())
         st, order = post(base, "/gp/seram/remoteManagement", poll, sid, key=key)
         check(st == 200 and valid(order, "remoteManagementOrder"),
