@@ -71,6 +71,21 @@ static const char *const migrations[] = {
 	/* 3: what a job keeps between sessions beyond its counters (a
 	 * top-up's authorised load) */
 	"ALTER TABLE jobs ADD COLUMN progress TEXT;",
+	/* 4: the issuer's books (ledger.h) */
+	"CREATE TABLE accounts ("
+	" name TEXT PRIMARY KEY,"
+	" balance BIGINT NOT NULL DEFAULT 0,"
+	" created BIGINT NOT NULL);"
+	"CREATE TABLE ledger_refs ("
+	" ref TEXT PRIMARY KEY,"
+	" created BIGINT NOT NULL);"
+	"CREATE TABLE postings ("
+	" id @ID@,"
+	" ref TEXT NOT NULL REFERENCES ledger_refs(ref),"
+	" account TEXT NOT NULL REFERENCES accounts(name),"
+	" amount BIGINT NOT NULL);"
+	"CREATE INDEX postings_by_ref ON postings (ref);"
+	"CREATE INDEX postings_by_account ON postings (account);",
 };
 
 #define MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

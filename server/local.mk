@@ -9,6 +9,7 @@ libecardserver_la_SOURCES = \
 	server/store.c server/store.h server/store_sqlite.c server/store_postgresql.c \
 	server/db.c server/db.h server/files.c server/files.h \
 	server/ota.c server/ota.h server/topup.c server/topup.h \
+	server/ledger.c server/ledger.h \
 	server/http.c server/http.h
 libecardserver_la_LIBADD = libecard.la $(JANSSON_LIBS) $(MHD_LIBS) $(SQLITE_LIBS) $(PQ_LIBS) -lpthread
 

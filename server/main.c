@@ -23,6 +23,7 @@
 #include "hex.h"
 #include "http.h"
 #include "issuer.h"
+#include "ledger.h"
 #include "ota.h"
 #include "port_file.h"
 #include "store.h"
@@ -40,6 +41,7 @@ static const char usage_main[] =
 	"commands:\n"
 	"  serve      answer agents (GP SERAM HTTP REST binding, JSON)\n"
 	"  job        queue, list, show and cancel jobs\n"
+	"  ledger     the issuer's books: accounts and deposits\n"
 	"  migrate    create the database or bring its schema up to date\n"
 	"\n"
 	"Every command takes --db sqlite:PATH or --db postgresql://... (default:\n"
@@ -79,7 +81,7 @@ static const char usage_job[] =
 	"usage: ecard-server job add --card SERIAL load-cap FILE.cap [--install AID [--instance AID]] [--level 03|13|33]\n"
 	"       ecard-server job add --card SERIAL delete AID [--level 03|13|33]\n"
 	"       ecard-server job add --card SERIAL put-keys\n"
-	"       ecard-server job add --card SERIAL top-up AMOUNT\n"
+	"       ecard-server job add --card SERIAL top-up AMOUNT [--from ACCOUNT]\n"
 	"       ecard-server job list [--card SERIAL] [--json]\n"
 	"       ecard-server job show ID [--json]\n"
 	"       ecard-server job cancel ID\n"
@@ -92,7 +94,9 @@ static const char usage_job[] =
 	"currency) onto the card's wallet online, exactly once: INITIALIZE LOAD, the\n"
 	"issuer's S2, CREDIT and the card's receipt S3 (needs --issuer); a top-up\n"
 	"whose CREDIT went out unconfirmed cannot be cancelled, only the card ends\n"
-	"it. SERIAL is the card's identity as its agent gives it (the IC serial\n"
+	"it. The money comes from the ledger account --from (a bank:NAME; default\n"
+	"issuer:grants): held when the job starts, booked to the card when the card\n"
+	"proves the credit, given back when the job ends without it. SERIAL is the card's identity as its agent gives it (the IC serial\n"
 	"number of its CPLC, in hex). All take --db URL.\n";
 
 static int fail(const struct ec_error *err, int code)
@@ -349,11 +353,12 @@ static int cmd_job(int argc, char **argv)
 		{ "install", required_argument, NULL, 'i' },
 		{ "instance", required_argument, NULL, 'n' },
 		{ "level", required_argument, NULL, 'l' },
+		{ "from", required_argument, NULL, 'f' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *db = NULL, *card = NULL;
+	const char *db = NULL, *card = NULL, *from = NULL;
 	uint8_t install[16], instance[16], level = 0;
 	size_t install_len = 0, instance_len = 0;
 	bool json = false;
@@ -378,6 +383,7 @@ static int cmd_job(int argc, char **argv)
 			if (!parse_level(optarg, &level))
 				return usage_error("--level takes 03, 13 or 33.", usage_job);
 			break;
+		case 'f': from = optarg; break;
 		case 'j': json = true; break;
 		case 'h': fputs(usage_job, stdout); return 0;
 		default: return usage_error("unknown option.", usage_job);
@@ -440,7 +446,7 @@ static int cmd_job(int argc, char **argv)
 			if ((rc = open_db(db, &st)))
 				return rc;
 			long long id;
-			enum ec_status s = ota_add_topup(st, card, args[2], &id, &err);
+			enum ec_status s = ota_add_topup(st, card, args[2], from, &id, &err);
 			store_close(st);
 			if (s != EC_OK)
 				return fail(&err, 2);
@@ -505,6 +511,94 @@ static int cmd_job(int argc, char **argv)
 	return usage_error("job takes add, list, show ID or cancel ID.", usage_job);
 }
 
+static const char usage_ledger[] =
+	"usage: ecard-server ledger [list] [--json]\n"
+	"       ecard-server ledger deposit ACCOUNT AMOUNT\n"
+	"\n"
+	"The issuer's books, in double entry: every posting sums to zero, so the\n"
+	"balances of all accounts add up to zero. list shows each account's balance\n"
+	"in minor units of the issuer's currency (--json: one object per line).\n"
+	"deposit puts AMOUNT (in minor units, e.g. 10000 for 100.00 EUR) into a\n"
+	"holder's simulated bank account, bank:NAME, from world:deposits; top-up\n"
+	"jobs then pay from it (job add ... top-up AMOUNT --from bank:NAME). All take\n"
+	"--db URL.\n";
+
+static int cmd_ledger(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *db = NULL;
+	bool json = false;
+	struct ec_error err;
+	struct store *st;
+	int c, rc;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': db = optarg; break;
+		case 'j': json = true; break;
+		case 'h': fputs(usage_ledger, stdout); return 0;
+		default: return usage_error("unknown option.", usage_ledger);
+		}
+	}
+	char **args = argv + optind;
+	int nargs = argc - optind;
+	if (nargs == 3 && strcmp(args[0], "deposit") == 0) {
+		char *end;
+		long long amount = strtoll(args[2], &end, 10);
+		if (!ledger_name_ok(args[1]) || strncmp(args[1], "bank:", 5) != 0)
+			return usage_error("deposit goes to a bank:NAME account.", usage_ledger);
+		if (*end || end == args[2] || amount <= 0 || amount > UINT32_MAX)
+			return usage_error("deposit takes an amount in minor units, more than zero.",
+					   usage_ledger);
+		if ((rc = open_db(db, &st)))
+			return rc;
+		struct ledger_line lines[2] = { { LEDGER_DEPOSITS, -amount }, { args[1], amount } };
+		char ref[LEDGER_REF_MAX];
+		long long balance = 0;
+		char id[SERAM_SESSION_ID_MAX + 1];
+		seram_new_session_id(id);
+		snprintf(ref, sizeof(ref), "deposit/%s", id);
+		enum ec_status s = store_begin(st, &err);
+		if (s == EC_OK && (s = ledger_post(st, ref, lines, 2, NULL, &err)) == EC_OK &&
+		    (s = ledger_balance(st, args[1], &balance, &err)) == EC_OK)
+			s = store_commit(st, &err);
+		else if (s != EC_OK)
+			store_rollback(st);
+		store_close(st);
+		if (s != EC_OK)
+			return fail(&err, 2);
+		printf("%s: %lld deposited, balance %lld\n", args[1], amount, balance);
+		return 0;
+	}
+	if (nargs > 1 || (nargs == 1 && strcmp(args[0], "list") != 0))
+		return usage_error("ledger takes list or deposit ACCOUNT AMOUNT.", usage_ledger);
+	struct ledger_account *acc;
+	size_t n;
+	long long sum;
+	if ((rc = open_db(db, &st)))
+		return rc;
+	enum ec_status s = ledger_accounts(st, &acc, &n, &sum, &err);
+	store_close(st);
+	if (s != EC_OK)
+		return fail(&err, 2);
+	for (size_t i = 0; i < n; i++) {
+		if (json)
+			printf("{\"account\":\"%s\",\"balance\":%lld}\n", acc[i].name, acc[i].balance);
+		else
+			printf("%-40s %14lld\n", acc[i].name, acc[i].balance);
+	}
+	if (!json)
+		printf("%-40s %14lld\n", "(sum: zero when the books balance)", sum);
+	free(acc);
+	return sum == 0 ? 0 : 1;
+}
+
 static int cmd_migrate(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -550,6 +644,8 @@ int main(int argc, char **argv)
 		return cmd_serve(argc - 1, argv + 1);
 	if (strcmp(argv[1], "job") == 0)
 		return cmd_job(argc - 1, argv + 1);
+	if (strcmp(argv[1], "ledger") == 0)
+		return cmd_ledger(argc - 1, argv + 1);
 	if (strcmp(argv[1], "migrate") == 0)
 		return cmd_migrate(argc - 1, argv + 1);
 	fprintf(stderr, "ecard-server: unknown command \"%s\".\n\n%s", argv[1], usage_main);

@@ -29,6 +29,7 @@
 #include "gp_proto.h"
 #include "hex.h"
 #include "iso7816.h"
+#include "ledger.h"
 #include "scp03.h"
 #include "scp03_host.h"
 #include "seram.h"
@@ -64,6 +65,7 @@ struct prog {
 	/* top-up: the amount as the operator gave it, read with the
 	 * issuer's currency when the job runs */
 	char amount[EC_AMOUNT_TEXT_MAX];
+	char from[LEDGER_NAME_MAX];	/* the account that pays for it */
 };
 
 static bool aid_param(json_t *params, const char *key, uint8_t *out, size_t *len)
@@ -230,6 +232,12 @@ static enum ec_status prog_open(struct store *st, const struct db_job *job, stru
 			s = ec_error_set(err, EC_ERR_FORMAT, "job %lld names no amount to load.", job->id);
 		else
 			snprintf(p->amount, sizeof(p->amount), "%s", json_string_value(a));
+		json_t *from = json_object_get(params, "from");
+		snprintf(p->from, sizeof(p->from), "%s",
+			 json_is_string(from) ? json_string_value(from) : LEDGER_GRANTS);
+		if (!ledger_name_ok(p->from))
+			s = ec_error_set(err, EC_ERR_FORMAT, "job %lld names no usable account to pay from.",
+					 job->id);
 	} else {
 		s = ec_error_set(err, EC_ERR_FORMAT, "job %lld is of a kind this server does not run (%s).",
 				 job->id, job->kind);
@@ -756,6 +764,20 @@ static bool topup_in_doubt(const struct db_job *j)
 	       t.authorised && !t.done;
 }
 
+/* A top-up that ended without its money on the card gives the money held
+ * for it back; one in doubt keeps it in flight for the books to settle. */
+static enum ec_status topup_refund(struct store *st, const struct db_job *j, struct ec_error *err)
+{
+	char hold[LEDGER_REF_MAX], refund[LEDGER_REF_MAX];
+
+	if (strcmp(j->kind, "top-up") != 0 || strcmp(j->state, DB_JOB_DONE) == 0 ||
+	    db_job_pending(j) || topup_in_doubt(j))
+		return EC_OK;
+	snprintf(hold, sizeof(hold), "top-up/%lld/hold", j->id);
+	snprintf(refund, sizeof(refund), "top-up/%lld/refund", j->id);
+	return ledger_reverse(st, hold, refund, NULL, err);
+}
+
 /* A session ended by an error that another contact may not repeat. */
 static void job_setback(struct ctx *c, const char *message)
 {
@@ -842,6 +864,20 @@ static enum ec_status topup_start(struct ctx *c, struct ec_error *err)
 		end_session(c, true, why.text);
 		return EC_OK;
 	}
+	/* The money is held before the card is asked: from the account that
+	 * pays to the loads in flight (once, whatever the sessions). */
+	char ref[LEDGER_REF_MAX];
+	snprintf(ref, sizeof(ref), "top-up/%lld/hold", c->job.id);
+	struct ledger_line hold[2] = { { c->prog.from, -(long long)t.amount },
+				       { LEDGER_IN_FLIGHT, (long long)t.amount } };
+	enum ec_status s = ledger_post(c->st, ref, hold, 2, NULL, &why);
+	if (s == EC_ERR_CHECK) {
+		job_finish(c, DB_JOB_FAILED, why.text);
+		end_session(c, true, why.text);
+		return EC_OK;
+	}
+	if (s != EC_OK)
+		return ec_error_set(err, s, "%s", why.text);
 	return topup_send(c, &t, t.authorised ? TU_ASK_LAST : TU_ASK, err);
 }
 
@@ -1038,6 +1074,16 @@ static enum ec_status on_topup(struct ctx *c, const struct seram_report *rep, st
 		v = topup_judge_ask(issuer, c->sess->card, &t, c->step.tu == TU_ASK_LAST, a, &why);
 	switch (v) {
 	case TOPUP_CREDITED: {
+		/* Proven on the card: from the loads in flight to the card. */
+		char ref[LEDGER_REF_MAX], account[LEDGER_NAME_MAX];
+		snprintf(ref, sizeof(ref), "top-up/%lld/credit", c->job.id);
+		snprintf(account, sizeof(account), "card:");
+		hex_encode(t.load.serial, PURSE_SERIAL_LEN, account + 5);
+		struct ledger_line credit[2] = { { LEDGER_IN_FLIGHT, -(long long)t.amount },
+						 { account, (long long)t.amount } };
+		enum ec_status s = ledger_post(c->st, ref, credit, 2, NULL, err);
+		if (s != EC_OK)
+			return s;
 		char *progress = topup_save(&t);
 		if (!progress)
 			return ec_error_set(err, EC_ERR_ARG, "out of memory saving a top-up.");
@@ -1394,6 +1440,8 @@ int ota_report(struct store *st, const struct ota_config *cfg, const char *sessi
 	}
 	if (s != EC_OK)
 		goto fail;
+	if (c.have_job && (s = topup_refund(st, &c.job, err)) != EC_OK)
+		goto fail;
 	if (c.have_job && (s = db_job_save(st, &c.job, err)) != EC_OK)
 		goto fail;
 	free(sess.step);
@@ -1602,7 +1650,7 @@ enum ec_status ota_add_put_keys(struct store *st, const char *card, long long *i
 }
 
 enum ec_status ota_add_topup(struct store *st, const char *card, const char *amount,
-			     long long *id, struct ec_error *err)
+			     const char *from, long long *id, struct ec_error *err)
 {
 	struct db_job job;
 	const char *code = amount + strcspn(amount, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
@@ -1624,7 +1672,11 @@ enum ec_status ota_add_topup(struct store *st, const char *card, const char *amo
 	memset(&job, 0, sizeof(job));
 	snprintf(job.card, sizeof(job.card), "%s", card);
 	snprintf(job.kind, sizeof(job.kind), "top-up");
-	return add_job(st, &job, json_pack("{s:s}", "amount", amount), id, err);
+	if (from && !ledger_name_ok(from))
+		return ec_error_set(err, EC_ERR_ARG, "\"%s\" is not an account to pay from (bank:NAME).",
+				    from);
+	return add_job(st, &job, json_pack("{s:s, s:s}", "amount", amount, "from",
+					   from ? from : LEDGER_GRANTS), id, err);
 }
 
 enum ec_status ota_cancel(struct store *st, long long id, struct ec_error *err)
@@ -1645,6 +1697,8 @@ enum ec_status ota_cancel(struct store *st, long long id, struct ec_error *err)
 		snprintf(job.state, sizeof(job.state), DB_JOB_CANCELLED);
 		snprintf(job.message, sizeof(job.message), "cancelled by the operator");
 		s = db_job_save(st, &job, err);
+		if (s == EC_OK)
+			s = topup_refund(st, &job, err);
 	}
 	db_job_free(&job);
 	if (s == EC_OK)

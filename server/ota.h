@@ -122,9 +122,12 @@ enum ec_status ota_add_delete(struct store *st, const char *card, const uint8_t 
 enum ec_status ota_add_put_keys(struct store *st, const char *card, long long *id,
 				struct ec_error *err);
 /* Load amount ("20.00", "20.00 EUR": the issuer's currency) onto the
- * card's wallet online (topup.h; needs the server's --issuer). */
+ * card's wallet online (topup.h; needs the server's --issuer), paid from
+ * the ledger account from (NULL: issuer:grants, ledger.h): held when the
+ * job starts, booked to card:SERIAL when the card proves the credit, given
+ * back when the job ends without it, kept in flight while in doubt. */
 enum ec_status ota_add_topup(struct store *st, const char *card, const char *amount,
-			     long long *id, struct ec_error *err);
+			     const char *from, long long *id, struct ec_error *err);
 /* Cancel a pending job: EC_ERR_ARG when it has ended already, or when it is
  * a top-up whose CREDIT went out unconfirmed (only the card can end it). */
 enum ec_status ota_cancel(struct store *st, long long id, struct ec_error *err);

@@ -568,7 +568,7 @@ static long card_balance(void)
 static long queue_topup(const char *amount)
 {
 	cr_assert_eq(run("ecard-server", "job", "add", "--db", db, "--card", card_id, "top-up", amount,
-			 NULL), 0, "%s", out);
+			 "--from", "bank:holder", NULL), 0, "%s", out);
 	long id = 0;
 	cr_assert_eq(sscanf(out, "job %ld", &id), 1, "%s", out);
 	return id;
@@ -592,6 +592,8 @@ Test(ota_topup_it, cut_and_killed_at_every_step_credited_once, .init = setup_iss
 	url_of(nf_port, url, sizeof(url));
 	learn_card(url);
 	cr_assert_eq(card_balance(), 0);
+	cr_assert_eq(run("ecard-server", "ledger", "deposit", "bank:holder", "50000", "--db", db, NULL), 0,
+		     "%s", out);
 	for (size_t k = 0; k < 4; k++) {
 		for (long at = 1;; at++) {
 			long base = nf_value("status", "requests=");
@@ -641,7 +643,12 @@ Test(ota_topup_it, cut_and_killed_at_every_step_credited_once, .init = setup_iss
 			kills++;
 		}
 	}
-	printf("ota: top-ups cut at %ld points and the server killed at %ld, each credited once (balance %ld.%02ld)\n",
+	/* The books balance, and the bank paid exactly what the card holds. */
+	cr_assert_eq(run("ecard-server", "ledger", "list", "--json", "--db", db, NULL), 0, "%s", out);
+	const char *bank = strstr(out, "\"bank:holder\"");
+	cr_assert_not_null(bank, "%s", out);
+	cr_assert_eq(strtol(strstr(bank, "\"balance\":") + 10, NULL, 10), 50000 - expected, "%s", out);
+	printf("ota: top-ups cut at %ld points and the server killed at %ld, each credited once (balance %ld.%02ld), the books balanced\n",
 	       cuts, kills, expected / 100, expected % 100);
 	cr_assert_geq(cuts, 8);
 	cr_assert_geq(kills, 4);

@@ -12,7 +12,9 @@
 #include <string.h>
 
 #include "cursor.h"
+#include "hex.h"
 #include "iso7816.h"
+#include "ledger.h"
 #include "ota_fixture.h"
 #include "perso.h"
 #include "purse.h"
@@ -51,12 +53,65 @@ static struct ec_purse_data purse(void)
 	return pd;
 }
 
-static long long queue_topup(const char *amount)
+static long long queue_topup_from(const char *amount, const char *from)
 {
 	struct ec_error err = { 0 };
 	long long id;
-	cr_assert_eq(ota_add_topup(db, card_id, amount, &id, &err), EC_OK, "%s", err.text);
+	cr_assert_eq(ota_add_topup(db, card_id, amount, from, &id, &err), EC_OK, "%s", err.text);
 	return id;
+}
+
+static long long queue_topup(const char *amount)
+{
+	return queue_topup_from(amount, NULL);
+}
+
+/* ---- the books ---- */
+
+#define ALICE "bank:alice"
+
+static void deposit(const char *account, long long amount)
+{
+	struct ec_error err = { 0 };
+	struct ledger_line l[2] = { { LEDGER_DEPOSITS, -amount }, { account, amount } };
+	static int n;
+	char ref[32];
+	snprintf(ref, sizeof(ref), "test-deposit/%d", ++n);
+	cr_assert_eq(store_begin(db, &err), EC_OK, "%s", err.text);
+	cr_assert_eq(ledger_post(db, ref, l, 2, NULL, &err), EC_OK, "%s", err.text);
+	cr_assert_eq(store_commit(db, &err), EC_OK, "%s", err.text);
+}
+
+static long long balance_of(const char *account)
+{
+	struct ec_error err = { 0 };
+	long long b;
+	cr_assert_eq(ledger_balance(db, account, &b, &err), EC_OK, "%s", err.text);
+	return b;
+}
+
+/* The books balance, nothing is left in flight, and they hold for the
+ * card what the card holds. */
+static void assert_books(const char *when, uint32_t card_balance)
+{
+	struct ledger_account *acc;
+	struct ec_error err = { 0 };
+	struct ec_purse_data pd;
+	size_t n;
+	long long sum;
+	char account[LEDGER_NAME_MAX] = "card:";
+
+	cr_assert_eq(ledger_accounts(db, &acc, &n, &sum, &err), EC_OK, "%s", err.text);
+	free(acc);
+	cr_assert_eq(sum, 0, "%s: the books do not balance (%lld)", when, sum);
+	cr_assert_eq(balance_of(LEDGER_IN_FLIGHT), 0, "%s: %lld in flight", when,
+		     balance_of(LEDGER_IN_FLIGHT));
+	cr_assert_eq(ec_wallet_select(&card.pc, &err), EC_OK, "%s", err.text);
+	cr_assert_eq(ec_wallet_purse_data(&card.pc, &pd, &err), EC_OK, "%s", err.text);
+	cr_assert_eq(pd.balance, card_balance, "%s: the card holds %u", when, pd.balance);
+	hex_encode(pd.serial, PURSE_SERIAL_LEN, account + 5);
+	cr_assert_eq(balance_of(account), (long long)pd.balance, "%s: the books say %lld for the card, it holds %u",
+		     when, balance_of(account), pd.balance);
 }
 
 static void assert_job(long long id, const char *state, const char *says)
@@ -76,7 +131,8 @@ Test(topup, credited_once_with_the_new_balance_and_refused_above_the_maximum)
 	struct ec_error err = { 0 };
 
 	start_personalized();
-	long long first = queue_topup("20.00");
+	deposit(ALICE, 10000);
+	long long first = queue_topup_from("20.00", ALICE);
 	long long second = queue_topup("5.50 EUR");
 	agent_options(&opt);
 	cr_assert_eq(ec_agent_run(&card.pc, &opt, &stats, &err), EC_OK, "%s", err.text);
@@ -89,6 +145,16 @@ Test(topup, credited_once_with_the_new_balance_and_refused_above_the_maximum)
 	struct ec_purse_data pd = purse();
 	cr_assert_eq(pd.balance, 2550);
 	cr_assert_eq(pd.counter, 2);
+	assert_books("two top-ups", 2550);
+	cr_assert_eq(balance_of(ALICE), 8000);
+	cr_assert_eq(balance_of(LEDGER_GRANTS), -550);
+
+	/* More than the bank account holds: refused before the card is asked. */
+	long long poor = queue_topup_from("90.00", ALICE);
+	cr_assert_eq(ec_agent_run(&card.pc, &opt, &stats, &err), EC_ERR_CARD);
+	assert_job(poor, "failed", "less than");
+	cr_assert_eq(balance_of(ALICE), 8000);
+	assert_books("a top-up the bank refused", 2550);
 
 	/* 500.00 is the most a card holds: the card refuses, nothing is
 	 * authorised, nothing changes. */
@@ -98,18 +164,35 @@ Test(topup, credited_once_with_the_new_balance_and_refused_above_the_maximum)
 	pd = purse();
 	cr_assert_eq(pd.balance, 2550);
 	cr_assert_eq(pd.counter, 2);
+	assert_books("a top-up the card refused: its money given back", 2550);
+	cr_assert_eq(balance_of(LEDGER_GRANTS), -550);
 
 	/* Bad amounts are refused when queued. */
 	long long id;
-	cr_assert_eq(ota_add_topup(db, card_id, "0.00", &id, &err), EC_ERR_ARG);
-	cr_assert_eq(ota_add_topup(db, card_id, "-5", &id, &err), EC_ERR_ARG);
-	cr_assert_eq(ota_add_topup(db, card_id, "5 XYZ", &id, &err), EC_ERR_ARG);
-	cr_assert_eq(ota_add_topup(db, card_id, "5.00 USD", &id, &err), EC_OK, "%s", err.text);
+	cr_assert_eq(ota_add_topup(db, card_id, "0.00", NULL, &id, &err), EC_ERR_ARG);
+	cr_assert_eq(ota_add_topup(db, card_id, "-5", NULL, &id, &err), EC_ERR_ARG);
+	cr_assert_eq(ota_add_topup(db, card_id, "5 XYZ", NULL, &id, &err), EC_ERR_ARG);
+	cr_assert_eq(ota_add_topup(db, card_id, "5.00 USD", NULL, &id, &err), EC_OK, "%s", err.text);
 	/* ...and one in another currency than the issuer's when it runs. */
 	cr_assert_eq(ec_agent_run(&card.pc, &opt, &stats, &err), EC_ERR_CARD);
 	assert_job(id, "failed", "USD");
 	cr_assert_eq(purse().balance, 2550);
+	cr_assert_eq(ota_add_topup(db, card_id, "5.00", "nobody", &id, &err), EC_ERR_ARG,
+		     "an account name is kind:owner");
 	stop_personalized();
+}
+
+/* A card, 20.00 in Alice's bank, a top-up of it queued, and the agent's
+ * options with plan's cut (none when NULL). */
+static long long paid_topup(struct ec_agent_options *opt, struct cut_plan *plan)
+{
+	start_personalized();
+	deposit(ALICE, AMOUNT);
+	long long id = queue_topup_from("20.00", ALICE);
+	agent_options(opt);
+	opt->cut = plan ? cut_once : NULL;
+	opt->cut_arg = plan;
+	return id;
 }
 
 /* Cut at each exchange, before the request and after the answer. */
@@ -124,13 +207,11 @@ Test(topup, a_cut_at_every_exchange_credits_exactly_once, .timeout = 120)
 			struct ec_error err = { 0 };
 			struct cut_plan plan = { .at = at, .answered = answered };
 
-			start_personalized();
-			long long id = queue_topup("20.00");
-			agent_options(&opt);
-			opt.cut = cut_once;
-			opt.cut_arg = &plan;
+			long long id = paid_topup(&opt, &plan);
 			cr_assert_eq(ec_agent_run(&card.pc, &opt, &stats, &err), EC_OK, "cut at %zu (%s): %s",
 				     at, answered ? "answer" : "request", err.text);
+			assert_books("cut", AMOUNT);
+			cr_assert_eq(balance_of(ALICE), 0);
 			assert_job(id, "done", "credited 20.00 EUR");
 			struct ec_purse_data pd = purse();
 			cr_assert_eq(pd.balance, AMOUNT, "cut at %zu: balance %u", at, pd.balance);
@@ -170,11 +251,13 @@ Test(topup, a_credit_in_doubt_waits_for_the_card)
 	db_job_free(&j);
 	cr_assert_eq(ota_cancel(db, id, &err), EC_ERR_ARG);
 	cr_assert(strstr(err.text, "only the card can end it"), "%s", err.text);
+	cr_assert_eq(balance_of(LEDGER_IN_FLIGHT), AMOUNT, "held while in doubt");
 
 	opt.cut = NULL;
 	cr_assert_eq(ec_agent_run(&card.pc, &opt, &stats, &err), EC_OK, "%s", err.text);
 	assert_job(id, "done", "credited 20.00 EUR");
 	cr_assert_eq(purse().balance, AMOUNT);
+	assert_books("in doubt, then settled", AMOUNT);
 	stop_personalized();
 }
 
@@ -187,9 +270,7 @@ Test(topup, a_tear_at_every_write_credits_at_most_once_and_the_job_finishes, .ti
 		struct ec_agent_stats stats;
 		struct ec_error err = { 0 };
 
-		start_personalized();
-		long long id = queue_topup("20.00");
-		agent_options(&opt);
+		long long id = paid_topup(&opt, NULL);
 		opt.reconnect = power_cycle;
 		struct vc_tear_plan plan = { .tear_at = k, .partial = VC_TEAR_PARTIAL_RANDOM, .seed = k };
 		vc_tear_arm(card.storage, &plan);
@@ -202,6 +283,8 @@ Test(topup, a_tear_at_every_write_credits_at_most_once_and_the_job_finishes, .ti
 		struct ec_purse_data pd = purse();
 		cr_assert_eq(pd.balance, AMOUNT, "tear at write %lu: balance %u", k, pd.balance);
 		cr_assert_eq(pd.counter, 1, "tear at write %lu: counter %u", k, pd.counter);
+		assert_books("tear", AMOUNT);
+		cr_assert_eq(balance_of(ALICE), 0);
 		stop_personalized();
 		if (!torn)
 			break;
@@ -265,6 +348,7 @@ Test(topup, an_altered_credit_credits_nothing_then_an_honest_contact_credits_onc
 	cr_assert_eq(ec_agent_run(&card.pc, &opt, &stats, &err), EC_OK, "%s", err.text);
 	assert_job(id, "done", "credited 20.00 EUR");
 	cr_assert_eq(purse().balance, AMOUNT);
+	assert_books("altered, then honest", AMOUNT);
 	stop_personalized();
 }
 
@@ -288,6 +372,27 @@ Test(topup, a_hidden_receipt_is_found_on_the_card_and_nothing_is_loaded_twice)
 	struct ec_purse_data pd = purse();
 	cr_assert_eq(pd.balance, AMOUNT);
 	cr_assert_eq(pd.counter, 1);
+	assert_books("receipt hidden", AMOUNT);
+	stop_personalized();
+}
+
+/* Cancelled after its money was held but before any S2 went out: the
+ * money goes back. */
+Test(topup, a_cancelled_top_up_gives_its_money_back)
+{
+	struct ec_agent_options opt;
+	struct ec_agent_stats stats;
+	struct ec_error err = { 0 };
+	struct cut_plan plan = { .at = 2, .answered = true, .from_then_on = true };
+
+	long long id = paid_topup(&opt, &plan);
+	opt.retry_s = 1;
+	cr_assert_eq(ec_agent_run(&card.pc, &opt, &stats, &err), EC_ERR_NETWORK, "%s", err.text);
+	cr_assert_eq(balance_of(ALICE), 0, "held");
+	cr_assert_eq(balance_of(LEDGER_IN_FLIGHT), AMOUNT);
+	cr_assert_eq(ota_cancel(db, id, &err), EC_OK, "%s", err.text);
+	cr_assert_eq(balance_of(ALICE), AMOUNT, "given back");
+	assert_books("cancelled", 0);
 	stop_personalized();
 }
 
