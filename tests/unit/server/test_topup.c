@@ -96,7 +96,6 @@ static void assert_books(const char *when, uint32_t card_balance)
 {
 	struct ledger_account *acc;
 	struct ec_error err = { 0 };
-	struct ec_purse_data pd;
 	size_t n;
 	long long sum;
 	char account[LEDGER_NAME_MAX] = "card:";
@@ -106,8 +105,7 @@ static void assert_books(const char *when, uint32_t card_balance)
 	cr_assert_eq(sum, 0, "%s: the books do not balance (%lld)", when, sum);
 	cr_assert_eq(balance_of(LEDGER_IN_FLIGHT), 0, "%s: %lld in flight", when,
 		     balance_of(LEDGER_IN_FLIGHT));
-	cr_assert_eq(ec_wallet_select(&card.pc, &err), EC_OK, "%s", err.text);
-	cr_assert_eq(ec_wallet_purse_data(&card.pc, &pd, &err), EC_OK, "%s", err.text);
+	struct ec_purse_data pd = purse();
 	cr_assert_eq(pd.balance, card_balance, "%s: the card holds %u", when, pd.balance);
 	hex_encode(pd.serial, PURSE_SERIAL_LEN, account + 5);
 	cr_assert_eq(balance_of(account), (long long)pd.balance, "%s: the books say %lld for the card, it holds %u",
