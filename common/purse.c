@@ -227,12 +227,21 @@ int purse_debit_record_check(const uint8_t ca_pub[CRYPTO_EC_PUB_LEN],
 			     const uint8_t record[PURSE_DEBIT_RECORD_LEN],
 			     const uint8_t sig[CRYPTO_EC_SIG_LEN])
 {
-	uint8_t id[PURSE_ID_LEN], pub[CRYPTO_EC_PUB_LEN], body[4 + PURSE_DEBIT_RECORD_LEN];
+	uint8_t id[PURSE_ID_LEN], pub[CRYPTO_EC_PUB_LEN];
 	if (purse_cert_check(ca_pub, PURSE_CERT_CARD, card_cert, id, pub) != 1)
 		return 0;
 	/* The certificate must be this card's: its id is the serial. */
 	if (memcmp(id, record, PURSE_SERIAL_LEN) != 0)
 		return 0;
+	return purse_debit_record_verify(pub, record, sig);
+}
+
+int purse_debit_record_verify(const uint8_t card_pub[CRYPTO_EC_PUB_LEN],
+			      const uint8_t record[PURSE_DEBIT_RECORD_LEN],
+			      const uint8_t sig[CRYPTO_EC_SIG_LEN])
+{
+	uint8_t body[4 + PURSE_DEBIT_RECORD_LEN];
+
 	record_body(record, body);
-	return crypto_ecdsa_verify(pub, body, sizeof(body), sig) == 1;
+	return crypto_ecdsa_verify(card_pub, body, sizeof(body), sig) == 1;
 }

@@ -133,5 +133,10 @@ int purse_debit_record_check(const uint8_t ca_pub[CRYPTO_EC_PUB_LEN],
 			     const uint8_t card_cert[PURSE_CERT_LEN],
 			     const uint8_t record[PURSE_DEBIT_RECORD_LEN],
 			     const uint8_t sig[CRYPTO_EC_SIG_LEN]);
+/* The signature alone, under a card key known to be certified (a
+ * certificate checked once for many records). 1 valid, 0 not. */
+int purse_debit_record_verify(const uint8_t card_pub[CRYPTO_EC_PUB_LEN],
+			      const uint8_t record[PURSE_DEBIT_RECORD_LEN],
+			      const uint8_t sig[CRYPTO_EC_SIG_LEN]);
 
 #endif

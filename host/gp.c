@@ -1289,15 +1289,10 @@ enum ec_status ec_gp_set_app_lock(struct ec_gp_session *s, const uint8_t *aid, s
 
 	if (!s || !s->open)
 		return ec_error_set(err, EC_ERR_ARG, "the secure channel is not open: open it before SET STATUS.");
-	if (!aid || aid_len == 0 || aid_len > EC_GP_AID_MAX)
+	size_t len;
+	if (ec_gp_cmd_set_app_status(gp_cla(s), aid, aid_len, lock, cmd, sizeof(cmd), &len) != EC_OK)
 		return ec_error_set(err, EC_ERR_ARG, "SET STATUS needs an AID of 1 to 16 bytes.");
-	cmd[0] = gp_cla(s);
-	cmd[1] = GP_INS_SET_STATUS;
-	cmd[2] = GP_SET_STATUS_APP;	/* an application or a security domain */
-	cmd[3] = lock ? GP_APP_LOCKED_BIT : 0x00;
-	cmd[4] = (uint8_t)aid_len;
-	memcpy(cmd + 5, aid, aid_len);
-	enum ec_status st = ec_gp_exchange(s, what, cmd, 5 + aid_len, NULL, 0, NULL, &sw, err);
+	enum ec_status st = ec_gp_exchange(s, what, cmd, len, NULL, 0, NULL, &sw, err);
 	if (st != EC_OK || sw == SW_OK)
 		return st;
 	aid_text(aid, aid_len, text);

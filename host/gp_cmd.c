@@ -131,6 +131,21 @@ enum ec_status ec_gp_cmd_delete(uint8_t cla, const uint8_t *aid, size_t aid_len,
 	return finish(&w, lc, start, true, out_len);
 }
 
+enum ec_status ec_gp_cmd_set_app_status(uint8_t cla, const uint8_t *aid, size_t aid_len, bool lock,
+					uint8_t *out, size_t cap_len, size_t *out_len)
+{
+	struct writer w;
+
+	if (!aid || aid_len == 0 || aid_len > EC_GP_AID_MAX)
+		return EC_ERR_ARG;
+	writer_init(&w, out, cap_len);
+	uint8_t *lc = header(&w, cla, GP_INS_SET_STATUS, GP_SET_STATUS_APP,
+			     lock ? GP_APP_LOCKED_BIT : 0x00);
+	size_t start = w.len;
+	writer_bytes(&w, aid, aid_len);
+	return finish(&w, lc, start, false, out_len);
+}
+
 enum ec_status ec_gp_cmd_get_data(uint8_t cla, uint16_t tag, uint8_t *out, size_t cap_len,
 				  size_t *out_len)
 {

@@ -46,6 +46,10 @@ enum ec_status ec_gp_cmd_install(uint8_t cla, const struct ec_gp_install *in, ui
 enum ec_status ec_gp_cmd_delete(uint8_t cla, const uint8_t *aid, size_t aid_len, bool related,
 				uint8_t *out, size_t cap_len, size_t *out_len);
 
+/* SET STATUS of an application: locked, or back to where it was (P2 00). */
+enum ec_status ec_gp_cmd_set_app_status(uint8_t cla, const uint8_t *aid, size_t aid_len, bool lock,
+					uint8_t *out, size_t cap_len, size_t *out_len);
+
 /* GET DATA of a two-byte tag (P1 P2), Le 00. */
 enum ec_status ec_gp_cmd_get_data(uint8_t cla, uint16_t tag, uint8_t *out, size_t cap_len,
 				  size_t *out_len);

@@ -26,6 +26,7 @@
 #include "ledger.h"
 #include "ota.h"
 #include "port_file.h"
+#include "server_cli.h"
 #include "store.h"
 
 #define DB_ENV "ECARD_SERVER_DB"
@@ -42,6 +43,10 @@ static const char usage_main[] =
 	"  serve      answer agents (GP SERAM HTTP REST binding, JSON)\n"
 	"  job        queue, list, show and cancel jobs\n"
 	"  ledger     the issuer's books: accounts and deposits\n"
+	"  card       the cards the issuer knows: list, show, block, unblock\n"
+	"  merchant   onboard merchants and list them\n"
+	"  settle     pay merchants for a file of signed debit records\n"
+	"  fraud      the fraud report\n"
 	"  migrate    create the database or bring its schema up to date\n"
 	"\n"
 	"Every command takes --db sqlite:PATH or --db postgresql://... (default:\n"
@@ -99,19 +104,19 @@ static const char usage_job[] =
 	"proves the credit, given back when the job ends without it. SERIAL is the card's identity as its agent gives it (the IC serial\n"
 	"number of its CPLC, in hex). All take --db URL.\n";
 
-static int fail(const struct ec_error *err, int code)
+int fail(const struct ec_error *err, int code)
 {
 	fprintf(stderr, "ecard-server: %s\n", err->text);
 	return code;
 }
 
-static int usage_error(const char *text, const char *usage)
+int usage_error(const char *text, const char *usage)
 {
 	fprintf(stderr, "ecard-server: %s\n\n%s", text, usage);
 	return 2;
 }
 
-static int open_db(const char *url, struct store **st)
+int open_db(const char *url, struct store **st)
 {
 	struct ec_error err;
 
@@ -646,6 +651,14 @@ int main(int argc, char **argv)
 		return cmd_job(argc - 1, argv + 1);
 	if (strcmp(argv[1], "ledger") == 0)
 		return cmd_ledger(argc - 1, argv + 1);
+	if (strcmp(argv[1], "card") == 0)
+		return cmd_card(argc - 1, argv + 1);
+	if (strcmp(argv[1], "merchant") == 0)
+		return cmd_merchant(argc - 1, argv + 1);
+	if (strcmp(argv[1], "settle") == 0)
+		return cmd_settle(argc - 1, argv + 1);
+	if (strcmp(argv[1], "fraud") == 0)
+		return cmd_fraud(argc - 1, argv + 1);
 	if (strcmp(argv[1], "migrate") == 0)
 		return cmd_migrate(argc - 1, argv + 1);
 	fprintf(stderr, "ecard-server: unknown command \"%s\".\n\n%s", argv[1], usage_main);

@@ -21,6 +21,7 @@
 
 #include "amount.h"
 #include "cap.h"
+#include "cards.h"
 #include "crypto.h"
 #include "gp.h"
 #include "gp_cmd.h"
@@ -46,6 +47,7 @@ enum prog_kind {
 	PROG_DELETE,
 	PROG_PUT_KEYS,		/* the card's own keys (issuer, KVN 01) replace its current set */
 	PROG_TOPUP,		/* an online load of the wallet (topup.h), not through the ISD */
+	PROG_LOCK,		/* SET STATUS of an application: lock or unlock */
 };
 
 struct prog {
@@ -62,6 +64,8 @@ struct prog {
 	uint8_t aid[EC_GP_AID_MAX];
 	size_t aid_len;
 	bool related;
+	/* lock */
+	bool lock;
 	/* top-up: the amount as the operator gave it, read with the
 	 * issuer's currency when the job runs */
 	char amount[EC_AMOUNT_TEXT_MAX];
@@ -221,6 +225,15 @@ static enum ec_status prog_open(struct store *st, const struct db_job *job, stru
 		}
 		p->related = json_is_true(json_object_get(params, "related"));
 		p->count = 1;
+	} else if (strcmp(job->kind, "lock") == 0 || strcmp(job->kind, "unlock") == 0) {
+		p->kind = PROG_LOCK;
+		p->lock = strcmp(job->kind, "lock") == 0;
+		if (!aid_param(params, "aid", p->aid, &p->aid_len)) {
+			s = ec_error_set(err, EC_ERR_FORMAT, "job %lld names no AID to %s.", job->id,
+					 job->kind);
+			goto out;
+		}
+		p->count = 1;
 	} else if (strcmp(job->kind, "put-keys") == 0) {
 		p->kind = PROG_PUT_KEYS;
 		p->count = 1;
@@ -261,6 +274,8 @@ static enum ec_status prog_build(const struct prog *p, size_t i, uint8_t *out, s
 		return EC_ERR_ARG;	/* put_keys_command(), topup.h */
 	if (p->kind == PROG_DELETE)
 		return ec_gp_cmd_delete(CLA_GP, p->aid, p->aid_len, p->related, out, cap, len);
+	if (p->kind == PROG_LOCK)
+		return ec_gp_cmd_set_app_status(CLA_GP, p->aid, p->aid_len, p->lock, out, cap, len);
 	if (i == 0)
 		return ec_gp_cmd_install_for_load(CLA_GP, p->cap, NULL, 0, true, out, cap, len);
 	if (i <= p->blocks)
@@ -272,6 +287,8 @@ static const char *prog_command_name(const struct prog *p, size_t i, char *buf, 
 {
 	if (p->kind == PROG_DELETE)
 		return "DELETE";
+	if (p->kind == PROG_LOCK)
+		return p->lock ? "SET STATUS (lock)" : "SET STATUS (unlock)";
 	if (p->kind == PROG_PUT_KEYS)
 		return "PUT KEY";
 	if (p->kind == PROG_TOPUP)
@@ -1082,6 +1099,10 @@ static enum ec_status on_topup(struct ctx *c, const struct seram_report *rep, st
 		struct ledger_line credit[2] = { { LEDGER_IN_FLIGHT, -(long long)t.amount },
 						 { account, (long long)t.amount } };
 		enum ec_status s = ledger_post(c->st, ref, credit, 2, NULL, err);
+		if (s == EC_OK)
+			s = cards_load_booked(c->st, account + 5, t.counter, t.amount, c->job.id, err);
+		if (s == EC_OK)
+			s = cards_reported(c->st, account + 5, c->sess->card, t.balance, t.counter, err);
 		if (s != EC_OK)
 			return s;
 		char *progress = topup_save(&t);
@@ -1095,12 +1116,20 @@ static enum ec_status on_topup(struct ctx *c, const struct seram_report *rep, st
 			 (unsigned long)t.counter);
 		return job_done(c, text, err);
 	}
-	case TOPUP_AUTHORISE:
+	case TOPUP_AUTHORISE: {
+		/* The card's balance and counter, proven by its S1. */
+		char serial[CARD_SERIAL_HEX];
+		hex_encode(t.load.serial, PURSE_SERIAL_LEN, serial);
+		enum ec_status s = cards_reported(c->st, serial, c->sess->card, t.load.balance,
+						  t.load.counter, err);
+		if (s != EC_OK)
+			return s;
 		if (c->step.credits >= TOPUP_CREDITS_PER_SESSION) {
 			job_setback(c, "the card refused CREDIT again and again: the relay alters it");
 			return EC_OK;
 		}
 		return topup_send(c, &t, TU_CREDIT, err);
+	}
 	case TOPUP_ASK_AGAIN:
 		return topup_send(c, &t, TU_ASK, err);
 	case TOPUP_REFUSED:
@@ -1633,6 +1662,21 @@ enum ec_status ota_add_delete(struct store *st, const char *card, const uint8_t 
 	snprintf(job.card, sizeof(job.card), "%s", card);
 	snprintf(job.kind, sizeof(job.kind), "delete");
 	json_t *params = json_pack("{s:i, s:b}", "level", level, "related", 1);
+	put_aid(params, "aid", aid, aid_len);
+	return add_job(st, &job, params, id, err);
+}
+
+enum ec_status ota_add_lock(struct store *st, const char *card, const uint8_t *aid, size_t aid_len,
+			    bool lock, long long *id, struct ec_error *err)
+{
+	struct db_job job;
+
+	if (!aid || aid_len == 0 || aid_len > EC_GP_AID_MAX)
+		return ec_error_set(err, EC_ERR_ARG, "SET STATUS needs an AID of 1 to 16 bytes.");
+	memset(&job, 0, sizeof(job));
+	snprintf(job.card, sizeof(job.card), "%s", card);
+	snprintf(job.kind, sizeof(job.kind), "%s", lock ? "lock" : "unlock");
+	json_t *params = json_pack("{s:i}", "level", 0x03);
 	put_aid(params, "aid", aid, aid_len);
 	return add_job(st, &job, params, id, err);
 }

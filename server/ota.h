@@ -116,6 +116,10 @@ enum ec_status ota_add_load(struct store *st, const char *card, const struct ota
 			    long long *id, struct ec_error *err);
 enum ec_status ota_add_delete(struct store *st, const char *card, const uint8_t *aid,
 			      size_t aid_len, uint8_t level, long long *id, struct ec_error *err);
+/* Lock an application on the card (its SELECT then fails: a blocked
+ * card's wallet), or unlock it (SET STATUS through the card manager). */
+enum ec_status ota_add_lock(struct store *st, const char *card, const uint8_t *aid, size_t aid_len,
+			    bool lock, long long *id, struct ec_error *err);
 /* Replace the card's current key set (the test keys, say) with its own:
  * the issuer's master keys diversified with its KDD, version 01 (needs the
  * server's --issuer), at level 33. */
