@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cards.h"
 #include "cursor.h"
 #include "hex.h"
 #include "iso7816.h"
@@ -395,6 +396,49 @@ Test(topup, a_cancelled_top_up_gives_its_money_back)
 }
 
 /* ---- the judge, on answers made with the card's K_load ---- */
+
+Test(topup, the_card_is_known_by_its_top_ups_and_a_blocked_card_is_locked_at_its_next_contact)
+{
+	struct ec_agent_options opt;
+	struct ec_agent_stats stats;
+	struct ec_error err = { 0 };
+	struct card_info ci;
+	char serial_hex[CARD_SERIAL_HEX];
+	long long lock;
+
+	start_personalized();
+	queue_topup("20.00");
+	agent_options(&opt);
+	cr_assert_eq(ec_agent_run(&card.pc, &opt, &stats, &err), EC_OK, "%s", err.text);
+	struct ec_purse_data pd = purse();
+	hex_encode(pd.serial, PURSE_SERIAL_LEN, serial_hex);
+	/* The top-up made the card known: its agent's identity, what it
+	 * said of its balance (proven by its MACs), the load. */
+	cr_assert_eq(cards_get(db, serial_hex, &ci, &err), EC_OK, "%s", err.text);
+	cr_assert_str_eq(ci.se_id, card_id);
+	cr_assert(ci.reported);
+	cr_assert_eq(ci.balance, 2000);
+	cr_assert_eq(ci.counter, 1);
+	cr_assert_eq(ci.loads, 1);
+	cr_assert_eq(ci.books, 2000);
+
+	cr_assert_eq(store_begin(db, &err), EC_OK);
+	cr_assert_eq(cards_set_blocked(db, serial_hex, true, &lock, &err), EC_OK, "%s", err.text);
+	cr_assert_eq(store_commit(db, &err), EC_OK);
+	cr_assert_eq(ec_agent_run(&card.pc, &opt, &stats, &err), EC_OK, "%s", err.text);
+	assert_job(lock, "done", "");
+	/* The wallet cannot be selected any more: no purchase can happen. */
+	cr_assert_neq(ec_wallet_select(&card.pc, &err), EC_OK);
+
+	long long unlock;
+	cr_assert_eq(cards_set_blocked(db, serial_hex, false, &unlock, &err), EC_OK, "%s", err.text);
+	cr_assert_gt(unlock, lock);
+	cr_assert_eq(ec_agent_run(&card.pc, &opt, &stats, &err), EC_OK, "%s", err.text);
+	assert_job(unlock, "done", "");
+	pd = purse();
+	cr_assert_eq(pd.balance, 2000, "the wallet is back as it was");
+	stop_personalized();
+}
 
 static const uint8_t serial[PURSE_SERIAL_LEN] = { 1, 2, 3, 4, 0xCA, 0xFE, 0x00, 0x42 };
 
