@@ -60,6 +60,8 @@ const char *ec_status_text(enum ec_status st)
 		return "there is no such record.";
 	case EC_ERR_NETWORK:
 		return "the server could not be reached, or its answer was lost.";
+	case EC_ERR_LIMIT:
+		return "too many attempts: wait a while before trying again.";
 	}
 	return "libecard reported an unknown status.";
 }

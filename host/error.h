@@ -42,6 +42,7 @@ enum ec_status {
 				   middle of a command: its outcome is unknown */
 	EC_ERR_NOT_FOUND,	/* no such job, session or record */
 	EC_ERR_NETWORK,		/* a server could not be reached, or its answer was lost */
+	EC_ERR_LIMIT,		/* too many attempts: refused without trying, for a while */
 };
 
 /*

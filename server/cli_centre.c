@@ -12,6 +12,7 @@
 #include "cards.h"
 #include "files.h"
 #include "hex.h"
+#include "holders.h"
 #include "issuer.h"
 #include "merchant.h"
 #include "server_cli.h"
@@ -20,13 +21,13 @@
 static const char usage_card[] =
 	"usage: ecard-server card list [--json]\n"
 	"       ecard-server card show SERIAL [--json]\n"
-	"       ecard-server card add SERIAL [--se-id ID] [--certificate HEX]\n"
+	"       ecard-server card add SERIAL [--se-id ID] [--certificate HEX] [--holder EMAIL]\n"
 	"       ecard-server card block SERIAL\n"
 	"       ecard-server card unblock SERIAL\n"
 	"\n"
 	"The cards the issuer knows, by wallet serial (16 hex digits). Cards come in\n"
 	"when they are issued or first topped up over the air; add registers one\n"
-	"issued elsewhere. show tells the balance the card last reported, its books\n"
+	"issued elsewhere (--holder gives it to a holder of the centre). show tells the balance the card last reported, its books\n"
 	"(loads - settled purchases) and what is not settled yet (books - balance,\n"
 	"never below zero for an honest card). block holds the card's records at\n"
 	"settlement and queues a lock job that locks its wallet at its next contact;\n"
@@ -55,6 +56,15 @@ static const char usage_settle[] =
 	"signatures on N threads (default 2). Exit status 0 when every record was\n"
 	"paid (now or before), 1 when some were not. Takes --db URL.\n";
 
+static const char usage_holder[] =
+	"usage: ecard-server holder list [--json]\n"
+	"       ecard-server holder staff EMAIL\n"
+	"       ecard-server holder unstaff EMAIL\n"
+	"\n"
+	"The issuer centre's accounts: holders sign up on its pages (/centre/signup);\n"
+	"staff makes an account one of the issuer's staff, who onboard merchants,\n"
+	"block cards and read the fraud report there. All take --db URL.\n";
+
 static const char usage_fraud[] =
 	"usage: ecard-server fraud [--card SERIAL] [--json]\n"
 	"\n"
@@ -64,7 +74,7 @@ static const char usage_fraud[] =
 	"when it is not empty. Takes --db URL.\n";
 
 enum { OPT_DB = 1, OPT_JSON, OPT_HELP, OPT_ISSUER, OPT_NAME, OPT_CERT, OPT_NEW, OPT_ID,
-       OPT_THREADS, OPT_SE_ID, OPT_CARD };
+       OPT_THREADS, OPT_SE_ID, OPT_CARD, OPT_HOLDER };
 
 static const struct option centre_opts[] = {
 	{ "db", required_argument, NULL, OPT_DB },
@@ -78,11 +88,12 @@ static const struct option centre_opts[] = {
 	{ "threads", required_argument, NULL, OPT_THREADS },
 	{ "se-id", required_argument, NULL, OPT_SE_ID },
 	{ "card", required_argument, NULL, OPT_CARD },
+	{ "holder", required_argument, NULL, OPT_HOLDER },
 	{ NULL, 0, NULL, 0 },
 };
 
 struct centre_args {
-	const char *db, *issuer, *name, *cert, *new_file, *id, *threads, *se_id, *card;
+	const char *db, *issuer, *name, *cert, *new_file, *id, *threads, *se_id, *card, *holder;
 	bool json;
 	char **rest;
 	int nrest;
@@ -108,6 +119,7 @@ static int parse(int argc, char **argv, const char *usage, struct centre_args *a
 		case OPT_THREADS: a->threads = optarg; break;
 		case OPT_SE_ID: a->se_id = optarg; break;
 		case OPT_CARD: a->card = optarg; break;
+		case OPT_HOLDER: a->holder = optarg; break;
 		default: return usage_error("unknown option.", usage);
 		}
 	}
@@ -183,7 +195,12 @@ int cmd_card(int argc, char **argv)
 			store_close(st);
 			return usage_error("--certificate takes the card certificate in hex.", usage_card);
 		}
-		s = cards_add(st, serial, a.se_id, a.cert, 0, &err);
+		struct holder h = { 0 };
+		if (a.holder && (s = holders_find(st, a.holder, &h, &err)) != EC_OK) {
+			store_close(st);
+			return fail(&err, 1);
+		}
+		s = cards_add(st, serial, a.se_id, a.cert, h.id, &err);
 		if (s == EC_OK)
 			printf("card %s known\n", serial);
 	} else if (strcmp(verb, "block") == 0 || strcmp(verb, "unblock") == 0) {
@@ -410,4 +427,57 @@ int cmd_fraud(int argc, char **argv)
 	}
 	free(json);
 	return n ? 1 : 0;
+}
+
+/* ---- holder ---- */
+
+int cmd_holder(int argc, char **argv)
+{
+	struct centre_args a;
+	struct ec_error err;
+	struct store *st;
+	int rc = parse(argc, argv, usage_holder, &a);
+
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	const char *verb = a.nrest ? a.rest[0] : "list";
+	bool list = strcmp(verb, "list") == 0;
+	if ((list && a.nrest > 1) ||
+	    (!list && (a.nrest != 2 || (strcmp(verb, "staff") != 0 && strcmp(verb, "unstaff") != 0))))
+		return usage_error("holder takes list, staff EMAIL or unstaff EMAIL.", usage_holder);
+	if ((rc = open_db(a.db, &st)))
+		return rc;
+	if (!list) {
+		enum ec_status s = holders_set_staff(st, a.rest[1], strcmp(verb, "staff") == 0, &err);
+		store_close(st);
+		if (s != EC_OK)
+			return fail(&err, s == EC_ERR_NOT_FOUND ? 1 : 2);
+		printf("%s is %s\n", a.rest[1], strcmp(verb, "staff") == 0 ? "staff" : "no longer staff");
+		return 0;
+	}
+	struct store_result r;
+	enum ec_status s = store_exec(st, "SELECT id, email, name, staff FROM holders ORDER BY id",
+				      NULL, 0, &r, &err);
+	store_close(st);
+	if (s != EC_OK)
+		return fail(&err, 2);
+	for (size_t i = 0; i < r.rows; i++) {
+		const char *id = store_cell(&r, i, 0), *email = store_cell(&r, i, 1);
+		const char *name = store_cell(&r, i, 2);
+		bool staff = store_cell(&r, i, 3) && strcmp(store_cell(&r, i, 3), "0") != 0;
+		if (a.json) {
+			json_t *o = json_pack("{s:I, s:s, s:s, s:b}", "id",
+					      (json_int_t)strtoll(id ? id : "0", NULL, 10), "email",
+					      email ? email : "", "name", name ? name : "", "staff", staff);
+			char *text = json_dumps(o, JSON_COMPACT);
+			puts(text ? text : "{}");
+			free(text);
+			json_decref(o);
+		} else {
+			printf("%6s  %-40s %s%s\n", id ? id : "", email ? email : "", name ? name : "",
+			       staff ? "  (staff)" : "");
+		}
+	}
+	store_result_free(&r);
+	return 0;
 }

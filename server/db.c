@@ -141,6 +141,36 @@ static const char *const migrations[] = {
 	" certificate TEXT,"
 	" created BIGINT NOT NULL);"
 	"CREATE INDEX fraud_by_serial ON fraud (serial);",
+	/* 6: the issuer centre's holders, their web sessions, attempts to log
+	 * in or sign up (for the rate limits) and card orders (holders.h) */
+	"CREATE TABLE holders ("
+	" id @ID@,"
+	" email TEXT NOT NULL UNIQUE,"
+	" name TEXT NOT NULL,"
+	" password TEXT NOT NULL,"
+	" staff INTEGER NOT NULL DEFAULT 0,"
+	" created BIGINT NOT NULL);"
+	"CREATE TABLE web_sessions ("
+	" id TEXT PRIMARY KEY,"
+	" holder BIGINT,"
+	" csrf TEXT NOT NULL,"
+	" created BIGINT NOT NULL,"
+	" expires BIGINT NOT NULL);"
+	"CREATE INDEX web_sessions_by_expiry ON web_sessions (expires);"
+	"CREATE TABLE web_attempts ("
+	" who TEXT NOT NULL,"
+	" at BIGINT NOT NULL);"
+	"CREATE INDEX web_attempts_by_who ON web_attempts (who, at);"
+	"CREATE TABLE card_orders ("
+	" id @ID@,"
+	" holder BIGINT NOT NULL,"
+	" state TEXT NOT NULL,"
+	" se_id TEXT,"
+	" job BIGINT,"
+	" serial TEXT,"
+	" created BIGINT NOT NULL,"
+	" updated BIGINT NOT NULL);"
+	"CREATE INDEX card_orders_by_holder ON card_orders (holder);",
 };
 
 #define MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -152,14 +182,27 @@ static char *dialect(const struct store *st, const char *sql)
 							    : "INTEGER PRIMARY KEY AUTOINCREMENT";
 	size_t n = strlen(sql) + 64;
 	char *out = malloc(n);
-	const char *at = strstr(sql, "@ID@");
+	size_t k = 0;
 
 	if (!out)
 		return NULL;
-	if (!at)
-		snprintf(out, n, "%s", sql);
-	else
-		snprintf(out, n, "%.*s%s%s", (int)(at - sql), sql, id, at + 4);
+	for (const char *p = sql; *p;) {
+		if (strncmp(p, "@ID@", 4) == 0) {
+			size_t m = strlen(id);
+			char *grown = realloc(out, n += m);
+			if (!grown) {
+				free(out);
+				return NULL;
+			}
+			out = grown;
+			memcpy(out + k, id, m);
+			k += m;
+			p += 4;
+		} else {
+			out[k++] = *p++;
+		}
+	}
+	out[k] = '\0';
 	return out;
 }
 

@@ -16,7 +16,7 @@
 #include "store.h"
 
 /* The schema version this build migrates to. */
-#define DB_SCHEMA_VERSION 5
+#define DB_SCHEMA_VERSION 6
 
 #define DB_KIND_MAX 16
 #define DB_STATE_MAX 16

@@ -25,6 +25,7 @@
 
 #include "db.h"
 #include "files.h"
+#include "web.h"
 #include "seram.h"
 #include "store.h"
 
@@ -85,6 +86,12 @@ struct request {
 	struct MHD_Connection *conn;
 	struct request *next;	/* in the queue */
 	bool handshake;
+	/* a page or an API call of the issuer centre (web.h) */
+	bool web;
+	size_t body_max;
+	char *method, *path, *query, *cookie, *content_type, *authorization, *origin, *host;
+	char client[64];
+	struct web_response wr;
 	char sid[SERAM_SESSION_ID_MAX + 1];
 	char key[SERAM_SESSION_ID_MAX + 1];	/* Idempotency-Key, "" none */
 	int status;
@@ -288,6 +295,124 @@ static const char *idempotency_key(struct MHD_Connection *conn)
 	return k && seram_session_id_ok(k) ? k : NULL;
 }
 
+static const char *route(const char *url);
+
+/* Hand a whole request to the workers. */
+static enum MHD_Result enqueue(struct MHD_Connection *conn, struct http_server *srv,
+			       struct request *req)
+{
+	req->conn = conn;
+	pthread_mutex_lock(&srv->queue_lock);
+	bool open = !srv->stopping;
+	if (open) {
+		req->state = REQ_QUEUED;
+		MHD_suspend_connection(conn);
+		if (srv->tail)
+			srv->tail->next = req;
+		else
+			srv->head = req;
+		srv->tail = req;
+		pthread_cond_signal(&srv->queue_cond);
+	}
+	pthread_mutex_unlock(&srv->queue_lock);
+	if (!open)
+		return reply_error(conn, srv, 503, "the server is stopping");
+	return MHD_YES;
+}
+
+static char *header_copy(struct MHD_Connection *conn, enum MHD_ValueKind kind, const char *name)
+{
+	const char *v = MHD_lookup_connection_value(conn, kind, name);
+	return v ? strdup(v) : NULL;
+}
+
+/* The query's arguments, as MHD decoded them, encoded again. */
+static enum MHD_Result query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+				 const char *value)
+{
+	struct sb *b = cls;
+	(void)kind;
+	if (b->len)
+		sb_put(b, "&");
+	for (int part = 0; part < 2; part++) {
+		const char *t = part ? value : key;
+		if (part)
+			sb_put(b, "=");
+		for (; t && *t; t++) {
+			unsigned char c = (unsigned char)*t;
+			if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			    strchr("-._~", c))
+				sb_printf(b, "%c", c);
+			else
+				sb_printf(b, "%%%02X", c);
+		}
+	}
+	return MHD_YES;
+}
+
+static enum MHD_Result queue_web(struct MHD_Connection *conn, struct http_server *srv,
+				 struct request *req, const char *url, const char *method)
+{
+	if (req->too_big)
+		return reply_error(conn, srv, 413, "the request is too large");
+	struct sb q = { 0 };
+	sb_put(&q, "");
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, query_arg, &q);
+	req->query = q.text;
+	req->method = strdup(method);
+	req->path = strdup(route(url));
+	req->cookie = header_copy(conn, MHD_COOKIE_KIND, WEB_COOKIE);
+	req->content_type = header_copy(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	req->authorization = header_copy(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	req->origin = header_copy(conn, MHD_HEADER_KIND, "Origin");
+	req->host = header_copy(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	if (sa && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, req->client,
+			  sizeof(req->client));
+	else if (sa && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, req->client,
+			  sizeof(req->client));
+	if (!req->query || !req->method || !req->path)
+		return reply_error(conn, srv, 500, "out of memory");
+	return enqueue(conn, srv, req);
+}
+
+/* The answer to a page or an API call, with the headers pages need. */
+static enum MHD_Result web_reply(struct MHD_Connection *conn, struct http_server *srv,
+				 struct request *req)
+{
+	struct web_response *w = &req->wr;
+	struct MHD_Response *r = MHD_create_response_from_buffer(w->len, w->body ? w->body : (char *)"",
+								 MHD_RESPMEM_MUST_FREE);
+	if (!r)
+		return MHD_NO;
+	w->body = NULL;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, w->content_type ? w->content_type : "text/plain");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	MHD_add_response_header(r, "Content-Security-Policy",
+				"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self';"
+				" connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r, "X-Frame-Options", "DENY");
+	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+	if (w->set_cookie[0])
+		MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, w->set_cookie);
+	if (w->location[0])
+		MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, w->location);
+	enum MHD_Result ret = MHD_queue_response(conn, (unsigned)w->status, r);
+	MHD_destroy_response(r);
+	srv->m.bytes_out += w->len;
+	unsigned cls = (unsigned)w->status / 100;
+	if (cls >= 2 && cls <= 5)
+		srv->m.status[cls - 2]++;
+	if (w->status == 404)
+		srv->m.status[4]++;
+	return ret;
+}
+
 static const char *route(const char *url)
 {
 	if (strncmp(url, "/gp/seram/", 10) == 0)
@@ -309,10 +434,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 			return MHD_NO;
 		*con_cls = req;
 		clock_gettime(CLOCK_MONOTONIC, &req->started);
+		const char *p = route(url);
+		req->body_max = HTTP_BODY_MAX;
+		if (strcmp(p, "/handshake") != 0 && strcmp(p, "/remoteManagement") != 0)
+			req->web = web_path(p, &req->body_max);
 		return MHD_YES;
 	}
 	if (*upload_size) {
-		if (!req->too_big && req->len + *upload_size <= HTTP_BODY_MAX) {
+		if (!req->too_big && req->len + *upload_size <= req->body_max) {
 			char *n = realloc(req->body, req->len + *upload_size + 1);
 			if (!n)
 				return MHD_NO;
@@ -326,6 +455,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	if (req->state == REQ_ANSWERED && req->web)
+		return web_reply(conn, srv, req);
 	if (req->state == REQ_ANSWERED) {
 		if (req->status != 200)
 			return reply_error(conn, srv, req->status, req->error);
@@ -347,6 +478,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 			return reply_error(conn, srv, 405, "GET /metrics");
 		return metrics_page(conn, srv);
 	}
+	if (!hs && !rm && req->web)
+		return queue_web(conn, srv, req, url, method);
 	if (!hs && !rm)
 		return reply_error(conn, srv, 404, "no such endpoint: this server has /handshake and /remoteManagement");
 	if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
@@ -362,23 +495,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	snprintf(req->sid, sizeof(req->sid), "%s", sid);
 	const char *key = idempotency_key(conn);
 	snprintf(req->key, sizeof(req->key), "%s", key ? key : "");
-	req->conn = conn;
-	pthread_mutex_lock(&srv->queue_lock);
-	bool open = !srv->stopping;
-	if (open) {
-		req->state = REQ_QUEUED;
-		MHD_suspend_connection(conn);
-		if (srv->tail)
-			srv->tail->next = req;
-		else
-			srv->head = req;
-		srv->tail = req;
-		pthread_cond_signal(&srv->queue_cond);
-	}
-	pthread_mutex_unlock(&srv->queue_lock);
-	if (!open)
-		return reply_error(conn, srv, 503, "the server is stopping");
-	return MHD_YES;
+	return enqueue(conn, srv, req);
 }
 
 /* A worker's part of a request: the store's answer in req. */
@@ -397,6 +514,18 @@ static void answer_request(struct http_server *srv, struct request *req)
 		return;
 	}
 	err.text[0] = '\0';
+	if (req->web) {
+		struct web_request rq = {
+			.method = req->method, .path = req->path, .query = req->query,
+			.body = req->body ? req->body : "", .len = req->len, .cookie = req->cookie,
+			.content_type = req->content_type, .authorization = req->authorization,
+			.origin = req->origin, .host = req->host, .client = req->client,
+		};
+		web_handle(st, &srv->opt.web, &rq, &req->wr);
+		if (req->wr.status == 500)
+			drop_store(srv, st);
+		return;
+	}
 	/* A poll with nothing to do waits a while for a job (long polling). */
 	if (rm && srv->opt.ota.long_poll_ms > 0) {
 		for (long waited = 0; waited < srv->opt.ota.long_poll_ms && !srv->stopping; waited += 250) {
@@ -473,6 +602,15 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (req) {
 		free(req->body);
 		free(req->answer);
+		free(req->method);
+		free(req->path);
+		free(req->query);
+		free(req->cookie);
+		free(req->content_type);
+		free(req->authorization);
+		free(req->origin);
+		free(req->host);
+		free(req->wr.body);
 		free(req);
 		*con_cls = NULL;
 	}

@@ -13,6 +13,7 @@
 
 #include "error.h"
 #include "ota.h"
+#include "web.h"
 
 /* The largest request body taken (413 beyond). */
 #define HTTP_BODY_MAX (1024 * 1024)
@@ -26,6 +27,7 @@ struct http_options {
 	bool insecure;
 	unsigned threads;	/* workers answering handshakes and reports; 0: 2 */
 	struct ota_config ota;
+	struct web_config web;		/* the issuer centre's pages (web.h) */
 	bool quiet;		/* no log line per session */
 	const char *record_dir;	/* NULL, or where every message is written */
 	/*

@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "amount.h"
 #include "config.h"
 #include "db.h"
 #include "hex.h"
@@ -47,6 +48,7 @@ static const char usage_main[] =
 	"  merchant   onboard merchants and list them\n"
 	"  settle     pay merchants for a file of signed debit records\n"
 	"  fraud      the fraud report\n"
+	"  holder     the issuer centre's accounts: list, make staff\n"
 	"  migrate    create the database or bring its schema up to date\n"
 	"\n"
 	"Every command takes --db sqlite:PATH or --db postgresql://... (default:\n"
@@ -58,7 +60,7 @@ static const char usage_serve[] =
 	"usage: ecard-server serve --db URL [--listen ADDR:PORT] (--cert FILE --key FILE | --insecure-http)\n"
 	"                          [--issuer DIR] [--test-keys] [--max-batch BYTES[,COMMANDS]]\n"
 	"                          [--threads N] [--delay MS] [--port-file FILE] [--quiet]\n"
-	"                          [--record DIR] [--long-poll SECONDS]\n"
+	"                          [--record DIR] [--long-poll SECONDS] [--signup-bank AMOUNT]\n"
 	"\n"
 	"  --listen ADDR:PORT   where to listen (default 127.0.0.1:8443; [::1]:PORT for IPv6;\n"
 	"                       port 0 picks a free one, written to --port-file)\n"
@@ -78,9 +80,14 @@ static const char usage_serve[] =
 	"  --long-poll SECONDS  hold an agent's poll up to this long (30 at most) when\n"
 	"                       its card has no job, so that one queued meanwhile runs\n"
 	"                       at once (default 0: answer at once and end the session)\n"
+	"  --signup-bank AMOUNT what a new holder's simulated bank account starts with\n"
+	"                       (100.00 in the issuer's currency)\n"
 	"\n"
 	"Endpoints: POST /handshake, POST /remoteManagement (also under /gp/seram/),\n"
-	"GET /metrics (Prometheus). Stops on SIGINT or SIGTERM.\n";
+	"GET /metrics (Prometheus); the issuer centre's pages under /centre/ (holders\n"
+	"sign up, log in, see their cards and top them up; staff onboard merchants,\n"
+	"block cards and read the fraud report), POST /api/settlement for merchants'\n"
+	"records, GET /api/fraud and GET /api/cards/SERIAL. Stops on SIGINT or SIGTERM.\n";
 
 static const char usage_job[] =
 	"usage: ecard-server job add --card SERIAL load-cap FILE.cap [--install AID [--instance AID]] [--level 03|13|33]\n"
@@ -180,9 +187,11 @@ static int cmd_serve(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "record", required_argument, NULL, 'r' },
 		{ "long-poll", required_argument, NULL, 'L' },
+		{ "signup-bank", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *signup_bank = "100.00";
 	struct http_options o;
 	struct ec_issuer issuer;
 	const char *issuer_dir = NULL, *port_file = NULL;
@@ -233,6 +242,7 @@ static int cmd_serve(int argc, char **argv)
 			o.ota.long_poll_ms = v * 1000;
 			break;
 		}
+		case 'B': signup_bank = optarg; break;
 		case 'h': fputs(usage_serve, stdout); return 0;
 		default: return usage_error("unknown option.", usage_serve);
 		}
@@ -265,6 +275,14 @@ static int cmd_serve(int argc, char **argv)
 		if (ec_issuer_load(issuer_dir, &issuer, &err) != EC_OK)
 			return fail(&err, 2);
 		o.ota.issuer = &issuer;
+		o.web.issuer = &issuer;
+		uint32_t minor;
+		if (ec_amount_parse(signup_bank, issuer.currency, &minor) != EC_AMOUNT_OK) {
+			ec_issuer_wipe(&issuer);
+			return usage_error("--signup-bank takes an amount of the issuer's currency (\"100.00\").",
+					   usage_serve);
+		}
+		o.web.signup_bank = minor;
 	}
 	/* Orders of a few hundred KiB come and go with every report: keep
 	 * them in the heap instead of mapping and unmapping them each time
@@ -657,6 +675,8 @@ int main(int argc, char **argv)
 		return cmd_merchant(argc - 1, argv + 1);
 	if (strcmp(argv[1], "settle") == 0)
 		return cmd_settle(argc - 1, argv + 1);
+	if (strcmp(argv[1], "holder") == 0)
+		return cmd_holder(argc - 1, argv + 1);
 	if (strcmp(argv[1], "fraud") == 0)
 		return cmd_fraud(argc - 1, argv + 1);
 	if (strcmp(argv[1], "migrate") == 0)

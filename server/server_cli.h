@@ -21,5 +21,6 @@ int cmd_card(int argc, char **argv);
 int cmd_merchant(int argc, char **argv);
 int cmd_settle(int argc, char **argv);
 int cmd_fraud(int argc, char **argv);
+int cmd_holder(int argc, char **argv);
 
 #endif

@@ -41,7 +41,7 @@ say "lintian: $(grep -c '^E:' "$work/lintian.log") errors, $(grep -c '^W:' "$wor
 mirror=$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -1)
 mirror=${mirror:-http://deb.debian.org/debian}
 say "debootstrap bookworm from $mirror"
-debootstrap --variant=minbase --include=pcscd,vsmartcard-vpcd,libssl3,libzip4,libusb-1.0-0,libjansson4,libcurl4,libmicrohttpd12,libsqlite3-0,libpq5 \
+debootstrap --variant=minbase --include=pcscd,vsmartcard-vpcd,libssl3,libzip4,libusb-1.0-0,libjansson4,libcurl4,libmicrohttpd12,libsqlite3-0,libpq5,libargon2-1 \
 	bookworm "$root" "$mirror" >"$work/debootstrap.log" 2>&1 || {
 	tail -20 "$work/debootstrap.log"
 	say "debootstrap failed"

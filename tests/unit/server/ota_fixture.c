@@ -92,6 +92,8 @@ void start(size_t batch_bytes)
 		char dir[512];
 		ts_issuer_new("issuer", &issuer, dir, sizeof(dir));
 		o.ota.issuer = &issuer;
+		o.web.issuer = &issuer;
+		o.web.signup_bank = 10000;	/* 100.00 */
 	}
 	o.ota.max_batch_bytes = batch_bytes;
 	o.ota.delay_ms = 0;

@@ -1,0 +1,86 @@
+/*
+ * web.h - the issuer centre's web side without HTTP (DESIGN §7): a request
+ * as the HTTP layer read it, the answer it should give, and the tools the
+ * pages are made with: form fields, HTML escaping, cookies.
+ *
+ * Every page is plain HTML that works without JavaScript; forms are
+ * POSTed as application/x-www-form-urlencoded with the session's CSRF
+ * token. Answers carry a Content-Security-Policy that allows only the
+ * server's own script and style, so markup that slipped into a page
+ * could not run.
+ */
+#ifndef ECARD_SERVER_WEB_H
+#define ECARD_SERVER_WEB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "error.h"
+#include "issuer.h"
+#include "store.h"
+
+/* Request bodies: forms, and a merchant's upload of records. */
+#define WEB_FORM_MAX (64 * 1024)
+#define WEB_UPLOAD_MAX (32 * 1024 * 1024)
+#define WEB_UPLOAD_RECORDS 50000
+
+/* The session cookie (a __Host- cookie: Secure, Path=/, no Domain). */
+#define WEB_COOKIE "__Host-ecard"
+
+struct web_request {
+	const char *method;		/* "GET", "POST", ... */
+	const char *path;		/* without the query */
+	const char *query;		/* after '?', "" none */
+	const char *body;
+	size_t len;
+	const char *cookie;		/* the session cookie's value, NULL none */
+	const char *content_type;	/* NULL none */
+	const char *authorization;	/* NULL none */
+	const char *origin;		/* NULL none */
+	const char *host;		/* NULL none */
+	const char *client;		/* the client's address, as text */
+};
+
+struct web_response {
+	int status;
+	const char *content_type;	/* static */
+	char *body;			/* malloc'd */
+	size_t len;
+	char set_cookie[256];		/* "" none */
+	char location[512];		/* "" none: for 303 */
+};
+
+struct web_config {
+	const struct ec_issuer *issuer;	/* NULL: no top-ups, no settlement */
+	long long signup_bank;		/* minor units a new holder's bank account gets */
+};
+
+/* Whether the HTTP layer should give path to web_handle(), and the
+ * largest body it takes for it. */
+bool web_path(const char *path, size_t *body_max);
+
+/* Answer one request: rs filled, rs->body malloc'd (free it). */
+void web_handle(struct store *st, const struct web_config *cfg, const struct web_request *rq,
+		struct web_response *rs);
+
+/* ---- tools for the pages ---- */
+
+/* A growing text. On running out of memory it stays empty and failed. */
+struct sb {
+	char *text;
+	size_t len, cap;
+	bool failed;
+};
+void sb_put(struct sb *b, const char *s);
+void sb_printf(struct sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* s with & < > " ' escaped, for HTML text and quoted attributes. */
+void sb_html(struct sb *b, const char *s);
+
+/* A field of a urlencoded form (or query), decoded into out (cap bytes):
+ * false when it is missing, too long, or not UTF-8 text without NUL. */
+bool web_field(const char *form, size_t len, const char *name, char *out, size_t cap);
+
+/* The value of cookie name in a Cookie header, into out. */
+bool web_cookie(const char *header, const char *name, char *out, size_t cap);
+
+#endif
