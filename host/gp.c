@@ -1067,27 +1067,13 @@ enum ec_status ec_gp_install_for_personalization(struct ec_gp_session *s, const 
 						 struct ec_error *err)
 {
 	uint8_t cmd[5 + 3 + EC_GP_AID_MAX + 3], answer[1];
-	size_t n = 0;
-	struct writer w;
+	size_t n = 0, len;
 
 	if (!s || !s->open)
 		return ec_error_set(err, EC_ERR_ARG, "the secure channel is not open: open it before INSTALL.");
-	if (!aid || aid_len == 0 || aid_len > EC_GP_AID_MAX)
+	if (ec_gp_cmd_install_for_perso(gp_cla(s), aid, aid_len, cmd, sizeof(cmd), &len) != EC_OK)
 		return ec_error_set(err, EC_ERR_ARG, "an application AID has 1 to 16 bytes.");
-	writer_init(&w, cmd, sizeof(cmd));
-	writer_u8(&w, gp_cla(s));
-	writer_u8(&w, GP_INS_INSTALL);
-	writer_u8(&w, GP_INSTALL_FOR_PERSONALIZATION);
-	writer_u8(&w, 0x00);
-	writer_u8(&w, (uint8_t)(3 + aid_len + 3));
-	writer_u8(&w, 0x00);	/* no load file */
-	writer_u8(&w, 0x00);	/* no module */
-	writer_u8(&w, (uint8_t)aid_len);
-	writer_bytes(&w, aid, aid_len);
-	writer_u8(&w, 0x00);	/* no privileges */
-	writer_u8(&w, 0x00);	/* no parameters */
-	writer_u8(&w, 0x00);	/* no token */
-	return ec_gp_command(s, what, cmd, w.len, answer, sizeof(answer), &n, err);
+	return ec_gp_command(s, what, cmd, len, answer, sizeof(answer), &n, err);
 }
 
 enum ec_status ec_gp_store_data(struct ec_gp_session *s, uint8_t p1, uint8_t block, bool encrypt,
@@ -1095,43 +1081,24 @@ enum ec_status ec_gp_store_data(struct ec_gp_session *s, uint8_t p1, uint8_t blo
 				size_t *answer_len, const char *what, struct ec_error *err)
 {
 	uint8_t cmd[5 + EC_GP_STORE_DATA_MAX], none[1];
-	enum ec_status st = EC_OK;
-	size_t n = len, got = 0;
+	enum ec_status st;
+	size_t n, got = 0;
 
 	if (answer_len)
 		*answer_len = 0;
 	if (!s || !s->open)
 		return ec_error_set(err, EC_ERR_ARG, "the secure channel is not open: open it before STORE DATA.");
-	if (len > (encrypt ? EC_GP_STORE_DATA_DEK_MAX : EC_GP_STORE_DATA_MAX) || (len && !data))
-		return ec_error_set(err, EC_ERR_ARG, "a STORE DATA block is too long: this is a bug in ecard.");
 	if (encrypt && s->scp != EC_GP_SCP03)
 		return ec_error_set(err, EC_ERR_ARG,
 				    "data encrypted with the DEK goes through SCP03: SCP02 cannot carry it.");
-	cmd[0] = gp_cla(s);
-	cmd[1] = GP_INS_STORE_DATA;
-	cmd[2] = (uint8_t)(p1 | (encrypt ? GP_STORE_DATA_ENCRYPTED : 0));
-	cmd[3] = block;
-	if (len)
-		memcpy(cmd + 5, data, len);
-	if (encrypt) {
-		struct scp03_keys k;
-		cmd[5 + n++] = 0x80;
-		while (n % 16)
-			cmd[5 + n++] = 0x00;
-		memset(&k, 0, sizeof(k));
-		memcpy(k.dek, s->keys.dek, sizeof(k.dek));
-		k.len = s->keys.len;
-		k.kvn = s->keys.kvn;
-		if (scp03_dek_encrypt(&k, cmd + 5, n, cmd + 5) != SCP03_OK)
-			st = ec_error_set(err, EC_ERR_CRYPTO,
-					  "encrypting with the DEK failed: check the OpenSSL installation.");
-		crypto_wipe(&k, sizeof(k));
-	}
-	cmd[4] = (uint8_t)n;
+	st = ec_gp_cmd_store_data(gp_cla(s), p1, block, encrypt ? s->keys.dek : NULL, s->keys.len,
+				  data, len, cmd, sizeof(cmd), &n);
+	if (st == EC_ERR_CRYPTO)
+		return ec_error_set(err, st, "encrypting with the DEK failed: check the OpenSSL installation.");
+	if (st != EC_OK)
+		return ec_error_set(err, EC_ERR_ARG, "a STORE DATA block is too long: this is a bug in ecard.");
 	/* No answer buffer: room for nothing, so any data is a format error. */
-	if (st == EC_OK)
-		st = ec_gp_command(s, what, cmd, n ? 5 + n : 4, answer ? answer : none,
-				   answer ? cap : 0, &got, err);
+	st = ec_gp_command(s, what, cmd, n, answer ? answer : none, answer ? cap : 0, &got, err);
 	if (st == EC_OK && answer_len)
 		*answer_len = got;
 	crypto_wipe(cmd, sizeof(cmd));

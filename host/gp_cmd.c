@@ -131,6 +131,59 @@ enum ec_status ec_gp_cmd_delete(uint8_t cla, const uint8_t *aid, size_t aid_len,
 	return finish(&w, lc, start, true, out_len);
 }
 
+enum ec_status ec_gp_cmd_install_for_perso(uint8_t cla, const uint8_t *aid, size_t aid_len,
+					   uint8_t *out, size_t cap_len, size_t *out_len)
+{
+	struct writer w;
+
+	if (!aid || aid_len == 0 || aid_len > EC_GP_AID_MAX)
+		return EC_ERR_ARG;
+	writer_init(&w, out, cap_len);
+	uint8_t *lc = header(&w, cla, GP_INS_INSTALL, GP_INSTALL_FOR_PERSONALIZATION, 0x00);
+	size_t start = w.len;
+	writer_u8(&w, 0x00);	/* no load file */
+	writer_u8(&w, 0x00);	/* no module */
+	writer_u8(&w, (uint8_t)aid_len);
+	writer_bytes(&w, aid, aid_len);
+	writer_u8(&w, 0x00);	/* no privileges */
+	writer_u8(&w, 0x00);	/* no parameters */
+	writer_u8(&w, 0x00);	/* no token */
+	return finish(&w, lc, start, false, out_len);
+}
+
+enum ec_status ec_gp_cmd_store_data(uint8_t cla, uint8_t p1, uint8_t block, const uint8_t *dek,
+				    size_t dek_len, const uint8_t *data, size_t len, uint8_t *out,
+				    size_t cap_len, size_t *out_len)
+{
+	size_t n = len;
+
+	if (len > (dek ? EC_GP_STORE_DATA_DEK_MAX : EC_GP_STORE_DATA_MAX) || (len && !data) ||
+	    cap_len < 5 + EC_GP_STORE_DATA_MAX)
+		return EC_ERR_ARG;
+	out[0] = cla;
+	out[1] = GP_INS_STORE_DATA;
+	out[2] = (uint8_t)(p1 | (dek ? GP_STORE_DATA_ENCRYPTED : 0));
+	out[3] = block;
+	if (len)
+		memcpy(out + 5, data, len);
+	if (dek) {
+		struct scp03_keys k;
+		out[5 + n++] = 0x80;
+		while (n % 16)
+			out[5 + n++] = 0x00;
+		memset(&k, 0, sizeof(k));
+		memcpy(k.dek, dek, dek_len);
+		k.len = dek_len;
+		enum scp03_status ss = scp03_dek_encrypt(&k, out + 5, n, out + 5);
+		crypto_wipe(&k, sizeof(k));
+		if (ss != SCP03_OK)
+			return EC_ERR_CRYPTO;
+	}
+	out[4] = (uint8_t)n;
+	*out_len = n ? 5 + n : 4;
+	return EC_OK;
+}
+
 enum ec_status ec_gp_cmd_set_app_status(uint8_t cla, const uint8_t *aid, size_t aid_len, bool lock,
 					uint8_t *out, size_t cap_len, size_t *out_len)
 {

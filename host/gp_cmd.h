@@ -46,6 +46,21 @@ enum ec_status ec_gp_cmd_install(uint8_t cla, const struct ec_gp_install *in, ui
 enum ec_status ec_gp_cmd_delete(uint8_t cla, const uint8_t *aid, size_t aid_len, bool related,
 				uint8_t *out, size_t cap_len, size_t *out_len);
 
+/* INSTALL [for personalization] of an application. */
+enum ec_status ec_gp_cmd_install_for_perso(uint8_t cla, const uint8_t *aid, size_t aid_len,
+					   uint8_t *out, size_t cap_len, size_t *out_len);
+
+/*
+ * STORE DATA of one block: data (len bytes, EC_GP_STORE_DATA_MAX at most)
+ * in clear, or with dek (dek_len bytes: the static DEK) padded 80 00.. and
+ * encrypted, P1's encryption bits set (EC_GP_STORE_DATA_DEK_MAX at most);
+ * P2 is the block number. out needs 5 + EC_GP_STORE_DATA_MAX bytes. It may
+ * hold secrets: wipe it after use.
+ */
+enum ec_status ec_gp_cmd_store_data(uint8_t cla, uint8_t p1, uint8_t block, const uint8_t *dek,
+				    size_t dek_len, const uint8_t *data, size_t len, uint8_t *out,
+				    size_t cap_len, size_t *out_len);
+
 /* SET STATUS of an application: locked, or back to where it was (P2 00). */
 enum ec_status ec_gp_cmd_set_app_status(uint8_t cla, const uint8_t *aid, size_t aid_len, bool lock,
 					uint8_t *out, size_t cap_len, size_t *out_len);

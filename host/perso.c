@@ -28,29 +28,54 @@ static void put_tlv(struct writer *w, uint8_t tag, const uint8_t *value, size_t 
 	writer_bytes(w, value, len);
 }
 
-/*
- * The issuer's part, once the card made its key pair: answer (len bytes,
- * the answer to what) must be the card's serial and an uncompressed P-256
- * public key; K_load is derived from the serial and the key certified.
- */
-static enum ec_status certify_card(const struct ec_issuer *issuer, const char *what,
-				   const uint8_t *answer, size_t len,
-				   uint8_t serial[PURSE_SERIAL_LEN], uint8_t kload[PURSE_KEY_LEN],
-				   uint8_t cert[PURSE_CERT_LEN], struct ec_error *err)
+enum ec_status ec_perso_certify(const struct ec_issuer *issuer, const char *what,
+				const uint8_t *answer, size_t len, uint8_t serial[PURSE_SERIAL_LEN],
+				uint8_t cert[PURSE_CERT_LEN], struct ec_error *err)
 {
 	if (len != WALLET_KEY_PAIR_RESPONSE_LEN || answer[PURSE_SERIAL_LEN] != 0x04)
 		return ec_error_set(err, EC_ERR_FORMAT,
 				    "the card's answer to %s is not a serial and an uncompressed P-256 key (%zu bytes): is this an ecard wallet?",
 				    what, len);
 	memcpy(serial, answer, PURSE_SERIAL_LEN);
-	if (purse_derive_kload(issuer->master_key, serial, kload) != 0 ||
-	    purse_cert_make(issuer->ca_priv, PURSE_CERT_CARD, serial, answer + PURSE_SERIAL_LEN, cert) != 0)
+	if (purse_cert_make(issuer->ca_priv, PURSE_CERT_CARD, serial, answer + PURSE_SERIAL_LEN, cert) != 0)
 		return ec_error_set(err, EC_ERR_CRYPTO,
-				    "deriving the card's keys or signing its certificate failed: check the OpenSSL installation.");
+				    "signing the card's certificate failed: check the OpenSSL installation.");
 	return EC_OK;
 }
 
-/* ---- personalization through the card manager ---- */
+enum ec_status ec_perso_wallet_data(const struct ec_issuer *issuer,
+				    const uint8_t serial[PURSE_SERIAL_LEN],
+				    const uint8_t cert[PURSE_CERT_LEN], struct ec_perso_wallet *out,
+				    struct ec_error *err)
+{
+	uint8_t kload[PURSE_KEY_LEN], limits[WALLET_LIMITS_LEN];
+	struct writer w;
+
+	memset(out, 0, sizeof(*out));
+	if (purse_derive_kload(issuer->master_key, serial, kload) != 0)
+		return ec_error_set(err, EC_ERR_CRYPTO,
+				    "deriving the card's K_load failed: check the OpenSSL installation.");
+	/* K_load alone in a block of its own: the only one under the DEK. */
+	writer_init(&w, out->block[0], sizeof(out->block[0]));
+	put_tlv(&w, WALLET_TAG_KLOAD, kload, sizeof(kload));
+	out->len[0] = w.len;
+	crypto_wipe(kload, sizeof(kload));
+	store_be16(limits, issuer->currency);
+	store_be32(limits + 2, issuer->max_balance);
+	writer_init(&w, out->block[1], sizeof(out->block[1]));
+	put_tlv(&w, WALLET_TAG_CA_PUB, issuer->ca_pub, CRYPTO_EC_PUB_LEN);
+	put_tlv(&w, WALLET_TAG_LIMITS, limits, sizeof(limits));
+	out->len[1] = w.len;
+	bool ok = writer_ok(&w);
+	writer_init(&w, out->block[2], sizeof(out->block[2]));
+	put_tlv(&w, WALLET_TAG_CERT, cert, PURSE_CERT_LEN);
+	out->len[2] = w.len;
+	if (!ok || !writer_ok(&w)) {
+		crypto_wipe(out, sizeof(*out));
+		return ec_error_set(err, EC_ERR_ARG, "the personalization data does not fit: this is a bug in ecard.");
+	}
+	return EC_OK;
+}
 
 /*
  * The wallet's answer to its last block: the seal (purse.h) under the
@@ -59,15 +84,16 @@ static enum ec_status certify_card(const struct ec_issuer *issuer, const char *w
  * slipped in on the way (by anyone between the issuer and the card, which
  * the card's rules should already prevent) shows here.
  */
-static enum ec_status check_seal(const struct ec_issuer *issuer,
-				 const uint8_t serial[PURSE_SERIAL_LEN],
-				 const uint8_t kload[PURSE_KEY_LEN], const uint8_t cert[PURSE_CERT_LEN],
-				 const uint8_t *seal, size_t len, struct ec_error *err)
+enum ec_status ec_perso_check_seal(const struct ec_issuer *issuer,
+				   const uint8_t serial[PURSE_SERIAL_LEN],
+				   const uint8_t cert[PURSE_CERT_LEN], const uint8_t *seal, size_t len,
+				   struct ec_error *err)
 {
-	uint8_t want[PURSE_MAC_LEN];
+	uint8_t want[PURSE_MAC_LEN], kload[PURSE_KEY_LEN];
 	enum ec_status st = EC_OK;
 
-	if (purse_perso_seal(kload, serial, issuer->ca_pub, issuer->currency, issuer->max_balance,
+	if (purse_derive_kload(issuer->master_key, serial, kload) != 0 ||
+	    purse_perso_seal(kload, serial, issuer->ca_pub, issuer->currency, issuer->max_balance,
 			     cert, want) != 0)
 		st = ec_error_set(err, EC_ERR_CRYPTO,
 				  "computing the wallet's seal failed: check the OpenSSL installation.");
@@ -75,18 +101,20 @@ static enum ec_status check_seal(const struct ec_issuer *issuer,
 		st = ec_error_set(err, EC_ERR_CHECK,
 				  "the wallet's seal does not verify: the card does not hold the keys and limits this issuer sent it; do not issue this card.");
 	crypto_wipe(want, sizeof(want));
+	crypto_wipe(kload, sizeof(kload));
 	return st;
 }
+
+const uint8_t ec_perso_generate[2] = { WALLET_TAG_GENERATE, 0x00 };
+
+/* ---- personalization through the card manager ---- */
 
 /* The wallet's part: key pair, keys, limits, certificate, seal. */
 static enum ec_status perso_wallet(const struct ec_issuer *issuer, struct ec_gp_session *g,
 				   uint8_t serial[PURSE_SERIAL_LEN], struct ec_error *err)
 {
-	static const uint8_t generate[] = { WALLET_TAG_GENERATE, 0x00 };
-	uint8_t answer[WALLET_KEY_PAIR_RESPONSE_LEN];
-	uint8_t kload[PURSE_KEY_LEN], cert[PURSE_CERT_LEN], limits[WALLET_LIMITS_LEN], tlvs[160];
-	uint8_t seal[PURSE_MAC_LEN];
-	struct writer w;
+	uint8_t answer[WALLET_KEY_PAIR_RESPONSE_LEN], cert[PURSE_CERT_LEN], seal[PURSE_MAC_LEN];
+	struct ec_perso_wallet data;
 	size_t len = 0;
 
 	enum ec_status st = ec_gp_install_for_personalization(g, ec_wallet_aid, sizeof(ec_wallet_aid),
@@ -94,48 +122,30 @@ static enum ec_status perso_wallet(const struct ec_issuer *issuer, struct ec_gp_
 							      err);
 	if (st != EC_OK)
 		return st;
-	st = ec_gp_store_data(g, 0x00, 0, false, generate, sizeof(generate), answer, sizeof(answer),
-			   &len, "STORE DATA (key generation) for the wallet", err);
+	st = ec_gp_store_data(g, 0x00, 0, false, ec_perso_generate, sizeof(ec_perso_generate),
+			      answer, sizeof(answer), &len, "STORE DATA (key generation) for the wallet",
+			      err);
 	if (st == EC_ERR_CARD && err && err->sw == SW_CONDITIONS)
 		return ec_error_card(err, SW_CONDITIONS, "the wallet on this card is personalized already (SW 6985): a card is personalized once; nothing was changed.");
 	if (st != EC_OK)
 		return st;
-	st = certify_card(issuer, "STORE DATA (key generation)", answer, len, serial, kload, cert,
-			  err);
-	if (st != EC_OK)
-		goto out;
-
-	/* K_load alone in a block of its own: the only one under the DEK. */
-	writer_init(&w, tlvs, sizeof(tlvs));
-	put_tlv(&w, WALLET_TAG_KLOAD, kload, sizeof(kload));
-	st = ec_gp_store_data(g, 0x00, 1, true, tlvs, w.len, NULL, 0, NULL,
-			   "STORE DATA (K_load) for the wallet", err);
-	if (st != EC_OK)
-		goto out;
-
-	store_be16(limits, issuer->currency);
-	store_be32(limits + 2, issuer->max_balance);
-	writer_init(&w, tlvs, sizeof(tlvs));
-	put_tlv(&w, WALLET_TAG_CA_PUB, issuer->ca_pub, CRYPTO_EC_PUB_LEN);
-	put_tlv(&w, WALLET_TAG_LIMITS, limits, sizeof(limits));
-	st = writer_ok(&w) ? ec_gp_store_data(g, 0x00, 2, false, tlvs, w.len, NULL, 0, NULL,
-					   "STORE DATA (CA key, currency and maximum) for the wallet", err)
-			   : ec_error_set(err, EC_ERR_ARG, "the personalization data does not fit: this is a bug in ecard.");
-	if (st != EC_OK)
-		goto out;
-
-	writer_init(&w, tlvs, sizeof(tlvs));
-	put_tlv(&w, WALLET_TAG_CERT, cert, sizeof(cert));
-	st = writer_ok(&w) ? ec_gp_store_data(g, GP_P1_LAST_BLOCK, 3, false, tlvs, w.len, seal,
-					   sizeof(seal), &len,
-					   "STORE DATA (certificate, last block) for the wallet", err)
-			   : ec_error_set(err, EC_ERR_ARG, "the card certificate does not fit: this is a bug in ecard.");
+	st = ec_perso_certify(issuer, "STORE DATA (key generation)", answer, len, serial, cert, err);
 	if (st == EC_OK)
-		st = check_seal(issuer, serial, kload, cert, seal, len, err);
-
-out:
-	crypto_wipe(kload, sizeof(kload));
-	crypto_wipe(tlvs, sizeof(tlvs));
+		st = ec_perso_wallet_data(issuer, serial, cert, &data, err);
+	if (st != EC_OK)
+		return st;
+	st = ec_gp_store_data(g, 0x00, 1, true, data.block[0], data.len[0], NULL, 0, NULL,
+			      "STORE DATA (K_load) for the wallet", err);
+	if (st == EC_OK)
+		st = ec_gp_store_data(g, 0x00, 2, false, data.block[1], data.len[1], NULL, 0, NULL,
+				      "STORE DATA (CA key, currency and maximum) for the wallet", err);
+	if (st == EC_OK)
+		st = ec_gp_store_data(g, GP_P1_LAST_BLOCK, 3, false, data.block[2], data.len[2], seal,
+				      sizeof(seal), &len,
+				      "STORE DATA (certificate, last block) for the wallet", err);
+	if (st == EC_OK)
+		st = ec_perso_check_seal(issuer, serial, cert, seal, len, err);
+	crypto_wipe(&data, sizeof(data));
 	return st;
 }
 

@@ -71,4 +71,39 @@ enum ec_status ec_personalize(const struct ec_issuer *issuer, struct ec_pcsc *pc
 			      const struct ec_profile_init *initial,
 			      uint8_t serial[PURSE_SERIAL_LEN], struct ec_error *err);
 
+/* ---- the issuer's steps, without card I/O (the server's personalize
+ * job sends the same commands over the air) ---- */
+
+/* The key generation request: the data of STORE DATA block 0. */
+extern const uint8_t ec_perso_generate[2];
+
+/* The card made its key pair: answer (len bytes, the answer to what) must
+ * be its serial and an uncompressed P-256 key, which the issuer certifies
+ * (cert). */
+enum ec_status ec_perso_certify(const struct ec_issuer *issuer, const char *what,
+				const uint8_t *answer, size_t len, uint8_t serial[PURSE_SERIAL_LEN],
+				uint8_t cert[PURSE_CERT_LEN], struct ec_error *err);
+
+/*
+ * The wallet's next three STORE DATA blocks (numbers 1 to 3): K_load,
+ * derived from the serial (to go under the DEK); the CA key, currency and
+ * maximum; the certificate (the last block, P1 80), which the wallet
+ * answers with its seal. out holds K_load: wipe it after use.
+ */
+struct ec_perso_wallet {
+	uint8_t block[3][160];
+	size_t len[3];
+};
+enum ec_status ec_perso_wallet_data(const struct ec_issuer *issuer,
+				    const uint8_t serial[PURSE_SERIAL_LEN],
+				    const uint8_t cert[PURSE_CERT_LEN], struct ec_perso_wallet *out,
+				    struct ec_error *err);
+
+/* The wallet's seal (its answer to the last block) checked with the
+ * K_load of serial: EC_ERR_CHECK when it holds anything but what was sent. */
+enum ec_status ec_perso_check_seal(const struct ec_issuer *issuer,
+				   const uint8_t serial[PURSE_SERIAL_LEN],
+				   const uint8_t cert[PURSE_CERT_LEN], const uint8_t *seal, size_t len,
+				   struct ec_error *err);
+
 #endif
