@@ -13,6 +13,7 @@
  *   GET  /centre/staff                staff: orders, cards, merchants
  *   GET  /centre/staff/fraud          staff: the fraud report
  *   POST /centre/staff/merchants      staff: onboard a merchant
+ *   POST /centre/staff/orders/ID/issue  staff: issue a new card for an order
  *   POST /centre/staff/cards/SERIAL/block, .../unblock
  *   POST /api/settlement              a merchant's records (Bearer token), JSON
  *   GET  /api/fraud[?card=SERIAL]     staff: the fraud report, JSON
@@ -695,10 +696,21 @@ static void staff_page(struct page *p, const char *notice, const char *token)
 		csrf_field(p, &b);
 		sb_printf(&b, "<button>%s</button></form></td></tr>", blocked ? "unblock" : "block");
 	}
-	sb_put(&b, "</table><h3>Orders</h3><table><tr><th>order</th><th>holder</th><th>state</th></tr>");
+	sb_put(&b, "</table><h3>Orders</h3><table id=\"all-orders\"><tr><th>order</th><th>holder</th><th>state</th><th></th></tr>");
 	for (size_t i = 0; i < no; i++) {
 		sb_printf(&b, "<tr><td>%lld</td><td>%lld</td><td>", orders[i].id, orders[i].holder);
 		sb_html(&b, orders[i].state);
+		sb_put(&b, "</td><td>");
+		if (strcmp(orders[i].state, ORDER_WAITING) == 0 || strcmp(orders[i].state, ORDER_FAILED) == 0) {
+			sb_printf(&b, "<form method=\"post\" action=\"/centre/staff/orders/%lld/issue\">",
+				  orders[i].id);
+			csrf_field(p, &b);
+			sb_printf(&b, "<input name=\"se_id\" id=\"se-id-%lld\" required placeholder=\"new card's id\">"
+				      "<button id=\"issue-%lld\">issue</button></form>",
+				  orders[i].id, orders[i].id);
+		} else {
+			sb_html(&b, orders[i].serial[0] ? orders[i].serial : orders[i].se_id);
+		}
 		sb_put(&b, "</td></tr>");
 	}
 	sb_put(&b, "</table><h3>Merchants</h3><table id=\"merchants\"><tr><th>id</th><th>name</th><th class=\"n\">paid</th></tr>");
@@ -747,6 +759,76 @@ static void onboard(struct page *p)
 	}
 	staff_page(p, "Merchant onboarded.", token);
 	memset(token, 0, sizeof(token));
+}
+
+/* An agent's card identity: 1 to SERAM_SE_ID_MAX letters, digits, "-_.:". */
+static bool se_id_ok(const char *id)
+{
+	size_t n = strlen(id);
+	if (n == 0 || n > SERAM_SE_ID_MAX)
+		return false;
+	for (; *id; id++)
+		if (!((*id >= '0' && *id <= '9') || (*id >= 'A' && *id <= 'Z') ||
+		      (*id >= 'a' && *id <= 'z') || strchr("-_.:", *id)))
+			return false;
+	return true;
+}
+
+/* Staff give an order a new card: the card's agent identity, and a
+ * personalize job for its next contact. */
+static void issue(struct page *p, long long order_id)
+{
+	char se_id[SERAM_SE_ID_MAX + 2], id[24], job_text[24], now[24];
+	struct card_order *orders = NULL, *o = NULL;
+	struct holder h;
+	struct ec_error err;
+	size_t n = 0;
+	long long job;
+
+	if (!form_ok(p) || !need_staff(p))
+		return;
+	if (!p->cfg->issuer) {
+		error_page(p, 503, "This server has no issuer keys: it cannot issue cards.");
+		return;
+	}
+	if (!web_field(p->rq->body, p->rq->len, "se_id", se_id, sizeof(se_id)) ||
+	    !se_id_ok(se_id)) {
+		error_page(p, 422, "Give the new card's identity, as its agent presents it (hex).");
+		return;
+	}
+	if (orders_list(p->st, 0, &orders, &n, &err) != EC_OK) {
+		error_page(p, 500, "The store could not be read.");
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (orders[i].id == order_id)
+			o = &orders[i];
+	if (!o || (strcmp(o->state, ORDER_WAITING) != 0 && strcmp(o->state, ORDER_FAILED) != 0) ||
+	    holders_get(p->st, o->holder, &h, &err) != EC_OK) {
+		free(orders);
+		error_page(p, o ? 409 : 404, o ? "This order is being issued or was issued." : "There is no such order.");
+		return;
+	}
+	enum ec_status s = store_begin(p->st, &err);
+	if (s == EC_OK)
+		s = ota_add_personalize(p->st, se_id, h.id, o->id, h.name, h.email, &job, &err);
+	snprintf(id, sizeof(id), "%lld", o->id);
+	snprintf(job_text, sizeof(job_text), "%lld", job);
+	snprintf(now, sizeof(now), "%lld", db_now_ms());
+	const char *pu[] = { id, ORDER_ISSUING, se_id, job_text, now };
+	if (s == EC_OK)
+		s = store_exec(p->st, "UPDATE card_orders SET state = $2, se_id = $3, job = $4, updated = $5"
+				      " WHERE id = $1", pu, 5, NULL, &err);
+	if (s == EC_OK)
+		s = store_commit(p->st, &err);
+	else
+		store_rollback(p->st);
+	free(orders);
+	if (s != EC_OK) {
+		error_page(p, 500, err.text);
+		return;
+	}
+	redirect(p, "/centre/staff");
 }
 
 static void block(struct page *p, const char *serial, bool blocked)
@@ -1024,6 +1106,14 @@ static void route(struct page *p)
 	if (strcmp(path, "/centre/staff/merchants") == 0 && post) {
 		onboard(p);
 		return;
+	}
+	if (post && strncmp(path, "/centre/staff/orders/", 21) == 0) {
+		char *end;
+		long long id = strtoll(path + 21, &end, 10);
+		if (id > 0 && strcmp(end, "/issue") == 0) {
+			issue(p, id);
+			return;
+		}
 	}
 	if (post && split_serial(path, "/centre/staff/cards/", serial, &rest) &&
 	    (strcmp(rest, "/block") == 0 || strcmp(rest, "/unblock") == 0))

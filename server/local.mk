@@ -9,6 +9,7 @@ libecardserver_la_SOURCES = \
 	server/store.c server/store.h server/store_sqlite.c server/store_postgresql.c \
 	server/db.c server/db.h server/files.c server/files.h \
 	server/ota.c server/ota.h server/topup.c server/topup.h \
+	server/perso_job.c server/perso_job.h \
 	server/ledger.c server/ledger.h server/cards.c server/cards.h \
 	server/settle.c server/settle.h server/holders.c server/holders.h \
 	server/web.c server/web.h server/centre.c \

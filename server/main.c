@@ -24,6 +24,7 @@
 #include "hex.h"
 #include "http.h"
 #include "issuer.h"
+#include "holders.h"
 #include "ledger.h"
 #include "ota.h"
 #include "port_file.h"
@@ -94,6 +95,7 @@ static const char usage_job[] =
 	"       ecard-server job add --card SERIAL delete AID [--level 03|13|33]\n"
 	"       ecard-server job add --card SERIAL put-keys\n"
 	"       ecard-server job add --card SERIAL top-up AMOUNT [--from ACCOUNT]\n"
+	"       ecard-server job add --card SERIAL personalize [EMAIL]\n"
 	"       ecard-server job list [--card SERIAL] [--json]\n"
 	"       ecard-server job show ID [--json]\n"
 	"       ecard-server job cancel ID\n"
@@ -108,7 +110,11 @@ static const char usage_job[] =
 	"whose CREDIT went out unconfirmed cannot be cancelled, only the card ends\n"
 	"it. The money comes from the ledger account --from (a bank:NAME; default\n"
 	"issuer:grants): held when the job starts, booked to the card when the card\n"
-	"proves the credit, given back when the job ends without it. SERIAL is the card's identity as its agent gives it (the IC serial\n"
+	"proves the credit, given back when the job ends without it. personalize issues\n"
+	"a new card (at level 33, needs --issuer): its wallet makes its key pair, which\n"
+	"the issuer certifies, and gets its K_load, limits and certificate; its profile\n"
+	"the holder's name and address (EMAIL: a holder of the issuer centre, whose\n"
+	"card it becomes); its card manager its own keys. SERIAL is the card's identity as its agent gives it (the IC serial\n"
 	"number of its CPLC, in hex). All take --db URL.\n";
 
 int fail(const struct ec_error *err, int code)
@@ -476,7 +482,22 @@ static int cmd_job(int argc, char **argv)
 			printf("job %lld queued for card %s: load %s onto its wallet\n", id, card, args[2]);
 			return 0;
 		}
-		return usage_error("add takes load-cap FILE, delete AID, put-keys or top-up AMOUNT.",
+		if ((nargs == 2 || nargs == 3) && strcmp(args[1], "personalize") == 0) {
+			if ((rc = open_db(db, &st)))
+				return rc;
+			struct holder h = { 0 };
+			long long id;
+			enum ec_status s = nargs == 3 ? holders_find(st, args[2], &h, &err) : EC_OK;
+			if (s == EC_OK)
+				s = ota_add_personalize(st, card, h.id, 0, h.name, h.email, &id, &err);
+			store_close(st);
+			if (s != EC_OK)
+				return fail(&err, s == EC_ERR_NOT_FOUND ? 1 : 2);
+			printf("job %lld queued for card %s: issue it%s%s\n", id, card,
+			       nargs == 3 ? " to " : "", nargs == 3 ? h.email : "");
+			return 0;
+		}
+		return usage_error("add takes load-cap FILE, delete AID, put-keys, top-up AMOUNT or personalize [EMAIL].",
 				   usage_job);
 	}
 	if (strcmp(what, "list") == 0 && nargs == 1) {

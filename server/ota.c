@@ -30,7 +30,9 @@
 #include "gp_proto.h"
 #include "hex.h"
 #include "iso7816.h"
+#include "holders.h"
 #include "ledger.h"
+#include "perso_job.h"
 #include "scp03.h"
 #include "scp03_host.h"
 #include "seram.h"
@@ -48,6 +50,7 @@ enum prog_kind {
 	PROG_PUT_KEYS,		/* the card's own keys (issuer, KVN 01) replace its current set */
 	PROG_TOPUP,		/* an online load of the wallet (topup.h), not through the ISD */
 	PROG_LOCK,		/* SET STATUS of an application: lock or unlock */
+	PROG_PERSO,		/* issue a new card: wallet, profile, keys (perso_job.h) */
 };
 
 struct prog {
@@ -66,6 +69,12 @@ struct prog {
 	bool related;
 	/* lock */
 	bool lock;
+	/* personalize: for whom, and where it stands */
+	struct perso_progress perso;
+	char name[HOLDER_NAME_MAX + 1];
+	char email[HOLDER_EMAIL_MAX + 1];
+	long long holder;
+	long long order;
 	/* top-up: the amount as the operator gave it, read with the
 	 * issuer's currency when the job runs */
 	char amount[EC_AMOUNT_TEXT_MAX];
@@ -234,6 +243,16 @@ static enum ec_status prog_open(struct store *st, const struct db_job *job, stru
 			goto out;
 		}
 		p->count = 1;
+	} else if (strcmp(job->kind, "personalize") == 0) {
+		json_t *n = json_object_get(params, "name"), *e = json_object_get(params, "email");
+		p->kind = PROG_PERSO;
+		p->level = 0x33;
+		p->count = PERSO_COMMANDS;
+		snprintf(p->name, sizeof(p->name), "%s", json_is_string(n) ? json_string_value(n) : "");
+		snprintf(p->email, sizeof(p->email), "%s", json_is_string(e) ? json_string_value(e) : "");
+		p->holder = json_integer_value(json_object_get(params, "holder"));
+		p->order = json_integer_value(json_object_get(params, "order"));
+		s = perso_load(job->progress, &p->perso, err);
 	} else if (strcmp(job->kind, "put-keys") == 0) {
 		p->kind = PROG_PUT_KEYS;
 		p->count = 1;
@@ -270,8 +289,8 @@ static bool prog_is_load_block(const struct prog *p, size_t i)
 static enum ec_status prog_build(const struct prog *p, size_t i, uint8_t *out, size_t cap,
 				 size_t *len)
 {
-	if (p->kind == PROG_PUT_KEYS || p->kind == PROG_TOPUP)
-		return EC_ERR_ARG;	/* put_keys_command(), topup.h */
+	if (p->kind == PROG_PUT_KEYS || p->kind == PROG_TOPUP || p->kind == PROG_PERSO)
+		return EC_ERR_ARG;	/* put_keys_command(), topup.h, perso_job.h */
 	if (p->kind == PROG_DELETE)
 		return ec_gp_cmd_delete(CLA_GP, p->aid, p->aid_len, p->related, out, cap, len);
 	if (p->kind == PROG_LOCK)
@@ -289,6 +308,15 @@ static const char *prog_command_name(const struct prog *p, size_t i, char *buf, 
 		return "DELETE";
 	if (p->kind == PROG_LOCK)
 		return p->lock ? "SET STATUS (lock)" : "SET STATUS (unlock)";
+	if (p->kind == PROG_PERSO) {
+		static const char *const names[PERSO_COMMANDS] = {
+			"INSTALL [for personalization] of the wallet", "STORE DATA (key generation)",
+			"INSTALL [for personalization] of the wallet", "STORE DATA (K_load)",
+			"STORE DATA (CA key and limits)", "STORE DATA (certificate, last block)",
+			"INSTALL [for personalization] of the profile", "STORE DATA (profile)", "PUT KEY",
+		};
+		return i < PERSO_COMMANDS ? names[i] : "personalize";
+	}
 	if (p->kind == PROG_PUT_KEYS)
 		return "PUT KEY";
 	if (p->kind == PROG_TOPUP)
@@ -545,6 +573,10 @@ struct batch_result {
 	uint8_t probe_data[258];
 	size_t probe_len;
 	size_t load_blocks;	/* LOAD commands in the batch */
+	/* a personalize job: the card's key pair, its seal */
+	bool perso_have[2];
+	uint8_t perso_data[2][WALLET_KEY_PAIR_RESPONSE_LEN];
+	size_t perso_len[2];
 };
 
 static enum ec_status probe_command(const struct prog *p, enum probe probe, uint8_t *out,
@@ -590,9 +622,24 @@ static enum ec_status run_batch(const struct ota_config *cfg, const struct step 
 	size_t total = (b->ea ? 1 : 0) + (size_t)b->count + (b->probe != PROBE_NONE ? 1 : 0);
 	uint8_t keys_cmd[EC_GP_CMD_MAX], expect[10];
 	size_t keys_len = 0;
-	if (p->kind == PROG_PUT_KEYS && b->count > 0 &&
+	bool keys_in_batch = p->kind == PROG_PUT_KEYS ||
+			     (p->kind == PROG_PERSO && b->first + b->count > PERSO_PUT_KEY);
+	if (keys_in_batch && b->count > 0 &&
 	    (st = put_keys_command(cfg, stp, keys_cmd, sizeof(keys_cmd), &keys_len, expect, err)) != EC_OK)
 		return st;
+	struct scp03_keys current;
+	memset(&current, 0, sizeof(current));
+	if (p->kind == PROG_PERSO && b->count > 0) {
+		struct scp03_init_response rsp;
+		if (!cfg->issuer)
+			return ec_error_set(err, EC_ERR_ARG,
+					    "issuing a card needs the issuer's keys: start the server with --issuer DIR.");
+		if (scp03_parse_initialize_update_response(stp->iu, stp->iu_len, &rsp) != SCP03_OK)
+			return ec_error_set(err, EC_ERR_FORMAT,
+					    "the card's answer to INITIALIZE UPDATE is not an SCP03 one.");
+		if ((st = card_keys(cfg, &rsp, &current, err)) != EC_OK)
+			return st;
+	}
 	for (k = 0; k < total; k++) {
 		bool is_ea = b->ea && k == 0;
 		size_t job_index = (size_t)b->first + k - (b->ea ? 1 : 0);
@@ -601,26 +648,39 @@ static enum ec_status run_batch(const struct ota_config *cfg, const struct step 
 		if (!is_ea) {
 			if (is_probe) {
 				st = probe_command(p, b->probe, plain, sizeof(plain), &plain_len);
-			} else if (p->kind == PROG_PUT_KEYS) {
+			} else if (p->kind == PROG_PUT_KEYS ||
+				   (p->kind == PROG_PERSO && job_index == PERSO_PUT_KEY)) {
 				memcpy(plain, keys_cmd, keys_len);
 				plain_len = keys_len;
 				st = EC_OK;
+			} else if (p->kind == PROG_PERSO) {
+				st = perso_command(cfg->issuer, current.dek, current.len, &p->perso, p->name,
+						   p->email, job_index, plain, sizeof(plain), &plain_len, err);
 			} else {
 				st = prog_build(p, job_index, plain, sizeof(plain), &plain_len);
 			}
-			if (st != EC_OK)
+			if (st != EC_OK) {
+				crypto_wipe(&current, sizeof(current));
+				crypto_wipe(plain, sizeof(plain));
 				return ec_error_set(err, st, "a command of the job could not be built.");
-			if (scp03_host_wrap_command(s, plain, plain_len, wrapped, sizeof(wrapped),
-						    &wrapped_len) != SCP03_OK)
+			}
+			enum scp03_status ws = scp03_host_wrap_command(s, plain, plain_len, wrapped,
+								       sizeof(wrapped), &wrapped_len);
+			crypto_wipe(plain, sizeof(plain));
+			if (ws != SCP03_OK) {
+				crypto_wipe(&current, sizeof(current));
 				return ec_error_set(err, EC_ERR_ARG,
 						    "a command of the job does not fit the secure channel.");
+			}
 			if (!is_probe && prog_is_load_block(p, job_index))
 				r->load_blocks++;
 		}
 		r->sent++;
 		if (out) {
-			if (seram_apdu_list_add(out, wrapped, wrapped_len) != EC_OK)
+			if (seram_apdu_list_add(out, wrapped, wrapped_len) != EC_OK) {
+				crypto_wipe(&current, sizeof(current));
 				return ec_error_set(err, EC_ERR_ARG, "out of memory building an order.");
+			}
 			continue;
 		}
 		if (!answers || k >= answers->count || answers->items[k].len < 2) {
@@ -658,13 +718,22 @@ static enum ec_status run_batch(const struct ota_config *cfg, const struct step 
 			break;
 		}
 		/* PUT KEY: the card names the new set and its check values. */
-		if (p->kind == PROG_PUT_KEYS &&
+		if ((p->kind == PROG_PUT_KEYS || (p->kind == PROG_PERSO && job_index == PERSO_PUT_KEY)) &&
 		    (clear_len != 2 + sizeof(expect) || memcmp(clear, expect, sizeof(expect)) != 0)) {
 			r->check_failed = true;
 			break;
 		}
+		/* Personalization: the answers the issuer's next steps need. */
+		if (p->kind == PROG_PERSO && (job_index == PERSO_KEYGEN || job_index == PERSO_SEAL)) {
+			int slot = job_index == PERSO_SEAL;
+			r->perso_have[slot] = true;
+			r->perso_len[slot] = clear_len - 2 < sizeof(r->perso_data[slot])
+						     ? clear_len - 2 : sizeof(r->perso_data[slot]);
+			memcpy(r->perso_data[slot], clear, r->perso_len[slot]);
+		}
 		r->job_ok++;
 	}
+	crypto_wipe(&current, sizeof(current));
 	return EC_OK;
 }
 
@@ -710,6 +779,8 @@ static long batch_count(const struct ctx *c, long first)
 	size_t len;
 	long n = 0;
 
+	if (c->prog.kind == PROG_PERSO)
+		return (long)perso_stage_end((size_t)first) - first;
 	for (long i = first; i < (long)c->prog.count; i++) {
 		if (prog_build(&c->prog, (size_t)i, buf, sizeof(buf), &len) != EC_OK)
 			break;
@@ -762,6 +833,17 @@ static void job_finish(struct ctx *c, const char *state, const char *text)
 {
 	put_text(c->job.state, sizeof(c->job.state), state);
 	put_text(c->job.message, sizeof(c->job.message), text);
+	if (c->have_prog && c->prog.kind == PROG_PERSO && c->prog.order &&
+	    strcmp(state, DB_JOB_FAILED) == 0) {
+		char order[24], now[24];
+		struct ec_error ignored;
+		snprintf(order, sizeof(order), "%lld", c->prog.order);
+		snprintf(now, sizeof(now), "%lld", db_now_ms());
+		const char *p[] = { order, ORDER_FAILED, now };
+		/* In the report's transaction; a failure shows at its commit. */
+		store_write(c->st, "UPDATE card_orders SET state = $2, updated = $3 WHERE id = $1", p,
+			    3, &ignored);
+	}
 	if (strcmp(state, DB_JOB_DONE) == 0) {
 		c->out->jobs_done++;
 		notify(c, "done", NULL);
@@ -1022,9 +1104,37 @@ static enum ec_status job_done(struct ctx *c, const char *what, struct ec_error 
 	return next_job(c, false, err);
 }
 
+/* A card issued: known to the centre as its holder's, its order filled. */
+static enum ec_status perso_issued(struct ctx *c, struct ec_error *err)
+{
+	char serial[2 * PURSE_SERIAL_LEN + 1], cert[2 * PURSE_CERT_LEN + 1], order[24], now[24];
+	const struct perso_progress *pp = &c->prog.perso;
+
+	hex_encode(pp->serial, PURSE_SERIAL_LEN, serial);
+	hex_encode(pp->cert, PURSE_CERT_LEN, cert);
+	enum ec_status s = cards_add(c->st, serial, c->sess->card, cert, c->prog.holder, err);
+	if (s != EC_OK || !c->prog.order)
+		return s;
+	snprintf(order, sizeof(order), "%lld", c->prog.order);
+	snprintf(now, sizeof(now), "%lld", db_now_ms());
+	const char *p[] = { order, ORDER_ISSUED, serial, now };
+	return store_write(c->st, "UPDATE card_orders SET state = $2, serial = $3, updated = $4"
+				  " WHERE id = $1", p, 4, err);
+}
+
 /* The job is at next_cmd == count. */
 static enum ec_status job_complete(struct ctx *c, struct ec_error *err)
 {
+	if (c->prog.kind == PROG_PERSO) {
+		char what[120];
+		enum ec_status s = perso_issued(c, err);
+		if (s != EC_OK)
+			return s;
+		snprintf(what, sizeof(what), "card ");
+		hex_encode(c->prog.perso.serial, PURSE_SERIAL_LEN, what + 5);
+		strcat(what, " issued; ");
+		return job_done(c, what, err);
+	}
 	return job_done(c, "", err);
 }
 
@@ -1188,6 +1298,15 @@ static enum ec_status on_open(struct ctx *c, const struct seram_report *rep, str
 		c->job.next_cmd = 1;
 		return job_complete(c, err);
 	}
+	if (c->prog.kind == PROG_PERSO) {
+		/* Issued already: the PUT KEY of an earlier session went through. */
+		if (c->prog.perso.sealed && c->job.sent_end > PERSO_PUT_KEY &&
+		    c->step.iu_len > SCP03_KDD_LEN && c->step.iu[SCP03_KDD_LEN] == EC_ISSUER_ISD_KVN) {
+			c->job.next_cmd = PERSO_COMMANDS;
+			return job_complete(c, err);
+		}
+		c->job.next_cmd = (long)perso_resume((size_t)c->job.next_cmd, &c->prog.perso);
+	}
 	/* A job that never went out starts at once; one that did asks the
 	 * card where it stands. */
 	if (c->job.sent_end == 0 || c->prog.kind != PROG_LOAD)
@@ -1211,6 +1330,31 @@ static enum ec_status on_batch(struct ctx *c, const struct seram_report *rep, st
 	}
 	bool delete_again = c->prog.kind == PROG_DELETE && c->job.sessions > 1;
 	c->job.next_cmd = b->first + r.job_ok;
+	if (c->prog.kind == PROG_PERSO && !r.check_failed && (r.perso_have[0] || r.perso_have[1])) {
+		struct ec_error why;
+		for (int k = 0; k < 2; k++) {
+			if (!r.perso_have[k])
+				continue;
+			if (perso_answer(c->cfg->issuer, &c->prog.perso, k ? PERSO_SEAL : PERSO_KEYGEN,
+					 r.perso_data[k], r.perso_len[k], &why) != EC_OK) {
+				crypto_wipe(&scp, sizeof(scp));
+				job_finish(c, DB_JOB_FAILED, why.text);
+				end_session(c, true, why.text);
+				return EC_OK;
+			}
+		}
+		char *progress = perso_save(&c->prog.perso);
+		if (!progress) {
+			crypto_wipe(&scp, sizeof(scp));
+			return ec_error_set(err, EC_ERR_ARG, "out of memory saving a personalization.");
+		}
+		free(c->job.progress);
+		c->job.progress = progress;
+	}
+	/* The profile took its block in a session whose answer was lost. */
+	bool profile_again = c->prog.kind == PROG_PERSO && r.job_refused &&
+			     r.job_sw == SW_CONDITIONS && c->job.next_cmd == PERSO_PROFILE &&
+			     c->job.sent_end > PERSO_PROFILE && c->job.sessions > 1;
 	if (r.check_failed) {
 		job_setback(c, "an answer of the card failed its MAC check: the relay altered or replayed it");
 	} else if (r.ea_refused) {
@@ -1220,6 +1364,10 @@ static enum ec_status on_batch(struct ctx *c, const struct seram_report *rep, st
 		/* An earlier session's DELETE went through unreported. */
 		c->job.next_cmd = 1;
 		s = job_complete(c, err);
+	} else if (profile_again) {
+		keep_channel(c, &scp);
+		c->job.next_cmd = PERSO_PUT_KEY;
+		s = send_work(c, false, err);
 	} else if (r.job_refused && r.job_sw == SW_SECURITY_STATUS) {
 		/* The card's MAC check failed: the command was altered on the
 		 * way (the card closed the channel); another contact may not. */
@@ -1679,6 +1827,22 @@ enum ec_status ota_add_lock(struct store *st, const char *card, const uint8_t *a
 	json_t *params = json_pack("{s:i}", "level", 0x03);
 	put_aid(params, "aid", aid, aid_len);
 	return add_job(st, &job, params, id, err);
+}
+
+enum ec_status ota_add_personalize(struct store *st, const char *card, long long holder,
+				   long long order, const char *name, const char *email, long long *id,
+				   struct ec_error *err)
+{
+	struct db_job job;
+
+	memset(&job, 0, sizeof(job));
+	snprintf(job.card, sizeof(job.card), "%s", card);
+	snprintf(job.kind, sizeof(job.kind), "personalize");
+	/* At level 33 only: the key pair and the seal come back MACed. */
+	return add_job(st, &job, json_pack("{s:i, s:I, s:I, s:s, s:s}", "level", 0x33, "holder",
+					   (json_int_t)holder, "order", (json_int_t)order, "name",
+					   name ? name : "", "email", email ? email : ""),
+		       id, err);
 }
 
 enum ec_status ota_add_put_keys(struct store *st, const char *card, long long *id,

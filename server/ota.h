@@ -116,6 +116,17 @@ enum ec_status ota_add_load(struct store *st, const char *card, const struct ota
 			    long long *id, struct ec_error *err);
 enum ec_status ota_add_delete(struct store *st, const char *card, const uint8_t *aid,
 			      size_t aid_len, uint8_t level, long long *id, struct ec_error *err);
+/*
+ * Issue a new card (perso_job.h; needs the server's --issuer): its wallet
+ * makes its key pair, which the issuer certifies, and gets its K_load,
+ * limits and certificate; its profile gets the holder's name and e-mail
+ * address; its card manager gets its own keys. All at level 33. Then the
+ * card is the holder's (holder, 0 none) and the centre's order (0 none)
+ * is filled.
+ */
+enum ec_status ota_add_personalize(struct store *st, const char *card, long long holder,
+				   long long order, const char *name, const char *email, long long *id,
+				   struct ec_error *err);
 /* Lock an application on the card (its SELECT then fails: a blocked
  * card's wallet), or unlock it (SET STATUS through the card manager). */
 enum ec_status ota_add_lock(struct store *st, const char *card, const uint8_t *aid, size_t aid_len,

@@ -70,7 +70,7 @@ UNIT_TESTS = \
 	tests/unit/vcard/test_t0_card \
 	tests/unit/ccid-sim/test_ccid_sim \
 	tests/unit/server/test_ota tests/unit/server/test_topup tests/unit/server/test_settle \
-	tests/unit/server/test_centre \
+	tests/unit/server/test_centre tests/unit/server/test_issue \
 	tests/unit/netfault/test_netfault
 
 ## --- unit tests, one program per module ---
@@ -221,6 +221,11 @@ tests_unit_server_test_centre_SOURCES = tests/unit/server/test_centre.c $(OTA_FI
 tests_unit_server_test_centre_CPPFLAGS = $(TEST_CPPFLAGS) $(INC_SERVER)
 tests_unit_server_test_centre_CFLAGS = $(TEST_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS)
 tests_unit_server_test_centre_LDADD = $(tests_unit_server_test_ota_LDADD) $(CURL_LIBS)
+
+tests_unit_server_test_issue_SOURCES = tests/unit/server/test_issue.c $(OTA_FIXTURE)
+tests_unit_server_test_issue_CPPFLAGS = $(TEST_CPPFLAGS) $(INC_SERVER)
+tests_unit_server_test_issue_CFLAGS = $(TEST_CFLAGS) $(JANSSON_CFLAGS)
+tests_unit_server_test_issue_LDADD = $(tests_unit_server_test_ota_LDADD)
 
 tests_unit_server_test_settle_SOURCES = tests/unit/server/test_settle.c
 tests_unit_server_test_settle_CPPFLAGS = $(TEST_CPPFLAGS) $(INC_SERVER) $(INC_VCARD_DAEMON)

@@ -706,3 +706,70 @@ Test(centre, staff_onboard_merchants_block_cards_and_read_the_fraud_report)
 	json_decref(list);
 	done(&r);
 }
+
+Test(centre, a_holder_orders_a_card_staff_issue_it_over_the_air_and_it_is_topped_up)
+{
+	struct browser b = { 0 }, staff = { 0 };
+	struct ec_agent_options opt;
+	struct ec_agent_stats stats;
+	struct ec_error err = { 0 };
+	struct reply r;
+
+	sign_up(&b, "ines%40example.org", "Ines Ruiz");
+	r = post(&b, "/centre/orders", "", NULL);
+	cr_assert_eq(r.status, 303);
+	done(&r);
+	r = get(&b, "/centre/cards");
+	cr_assert(strstr(r.body, "<td>waiting</td>"), "%s", r.body);
+	done(&r);
+
+	sign_up(&staff, "boss%40issuer.example", "Boss");
+	cr_assert_eq(holders_set_staff(db, "boss@issuer.example", true, &err), EC_OK);
+	r = get(&staff, "/centre/staff");
+	const char *form = strstr(r.body, "/centre/staff/orders/");
+	cr_assert_not_null(form, "%s", r.body);
+	char path[128], f[128];
+	snprintf(path, sizeof(path), "%.*s", (int)strcspn(form, "\""), form);
+	done(&r);
+	/* Bad card identities change nothing. */
+	struct snapshot s = snap();
+	r = post(&staff, path, "se_id=%3Cscript%3E", NULL);
+	cr_assert_eq(r.status, 422);
+	done(&r);
+	r = post(&b, path, "se_id=ABCD", NULL);
+	cr_assert_eq(r.status, 403, "a holder cannot issue");
+	done(&r);
+	assert_unchanged(&s, "refused issues");
+	snprintf(f, sizeof(f), "se_id=%s", card_id);
+	r = post(&staff, path, f, NULL);
+	cr_assert_eq(r.status, 303, "%ld %s", r.status, r.body);
+	done(&r);
+	r = post(&staff, path, f, NULL);
+	cr_assert_eq(r.status, 409, "an order is issued once");
+	done(&r);
+
+	/* The card's next contact issues it. */
+	agent_options(&opt);
+	cr_assert_eq(ec_agent_run(&card.pc, &opt, &stats, &err), EC_OK, "%s", err.text);
+	cr_assert_eq(stats.jobs_done, 1);
+	r = get(&b, "/centre/cards");
+	cr_assert(strstr(r.body, "<td>issued</td>"), "%s", r.body);
+	const char *link = strstr(r.body, "href=\"/centre/cards/");
+	cr_assert_not_null(link);
+	char serial[CARD_SERIAL_HEX];
+	snprintf(serial, sizeof(serial), "%.*s", CARD_SERIAL_HEX - 1, link + 20);
+	done(&r);
+	/* Topped up online, from the bank. */
+	snprintf(path, sizeof(path), "/centre/cards/%s/top-up", serial);
+	r = post(&b, path, "amount=35.50", NULL);
+	cr_assert_eq(r.status, 303, "%ld %s", r.status, r.body);
+	done(&r);
+	cr_assert_eq(ec_agent_run(&card.pc, &opt, &stats, &err), EC_OK, "%s", err.text);
+	snprintf(path, sizeof(path), "/centre/cards/%s", serial);
+	r = get(&b, path);
+	cr_assert(strstr(r.body, "id=\"balance\">35.50 EUR<"), "%s", r.body);
+	done(&r);
+	r = get(&b, "/centre/cards");
+	cr_assert(strstr(r.body, "id=\"bank\">64.50 EUR<"), "%s", r.body);
+	done(&r);
+}
