@@ -43,10 +43,12 @@ package_deps="dpkg-dev debhelper lintian debootstrap"
 # the SERAM schema checked by python3-jsonschema, certificates made with
 # openssl.
 ota_deps="postgresql python3-jsonschema openssl"
+# the issuer centre in a real browser (tests/integration/test_centre.c)
+web_deps="chromium chromium-driver python3-selenium"
 
 wanted="$build_deps $run_deps"
 [ "$mode" = bench ] && wanted="$wanted $bench_deps"
-[ "$mode" = test ] && wanted="$wanted $qemu_deps $package_deps $ota_deps"
+[ "$mode" = test ] && wanted="$wanted $qemu_deps $package_deps $ota_deps $web_deps"
 missing=
 for p in $wanted; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -120,7 +120,8 @@ enum ec_status cards_load_booked(struct store *st, const char *serial, uint32_t 
 	"  AND state = 'paid'),"                                                               \
 	" (SELECT COALESCE(sum(amount), 0) FROM debits WHERE serial = c.serial"                \
 	"  AND state <> 'paid'),"                                                               \
-	" (SELECT count(*) FROM debits WHERE serial = c.serial)"
+	" (SELECT count(*) FROM debits WHERE serial = c.serial),"                               \
+	" (SELECT COALESCE(max(counter), 0) FROM debits WHERE serial = c.serial)"
 
 static void card_from_row(const struct store_result *r, size_t i, struct card_info *c)
 {
@@ -139,6 +140,14 @@ static void card_from_row(const struct store_result *r, size_t i, struct card_in
 	c->settled = cell_ll(r, i, 10, 0);
 	c->held = cell_ll(r, i, 11, 0);
 	c->debits = cell_ll(r, i, 12, 0);
+	c->last_debit = cell_ll(r, i, 13, 0);
+}
+
+long long card_unsettled(const struct card_info *c)
+{
+	if (!c->reported || c->counter < c->last_debit)
+		return -1;
+	return c->books - c->balance;
 }
 
 enum ec_status cards_get(struct store *st, const char *serial, struct card_info *out,

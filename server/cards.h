@@ -46,7 +46,12 @@ struct card_info {
 	long long held;				/* purchases held in the fraud report */
 	long long loads;			/* their numbers */
 	long long debits;
+	long long last_debit;			/* the highest counter of a record received, 0 none */
 };
+
+/* Purchases not settled yet (books - the balance the card reported), when
+ * the card's report is not older than the records received: -1 otherwise. */
+long long card_unsettled(const struct card_info *c);
 
 void card_account(const char *serial, char out[CARD_ACCOUNT_MAX]);
 /* Whether text is a wallet serial in hex (16 digits). */

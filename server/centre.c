@@ -499,11 +499,15 @@ static void card_page(struct page *p, const char *serial, const char *notice, in
 	sb_put(&b, "</td></tr><tr><th>purchases settled</th><td class=\"n\" id=\"settled\">");
 	sb_html(&b, t2);
 	sb_put(&b, "</td></tr>");
-	if (c.reported) {
-		money(c.books - c.balance, currency(p), t1, sizeof(t1));
+	long long unsettled = card_unsettled(&c);
+	if (unsettled >= 0) {
+		money(unsettled, currency(p), t1, sizeof(t1));
 		sb_put(&b, "<tr><th>purchases not settled yet</th><td class=\"n\" id=\"unsettled\">");
 		sb_html(&b, t1);
 		sb_put(&b, "</td></tr>");
+	} else if (c.reported) {
+		sb_put(&b, "<tr><th>purchases not settled yet</th><td class=\"n\" id=\"unsettled\">"
+			   "known at the card's next contact</td></tr>");
 	}
 	sb_put(&b, "</table>");
 
@@ -638,8 +642,9 @@ static void card_json(struct page *p, const char *serial)
 	if (c.reported) {
 		json_object_set_new(o, "balance_minor", json_integer(c.balance));
 		json_object_set_new(o, "counter", json_integer(c.counter));
-		json_object_set_new(o, "unsettled_minor", json_integer(c.books - c.balance));
 	}
+	if (card_unsettled(&c) >= 0)
+		json_object_set_new(o, "unsettled_minor", json_integer(card_unsettled(&c)));
 	json_t *list = json_array();
 	for (size_t i = 0; i < nj; i++)
 		json_array_append_new(list, json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)jobs[i].id,

@@ -142,7 +142,8 @@ static void print_card(const struct card_info *c, bool json)
 		if (c->reported) {
 			json_object_set_new(o, "balance_minor", json_integer(c->balance));
 			json_object_set_new(o, "counter", json_integer(c->counter));
-			json_object_set_new(o, "unsettled_minor", json_integer(c->books - c->balance));
+			if (card_unsettled(c) >= 0)
+				json_object_set_new(o, "unsettled_minor", json_integer(card_unsettled(c)));
 			json_object_set_new(o, "reported", json_integer(c->reported_at));
 		}
 		if (c->holder)
@@ -155,8 +156,9 @@ static void print_card(const struct card_info *c, bool json)
 	}
 	printf("%s  %-8s %-10s books %lld", c->serial, c->state, c->se_id[0] ? c->se_id : "-", c->books);
 	if (c->reported)
-		printf(", card says %lld at counter %lld, unsettled %lld", c->balance, c->counter,
-		       c->books - c->balance);
+		printf(", card says %lld at counter %lld", c->balance, c->counter);
+	if (card_unsettled(c) >= 0)
+		printf(", unsettled %lld", card_unsettled(c));
 	printf(" (loaded %lld in %lld, settled %lld, held %lld)\n", c->loaded, c->loads, c->settled,
 	       c->held);
 }

@@ -397,7 +397,7 @@ static enum MHD_Result web_reply(struct MHD_Connection *conn, struct http_server
 				" connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(r, "X-Frame-Options", "DENY");
-	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(r, "Referrer-Policy", "same-origin");
 	if (w->set_cookie[0])
 		MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, w->set_cookie);
 	if (w->location[0])

@@ -316,9 +316,11 @@ FUZZ_TESTS = tests/fuzz/fuzz.test tests/fuzz/fuzz_card.test tests/fuzz/fuzz_host
 
 ## --- integration: private pcscd, vpcd, ecard-vcard, the driver and its simulator ---
 INTEGRATION_TEST_BINS = tests/integration/test_pcsc tests/integration/test_cli \
-	tests/integration/test_gp tests/integration/test_ifd tests/integration/test_ota
+	tests/integration/test_gp tests/integration/test_ifd tests/integration/test_ota \
+	tests/integration/test_centre
 INTEGRATION_TESTS = tests/integration/pcsc.test tests/integration/cli.test \
-	tests/integration/gp.test tests/integration/ifd.test tests/integration/ota.test
+	tests/integration/gp.test tests/integration/ifd.test tests/integration/ota.test \
+	tests/integration/centre.test
 HARNESS = tests/integration/harness.c tests/integration/harness.h
 HARNESS_LIBS = libecard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
 tests_integration_test_pcsc_SOURCES = tests/integration/test_pcsc.c $(HARNESS)
@@ -341,6 +343,11 @@ tests_integration_test_ota_SOURCES = tests/integration/test_ota.c $(HARNESS)
 tests_integration_test_ota_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_integration_test_ota_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_ota_LDADD = libcapgen.la $(HARNESS_LIBS)
+tests_integration_test_centre_SOURCES = tests/integration/test_centre.c $(HARNESS)
+tests_integration_test_centre_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_integration_test_centre_CFLAGS = $(TEST_CFLAGS)
+tests_integration_test_centre_LDADD = $(HARNESS_LIBS)
+EXTRA_DIST += tests/centre/browser.py
 EXTRA_DIST += tests/integration/in-namespace.sh tests/integration/run.sh $(INTEGRATION_TESTS) \
 	$(FUZZ_TESTS)
 

@@ -268,11 +268,18 @@ Test(centre, sign_up_log_in_and_out_with_fresh_sessions_and_hashed_passwords)
 	cr_assert_str_eq(r.location, "/centre/login");
 	done(&r);
 
-	/* Log in again, with the address in another case. */
+	/* Log in again, with the address in another case, from this site's
+	 * own page as a browser says it (Origin). */
 	r = get(&b, "/centre/login");
 	done(&r);
-	r = post(&b, "/centre/login", "email=ALICE%40example.org&password=correct+horse+battery", NULL);
+	char form[256], origin[128];
+	snprintf(form, sizeof(form), "csrf=%s&email=ALICE%%40example.org&password=correct+horse+battery",
+		 b.csrf);
+	snprintf(origin, sizeof(origin), "Origin: %s", base);
+	r = request("POST", "/centre/login", b.cookie, "application/x-www-form-urlencoded", form,
+		    strlen(form), origin);
 	cr_assert_eq(r.status, 303, "%ld %s", r.status, r.body);
+	keep(&b, &r);
 	done(&r);
 	r = get(&b, "/centre/cards");
 	cr_assert_eq(r.status, 200);
