@@ -32,7 +32,7 @@ say() { printf '\n== %s\n' "$*"; }
 build_deps="build-essential autoconf automake libtool pkg-config \
 libpcsclite-dev libssl-dev libcriterion-dev libusb-1.0-0-dev libzip-dev scdoc \
 libjansson-dev libcurl4-openssl-dev libmicrohttpd-dev libsqlite3-dev libpq-dev libargon2-dev"
-run_deps="pcscd vsmartcard-vpcd opensc util-linux"
+run_deps="pcscd vsmartcard-vpcd opensc util-linux curl"
 bench_deps="vsmartcard-vpicc python3-virtualsmartcard python3-pycryptodome"
 # The drivers on QEMU's USB CCID reader (tests/qemu): QEMU, busybox for the
 # guest, libccid as the reference driver; systemd-analyze for the unit.

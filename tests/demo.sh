@@ -5,8 +5,10 @@
 # a power loss in the middle of a transaction, the card coming back with
 # its state intact, and an update over the air: the issuer's server loads
 # and installs an applet through an agent whose link breaks on the way,
-# the load goes on from where it stopped, and tops the purse up online. Runs inside in-namespace.sh (a private
-# /run/pcscd); stops everything it started.
+# the load goes on from where it stopped, and tops the purse up online; then
+# a holder signs up at the issuer centre and tops the card up from the
+# bank, online. Runs inside in-namespace.sh (a private /run/pcscd); stops
+# everything it started.
 #
 # usage: demo.sh BUILD_DIR
 set -eu
@@ -112,6 +114,47 @@ echo "(the new applet answers SELECT)"
 run "$build/ecard" --reader "$reader" balance
 echo "(12.50 before, and the online top-up of 10.00: the server checked the card's S1, sent"
 echo " CREDIT with its S2, and checked the card's receipt S3)"
+
+step "the issuer centre: a holder signs up, gets this card, and tops it up online from the bank"
+centre="http://127.0.0.1:$(cat "$work/server.port")/centre"
+# What a browser does, with curl: a page gives the session cookie and the
+# form's CSRF token; a form sends them back.
+page() { # PATH: GET, keeping the session cookie and the CSRF token
+	curl -s -D "$work/headers" -H "Cookie: __Host-ecard=${cookie:-}" "$centre$1" >"$work/page.html"
+	new=$(sed -n 's/^Set-Cookie: __Host-ecard=\([^;]*\);.*/\1/p' "$work/headers" | tr -d '\r')
+	[ -n "$new" ] && cookie=$new
+	csrf=$(sed -n 's/.*name="csrf" value="\([0-9A-F]*\)".*/\1/p' "$work/page.html" | head -n 1)
+}
+form() { # PATH FIELDS...: POST a form, print where it leads
+	path=$1
+	shift
+	printf '$ POST %s %s\n' "$path" "$*"
+	set -- --data-urlencode "csrf=$csrf" "$@"
+	curl -s -D "$work/headers" -o /dev/null -H "Cookie: __Host-ecard=$cookie" "$@" "$centre$path"
+	new=$(sed -n 's/^Set-Cookie: __Host-ecard=\([^;]*\);.*/\1/p' "$work/headers" | tr -d '\r')
+	[ -n "$new" ] && cookie=$new
+	sed -n 's/^\(HTTP\/[0-9.]* [0-9]*\).*/  \1/p; s/^Location: \(.*\)/  -> \1/p' "$work/headers" | tr -d '\r'
+}
+page /signup
+form /signup --data-urlencode email=ada@example.org --data-urlencode "name=Ada Lovelace" \
+	--data-urlencode "password=correct horse battery"
+serial=$("$build/ecard" --reader "$reader" balance --json | sed -n 's/.*"serial": "\([0-9A-F]*\)".*/\1/p')
+run "$build/ecard" server card add --db "sqlite:$work/ota.db" "$serial" --se-id 00000001 \
+	--holder ada@example.org
+page "/cards/$serial"
+form "/cards/$serial/top-up" --data-urlencode amount=15.00
+run "$build/ecard" --reader "$reader" agent --server "http://127.0.0.1:$(cat "$work/server.port")"
+page "/cards/$serial"
+echo "the card's page says:"
+sed -n 's/.*id="balance">\([^<]*\)<.*/  balance \1, as the card proved it at this contact/p' "$work/page.html"
+page /cards
+sed -n 's/.*id="bank">\([^<]*\)<.*/  bank account \1 (100.00 at sign-up, less the top-up)/p' "$work/page.html"
+run "$build/ecard" server ledger list --db "sqlite:$work/ota.db"
+echo '$ ecard server fraud --db sqlite:ota.db'
+"$build/ecard" server fraud --db "sqlite:$work/ota.db" || true
+echo "(the card holds more than its books: the first top-up was made offline with the issuer's"
+echo " keys at hand, and the purchase was never settled, so the books cannot know them; the"
+echo " issuer centre reports it at the card's next contact)"
 echo "the server's log:"
 cat "$work/server.log"
 
