@@ -577,56 +577,84 @@ out:
 	return rc;
 }
 
-int crypto_ecdsa_verify(const uint8_t pub[CRYPTO_EC_PUB_LEN],
-			const void *msg, size_t len,
-			const uint8_t sig[CRYPTO_EC_SIG_LEN])
+/*
+ * A verifier keeps its key and a context set up for ECDSA verification of
+ * a SHA-256 digest, so that checking many signatures of one key costs the
+ * curve arithmetic and little else (OpenSSL 3 looks its algorithms up
+ * anew for every context it makes).
+ */
+struct crypto_ec_verifier {
+	EVP_PKEY *pkey;
+	EVP_PKEY_CTX *ctx;
+};
+
+struct crypto_ec_verifier *crypto_ec_verifier_new(const uint8_t pub[CRYPTO_EC_PUB_LEN])
 {
-	EVP_PKEY *pkey = NULL;
-	EVP_MD_CTX *md = NULL;
-	ECDSA_SIG *es = NULL;
-	BIGNUM *r = NULL, *s = NULL;
-	unsigned char *der = NULL;
-	int derlen;
-	int rc = -1;
+	struct crypto_ec_verifier *v;
 
-	if (pub == NULL || sig == NULL)
-		return -1;
-	/*
-	 * Out-of-range r or s, and any point encoding but uncompressed, are
-	 * simply invalid signatures or keys: answer 0 before OpenSSL sees them.
-	 */
-	if (pub[0] != 0x04 || !scalar_in_range(sig) ||
-	    !scalar_in_range(sig + 32))
-		return 0;
-
-	/* Whatever OpenSSL queues while rejecting a bad key or signature is
-	 * not an error of ours: the mark lets us drop exactly that. */
+	if (pub == NULL || pub[0] != 0x04)
+		return NULL;
+	v = OPENSSL_zalloc(sizeof(*v));
+	if (v == NULL)
+		return NULL;
 	ERR_set_mark();
-	pkey = ec_pkey(NULL, pub);
-	if (pkey == NULL) {
-		rc = 0;		/* not a point on P-256 */
-		goto out;
+	v->pkey = ec_pkey(NULL, pub);
+	if (v->pkey != NULL)
+		v->ctx = EVP_PKEY_CTX_new_from_pkey(NULL, v->pkey, NULL);
+	if (v->ctx == NULL || EVP_PKEY_verify_init(v->ctx) != 1) {
+		ERR_pop_to_mark();
+		crypto_ec_verifier_free(v);
+		return NULL;
 	}
+	ERR_pop_to_mark();
+	return v;
+}
 
-	r = BN_bin2bn(sig, 32, NULL);
-	s = BN_bin2bn(sig + 32, 32, NULL);
-	es = ECDSA_SIG_new();
-	if (r == NULL || s == NULL || es == NULL)
-		goto out;
-	if (ECDSA_SIG_set0(es, r, s) != 1)
-		goto out;
-	r = s = NULL;		/* now owned by es */
-	derlen = i2d_ECDSA_SIG(es, &der);
-	if (derlen <= 0)
-		goto out;
+void crypto_ec_verifier_free(struct crypto_ec_verifier *v)
+{
+	if (v == NULL)
+		return;
+	EVP_PKEY_CTX_free(v->ctx);
+	EVP_PKEY_free(v->pkey);
+	OPENSSL_free(v);
+}
 
-	md = EVP_MD_CTX_new();
-	if (md == NULL)
-		goto out;
-	if (EVP_DigestVerifyInit_ex(md, NULL, "SHA2-256", NULL, NULL, pkey,
-				    NULL) != 1)
-		goto out;
-	switch (EVP_DigestVerify(md, der, (size_t)derlen, or_empty(msg), len)) {
+/* One DER INTEGER of a 32-byte big-endian unsigned value. */
+static size_t der_integer(const uint8_t v[32], uint8_t *out)
+{
+	size_t skip = 0;
+
+	while (skip < 31 && v[skip] == 0)
+		skip++;
+	size_t n = 32 - skip, pad = v[skip] & 0x80 ? 1 : 0;
+	out[0] = 0x02;
+	out[1] = (uint8_t)(n + pad);
+	out[2] = 0x00;
+	memcpy(out + 2 + pad, v + skip, n);
+	return 2 + pad + n;
+}
+
+int crypto_ec_verifier_check(struct crypto_ec_verifier *v, const void *msg, size_t len,
+			     const uint8_t sig[CRYPTO_EC_SIG_LEN])
+{
+	uint8_t digest[CRYPTO_SHA256_LEN], der[2 + 2 * 35];
+	int rc;
+
+	if (v == NULL || sig == NULL)
+		return -1;
+	/* Out-of-range r or s are simply invalid signatures. */
+	if (!scalar_in_range(sig) || !scalar_in_range(sig + 32))
+		return 0;
+	if (crypto_sha256(msg, len, digest) != 0)
+		return -1;
+	size_t n = der_integer(sig, der + 2);
+	n += der_integer(sig + 32, der + 2 + n);
+	der[0] = 0x30;
+	der[1] = (uint8_t)n;
+	/* Whatever OpenSSL queues while rejecting a signature is not an
+	 * error of ours: the mark lets us drop exactly that. */
+	ERR_set_mark();
+	switch (EVP_PKEY_verify(v->ctx, der, n + 2, digest, sizeof(digest))) {
 	case 1:
 		rc = 1;
 		break;
@@ -637,17 +665,25 @@ int crypto_ecdsa_verify(const uint8_t pub[CRYPTO_EC_PUB_LEN],
 		rc = -1;
 		break;
 	}
-out:
 	if (rc >= 0)
 		ERR_pop_to_mark();
 	else
 		ERR_clear_last_mark();
-	OPENSSL_free(der);
-	ECDSA_SIG_free(es);
-	BN_free(r);
-	BN_free(s);
-	EVP_MD_CTX_free(md);
-	EVP_PKEY_free(pkey);
+	return rc;
+}
+
+int crypto_ecdsa_verify(const uint8_t pub[CRYPTO_EC_PUB_LEN],
+			const void *msg, size_t len,
+			const uint8_t sig[CRYPTO_EC_SIG_LEN])
+{
+	if (pub == NULL || sig == NULL)
+		return -1;
+	/* A key that is not a point on P-256 verifies nothing. */
+	struct crypto_ec_verifier *v = crypto_ec_verifier_new(pub);
+	if (v == NULL)
+		return 0;
+	int rc = crypto_ec_verifier_check(v, msg, len, sig);
+	crypto_ec_verifier_free(v);
 	return rc;
 }
 

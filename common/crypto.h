@@ -94,6 +94,18 @@ int crypto_ecdsa_verify(const uint8_t pub[CRYPTO_EC_PUB_LEN],
 			const void *msg, size_t len,
 			const uint8_t sig[CRYPTO_EC_SIG_LEN]);
 
+/*
+ * One public key, made ready to check many signatures (a card's records):
+ * NULL when pub is not an uncompressed point on P-256 (or out of memory).
+ * A verifier is used by one thread at a time.
+ */
+struct crypto_ec_verifier;
+struct crypto_ec_verifier *crypto_ec_verifier_new(const uint8_t pub[CRYPTO_EC_PUB_LEN]);
+/* As crypto_ecdsa_verify() with the verifier's key. */
+int crypto_ec_verifier_check(struct crypto_ec_verifier *v, const void *msg, size_t len,
+			     const uint8_t sig[CRYPTO_EC_SIG_LEN]);
+void crypto_ec_verifier_free(struct crypto_ec_verifier *v);
+
 /* CRC-32 (IEEE 802.3), used for integrity of journal records, not security. */
 uint32_t crypto_crc32(uint32_t crc, const void *data, size_t len);
 

@@ -236,6 +236,16 @@ int purse_debit_record_check(const uint8_t ca_pub[CRYPTO_EC_PUB_LEN],
 	return purse_debit_record_verify(pub, record, sig);
 }
 
+int purse_debit_record_verify_with(struct crypto_ec_verifier *card,
+				   const uint8_t record[PURSE_DEBIT_RECORD_LEN],
+				   const uint8_t sig[CRYPTO_EC_SIG_LEN])
+{
+	uint8_t body[4 + PURSE_DEBIT_RECORD_LEN];
+
+	record_body(record, body);
+	return crypto_ec_verifier_check(card, body, sizeof(body), sig) == 1;
+}
+
 int purse_debit_record_verify(const uint8_t card_pub[CRYPTO_EC_PUB_LEN],
 			      const uint8_t record[PURSE_DEBIT_RECORD_LEN],
 			      const uint8_t sig[CRYPTO_EC_SIG_LEN])

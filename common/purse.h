@@ -138,5 +138,9 @@ int purse_debit_record_check(const uint8_t ca_pub[CRYPTO_EC_PUB_LEN],
 int purse_debit_record_verify(const uint8_t card_pub[CRYPTO_EC_PUB_LEN],
 			      const uint8_t record[PURSE_DEBIT_RECORD_LEN],
 			      const uint8_t sig[CRYPTO_EC_SIG_LEN]);
+/* The same with a verifier of the card's key (crypto.h), for many records. */
+int purse_debit_record_verify_with(struct crypto_ec_verifier *card,
+				   const uint8_t record[PURSE_DEBIT_RECORD_LEN],
+				   const uint8_t sig[CRYPTO_EC_SIG_LEN]);
 
 #endif

@@ -38,9 +38,8 @@ enum ec_status ledger_post(struct store *st, const char *ref, const struct ledge
 
 	if (posted)
 		*posted = false;
-	if (n < 2 || n > LEDGER_LINES_MAX || !ref[0] || strlen(ref) >= LEDGER_REF_MAX)
-		return ec_error_set(err, EC_ERR_ARG, "a posting has 2 to %d lines and a reference.",
-				    LEDGER_LINES_MAX);
+	if (n < 2 || !ref[0] || strlen(ref) >= LEDGER_REF_MAX)
+		return ec_error_set(err, EC_ERR_ARG, "a posting has 2 lines or more and a reference.");
 	for (size_t i = 0; i < n; i++) {
 		if (!ledger_name_ok(lines[i].account))
 			return ec_error_set(err, EC_ERR_ARG, "\"%s\" is not an account name.",
@@ -103,7 +102,6 @@ enum ec_status ledger_reverse(struct store *st, const char *ref, const char *new
 			      bool *posted, struct ec_error *err)
 {
 	struct store_result r;
-	struct ledger_line lines[LEDGER_LINES_MAX];
 	const char *p[] = { ref };
 	enum ec_status s = store_exec(st, "SELECT account, amount FROM postings WHERE ref = $1 ORDER BY id",
 				      p, 1, &r, err);
@@ -112,15 +110,18 @@ enum ec_status ledger_reverse(struct store *st, const char *ref, const char *new
 		*posted = false;
 	if (s != EC_OK)
 		return s;
-	if (r.rows == 0 || r.rows > LEDGER_LINES_MAX) {
+	size_t rows = r.rows;
+	struct ledger_line *lines = rows ? calloc(rows, sizeof(*lines)) : NULL;
+	if (!lines) {
 		store_result_free(&r);
-		return EC_OK;
+		return rows ? ec_error_set(err, EC_ERR_FILE, "out of memory reversing %s.", ref) : EC_OK;
 	}
 	for (size_t i = 0; i < r.rows; i++) {
 		lines[i].account = store_cell(&r, i, 0) ? store_cell(&r, i, 0) : "";
 		lines[i].amount = -(store_cell(&r, i, 1) ? strtoll(store_cell(&r, i, 1), NULL, 10) : 0);
 	}
 	s = ledger_post(st, new_ref, lines, r.rows, posted, err);
+	free(lines);
 	store_result_free(&r);
 	return s;
 }

@@ -27,7 +27,6 @@
 
 #define LEDGER_NAME_MAX 64
 #define LEDGER_REF_MAX 96
-#define LEDGER_LINES_MAX 8
 
 #define LEDGER_DEPOSITS "world:deposits"
 #define LEDGER_GRANTS "issuer:grants"
@@ -39,7 +38,7 @@ struct ledger_line {
 };
 
 /*
- * Book lines (2 to LEDGER_LINES_MAX, summing to zero) under ref. *posted
+ * Book lines (2 or more, summing to zero) under ref. *posted
  * (may be NULL) tells whether this call booked them: false when ref was
  * booked already. A bank account that would go below zero refuses the
  * whole posting (EC_ERR_CHECK, nothing booked).

@@ -272,37 +272,49 @@ static enum ec_status load_merchants(struct store *st, struct merchant_set *set,
 	return EC_OK;
 }
 
-/* A few card certificates checked lately, per thread. */
-#define CERT_CACHE 8
+/* The card certificates checked, per thread, with their keys ready to
+ * verify: a place for each by a hash of the certificate, the newest one
+ * kept where two meet. */
+#define CERT_CACHE 4096
 
 struct cert_cache {
 	struct {
 		uint8_t cert[PURSE_CERT_LEN];
-		uint8_t pub[CRYPTO_EC_PUB_LEN];
-		bool ok;
+		struct crypto_ec_verifier *key;	/* NULL: not a card certificate of the CA */
 		bool used;
 	} e[CERT_CACHE];
-	size_t next;
 };
 
-static bool cert_ok(struct cert_cache *cc, const uint8_t *ca_pub, const uint8_t *cert,
-		    uint8_t pub[CRYPTO_EC_PUB_LEN])
+static void cert_cache_free(struct cert_cache *cc)
 {
 	for (size_t i = 0; i < CERT_CACHE; i++)
-		if (cc->e[i].used && memcmp(cc->e[i].cert, cert, PURSE_CERT_LEN) == 0) {
-			memcpy(pub, cc->e[i].pub, CRYPTO_EC_PUB_LEN);
-			return cc->e[i].ok;
-		}
-	uint8_t id[PURSE_ID_LEN];
-	size_t k = cc->next++ % CERT_CACHE;
+		crypto_ec_verifier_free(cc->e[i].key);
+	free(cc);
+}
+
+/* The verifier of a certificate's key: NULL when the CA did not certify it
+ * as a card's. */
+static struct crypto_ec_verifier *cert_key(struct cert_cache *cc, const uint8_t *ca_pub,
+					   const uint8_t *cert)
+{
+	/* FNV-1a of the CA's signature, which differs for every certificate. */
+	uint32_t h = 2166136261u;
+	for (size_t i = PURSE_CERT_LEN - CRYPTO_EC_SIG_LEN; i < PURSE_CERT_LEN; i++)
+		h = (h ^ cert[i]) * 16777619u;
+	size_t k = h % CERT_CACHE;
+	if (cc->e[k].used && memcmp(cc->e[k].cert, cert, PURSE_CERT_LEN) == 0)
+		return cc->e[k].key;
+	uint8_t id[PURSE_ID_LEN], pub[CRYPTO_EC_PUB_LEN];
+	crypto_ec_verifier_free(cc->e[k].key);
 	cc->e[k].used = true;
 	memcpy(cc->e[k].cert, cert, PURSE_CERT_LEN);
-	cc->e[k].ok = purse_cert_check(ca_pub, PURSE_CERT_CARD, cert, id, cc->e[k].pub) == 1;
-	memcpy(pub, cc->e[k].pub, CRYPTO_EC_PUB_LEN);
-	return cc->e[k].ok;
+	cc->e[k].key = purse_cert_check(ca_pub, PURSE_CERT_CARD, cert, id, pub) == 1
+			       ? crypto_ec_verifier_new(pub) : NULL;
+	return cc->e[k].key;
 }
 
 struct check_job {
+	struct cert_cache *cc;
 	const struct settle_options *o;
 	const struct merchant_set *merchants;
 	const struct settle_item *items;
@@ -315,7 +327,7 @@ static enum settle_outcome check_one(const struct check_job *j, struct cert_cach
 {
 	struct purse_debit_record rec;
 	char merchant[SETTLE_ID_HEX];
-	uint8_t pub[CRYPTO_EC_PUB_LEN];
+	struct crypto_ec_verifier *key;
 
 	if (!it->usable || !purse_debit_record_parse(it->record, PURSE_DEBIT_RECORD_LEN, &rec))
 		return SETTLE_MALFORMED;
@@ -327,9 +339,9 @@ static enum settle_outcome check_one(const struct check_job *j, struct cert_cach
 	if (!bsearch(merchant, j->merchants->ids, j->merchants->n, SETTLE_ID_HEX, cmp_id))
 		return SETTLE_NO_MERCHANT;
 	/* The certificate names the record's card, and the card signed it. */
-	if (!cert_ok(cc, j->o->ca_pub, it->cert, pub) ||
+	if (!(key = cert_key(cc, j->o->ca_pub, it->cert)) ||
 	    memcmp(it->cert + PURSE_CERT_ID_OFF, rec.serial, PURSE_SERIAL_LEN) != 0 ||
-	    purse_debit_record_verify(pub, it->record, it->signature) != 1)
+	    purse_debit_record_verify_with(key, it->record, it->signature) != 1)
 		return SETTLE_FORGED;
 	return SETTLE_PAID;
 }
@@ -337,82 +349,113 @@ static enum settle_outcome check_one(const struct check_job *j, struct cert_cach
 static void *check_range(void *arg)
 {
 	struct check_job *j = arg;
-	struct cert_cache *cc = calloc(1, sizeof(*cc));
 
 	for (size_t i = j->from; i < j->to; i += j->step)
-		j->verdict[i] = cc ? check_one(j, cc, &j->items[i]) : SETTLE_MALFORMED;
-	free(cc);
+		j->verdict[i] = check_one(j, j->cc, &j->items[i]);
 	return NULL;
 }
 
-static void check_all(const struct settle_options *o, const struct merchant_set *merchants,
-		      const struct settle_item *items, size_t from, size_t to,
-		      enum settle_outcome *verdict)
-{
-	unsigned t = o->threads ? o->threads : 1;
+/* The first pass of a chunk, on its own threads, while the caller goes on
+ * (with the second pass of the chunk before). */
+struct check_run {
 	pthread_t th[MAX_THREADS];
 	struct check_job jobs[MAX_THREADS];
-	unsigned started = 0;
+	bool running[MAX_THREADS];
+	unsigned t;
+};
+
+static void check_start(struct check_run *cr, struct cert_cache **caches,
+			const struct settle_options *o, const struct merchant_set *merchants,
+			const struct settle_item *items, size_t from, size_t to,
+			enum settle_outcome *verdict)
+{
+	unsigned t = o->threads ? o->threads : 1;
 
 	if (t > MAX_THREADS)
 		t = MAX_THREADS;
 	if (to - from < 64)
 		t = 1;
-	for (unsigned k = 0; k < t; k++)
-		jobs[k] = (struct check_job){ o, merchants, items, verdict, from + k, to, t };
-	for (unsigned k = 1; k < t; k++) {
-		if (pthread_create(&th[k], NULL, check_range, &jobs[k]) != 0)
-			break;
-		started = k;
+	cr->t = t;
+	for (unsigned k = 0; k < t; k++) {
+		cr->jobs[k] = (struct check_job){ caches[k], o, merchants, items, verdict, from + k, to, t };
+		cr->running[k] = pthread_create(&cr->th[k], NULL, check_range, &cr->jobs[k]) == 0;
+		if (!cr->running[k])
+			check_range(&cr->jobs[k]);	/* no thread: here, now */
 	}
-	/* This thread takes the first share, and any a thread failed to take. */
-	check_range(&jobs[0]);
-	for (unsigned k = started + 1; k < t; k++)
-		check_range(&jobs[k]);
-	for (unsigned k = 1; k <= started; k++)
-		pthread_join(th[k], NULL);
+}
+
+static void check_wait(struct check_run *cr)
+{
+	for (unsigned k = 0; k < cr->t; k++)
+		if (cr->running[k])
+			pthread_join(cr->th[k], NULL);
+	cr->t = 0;
 }
 
 /* ---- second pass: the books ---- */
 
+/* A card seen in a chunk: what the books let it spend, what it paid. */
 struct card_seen {
-	char serial[CARD_SERIAL_HEX];
+	char serial[CARD_SERIAL_HEX];	/* "" a free place */
 	enum settle_outcome hold;	/* SETTLE_PAID: may be paid */
 	long long books;		/* left to pay from */
+	long long paid;			/* in this chunk */
 };
 
-struct payment {
-	char serial[CARD_SERIAL_HEX];
-	char merchant[SETTLE_ID_HEX];
+/* What a merchant is paid in a chunk. */
+struct merchant_paid {
+	char id[SETTLE_ID_HEX];
 	long long amount;
 };
 
 struct pass {
 	struct store *st;
-	struct card_seen *cards;
-	size_t ncards, capcards;
-	struct payment *pay;
-	size_t npay, cappay;
+	struct card_seen *cards;	/* open addressing, by the serial's hash */
+	size_t capcards, ncards;
+	struct merchant_paid *merchants;
+	size_t nmerchants, capmerchants;
 	char batch[33];
 };
+
+static size_t serial_hash(const char *serial)
+{
+	uint32_t h = 2166136261u;
+	for (const char *c = serial; *c; c++)
+		h = (h ^ (uint8_t)*c) * 16777619u;
+	return h;
+}
+
+/* The chunk starts with nothing seen; room for chunk cards at most. */
+static enum ec_status pass_reset(struct pass *p, size_t chunk, struct ec_error *err)
+{
+	size_t cap = 64;
+	while (cap < 2 * chunk)
+		cap *= 2;
+	if (cap != p->capcards) {
+		free(p->cards);
+		p->cards = calloc(cap, sizeof(*p->cards));
+		p->capcards = p->cards ? cap : 0;
+		if (!p->cards)
+			return ec_error_set(err, EC_ERR_FILE, "out of memory settling.");
+	} else {
+		memset(p->cards, 0, cap * sizeof(*p->cards));
+	}
+	p->ncards = 0;
+	p->nmerchants = 0;
+	return EC_OK;
+}
 
 static enum ec_status card_seen(struct pass *p, const char *serial, struct card_seen **out,
 				struct ec_error *err)
 {
-	for (size_t i = 0; i < p->ncards; i++)
-		if (strcmp(p->cards[i].serial, serial) == 0) {
-			*out = &p->cards[i];
-			return EC_OK;
-		}
-	if (p->ncards == p->capcards) {
-		size_t cap = p->capcards ? 2 * p->capcards : 16;
-		struct card_seen *n = realloc(p->cards, cap * sizeof(*n));
-		if (!n)
-			return ec_error_set(err, EC_ERR_FILE, "out of memory settling.");
-		p->cards = n;
-		p->capcards = cap;
+	size_t k = serial_hash(serial) & (p->capcards - 1);
+	while (p->cards[k].serial[0] && strcmp(p->cards[k].serial, serial) != 0)
+		k = (k + 1) & (p->capcards - 1);
+	struct card_seen *c = &p->cards[k];
+	if (c->serial[0]) {
+		*out = c;
+		return EC_OK;
 	}
-	struct card_seen *c = &p->cards[p->ncards];
 	struct store_result r;
 	char account[CARD_ACCOUNT_MAX];
 	const char *pr[] = { serial };
@@ -435,26 +478,27 @@ static enum ec_status card_seen(struct pass *p, const char *serial, struct card_
 	return EC_OK;
 }
 
-static enum ec_status add_payment(struct pass *p, const char *serial, const char *merchant,
+static enum ec_status add_payment(struct pass *p, struct card_seen *card, const char *merchant,
 				  long long amount, struct ec_error *err)
 {
-	for (size_t i = 0; i < p->npay; i++)
-		if (strcmp(p->pay[i].serial, serial) == 0 && strcmp(p->pay[i].merchant, merchant) == 0) {
-			p->pay[i].amount += amount;
+	card->books -= amount;
+	card->paid += amount;
+	for (size_t i = 0; i < p->nmerchants; i++)
+		if (strcmp(p->merchants[i].id, merchant) == 0) {
+			p->merchants[i].amount += amount;
 			return EC_OK;
 		}
-	if (p->npay == p->cappay) {
-		size_t cap = p->cappay ? 2 * p->cappay : 16;
-		struct payment *n = realloc(p->pay, cap * sizeof(*n));
+	if (p->nmerchants == p->capmerchants) {
+		size_t cap = p->capmerchants ? 2 * p->capmerchants : 16;
+		struct merchant_paid *n = realloc(p->merchants, cap * sizeof(*n));
 		if (!n)
 			return ec_error_set(err, EC_ERR_FILE, "out of memory settling.");
-		p->pay = n;
-		p->cappay = cap;
+		p->merchants = n;
+		p->capmerchants = cap;
 	}
-	struct payment *y = &p->pay[p->npay++];
-	snprintf(y->serial, sizeof(y->serial), "%s", serial);
-	snprintf(y->merchant, sizeof(y->merchant), "%s", merchant);
-	y->amount = amount;
+	struct merchant_paid *m = &p->merchants[p->nmerchants++];
+	snprintf(m->id, sizeof(m->id), "%s", merchant);
+	m->amount = amount;
 	return EC_OK;
 }
 
@@ -552,26 +596,43 @@ static enum ec_status settle_one(struct pass *p, const struct settle_item *it,
 	*out = o;
 	if (o != SETTLE_PAID)
 		return report_fraud(p, o, "", it, &rec, hold_detail(o), err);
-	card->books -= rec.amount;
 	*paid += rec.amount;
-	return add_payment(p, serial, merchant, rec.amount, err);
+	return add_payment(p, card, merchant, rec.amount, err);
 }
 
+/* The chunk's payments in one posting: each card's total from its
+ * account, each merchant's to its own. */
 static enum ec_status post_payments(struct pass *p, struct ec_error *err)
 {
-	for (size_t i = 0; i < p->npay; i++) {
-		char ref[LEDGER_REF_MAX], card[CARD_ACCOUNT_MAX], merchant[LEDGER_NAME_MAX];
-		snprintf(ref, sizeof(ref), "settle/%s/%s/%s", p->batch, p->pay[i].serial,
-			 p->pay[i].merchant);
-		card_account(p->pay[i].serial, card);
-		snprintf(merchant, sizeof(merchant), "merchant:%s", p->pay[i].merchant);
-		struct ledger_line lines[2] = { { card, -p->pay[i].amount },
-						{ merchant, p->pay[i].amount } };
-		enum ec_status s = ledger_post(p->st, ref, lines, 2, NULL, err);
-		if (s != EC_OK)
-			return s;
+	if (p->nmerchants == 0)
+		return EC_OK;
+	size_t max = p->ncards + p->nmerchants, n = 0;
+	struct ledger_line *lines = calloc(max, sizeof(*lines));
+	char (*names)[LEDGER_NAME_MAX] = calloc(max, sizeof(*names));
+	enum ec_status s;
+
+	if (!lines || !names) {
+		s = ec_error_set(err, EC_ERR_FILE, "out of memory settling.");
+		goto out;
 	}
-	return EC_OK;
+	for (size_t k = 0; k < p->capcards; k++)
+		if (p->cards[k].serial[0] && p->cards[k].paid) {
+			card_account(p->cards[k].serial, names[n]);
+			lines[n].account = names[n];
+			lines[n++].amount = -p->cards[k].paid;
+		}
+	for (size_t i = 0; i < p->nmerchants; i++) {
+		snprintf(names[n], LEDGER_NAME_MAX, "merchant:%s", p->merchants[i].id);
+		lines[n].account = names[n];
+		lines[n++].amount = p->merchants[i].amount;
+	}
+	char ref[LEDGER_REF_MAX];
+	snprintf(ref, sizeof(ref), "settle/%s", p->batch);
+	s = ledger_post(p->st, ref, lines, n, NULL, err);
+out:
+	free(lines);
+	free(names);
+	return s;
 }
 
 static enum ec_status forged(struct pass *p, const struct settle_item *it, struct ec_error *err)
@@ -598,8 +659,7 @@ static enum ec_status settle_chunk(struct pass *p, const struct settle_item *ite
 	if (crypto_random(id, sizeof(id)) != 0)
 		return ec_error_set(err, EC_ERR_CRYPTO, "the random generator failed.");
 	hex_encode(id, sizeof(id), p->batch);
-	p->ncards = p->npay = 0;
-	if ((s = store_begin(p->st, err)) != EC_OK)
+	if ((s = pass_reset(p, to - from, err)) != EC_OK || (s = store_begin(p->st, err)) != EC_OK)
 		return s;
 	for (size_t i = from; i < to && s == EC_OK; i++) {
 		if (verdict[i] == SETTLE_PAID)
@@ -632,18 +692,43 @@ enum ec_status settle_items(struct store *st, const struct settle_options *o,
 	enum settle_outcome *verdict = outcomes ? outcomes : calloc(n ? n : 1, sizeof(*verdict));
 	enum ec_status s;
 
+	struct cert_cache *caches[MAX_THREADS] = { 0 };
+	unsigned threads = o->threads ? o->threads : 1;
+
 	memset(counts, 0, sizeof(*counts));
-	if (!verdict)
-		return ec_error_set(err, EC_ERR_FILE, "out of memory settling.");
-	s = load_merchants(st, &merchants, err);
+	if (threads > MAX_THREADS)
+		threads = MAX_THREADS;
+	for (unsigned k = 0; k < threads; k++)
+		caches[k] = calloc(1, sizeof(*caches[k]));
+	bool have = verdict != NULL;
+	for (unsigned k = 0; k < threads; k++)
+		have = have && caches[k];
+	s = have ? load_merchants(st, &merchants, err)
+		 : ec_error_set(err, EC_ERR_FILE, "out of memory settling.");
+	struct settle_options one = *o;
+	one.threads = threads;
+	/* The signatures of the next chunk are checked while the books take
+	 * this one. */
+	struct check_run next = { .t = 0 };
+	if (s == EC_OK && n > 0) {
+		check_start(&next, caches, &one, &merchants, items, 0, chunk < n ? chunk : n, verdict);
+		check_wait(&next);
+	}
 	for (size_t from = 0; s == EC_OK && from < n; from += chunk) {
 		size_t to = from + chunk < n ? from + chunk : n;
-		check_all(o, &merchants, items, from, to, verdict);
+		if (to < n)
+			check_start(&next, caches, &one, &merchants, items, to,
+				    to + chunk < n ? to + chunk : n, verdict);
 		s = settle_chunk(&p, items, from, to, verdict, counts, err);
+		check_wait(&next);
 	}
-	free(merchants.ids);
+	for (unsigned k = 0; k < threads; k++)
+		if (caches[k])
+			cert_cache_free(caches[k]);
+	if (have)
+		free(merchants.ids);
 	free(p.cards);
-	free(p.pay);
+	free(p.merchants);
 	if (verdict != outcomes)
 		free(verdict);
 	return s;

@@ -385,7 +385,7 @@ check-unit:
 
 ## --- benchmark: `make bench` (not part of `make check`) ---
 EXTRA_PROGRAMS += tests/bench/echo_card tests/bench/rtt tests/bench/bench_inproc \
-	tests/bench/mkcap tests/bench/bench_ota
+	tests/bench/mkcap tests/bench/bench_ota tests/bench/bench_settle
 tests_bench_echo_card_SOURCES = tests/bench/echo_card.c
 tests_bench_echo_card_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_bench_rtt_SOURCES = tests/bench/rtt.c
@@ -408,6 +408,11 @@ tests_bench_bench_ota_CFLAGS = $(AM_CFLAGS) $(PCSC_CFLAGS) $(CURL_CFLAGS)
 tests_bench_bench_ota_LDADD = libcapgen.la libvcardfront.la libapplets.la libvcard.la \
 	libecardserver.la libnetfault.la libecard.la libcommoncrypto.la libcommon.la \
 	$(CURL_LIBS) $(LIBZIP_LIBS) $(PCSC_LIBS) -lpthread
+tests_bench_bench_settle_SOURCES = tests/bench/bench_settle.c
+tests_bench_bench_settle_CPPFLAGS = $(TEST_CPPFLAGS) $(INC_SERVER)
+tests_bench_bench_settle_CFLAGS = $(AM_CFLAGS) $(PCSC_CFLAGS)
+tests_bench_bench_settle_LDADD = libecardserver.la libecard.la libcommoncrypto.la libcommon.la \
+	$(PCSC_LIBS) -lpthread
 CLEANFILES += $(EXTRA_PROGRAMS)
 EXTRA_DIST += tests/bench/run.sh tests/bench/ota.sh
 

@@ -7,7 +7,12 @@
 #    root), each driven by N in-process cards and agents at once: 100,
 #    1,000 and 10,000 as fast as they go, and 1,000 paced at one exchange
 #    a second each.
-# Environment: top_builddir. ECARD_BENCH_OTA_SESSIONS overrides the list.
+#  - online top-ups through the same servers, on cards the issuer
+#    personalized: 1,000 at once and 1,000 paced;
+#  - settlement of 1,000,000 signed debit records (tests/bench/bench_settle)
+#    on SQLite, beside the rate of ECDSA verification alone.
+# Environment: top_builddir. ECARD_BENCH_OTA_SESSIONS and
+# ECARD_BENCH_TOPUP_SESSIONS override the lists.
 set -u
 : "${top_builddir:?is not set; run this through make bench}"
 bench=$top_builddir/tests/bench/bench_ota
@@ -25,12 +30,16 @@ failed=0
 
 "$bench" latency || failed=1
 
+# An issuer, for the top-ups: its keys personalize the cards in memory.
+"$top_builddir/ecard" issuer init "$work/issuer" >/dev/null || exit 1
+topup_sessions=${ECARD_BENCH_TOPUP_SESSIONS:-1000 1000/paced}
+
 # serve DB-URL THREADS: start ecard-server on it; its URL in $url. SQLite
 # takes one writer at a time: two threads keep it busy. PostgreSQL waits on
 # its log's fsync at each commit: more threads wait together (group commit).
 serve() {
 	rm -f "$work/port"
-	"$server" serve --db "$1" --test-keys --insecure-http --listen 127.0.0.1:0 \
+	"$server" serve --db "$1" --test-keys --issuer "$work/issuer" --insecure-http --listen 127.0.0.1:0 \
 		--port-file "$work/port" --threads "$2" --quiet >>"$work/server.log" 2>&1 &
 	pids="$pids $!"
 	for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
@@ -42,6 +51,12 @@ echo "ecard-server capacity, SQLite:"
 serve "sqlite:$work/ota.db" 2
 # shellcheck disable=SC2086
 "$bench" capacity "$url" "sqlite:$work/ota.db" $sessions || failed=1
+echo "online top-ups (INITIALIZE LOAD, S2, CREDIT, S3, the books), SQLite:"
+# shellcheck disable=SC2086
+"$bench" topups "$url" "sqlite:$work/ota.db" "$work/issuer" $topup_sessions || failed=1
+
+echo
+"$top_builddir/tests/bench/bench_settle" "sqlite:$work/settle.db" || failed=1
 
 # The SQLite runs leave the kernel writing their files back: let it finish,
 # so that PostgreSQL's log flushes do not queue behind it.
@@ -73,4 +88,7 @@ echo "ecard-server capacity, PostgreSQL (fsync on, as installed):"
 serve "$pg" 4
 # shellcheck disable=SC2086
 "$bench" capacity "$url" "$pg" $sessions || failed=1
+echo "online top-ups, PostgreSQL:"
+# shellcheck disable=SC2086
+"$bench" topups "$url" "$pg" "$work/issuer" $topup_sessions || failed=1
 exit $failed
