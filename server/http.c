@@ -79,7 +79,7 @@ enum request_state {
 
 struct request {
 	char *body;
-	size_t len;
+	size_t len, cap;
 	bool too_big;
 	struct timespec started;	/* its headers read: the order latency counts from here */
 	enum request_state state;
@@ -438,14 +438,27 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		req->body_max = HTTP_BODY_MAX;
 		if (strcmp(p, "/handshake") != 0 && strcmp(p, "/remoteManagement") != 0)
 			req->web = web_path(p, &req->body_max);
+		/* A body announced too large is refused before it is read. */
+		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							     MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl && strtoull(cl, NULL, 10) > req->body_max)
+			return reply_error(conn, srv, 413, "the request is too large");
 		return MHD_YES;
 	}
 	if (*upload_size) {
 		if (!req->too_big && req->len + *upload_size <= req->body_max) {
-			char *n = realloc(req->body, req->len + *upload_size + 1);
-			if (!n)
-				return MHD_NO;
-			req->body = n;
+			if (req->len + *upload_size + 1 > req->cap) {
+				/* Twice the room each time: a large body is copied
+				 * a few times, not once per piece. */
+				size_t cap = req->cap ? req->cap : 4096;
+				while (cap < req->len + *upload_size + 1)
+					cap *= 2;
+				char *n = realloc(req->body, cap);
+				if (!n)
+					return MHD_NO;
+				req->body = n;
+				req->cap = cap;
+			}
 			memcpy(req->body + req->len, upload, *upload_size);
 			req->len += *upload_size;
 			req->body[req->len] = '\0';

@@ -577,10 +577,10 @@ static long queue_topup(const char *amount)
 /*
  * 10.00 at a time through ecard-netfault, the link cut at each exchange of
  * the session in each place, and ecard-server SIGKILLed at each report
- * before and after its commit: each top-up is credited exactly once.
+ * before and after its commit: each top-up is credited exactly once, on
+ * the database in db.
  */
-Test(ota_topup_it, cut_and_killed_at_every_step_credited_once, .init = setup_issued,
-     .fini = teardown, .timeout = 600)
+static void cut_and_kill_topups(const char *store)
 {
 	static const char *const kinds[] = { "request", "request-mid", "answer", "answer-mid" };
 	const char *issuer_args[] = { "--issuer", h.issuer, "--insecure-http", NULL };
@@ -648,8 +648,32 @@ Test(ota_topup_it, cut_and_killed_at_every_step_credited_once, .init = setup_iss
 	const char *bank = strstr(out, "\"bank:holder\"");
 	cr_assert_not_null(bank, "%s", out);
 	cr_assert_eq(strtol(strstr(bank, "\"balance\":") + 10, NULL, 10), 50000 - expected, "%s", out);
-	printf("ota: top-ups cut at %ld points and the server killed at %ld, each credited once (balance %ld.%02ld), the books balanced\n",
-	       cuts, kills, expected / 100, expected % 100);
+	cr_assert_eq(run("ecard-server", "ledger", "list", "--db", db, NULL), 0, "the books balance: %s",
+		     out);
+	printf("ota: top-ups on %s cut at %ld points and the server killed at %ld, each credited once (balance %ld.%02ld), the books balanced\n",
+	       store, cuts, kills, expected / 100, expected % 100);
 	cr_assert_geq(cuts, 8);
 	cr_assert_geq(kills, 4);
+}
+
+Test(ota_topup_it, cut_and_killed_at_every_step_credited_once, .init = setup_issued,
+     .fini = teardown, .timeout = 600)
+{
+	cut_and_kill_topups("SQLite");
+}
+
+Test(ota_topup_it, cut_and_killed_at_every_step_credited_once_on_postgresql, .init = setup_issued,
+     .fini = teardown, .timeout = 600)
+{
+	struct pg pg;
+
+	if (!pg_start(&pg)) {
+		if (getenv("ECARD_REQUIRE_INTEGRATION") &&
+		    strcmp(getenv("ECARD_REQUIRE_INTEGRATION"), "1") == 0)
+			cr_assert_fail("PostgreSQL is not installed (Debian package postgresql)");
+		cr_skip_test("PostgreSQL is not installed (Debian package postgresql)");
+	}
+	snprintf(db, sizeof(db), "%s", pg.url);
+	cut_and_kill_topups("PostgreSQL");
+	pg_stop(&pg);
 }
