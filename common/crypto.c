@@ -12,6 +12,7 @@
 #include "crypto.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/bn.h>
@@ -90,19 +91,27 @@ void crypto_wipe(void *buf, size_t len)
 
 /* ---- SHA-256 ---- */
 
+/* SHA-256 is looked up once: OpenSSL 3 takes locks to find an algorithm,
+ * which cost more than hashing a short message. */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA2-256", NULL);
+}
+
 int crypto_sha256(const void *msg, size_t len, uint8_t out[CRYPTO_SHA256_LEN])
 {
-	EVP_MD *md = EVP_MD_fetch(NULL, "SHA2-256", NULL);
 	unsigned int outlen = 0;
-	int rc = -1;
 
-	if (md == NULL)
+	pthread_once(&sha256_once, sha256_fetch);
+	if (sha256_md == NULL)
 		return -1;
-	if (EVP_Digest(or_empty(msg), len, out, &outlen, md, NULL) == 1 &&
+	if (EVP_Digest(or_empty(msg), len, out, &outlen, sha256_md, NULL) == 1 &&
 	    outlen == CRYPTO_SHA256_LEN)
-		rc = 0;
-	EVP_MD_free(md);
-	return rc;
+		return 0;
+	return -1;
 }
 
 /* ---- AES ---- */

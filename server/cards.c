@@ -39,9 +39,18 @@ static long long cell_ll(const struct store_result *r, size_t row, size_t col, l
 	return c ? strtoll(c, NULL, 10) : dflt;
 }
 
-enum ec_status cards_add(struct store *st, const char *serial, const char *se_id,
-			 const char *certificate, long long holder, struct ec_error *err)
+/* Know a card; write (store_write) or exec, as the caller needs. */
+static enum ec_status card_upsert(struct store *st, bool deferred, const char *serial,
+				  const char *se_id, const char *certificate, long long holder,
+				  struct ec_error *err)
 {
+	static const char sql[] =
+		"INSERT INTO cards (serial, se_id, certificate, holder, state, created, updated)"
+		" VALUES ($1, $2, $3, $4, $5, $6, $6)"
+		" ON CONFLICT (serial) DO UPDATE SET"
+		" se_id = COALESCE($2, cards.se_id),"
+		" certificate = COALESCE($3, cards.certificate),"
+		" holder = COALESCE($4, cards.holder), updated = $6";
 	char now[24], h[24];
 
 	if (!card_serial_ok(serial))
@@ -50,22 +59,20 @@ enum ec_status cards_add(struct store *st, const char *serial, const char *se_id
 	num(h, sizeof(h), holder);
 	const char *p[] = { serial, se_id && se_id[0] ? se_id : NULL, certificate, holder ? h : NULL,
 			    CARD_ACTIVE, now };
-	return store_exec(st,
-			  "INSERT INTO cards (serial, se_id, certificate, holder, state, created, updated)"
-			  " VALUES ($1, $2, $3, $4, $5, $6, $6)"
-			  " ON CONFLICT (serial) DO UPDATE SET"
-			  " se_id = COALESCE($2, cards.se_id),"
-			  " certificate = COALESCE($3, cards.certificate),"
-			  " holder = COALESCE($4, cards.holder), updated = $6",
-			  p, 6, NULL, err);
+	return deferred ? store_write(st, sql, p, 6, err) : store_exec(st, sql, p, 6, NULL, err);
+}
+
+enum ec_status cards_add(struct store *st, const char *serial, const char *se_id,
+			 const char *certificate, long long holder, struct ec_error *err)
+{
+	return card_upsert(st, false, serial, se_id, certificate, holder, err);
 }
 
 enum ec_status cards_reported(struct store *st, const char *serial, const char *se_id,
 			      uint32_t balance, uint32_t counter, struct ec_error *err)
 {
-	char now[24], b[24], c[24], account[CARD_ACCOUNT_MAX];
-	long long books;
-	enum ec_status s = cards_add(st, serial, se_id, NULL, 0, err);
+	char now[24], b[24], c[24], account[CARD_ACCOUNT_MAX], key[64];
+	enum ec_status s = card_upsert(st, true, serial, se_id, NULL, 0, err);
 
 	if (s != EC_OK)
 		return s;
@@ -80,19 +87,21 @@ enum ec_status cards_reported(struct store *st, const char *serial, const char *
 			p, 4, err);
 	if (s != EC_OK)
 		return s;
+	/* A card holding more than its books made money: reported once per
+	 * counter, in the same exchange with the database as the rest. */
 	card_account(serial, account);
-	if ((s = ledger_balance(st, account, &books, err)) != EC_OK)
-		return s;
-	if (books >= (long long)balance)
-		return EC_OK;
-	char key[64], detail[160];
 	snprintf(key, sizeof(key), "%s/%s/%lu", FRAUD_BALANCE, serial, (unsigned long)counter);
-	snprintf(detail, sizeof(detail),
-		 "the card holds %lu at counter %lu, its books only %lld: it made money",
-		 (unsigned long)balance, (unsigned long)counter, books);
-	struct fraud_entry e = { .kind = FRAUD_BALANCE, .serial = serial, .counter = counter,
-				 .amount = (long long)balance - books, .detail = detail };
-	return fraud_add(st, key, &e, err);
+	const char *pf[] = { key, FRAUD_BALANCE, serial, c, b, account, now, b, c };
+	return store_write(st,
+			   "INSERT INTO fraud (key, kind, serial, counter, amount, detail, created)"
+			   " SELECT $1, $2, $3, CAST($4 AS BIGINT),"
+			   " CAST($5 AS BIGINT) - COALESCE(a.balance, 0),"
+			   " 'the card holds ' || $8 || ' at counter ' || $9 || ', its books only '"
+			   " || COALESCE(a.balance, 0) || ': it made money', CAST($7 AS BIGINT)"
+			   " FROM (SELECT 1 AS one) AS card LEFT JOIN accounts a ON a.name = $6"
+			   " WHERE COALESCE(a.balance, 0) < CAST($5 AS BIGINT)"
+			   " ON CONFLICT (key) DO NOTHING",
+			   pf, 9, err);
 }
 
 enum ec_status cards_load_booked(struct store *st, const char *serial, uint32_t counter,

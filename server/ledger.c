@@ -28,6 +28,19 @@ static bool is_bank(const char *name)
 	return strncmp(name, "bank:", 5) == 0;
 }
 
+/*
+ * The issuer's own accounts (issuer:, loads:, world:) take a posting from
+ * nearly every top-up: a running balance there would be one row that
+ * every transaction locks until its commit, one top-up at a time. Their
+ * balance is the sum of their postings instead; every other account
+ * (a bank's, a card's, a merchant's) keeps its running balance.
+ */
+bool ledger_summed(const char *name)
+{
+	return strncmp(name, "issuer:", 7) == 0 || strncmp(name, "loads:", 6) == 0 ||
+	       strncmp(name, "world:", 6) == 0;
+}
+
 enum ec_status ledger_post(struct store *st, const char *ref, const struct ledger_line *lines,
 			   size_t n, bool *posted, struct ec_error *err)
 {
@@ -63,30 +76,49 @@ enum ec_status ledger_post(struct store *st, const char *ref, const struct ledge
 		return EC_OK;
 
 	for (size_t i = 0; i < n; i++) {
+		snprintf(amount, sizeof(amount), "%lld", lines[i].amount);
+		const char *pu[] = { lines[i].account, amount, ref };
+		const char *pn[] = { lines[i].account, amount, now };
 		const char *pa[] = { lines[i].account, now };
+		if (ledger_summed(lines[i].account)) {
+			/* Made once; its balance is its postings'. */
+			if ((s = store_write(st, "INSERT INTO accounts (name, balance, created) VALUES ($1, 0, $2)"
+						 " ON CONFLICT (name) DO NOTHING",
+					     pa, 2, err)) != EC_OK ||
+			    (s = store_write(st, "INSERT INTO postings (ref, account, amount) VALUES ($3, $1, $2)",
+					     pu, 3, err)) != EC_OK)
+				return s;
+			continue;
+		}
+		if (lines[i].amount >= 0 || !is_bank(lines[i].account)) {
+			/* The account, made if need be, and its new balance at once. */
+			if ((s = store_write(st, "INSERT INTO accounts (name, balance, created) VALUES ($1, $2, $3)"
+						 " ON CONFLICT (name) DO UPDATE SET balance = accounts.balance + $2",
+					     pn, 3, err)) != EC_OK ||
+			    (s = store_write(st, "INSERT INTO postings (ref, account, amount) VALUES ($3, $1, $2)",
+					     pu, 3, err)) != EC_OK)
+				return s;
+			continue;
+		}
 		s = store_exec(st, "INSERT INTO accounts (name, balance, created) VALUES ($1, 0, $2)"
 				   " ON CONFLICT (name) DO NOTHING",
 			       pa, 2, NULL, err);
 		if (s != EC_OK)
 			return s;
-		if (lines[i].amount < 0 && is_bank(lines[i].account)) {
-			long long have;
-			const char *pb[] = { lines[i].account };
-			s = store_exec(st, store_kind(st) == STORE_POSTGRESQL
-					       ? "SELECT balance FROM accounts WHERE name = $1 FOR UPDATE"
-					       : "SELECT balance FROM accounts WHERE name = $1",
-				       pb, 1, &r, err);
-			if (s != EC_OK)
-				return s;
-			have = store_cell(&r, 0, 0) ? strtoll(store_cell(&r, 0, 0), NULL, 10) : 0;
-			store_result_free(&r);
-			if (have + lines[i].amount < 0)
-				return ec_error_set(err, EC_ERR_CHECK,
-						    "%s holds %lld, less than the %lld asked of it.",
-						    lines[i].account, have, -lines[i].amount);
-		}
-		snprintf(amount, sizeof(amount), "%lld", lines[i].amount);
-		const char *pu[] = { lines[i].account, amount, ref };
+		/* A bank account never goes below zero. */
+		long long have;
+		const char *pb[] = { lines[i].account };
+		s = store_exec(st, store_kind(st) == STORE_POSTGRESQL
+				       ? "SELECT balance FROM accounts WHERE name = $1 FOR UPDATE"
+				       : "SELECT balance FROM accounts WHERE name = $1",
+			       pb, 1, &r, err);
+		if (s != EC_OK)
+			return s;
+		have = store_cell(&r, 0, 0) ? strtoll(store_cell(&r, 0, 0), NULL, 10) : 0;
+		store_result_free(&r);
+		if (have + lines[i].amount < 0)
+			return ec_error_set(err, EC_ERR_CHECK, "%s holds %lld, less than the %lld asked of it.",
+					    lines[i].account, have, -lines[i].amount);
 		if ((s = store_write(st, "UPDATE accounts SET balance = balance + $2 WHERE name = $1",
 				     pu, 2, err)) != EC_OK ||
 		    (s = store_write(st, "INSERT INTO postings (ref, account, amount) VALUES ($3, $1, $2)",
@@ -131,7 +163,10 @@ enum ec_status ledger_balance(struct store *st, const char *account, long long *
 {
 	struct store_result r;
 	const char *p[] = { account };
-	enum ec_status s = store_exec(st, "SELECT balance FROM accounts WHERE name = $1", p, 1, &r, err);
+	enum ec_status s = ledger_summed(account)
+				   ? store_exec(st, "SELECT COALESCE(sum(amount), 0) FROM postings WHERE account = $1",
+						p, 1, &r, err)
+				   : store_exec(st, "SELECT balance FROM accounts WHERE name = $1", p, 1, &r, err);
 
 	*balance = 0;
 	if (s != EC_OK)
@@ -146,8 +181,12 @@ enum ec_status ledger_accounts(struct store *st, struct ledger_account **out, si
 			       long long *sum, struct ec_error *err)
 {
 	struct store_result r;
-	enum ec_status s = store_exec(st, "SELECT name, balance FROM accounts ORDER BY name", NULL, 0,
-				      &r, err);
+	enum ec_status s = store_exec(st,
+				      "SELECT a.name, CASE WHEN a.name LIKE 'issuer:%' OR a.name LIKE 'loads:%'"
+				      " OR a.name LIKE 'world:%' THEN (SELECT COALESCE(sum(p.amount), 0)"
+				      " FROM postings p WHERE p.account = a.name) ELSE a.balance END"
+				      " FROM accounts a ORDER BY a.name",
+				      NULL, 0, &r, err);
 
 	*out = NULL;
 	*count = 0;

@@ -55,6 +55,9 @@ enum ec_status ledger_reverse(struct store *st, const char *ref, const char *new
 enum ec_status ledger_balance(struct store *st, const char *account, long long *balance,
 			      struct ec_error *err);
 
+/* Whether the account's balance is the sum of its postings (the issuer's
+ * own accounts, issuer:, loads:, world:) rather than a running balance. */
+bool ledger_summed(const char *name);
 /* Whether name is a usable account name: kind:owner, letters, digits and
  * "-_.:@" only, at most LEDGER_NAME_MAX - 1 bytes. */
 bool ledger_name_ok(const char *name);

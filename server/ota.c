@@ -1635,10 +1635,14 @@ int ota_report(struct store *st, const struct ota_config *cfg, const char *sessi
 		goto fail;
 	}
 	/* An order that only opens a secure channel (SELECT, INITIALIZE
-	 * UPDATE) changes nothing the server must remember: lost in a crash
-	 * of the database, the agent's next report would be refused and it
-	 * would open another session. */
-	if (c.step.phase == PHASE_OPEN && !out->jobs_done && !out->jobs_failed &&
+	 * UPDATE), or only asks the wallet where it stands (INITIALIZE LOAD,
+	 * GET LAST TRANSACTION: no S2 goes out), changes nothing the server
+	 * must remember: lost in a crash of the database, with the money
+	 * held for a top-up, the agent's next report would be refused and it
+	 * would open another session, where the job starts again. */
+	bool asks_only = c.step.phase == PHASE_OPEN ||
+			 (c.step.phase == PHASE_TOPUP && c.step.tu != TU_CREDIT);
+	if (asks_only && !out->jobs_done && !out->jobs_failed &&
 	    (s = store_relax(st, err)) != EC_OK) {
 		free(*answer);
 		*answer = NULL;

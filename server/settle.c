@@ -23,6 +23,7 @@
 #include "hex.h"
 #include "ledger.h"
 #include "utf8.h"
+#include "web.h"	/* struct sb */
 
 #define DEFAULT_CHUNK 1000
 #define MAX_THREADS 16
@@ -445,36 +446,64 @@ static enum ec_status pass_reset(struct pass *p, size_t chunk, struct ec_error *
 	return EC_OK;
 }
 
-static enum ec_status card_seen(struct pass *p, const char *serial, struct card_seen **out,
-				struct ec_error *err)
+/* The place of a card in the chunk's table (made empty if need be). */
+static struct card_seen *card_slot(struct pass *p, const char *serial)
 {
 	size_t k = serial_hash(serial) & (p->capcards - 1);
 	while (p->cards[k].serial[0] && strcmp(p->cards[k].serial, serial) != 0)
 		k = (k + 1) & (p->capcards - 1);
-	struct card_seen *c = &p->cards[k];
-	if (c->serial[0]) {
-		*out = c;
-		return EC_OK;
+	return &p->cards[k];
+}
+
+/*
+ * Every card of the chunk's records that passed the first pass, with its
+ * state and books, in one query: a card the issuer does not know stays
+ * unknown.
+ */
+static enum ec_status cards_load(struct pass *p, const struct settle_item *items, size_t from,
+				 size_t to, const enum settle_outcome *verdict, struct ec_error *err)
+{
+	struct sb list = { 0 };
+	char serial[CARD_SERIAL_HEX];
+
+	sb_put(&list, "[");
+	for (size_t i = from; i < to; i++) {
+		if (verdict[i] != SETTLE_PAID)
+			continue;
+		hex_encode(items[i].record, PURSE_SERIAL_LEN, serial);
+		struct card_seen *c = card_slot(p, serial);
+		if (c->serial[0])
+			continue;
+		snprintf(c->serial, sizeof(c->serial), "%s", serial);
+		c->hold = SETTLE_UNKNOWN_CARD;
+		p->ncards++;
+		sb_printf(&list, "%s\"%s\"", p->ncards > 1 ? "," : "", serial);
 	}
+	sb_put(&list, "]");
+	if (list.failed)
+		return ec_error_set(err, EC_ERR_FILE, "out of memory settling.");
 	struct store_result r;
-	char account[CARD_ACCOUNT_MAX];
-	const char *pr[] = { serial };
-	enum ec_status s = store_exec(p->st, "SELECT state FROM cards WHERE serial = $1", pr, 1, &r, err);
+	const char *pl[] = { list.text };
+	enum ec_status s = store_exec(
+		p->st,
+		store_kind(p->st) == STORE_POSTGRESQL
+			? "SELECT c.serial, c.state, a.balance FROM json_array_elements_text($1::json) AS j(v)"
+			  " JOIN cards c ON c.serial = j.v LEFT JOIN accounts a ON a.name = 'card:' || c.serial"
+			: "SELECT c.serial, c.state, a.balance FROM json_each($1) AS j"
+			  " JOIN cards c ON c.serial = j.value LEFT JOIN accounts a ON a.name = 'card:' || c.serial",
+		pl, 1, &r, err);
+	free(list.text);
 	if (s != EC_OK)
 		return s;
-	snprintf(c->serial, sizeof(c->serial), "%s", serial);
-	if (r.rows == 0)
-		c->hold = SETTLE_UNKNOWN_CARD;
-	else if (strcmp(store_cell(&r, 0, 0) ? store_cell(&r, 0, 0) : "", CARD_ACTIVE) != 0)
-		c->hold = SETTLE_BLOCKED_CARD;
-	else
-		c->hold = SETTLE_PAID;
+	for (size_t i = 0; i < r.rows; i++) {
+		const char *sv = store_cell(&r, i, 0), *state = store_cell(&r, i, 1);
+		struct card_seen *c = sv ? card_slot(p, sv) : NULL;
+		if (!c || !c->serial[0])
+			continue;
+		c->hold = state && strcmp(state, CARD_ACTIVE) == 0 ? SETTLE_PAID : SETTLE_BLOCKED_CARD;
+		c->books = store_cell(&r, i, 2) ? strtoll(store_cell(&r, i, 2), NULL, 10) : 0;
+	}
 	store_result_free(&r);
-	card_account(serial, account);
-	if ((s = ledger_balance(p->st, account, &c->books, err)) != EC_OK)
-		return s;
-	p->ncards++;
-	*out = c;
 	return EC_OK;
 }
 
@@ -558,9 +587,8 @@ static enum ec_status settle_one(struct pass *p, const struct settle_item *it,
 	snprintf(amount, sizeof(amount), "%lu", (unsigned long)rec.amount);
 	snprintf(balance, sizeof(balance), "%lu", (unsigned long)rec.balance);
 	snprintf(now, sizeof(now), "%lld", db_now_ms());
-	if ((s = card_seen(p, serial, &card, err)) != EC_OK)
-		return s;
-	enum settle_outcome o = card->hold;
+	card = card_slot(p, serial);
+	enum settle_outcome o = card->serial[0] ? card->hold : SETTLE_UNKNOWN_CARD;
 	if (o == SETTLE_PAID && card->books < (long long)rec.amount)
 		o = SETTLE_OVERSPEND;
 	const char *state = o == SETTLE_PAID ? "paid" : settle_outcome_name(o);
@@ -661,6 +689,7 @@ static enum ec_status settle_chunk(struct pass *p, const struct settle_item *ite
 	hex_encode(id, sizeof(id), p->batch);
 	if ((s = pass_reset(p, to - from, err)) != EC_OK || (s = store_begin(p->st, err)) != EC_OK)
 		return s;
+	s = cards_load(p, items, from, to, verdict, err);
 	for (size_t i = from; i < to && s == EC_OK; i++) {
 		if (verdict[i] == SETTLE_PAID)
 			s = settle_one(p, &items[i], &verdict[i], &paid, err);

@@ -18,13 +18,18 @@
 
 /* Statements prepared on this connection, by the address of their text
  * (the callers' SQL is all string literals). */
-#define PREPARED_MAX 64
+#define PREPARED_MAX 256
 
 struct pg_store {
 	struct store base;
 	PGconn *conn;
 	const char *prepared[PREPARED_MAX];
 	size_t nprepared;
+	/* Statements first met in a pipeline, where PQprepare cannot run:
+	 * prepared at the next transaction's start. */
+	const char *wanted[PREPARED_MAX];
+	size_t wanted_n[PREPARED_MAX];
+	size_t nwanted;
 	bool begin_pending;	/* BEGIN goes out with the next statement */
 	size_t queued;		/* statements sent in pipeline mode, their results unread */
 };
@@ -111,6 +116,27 @@ static bool prepared_name(struct pg_store *s, const char *sql, size_t n, char na
 	return ok;
 }
 
+/* Remember a statement met in a pipeline, to prepare it later. */
+static void want_prepared(struct pg_store *s, const char *sql, size_t n)
+{
+	for (size_t i = 0; i < s->nwanted; i++)
+		if (s->wanted[i] == sql)
+			return;
+	if (s->nwanted + s->nprepared < PREPARED_MAX) {
+		s->wanted[s->nwanted] = sql;
+		s->wanted_n[s->nwanted++] = n;
+	}
+}
+
+/* Prepare what pipelines met (outside a pipeline and a transaction). */
+static void prepare_wanted(struct pg_store *s)
+{
+	char name[32];
+	for (size_t i = 0; i < s->nwanted; i++)
+		prepared_name(s, s->wanted[i], s->wanted_n[i], name);
+	s->nwanted = 0;
+}
+
 /* Rows of r (PGRES_TUPLES_OK) into res. */
 static enum ec_status copy_rows(PGresult *r, struct store_result *res, struct ec_error *err)
 {
@@ -149,6 +175,8 @@ static bool send_statement(struct pg_store *s, const char *sql, const char *cons
 	bool prepare = n > 0 && (PQpipelineStatus(s->conn) == PQ_PIPELINE_OFF &&
 				 PQtransactionStatus(s->conn) != PQTRANS_INERROR
 				 ? prepared_name(s, sql, n, name) : prepared_lookup(s, sql, name));
+	if (n > 0 && !prepare)
+		want_prepared(s, sql, n);
 	if (PQpipelineStatus(s->conn) == PQ_PIPELINE_OFF && !PQenterPipelineMode(s->conn))
 		return false;
 	if (s->begin_pending) {
@@ -240,6 +268,7 @@ static enum ec_status exec_pg(struct store *st, const char *sql, const char *con
 
 	if (strcmp(sql, "BEGIN") == 0 && s->queued == 0 && !s->begin_pending &&
 	    PQtransactionStatus(s->conn) == PQTRANS_IDLE) {
+		prepare_wanted(s);
 		s->begin_pending = true;
 		return EC_OK;
 	}

@@ -51,7 +51,8 @@ static enum ec_status open_sqlite(const char *path, struct store **out, struct e
 	sqlite3_busy_timeout(s->db, BUSY_WAIT_MS);
 	char *msg = NULL;
 	if (sqlite3_exec(s->db,
-			 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+			 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+			 " PRAGMA cache_size=-65536;",
 			 NULL, NULL, &msg) != SQLITE_OK) {
 		ec_error_set(err, EC_ERR_FILE, "the database %s could not be set up: %s.", path,
 			     msg ? msg : "unknown error");
