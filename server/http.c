@@ -438,11 +438,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		req->body_max = HTTP_BODY_MAX;
 		if (strcmp(p, "/handshake") != 0 && strcmp(p, "/remoteManagement") != 0)
 			req->web = web_path(p, &req->body_max);
-		/* A body announced too large is refused before it is read. */
+		/* A body announced too large is not kept: read, dropped, and
+		 * answered 413 (clients that do not wait for 100 Continue get
+		 * the answer, not a connection closed under them). */
 		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 							     MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl && strtoull(cl, NULL, 10) > req->body_max)
-			return reply_error(conn, srv, 413, "the request is too large");
+			req->too_big = true;
 		return MHD_YES;
 	}
 	if (*upload_size) {
