@@ -33,12 +33,6 @@ static void num(char *buf, size_t cap, long long v)
 	snprintf(buf, cap, "%lld", v);
 }
 
-static long long cell_ll(const struct store_result *r, size_t row, size_t col, long long dflt)
-{
-	const char *c = store_cell(r, row, col);
-	return c ? strtoll(c, NULL, 10) : dflt;
-}
-
 /* Know a card; write (store_write) or exec, as the caller needs. */
 static enum ec_status card_upsert(struct store *st, bool deferred, const char *serial,
 				  const char *se_id, const char *certificate, long long holder,
@@ -137,19 +131,19 @@ static void card_from_row(const struct store_result *r, size_t i, struct card_in
 	memset(c, 0, sizeof(*c));
 	snprintf(c->serial, sizeof(c->serial), "%s", store_cell(r, i, 0) ? store_cell(r, i, 0) : "");
 	snprintf(c->se_id, sizeof(c->se_id), "%s", store_cell(r, i, 1) ? store_cell(r, i, 1) : "");
-	c->holder = cell_ll(r, i, 2, 0);
+	c->holder = store_cell_ll(r, i, 2, 0);
 	snprintf(c->state, sizeof(c->state), "%s", store_cell(r, i, 3) ? store_cell(r, i, 3) : "");
 	c->reported = store_cell(r, i, 4) != NULL;
-	c->balance = cell_ll(r, i, 4, 0);
-	c->counter = cell_ll(r, i, 5, 0);
-	c->reported_at = cell_ll(r, i, 6, 0);
-	c->books = cell_ll(r, i, 7, 0);
-	c->loaded = cell_ll(r, i, 8, 0);
-	c->loads = cell_ll(r, i, 9, 0);
-	c->settled = cell_ll(r, i, 10, 0);
-	c->held = cell_ll(r, i, 11, 0);
-	c->debits = cell_ll(r, i, 12, 0);
-	c->last_debit = cell_ll(r, i, 13, 0);
+	c->balance = store_cell_ll(r, i, 4, 0);
+	c->counter = store_cell_ll(r, i, 5, 0);
+	c->reported_at = store_cell_ll(r, i, 6, 0);
+	c->books = store_cell_ll(r, i, 7, 0);
+	c->loaded = store_cell_ll(r, i, 8, 0);
+	c->loads = store_cell_ll(r, i, 9, 0);
+	c->settled = store_cell_ll(r, i, 10, 0);
+	c->held = store_cell_ll(r, i, 11, 0);
+	c->debits = store_cell_ll(r, i, 12, 0);
+	c->last_debit = store_cell_ll(r, i, 13, 0);
 }
 
 long long card_unsettled(const struct card_info *c)
@@ -305,7 +299,7 @@ static void card_gaps(const char *serial, const struct store_result *r, size_t f
 	long long expect = 1;
 
 	for (size_t i = from; i < to; i++) {
-		long long c = cell_ll(r, i, 1, 0);
+		long long c = store_cell_ll(r, i, 1, 0);
 		if (c > expect) {
 			char detail[160];
 			json_t *o = json_object();

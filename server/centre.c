@@ -546,7 +546,7 @@ static void card_page(struct page *p, const char *serial, const char *notice, in
 			      " ORDER BY counter DESC LIMIT 50", ps, 1, &r, &err) == EC_OK) {
 		sb_put(&b, "<h3>Loads</h3><table id=\"loads\"><tr><th>counter</th><th class=\"n\">amount</th></tr>");
 		for (size_t i = 0; i < r.rows; i++) {
-			money(strtoll(store_cell(&r, i, 1) ? store_cell(&r, i, 1) : "0", NULL, 10),
+			money(store_cell_ll(&r, i, 1, 0),
 			      currency(p), t1, sizeof(t1));
 			sb_printf(&b, "<tr><td>%s</td><td class=\"n\">", store_cell(&r, i, 0) ? store_cell(&r, i, 0) : "");
 			sb_html(&b, t1);
@@ -560,7 +560,7 @@ static void card_page(struct page *p, const char *serial, const char *notice, in
 			      " ORDER BY d.counter DESC LIMIT 50", ps, 1, &r, &err) == EC_OK) {
 		sb_put(&b, "<h3>Purchases settled</h3><table id=\"purchases\"><tr><th>counter</th><th>where</th><th class=\"n\">amount</th></tr>");
 		for (size_t i = 0; i < r.rows; i++) {
-			money(strtoll(store_cell(&r, i, 1) ? store_cell(&r, i, 1) : "0", NULL, 10),
+			money(store_cell_ll(&r, i, 1, 0),
 			      currency(p), t1, sizeof(t1));
 			sb_printf(&b, "<tr><td>%s</td><td>", store_cell(&r, i, 0) ? store_cell(&r, i, 0) : "");
 			sb_html(&b, store_cell(&r, i, 2));

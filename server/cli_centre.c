@@ -128,6 +128,15 @@ static int parse(int argc, char **argv, const char *usage, struct centre_args *a
 	return 0;
 }
 
+/* Print o on one line, and let it go. */
+static void print_json(json_t *o)
+{
+	char *text = json_dumps(o, JSON_COMPACT);
+	puts(text ? text : "{}");
+	free(text);
+	json_decref(o);
+}
+
 /* ---- card ---- */
 
 static void print_card(const struct card_info *c, bool json)
@@ -148,10 +157,7 @@ static void print_card(const struct card_info *c, bool json)
 		}
 		if (c->holder)
 			json_object_set_new(o, "holder", json_integer(c->holder));
-		char *text = json_dumps(o, JSON_COMPACT);
-		puts(text ? text : "{}");
-		free(text);
-		json_decref(o);
+		print_json(o);
 		return;
 	}
 	printf("%s  %-8s %-10s books %lld", c->serial, c->state, c->se_id[0] ? c->se_id : "-", c->books);
@@ -263,10 +269,7 @@ static int merchant_add(const struct centre_args *a, struct store *st)
 	hex_encode(cert + PURSE_CERT_ID_OFF, PURSE_ID_LEN, idhex);
 	if (a->json) {
 		json_t *o = json_pack("{s:s, s:s, s:s}", "id", idhex, "name", a->name, "token", token);
-		char *text = json_dumps(o, JSON_COMPACT);
-		puts(text ? text : "{}");
-		free(text);
-		json_decref(o);
+		print_json(o);
 	} else {
 		printf("merchant %s onboarded\n", idhex);
 		printf("upload token %s\n", token);
@@ -305,10 +308,7 @@ int cmd_merchant(int argc, char **argv)
 			json_t *o = json_pack("{s:s, s:s, s:I, s:I}", "id", m[i].id, "name", m[i].name,
 					      "paid_minor", (json_int_t)m[i].paid, "records",
 					      (json_int_t)m[i].records);
-			char *text = json_dumps(o, JSON_COMPACT);
-			puts(text ? text : "{}");
-			free(text);
-			json_decref(o);
+			print_json(o);
 		} else {
 			printf("%s  paid %lld for %lld records  %s\n", m[i].id, m[i].paid, m[i].records,
 			       m[i].name);
@@ -373,10 +373,7 @@ int cmd_settle(int argc, char **argv)
 		for (int i = 0; i < SETTLE_OUTCOMES; i++)
 			json_object_set_new(out, settle_outcome_name((enum settle_outcome)i),
 					    json_integer((json_int_t)counts.outcome[i]));
-		char *t = json_dumps(out, JSON_COMPACT);
-		puts(t ? t : "{}");
-		free(t);
-		json_decref(out);
+		print_json(out);
 	} else {
 		printf("%zu records: paid %lld in minor units\n", counts.records, counts.paid_amount);
 		for (int i = 0; i < SETTLE_OUTCOMES; i++)
@@ -471,10 +468,7 @@ int cmd_holder(int argc, char **argv)
 			json_t *o = json_pack("{s:I, s:s, s:s, s:b}", "id",
 					      (json_int_t)strtoll(id ? id : "0", NULL, 10), "email",
 					      email ? email : "", "name", name ? name : "", "staff", staff);
-			char *text = json_dumps(o, JSON_COMPACT);
-			puts(text ? text : "{}");
-			free(text);
-			json_decref(o);
+			print_json(o);
 		} else {
 			printf("%6s  %-40s %s%s\n", id ? id : "", email ? email : "", name ? name : "",
 			       staff ? "  (staff)" : "");

@@ -340,7 +340,7 @@ static enum ec_status job_from_row(const struct store_result *r, size_t row, str
 				   struct ec_error *err)
 {
 	memset(j, 0, sizeof(*j));
-	j->id = strtoll(store_cell(r, row, 0) ? store_cell(r, row, 0) : "0", NULL, 10);
+	j->id = store_cell_ll(r, row, 0, 0);
 	copy(j->card, sizeof(j->card), store_cell(r, row, 1));
 	copy(j->kind, sizeof(j->kind), store_cell(r, row, 2));
 	copy(j->state, sizeof(j->state), store_cell(r, row, 3));
@@ -353,8 +353,8 @@ static enum ec_status job_from_row(const struct store_result *r, size_t row, str
 	j->blocks_sent = num(store_cell(r, row, 10));
 	j->failures = num(store_cell(r, row, 11));
 	copy(j->message, sizeof(j->message), store_cell(r, row, 12));
-	j->created = strtoll(store_cell(r, row, 13) ? store_cell(r, row, 13) : "0", NULL, 10);
-	j->updated = strtoll(store_cell(r, row, 14) ? store_cell(r, row, 14) : "0", NULL, 10);
+	j->created = store_cell_ll(r, row, 13, 0);
+	j->updated = store_cell_ll(r, row, 14, 0);
 	const char *progress = store_cell(r, row, 15);
 	j->progress = progress ? strdup(progress) : NULL;
 	if (!j->params || (progress && !j->progress)) {
@@ -380,7 +380,7 @@ enum ec_status db_job_add(struct store *st, struct db_job *job, struct ec_error 
 				      p, 6, &r, err);
 	if (s != EC_OK)
 		return s;
-	job->id = strtoll(store_cell(&r, 0, 0) ? store_cell(&r, 0, 0) : "0", NULL, 10);
+	job->id = store_cell_ll(&r, 0, 0, 0);
 	store_result_free(&r);
 	return EC_OK;
 }
@@ -515,11 +515,11 @@ static enum ec_status session_from_result(struct store_result *r, const char *id
 	copy(out->card, sizeof(out->card), store_cell(r, 0, 1));
 	copy(out->se_type, sizeof(out->se_type), store_cell(r, 0, 2));
 	copy(out->state, sizeof(out->state), store_cell(r, 0, 3));
-	out->job = store_cell(r, 0, 4) ? strtoll(store_cell(r, 0, 4), NULL, 10) : 0;
+	out->job = store_cell_ll(r, 0, 4, 0);
 	out->step = strdup(store_cell(r, 0, 5) ? store_cell(r, 0, 5) : "{}");
 	out->orders = num(store_cell(r, 0, 6));
-	out->created = strtoll(store_cell(r, 0, 7) ? store_cell(r, 0, 7) : "0", NULL, 10);
-	out->updated = strtoll(store_cell(r, 0, 8) ? store_cell(r, 0, 8) : "0", NULL, 10);
+	out->created = store_cell_ll(r, 0, 7, 0);
+	out->updated = store_cell_ll(r, 0, 8, 0);
 	copy(out->last_report, sizeof(out->last_report), store_cell(r, 0, 9));
 	out->last_order = store_cell(r, 0, 10) ? strdup(store_cell(r, 0, 10)) : NULL;
 	store_result_free(r);

@@ -28,12 +28,6 @@ static void num(char *buf, size_t cap, long long v)
 	snprintf(buf, cap, "%lld", v);
 }
 
-static long long cell_ll(const struct store_result *r, size_t row, size_t col)
-{
-	const char *c = store_cell(r, row, col);
-	return c ? strtoll(c, NULL, 10) : 0;
-}
-
 static bool text_ok(const char *s, size_t max)
 {
 	size_t n = s ? strlen(s) : 0;
@@ -132,7 +126,7 @@ static enum ec_status attempts(struct store *st, const char *who, long long *n, 
 				      p, 2, &r, err);
 	if (s != EC_OK)
 		return s;
-	*n = cell_ll(&r, 0, 0);
+	*n = store_cell_ll(&r, 0, 0, 0);
 	store_result_free(&r);
 	return EC_OK;
 }
@@ -160,11 +154,11 @@ static enum ec_status attempt(struct store *st, const char *who, struct ec_error
 static void holder_from_row(const struct store_result *r, size_t i, struct holder *h)
 {
 	memset(h, 0, sizeof(*h));
-	h->id = cell_ll(r, i, 0);
+	h->id = store_cell_ll(r, i, 0, 0);
 	snprintf(h->email, sizeof(h->email), "%s", store_cell(r, i, 1) ? store_cell(r, i, 1) : "");
 	snprintf(h->name, sizeof(h->name), "%s", store_cell(r, i, 2) ? store_cell(r, i, 2) : "");
-	h->staff = cell_ll(r, i, 3) != 0;
-	h->created = cell_ll(r, i, 4);
+	h->staff = store_cell_ll(r, i, 3, 0) != 0;
+	h->created = store_cell_ll(r, i, 4, 0);
 }
 
 enum ec_status holders_add(struct store *st, const char *email, const char *name,
@@ -378,13 +372,13 @@ enum ec_status sessions_get(struct store *st, const char *cookie, struct web_ses
 	if ((s = store_exec(st, "SELECT holder, csrf, expires FROM web_sessions WHERE id = $1", p, 1,
 			    &r, err)) != EC_OK)
 		return s;
-	if (r.rows != 1 || cell_ll(&r, 0, 2) < db_now_ms()) {
+	if (r.rows != 1 || store_cell_ll(&r, 0, 2, 0) < db_now_ms()) {
 		store_result_free(&r);
 		return ec_error_set(err, EC_ERR_NOT_FOUND, "no session, or it has expired.");
 	}
-	out->holder = cell_ll(&r, 0, 0);
+	out->holder = store_cell_ll(&r, 0, 0, 0);
 	snprintf(out->csrf, sizeof(out->csrf), "%s", store_cell(&r, 0, 1) ? store_cell(&r, 0, 1) : "");
-	out->expires = cell_ll(&r, 0, 2);
+	out->expires = store_cell_ll(&r, 0, 2, 0);
 	store_result_free(&r);
 	return EC_OK;
 }
@@ -423,7 +417,7 @@ enum ec_status orders_add(struct store *st, long long holder, long long *id, str
 				      p, 3, &r, err);
 	if (s != EC_OK)
 		return s;
-	*id = cell_ll(&r, 0, 0);
+	*id = store_cell_ll(&r, 0, 0, 0);
 	store_result_free(&r);
 	return EC_OK;
 }
@@ -453,13 +447,13 @@ enum ec_status orders_list(struct store *st, long long holder, struct card_order
 	}
 	for (size_t i = 0; i < r.rows; i++) {
 		struct card_order *o = &(*out)[i];
-		o->id = cell_ll(&r, i, 0);
-		o->holder = cell_ll(&r, i, 1);
+		o->id = store_cell_ll(&r, i, 0, 0);
+		o->holder = store_cell_ll(&r, i, 1, 0);
 		snprintf(o->state, sizeof(o->state), "%s", store_cell(&r, i, 2) ? store_cell(&r, i, 2) : "");
 		snprintf(o->se_id, sizeof(o->se_id), "%s", store_cell(&r, i, 3) ? store_cell(&r, i, 3) : "");
-		o->job = cell_ll(&r, i, 4);
+		o->job = store_cell_ll(&r, i, 4, 0);
 		snprintf(o->serial, sizeof(o->serial), "%s", store_cell(&r, i, 5) ? store_cell(&r, i, 5) : "");
-		o->created = cell_ll(&r, i, 6);
+		o->created = store_cell_ll(&r, i, 6, 0);
 	}
 	*count = r.rows;
 	store_result_free(&r);

@@ -114,7 +114,7 @@ enum ec_status ledger_post(struct store *st, const char *ref, const struct ledge
 			       pb, 1, &r, err);
 		if (s != EC_OK)
 			return s;
-		have = store_cell(&r, 0, 0) ? strtoll(store_cell(&r, 0, 0), NULL, 10) : 0;
+		have = store_cell_ll(&r, 0, 0, 0);
 		store_result_free(&r);
 		if (have + lines[i].amount < 0)
 			return ec_error_set(err, EC_ERR_CHECK, "%s holds %lld, less than the %lld asked of it.",
@@ -150,7 +150,7 @@ enum ec_status ledger_reverse(struct store *st, const char *ref, const char *new
 	}
 	for (size_t i = 0; i < r.rows; i++) {
 		lines[i].account = store_cell(&r, i, 0) ? store_cell(&r, i, 0) : "";
-		lines[i].amount = -(store_cell(&r, i, 1) ? strtoll(store_cell(&r, i, 1), NULL, 10) : 0);
+		lines[i].amount = -(store_cell_ll(&r, i, 1, 0));
 	}
 	s = ledger_post(st, new_ref, lines, r.rows, posted, err);
 	free(lines);
@@ -201,7 +201,7 @@ enum ec_status ledger_accounts(struct store *st, struct ledger_account **out, si
 	for (size_t i = 0; i < r.rows; i++) {
 		snprintf((*out)[i].name, sizeof((*out)[i].name), "%s",
 			 store_cell(&r, i, 0) ? store_cell(&r, i, 0) : "");
-		(*out)[i].balance = store_cell(&r, i, 1) ? strtoll(store_cell(&r, i, 1), NULL, 10) : 0;
+		(*out)[i].balance = store_cell_ll(&r, i, 1, 0);
 		*sum += (*out)[i].balance;
 	}
 	*count = r.rows;

@@ -103,9 +103,9 @@ static void merchant_from_row(const struct store_result *r, size_t i, struct set
 	memset(m, 0, sizeof(*m));
 	snprintf(m->id, sizeof(m->id), "%s", store_cell(r, i, 0) ? store_cell(r, i, 0) : "");
 	snprintf(m->name, sizeof(m->name), "%s", store_cell(r, i, 1) ? store_cell(r, i, 1) : "");
-	m->created = store_cell(r, i, 2) ? strtoll(store_cell(r, i, 2), NULL, 10) : 0;
-	m->paid = store_cell(r, i, 3) ? strtoll(store_cell(r, i, 3), NULL, 10) : 0;
-	m->records = store_cell(r, i, 4) ? strtoll(store_cell(r, i, 4), NULL, 10) : 0;
+	m->created = store_cell_ll(r, i, 2, 0);
+	m->paid = store_cell_ll(r, i, 3, 0);
+	m->records = store_cell_ll(r, i, 4, 0);
 }
 
 enum ec_status settle_merchant_by_token(struct store *st, const char *token,
@@ -501,7 +501,7 @@ static enum ec_status cards_load(struct pass *p, const struct settle_item *items
 		if (!c || !c->serial[0])
 			continue;
 		c->hold = state && strcmp(state, CARD_ACTIVE) == 0 ? SETTLE_PAID : SETTLE_BLOCKED_CARD;
-		c->books = store_cell(&r, i, 2) ? strtoll(store_cell(&r, i, 2), NULL, 10) : 0;
+		c->books = store_cell_ll(&r, i, 2, 0);
 	}
 	store_result_free(&r);
 	return EC_OK;

@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdlib.h>
 
 #include "error.h"
 
@@ -93,6 +94,14 @@ enum ec_status store_write(struct store *st, const char *sql, const char *const 
 static inline const char *store_cell(const struct store_result *res, size_t row, size_t col)
 {
 	return row < res->rows && col < res->cols ? res->cells[row * res->cols + col] : NULL;
+}
+
+/* A cell as a number (dflt for SQL NULL or no such cell). */
+static inline long long store_cell_ll(const struct store_result *res, size_t row, size_t col,
+				      long long dflt)
+{
+	const char *c = store_cell(res, row, col);
+	return c ? strtoll(c, NULL, 10) : dflt;
 }
 
 /* Run a script of statements without parameters (migrations). */
