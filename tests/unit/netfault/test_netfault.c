@@ -89,10 +89,12 @@ static void teardown(void)
 {
 	running = false;
 	pthread_join(proxy_thread, NULL);
+	/* The proxy may stop before it saw the client's close: closing its
+	 * connections ends the echo thread's recv on the upstream one. */
+	nf_close(&nf);
 	shutdown(echo_fd, SHUT_RDWR);
 	close(echo_fd);
 	pthread_join(echo_thread, NULL);
-	nf_close(&nf);
 }
 
 static int client(void)
