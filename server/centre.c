@@ -43,17 +43,6 @@
 #define HTML "text/html; charset=utf-8"
 #define JSON "application/json"
 
-struct page {
-	struct store *st;
-	const struct web_config *cfg;
-	const struct web_request *rq;
-	struct web_response *rs;
-	struct web_session sess;
-	bool have_session;
-	struct holder who;		/* when signed in */
-	bool signed_in;
-	char cookie[WEB_TOKEN_HEX];	/* a new session's, to set */
-};
 
 static const char style_css[] =
 	"body{font-family:sans-serif;max-width:48em;margin:1em auto;padding:0 1em;color:#222}\n"
@@ -84,41 +73,9 @@ static const char app_js[] =
 
 /* ---- answers ---- */
 
-static void answer(struct page *p, int status, const char *type, struct sb *b)
+static void json_error(struct web_page *p, int status, const char *text)
 {
-	p->rs->status = b->failed ? 500 : status;
-	p->rs->content_type = type;
-	p->rs->body = b->text;
-	p->rs->len = b->len;
-	if (b->failed) {
-		p->rs->body = strdup("out of memory");
-		p->rs->len = p->rs->body ? strlen(p->rs->body) : 0;
-		p->rs->content_type = "text/plain";
-	}
-}
-
-static void redirect(struct page *p, const char *to)
-{
-	struct sb b = { 0 };
-	p->rs->status = 303;
-	snprintf(p->rs->location, sizeof(p->rs->location), "%s", to);
-	sb_put(&b, "");
-	answer(p, 303, "text/plain", &b);
-}
-
-static void json_answer(struct page *p, int status, json_t *o)
-{
-	struct sb b = { 0 };
-	char *text = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	sb_put(&b, text ? text : "{}");
-	free(text);
-	answer(p, status, JSON, &b);
-}
-
-static void json_error(struct page *p, int status, const char *text)
-{
-	json_answer(p, status, json_pack("{s:s}", "error", text));
+	web_json(p, status, json_pack("{s:s}", "error", text));
 }
 
 static void money(long long minor, uint16_t currency, char *out, size_t cap)
@@ -132,12 +89,12 @@ static void money(long long minor, uint16_t currency, char *out, size_t cap)
 			 ec_amount_format((uint32_t)a, currency, t, sizeof(t)));
 }
 
-static uint16_t currency(const struct page *p)
+static uint16_t currency(const struct web_page *p)
 {
 	return p->cfg->issuer ? p->cfg->issuer->currency : 978;
 }
 
-static void head(struct page *p, struct sb *b, const char *title)
+static void head(struct web_page *p, struct sb *b, const char *title)
 {
 	sb_put(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
 		  "<meta name=\"viewport\" content=\"width=device-width\">"
@@ -165,14 +122,14 @@ static void foot(struct sb *b)
 	sb_put(b, "</main><script src=\"/centre/app.js\"></script></body></html>\n");
 }
 
-static void csrf_field(struct page *p, struct sb *b)
+static void csrf_field(struct web_page *p, struct sb *b)
 {
 	sb_put(b, "<input type=\"hidden\" name=\"csrf\" value=\"");
 	sb_html(b, p->sess.csrf);
 	sb_put(b, "\">");
 }
 
-static void error_page(struct page *p, int status, const char *text)
+static void error_page(struct web_page *p, int status, const char *text)
 {
 	struct sb b = { 0 };
 	head(p, &b, status == 404 ? "Not found" : status == 403 ? "Refused" : "Error");
@@ -180,62 +137,30 @@ static void error_page(struct page *p, int status, const char *text)
 	sb_html(&b, text);
 	sb_put(&b, "</p>");
 	foot(&b);
-	answer(p, status, HTML, &b);
+	web_answer(p, status, HTML, &b);
 }
-
-/* ---- sessions ---- */
-
-/* Make sure there is a session (one before log-in if need be). */
-static bool ensure_session(struct page *p)
-{
-	struct ec_error err;
-
-	if (p->have_session)
-		return true;
-	if (sessions_new(p->st, 0, p->cookie, &p->sess, &err) != EC_OK)
-		return false;
-	p->have_session = true;
-	snprintf(p->rs->set_cookie, sizeof(p->rs->set_cookie),
-		 WEB_COOKIE "=%s; Path=/; HttpOnly; Secure; SameSite=Strict", p->cookie);
-	return true;
-}
-
-/* Whether the request comes from this server's own pages. */
-static bool same_origin(const struct page *p)
-{
-	const char *o = p->rq->origin;
-	if (!o || strcmp(o, "null") == 0)
-		return o == NULL;
-	const char *h = strstr(o, "://");
-	return h && p->rq->host && strcmp(h + 3, p->rq->host) == 0;
-}
-
 /* A form's POST: a session, its CSRF token, our own origin. */
-static bool form_ok(struct page *p)
+static bool form_ok(struct web_page *p)
 {
-	char token[WEB_TOKEN_HEX + 1];
-
-	if (!p->have_session || !same_origin(p) ||
-	    !web_field(p->rq->body, p->rq->len, "csrf", token, sizeof(token)) ||
-	    !sessions_csrf_ok(&p->sess, token)) {
+	if (!web_form_ok(p)) {
 		error_page(p, 403, "This form has expired or did not come from this site: load the page again.");
 		return false;
 	}
 	return true;
 }
 
-static bool need_holder(struct page *p)
+static bool need_holder(struct web_page *p)
 {
 	if (p->signed_in)
 		return true;
 	if (strcmp(p->rq->method, "GET") == 0)
-		redirect(p, "/centre/login");
+		web_redirect(p, "/centre/login");
 	else
 		error_page(p, 403, "Log in first.");
 	return false;
 }
 
-static bool need_staff(struct page *p)
+static bool need_staff(struct web_page *p)
 {
 	if (!need_holder(p))
 		return false;
@@ -248,7 +173,7 @@ static bool need_staff(struct page *p)
 
 /* ---- sign up, log in, log out ---- */
 
-static void account_form(struct page *p, bool signup, int status, const char *error,
+static void account_form(struct web_page *p, bool signup, int status, const char *error,
 			 const char *email, const char *name)
 {
 	struct sb b = { 0 };
@@ -273,26 +198,21 @@ static void account_form(struct page *p, bool signup, int status, const char *er
 		  signup ? HOLDER_PASSWORD_MIN : 1, HOLDER_PASSWORD_MAX);
 	sb_printf(&b, "<button id=\"submit\">%s</button></form>", signup ? "Sign up" : "Log in");
 	foot(&b);
-	answer(p, status, HTML, &b);
+	web_answer(p, status, HTML, &b);
 }
 
-static void start_signed_in(struct page *p, const struct holder *h)
+static void start_signed_in(struct web_page *p, const struct holder *h)
 {
 	struct ec_error err;
 
-	/* A new session: whatever token came before is worth nothing now. */
-	if (p->have_session)
-		sessions_end(p->st, p->rq->cookie, &err);
-	if (sessions_new(p->st, h->id, p->cookie, &p->sess, &err) != EC_OK) {
+	if (web_sign_in(p, h->id, &err) != EC_OK) {
 		error_page(p, 500, "The session could not be made.");
 		return;
 	}
-	snprintf(p->rs->set_cookie, sizeof(p->rs->set_cookie),
-		 WEB_COOKIE "=%s; Path=/; HttpOnly; Secure; SameSite=Strict", p->cookie);
-	redirect(p, "/centre/cards");
+	web_redirect(p, "/centre/cards");
 }
 
-static void signup(struct page *p)
+static void signup(struct web_page *p)
 {
 	char email[HOLDER_EMAIL_MAX + 2], name[HOLDER_NAME_MAX * 4 + 1], pw[HOLDER_PASSWORD_MAX + 2];
 	struct ec_error err;
@@ -317,7 +237,7 @@ static void signup(struct page *p)
 			     err.text, email, name);
 }
 
-static void login(struct page *p)
+static void login(struct web_page *p)
 {
 	char email[HOLDER_EMAIL_MAX + 2], pw[HOLDER_PASSWORD_MAX + 2];
 	struct ec_error err;
@@ -339,21 +259,17 @@ static void login(struct page *p)
 			     email, NULL);
 }
 
-static void logout(struct page *p)
+static void logout(struct web_page *p)
 {
-	struct ec_error err;
-
 	if (!form_ok(p))
 		return;
-	sessions_end(p->st, p->rq->cookie, &err);
-	snprintf(p->rs->set_cookie, sizeof(p->rs->set_cookie),
-		 WEB_COOKIE "=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Strict");
-	redirect(p, "/centre/");
+	web_sign_out(p);
+	web_redirect(p, "/centre/");
 }
 
 /* ---- a holder's pages ---- */
 
-static void card_row(struct page *p, struct sb *b, const struct card_info *c)
+static void card_row(struct web_page *p, struct sb *b, const struct card_info *c)
 {
 	char bal[64];
 	sb_printf(b, "<tr><td><a href=\"/centre/cards/%s\">%s</a></td><td>", c->serial, c->serial);
@@ -368,7 +284,7 @@ static void card_row(struct page *p, struct sb *b, const struct card_info *c)
 	sb_put(b, "</td></tr>");
 }
 
-static void cards_page(struct page *p)
+static void cards_page(struct web_page *p)
 {
 	struct sb b = { 0 };
 	struct ec_error err;
@@ -417,10 +333,10 @@ static void cards_page(struct page *p)
 	foot(&b);
 	free(cards);
 	free(orders);
-	answer(p, 200, HTML, &b);
+	web_answer(p, 200, HTML, &b);
 }
 
-static void order(struct page *p)
+static void order(struct web_page *p)
 {
 	struct ec_error err;
 	long long id;
@@ -431,11 +347,11 @@ static void order(struct page *p)
 		error_page(p, 500, "The order could not be stored.");
 		return;
 	}
-	redirect(p, "/centre/cards");
+	web_redirect(p, "/centre/cards");
 }
 
 /* The holder's card named in the path, or an answer given (404). */
-static bool own_card(struct page *p, const char *serial, struct card_info *c, bool json)
+static bool own_card(struct web_page *p, const char *serial, struct card_info *c, bool json)
 {
 	struct ec_error err;
 
@@ -449,7 +365,7 @@ static bool own_card(struct page *p, const char *serial, struct card_info *c, bo
 	return false;
 }
 
-static size_t pending_topups(struct page *p, const struct card_info *c, struct db_job **jobs,
+static size_t pending_topups(struct web_page *p, const struct card_info *c, struct db_job **jobs,
 			     size_t *n)
 {
 	struct ec_error err;
@@ -464,7 +380,7 @@ static size_t pending_topups(struct page *p, const struct card_info *c, struct d
 	return pending;
 }
 
-static void card_page(struct page *p, const char *serial, const char *notice, int status)
+static void card_page(struct web_page *p, const char *serial, const char *notice, int status)
 {
 	struct sb b = { 0 };
 	struct card_info c;
@@ -572,10 +488,10 @@ static void card_page(struct page *p, const char *serial, const char *notice, in
 		store_result_free(&r);
 	}
 	foot(&b);
-	answer(p, status, HTML, &b);
+	web_answer(p, status, HTML, &b);
 }
 
-static void top_up(struct page *p, const char *serial)
+static void top_up(struct web_page *p, const char *serial)
 {
 	char amount[EC_AMOUNT_TEXT_MAX + 1], bank[LEDGER_NAME_MAX], text[64], held_text[64];
 	struct card_info c;
@@ -620,10 +536,10 @@ static void top_up(struct page *p, const char *serial)
 	}
 	char to[128];
 	snprintf(to, sizeof(to), "/centre/cards/%s", c.serial);
-	redirect(p, to);
+	web_redirect(p, to);
 }
 
-static void card_json(struct page *p, const char *serial)
+static void card_json(struct web_page *p, const char *serial)
 {
 	struct card_info c;
 	struct db_job *jobs;
@@ -652,12 +568,12 @@ static void card_json(struct page *p, const char *serial)
 						      "message", jobs[i].message));
 	json_object_set_new(o, "jobs", list);
 	db_job_list_free(jobs, nj);
-	json_answer(p, 200, o);
+	web_json(p, 200, o);
 }
 
 /* ---- staff ---- */
 
-static void staff_page(struct page *p, const char *notice, const char *token)
+static void staff_page(struct web_page *p, const char *notice, const char *token)
 {
 	struct sb b = { 0 };
 	struct ec_error err;
@@ -736,10 +652,10 @@ static void staff_page(struct page *p, const char *notice, const char *token)
 	free(cards);
 	free(orders);
 	free(ms);
-	answer(p, 200, HTML, &b);
+	web_answer(p, 200, HTML, &b);
 }
 
-static void onboard(struct page *p)
+static void onboard(struct web_page *p)
 {
 	char name[SETTLE_NAME_MAX * 4], hex[2 * PURSE_CERT_LEN + 2], token[2 * SETTLE_TOKEN_LEN + 1];
 	uint8_t cert[PURSE_CERT_LEN];
@@ -781,7 +697,7 @@ static bool se_id_ok(const char *id)
 
 /* Staff give an order a new card: the card's agent identity, and a
  * personalize job for its next contact. */
-static void issue(struct page *p, long long order_id)
+static void issue(struct web_page *p, long long order_id)
 {
 	char se_id[SERAM_SE_ID_MAX + 2], id[24], job_text[24], now[24];
 	struct card_order *orders = NULL, *o = NULL;
@@ -833,10 +749,10 @@ static void issue(struct page *p, long long order_id)
 		error_page(p, 500, err.text);
 		return;
 	}
-	redirect(p, "/centre/staff");
+	web_redirect(p, "/centre/staff");
 }
 
-static void block(struct page *p, const char *serial, bool blocked)
+static void block(struct web_page *p, const char *serial, bool blocked)
 {
 	struct ec_error err;
 	long long job;
@@ -852,10 +768,10 @@ static void block(struct page *p, const char *serial, bool blocked)
 		error_page(p, s == EC_ERR_NOT_FOUND ? 404 : 500, err.text);
 		return;
 	}
-	redirect(p, "/centre/staff");
+	web_redirect(p, "/centre/staff");
 }
 
-static void fraud_page(struct page *p, bool json)
+static void fraud_page(struct web_page *p, bool json)
 {
 	struct ec_error err;
 	char card[CARD_SERIAL_HEX + 1], *text;
@@ -886,7 +802,7 @@ static void fraud_page(struct page *p, bool json)
 		struct sb b = { 0 };
 		sb_put(&b, text);
 		free(text);
-		answer(p, 200, JSON, &b);
+		web_answer(p, 200, JSON, &b);
 		return;
 	}
 	json_t *list = json_loads(text, 0, NULL);
@@ -911,14 +827,14 @@ static void fraud_page(struct page *p, bool json)
 	sb_put(&b, "</table>");
 	json_decref(list);
 	foot(&b);
-	answer(p, 200, HTML, &b);
+	web_answer(p, 200, HTML, &b);
 }
 
 /* ---- a merchant's upload ---- */
 
 #define PROBLEMS_LISTED 1000
 
-static void settlement(struct page *p)
+static void settlement(struct web_page *p)
 {
 	struct settle_merchant m;
 	struct ec_error err;
@@ -972,7 +888,7 @@ static void settlement(struct page *p)
 								  "outcome", settle_outcome_name(out[i])));
 	json_object_set_new(res, "problems", problems);
 	free(out);
-	json_answer(p, 200, res);
+	web_json(p, 200, res);
 }
 
 /* ---- routing ---- */
@@ -984,11 +900,11 @@ bool web_path(const char *path, size_t *body_max)
 	       strcmp(path, "/centre") == 0 || strncmp(path, "/api/", 5) == 0;
 }
 
-static void static_file(struct page *p, const char *text, const char *type)
+static void static_file(struct web_page *p, const char *text, const char *type)
 {
 	struct sb b = { 0 };
 	sb_put(&b, text);
-	answer(p, 200, type, &b);
+	web_answer(p, 200, type, &b);
 }
 
 /* "/centre/cards/SERIAL[/rest]": SERIAL into serial, rest or "". */
@@ -1007,7 +923,7 @@ static bool split_serial(const char *path, const char *prefix, char serial[CARD_
 	return true;
 }
 
-static void route(struct page *p)
+static void route(struct web_page *p)
 {
 	const char *path = p->rq->path, *rest;
 	bool get = strcmp(p->rq->method, "GET") == 0 || strcmp(p->rq->method, "HEAD") == 0;
@@ -1015,7 +931,7 @@ static void route(struct page *p)
 	char serial[CARD_SERIAL_HEX + 1];
 
 	if (get && (strcmp(path, "/") == 0 || strcmp(path, "/centre") == 0)) {
-		redirect(p, "/centre/");
+		web_redirect(p, "/centre/");
 		return;
 	}
 	if (get && strcmp(path, "/centre/style.css") == 0) {
@@ -1048,7 +964,7 @@ static void route(struct page *p)
 	}
 	if (get && strcmp(path, "/centre/") == 0) {
 		if (p->signed_in) {
-			redirect(p, "/centre/cards");
+			web_redirect(p, "/centre/cards");
 			return;
 		}
 		struct sb b = { 0 };
@@ -1056,12 +972,12 @@ static void route(struct page *p)
 		sb_put(&b, "<p>SmartCentre is your card issuer's site: get a card, top it up from your"
 			   " bank account, and see what you did with it.</p>");
 		foot(&b);
-		answer(p, 200, HTML, &b);
+		web_answer(p, 200, HTML, &b);
 		return;
 	}
 	if (strcmp(path, "/centre/signup") == 0 || strcmp(path, "/centre/login") == 0) {
 		bool up = strcmp(path, "/centre/signup") == 0;
-		if (!ensure_session(p)) {
+		if (!web_ensure_session(p)) {
 			error_page(p, 500, "The session could not be made.");
 			return;
 		}
@@ -1132,19 +1048,9 @@ static void route(struct page *p)
 void web_handle(struct store *st, const struct web_config *cfg, const struct web_request *rq,
 		struct web_response *rs)
 {
-	struct page p = { .st = st, .cfg = cfg, .rq = rq, .rs = rs };
-	struct ec_error err;
+	struct web_page p = { .cfg = cfg };
 
-	memset(rs, 0, sizeof(*rs));
-	if (rq->cookie && sessions_get(st, rq->cookie, &p.sess, &err) == EC_OK) {
-		p.have_session = true;
-		if (p.sess.holder && holders_get(st, p.sess.holder, &p.who, &err) == EC_OK)
-			p.signed_in = true;
-	}
+	web_page_open(&p, st, rq, rs);
 	route(&p);
-	if (!rs->body) {
-		rs->status = 500;
-		rs->body = strdup("");
-		rs->content_type = "text/plain";
-	}
+	web_page_close(&p);
 }

@@ -53,6 +53,7 @@ struct metrics {
 struct http_server {
 	struct MHD_Daemon *mhd;
 	struct http_options opt;
+	struct http_site site;
 	char *cert;
 	char *key;
 	struct metrics m;
@@ -297,6 +298,29 @@ static const char *idempotency_key(struct MHD_Connection *conn)
 
 static const char *route(const char *url);
 
+/* The issuer's site: its SERAM endpoints and its centre; arg is the
+ * server's http_options. */
+static void issuer_web(struct store *st, const void *arg, const struct web_request *rq,
+		       struct web_response *rs)
+{
+	web_handle(st, &((const struct http_options *)arg)->web, rq, rs);
+}
+
+static int issuer_handshake(struct store *st, const void *arg, const char *sid, const char *body,
+			    size_t len, char **answer, struct ota_outcome *o, struct ec_error *err)
+{
+	return ota_handshake(st, &((const struct http_options *)arg)->ota, sid, body, len, answer, o,
+			     err);
+}
+
+static int issuer_report(struct store *st, const void *arg, const char *sid, const char *key,
+			 const char *body, size_t len, char **answer, struct ota_outcome *o,
+			 struct ec_error *err)
+{
+	return ota_report(st, &((const struct http_options *)arg)->ota, sid, key, body, len, answer, o,
+			  err);
+}
+
 /* Hand a whole request to the workers. */
 static enum MHD_Result enqueue(struct MHD_Connection *conn, struct http_server *srv,
 			       struct request *req)
@@ -392,9 +416,12 @@ static enum MHD_Result web_reply(struct MHD_Connection *conn, struct http_server
 	w->body = NULL;
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, w->content_type ? w->content_type : "text/plain");
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	MHD_add_response_header(r, "Content-Security-Policy",
-				"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self';"
-				" connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+	char csp[256];
+	snprintf(csp, sizeof(csp),
+		 "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self';"
+		 " connect-src 'self'%s%s; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+		 w->connect_src ? " " : "", w->connect_src ? w->connect_src : "");
+	MHD_add_response_header(r, "Content-Security-Policy", csp);
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(r, "X-Frame-Options", "DENY");
 	MHD_add_response_header(r, "Referrer-Policy", "same-origin");
@@ -437,7 +464,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		const char *p = route(url);
 		req->body_max = HTTP_BODY_MAX;
 		if (strcmp(p, "/handshake") != 0 && strcmp(p, "/remoteManagement") != 0)
-			req->web = web_path(p, &req->body_max);
+			req->web = srv->site.web_path(p, &req->body_max);
 		/* A body announced too large is not kept: read, dropped, and
 		 * answered 413 (clients that do not wait for 100 Continue get
 		 * the answer, not a connection closed under them). */
@@ -536,13 +563,13 @@ static void answer_request(struct http_server *srv, struct request *req)
 			.content_type = req->content_type, .authorization = req->authorization,
 			.origin = req->origin, .host = req->host, .client = req->client,
 		};
-		web_handle(st, &srv->opt.web, &rq, &req->wr);
+		srv->site.web_handle(st, srv->site.arg, &rq, &req->wr);
 		if (req->wr.status == 500)
 			drop_store(srv, st);
 		return;
 	}
 	/* A poll with nothing to do waits a while for a job (long polling). */
-	if (rm && srv->opt.ota.long_poll_ms > 0) {
+	if (rm && !srv->opt.site && srv->opt.ota.long_poll_ms > 0) {
 		for (long waited = 0; waited < srv->opt.ota.long_poll_ms && !srv->stopping; waited += 250) {
 			if (!ota_poll_would_idle(st, req->sid, req->body ? req->body : "", req->len))
 				break;
@@ -560,11 +587,13 @@ static void answer_request(struct http_server *srv, struct request *req)
 		record(srv, rec, endpoint, "request", req->body ? req->body : "", req->len);
 	}
 	if (!rm)
-		req->status = ota_handshake(st, &srv->opt.ota, req->sid, req->body ? req->body : "",
-					    req->len, &req->answer, &o, &err);
+		req->status = srv->site.handshake(st, srv->site.arg, req->sid,
+						  req->body ? req->body : "", req->len, &req->answer,
+						  &o, &err);
 	else
-		req->status = ota_report(st, &srv->opt.ota, req->sid, req->key[0] ? req->key : NULL,
-					 req->body ? req->body : "", req->len, &req->answer, &o, &err);
+		req->status = srv->site.report(st, srv->site.arg, req->sid,
+					       req->key[0] ? req->key : NULL, req->body ? req->body : "",
+					       req->len, &req->answer, &o, &err);
 	if (req->status == 500) {
 		fprintf(stderr, "ecard-server: session %s: %s\n", req->sid, err.text);
 		/* A broken connection is opened again by the next request. */
@@ -665,6 +694,13 @@ enum ec_status http_start(const struct http_options *opt, struct http_server **o
 	if (!srv)
 		return ec_error_set(err, EC_ERR_ARG, "out of memory.");
 	srv->opt = *opt;
+	if (opt->site) {
+		srv->site = *opt->site;
+	} else {
+		srv->site = (struct http_site){ .web_path = web_path, .web_handle = issuer_web,
+						.handshake = issuer_handshake,
+						.report = issuer_report, .arg = &srv->opt };
+	}
 	pthread_key_create(&srv->store_key, NULL);
 	pthread_mutex_init(&srv->stores_lock, NULL);
 	memset(&a6, 0, sizeof(a6));

@@ -18,6 +18,29 @@
 /* The largest request body taken (413 beyond). */
 #define HTTP_BODY_MAX (1024 * 1024)
 
+/*
+ * What a server answers besides GET /metrics: the issuer's SERAM endpoints
+ * (ota.h) and centre (web.h) when http_options.site is NULL, or another
+ * site's (the shop's): its pages, and the SERAM endpoints of its own
+ * sessions. The handlers run on the workers, each with its own store.
+ */
+struct http_site {
+	/* Whether path is one of the site's pages or API calls (anything but
+	 * the two SERAM endpoints), and the largest body it takes. */
+	bool (*web_path)(const char *path, size_t *body_max);
+	void (*web_handle)(struct store *st, const void *arg, const struct web_request *rq,
+			   struct web_response *rs);
+	/* A SERAM handshake and report (as ota_handshake and ota_report):
+	 * the HTTP status, *answer malloc'd for 200. */
+	int (*handshake)(struct store *st, const void *arg, const char *session_id,
+			 const char *body, size_t len, char **answer, struct ota_outcome *out,
+			 struct ec_error *err);
+	int (*report)(struct store *st, const void *arg, const char *session_id,
+		      const char *report_key, const char *body, size_t len, char **answer,
+		      struct ota_outcome *out, struct ec_error *err);
+	const void *arg;
+};
+
 struct http_options {
 	const char *db_url;
 	const char *host;	/* address to listen on; NULL: 127.0.0.1 */
@@ -28,6 +51,7 @@ struct http_options {
 	unsigned threads;	/* workers answering handshakes and reports; 0: 2 */
 	struct ota_config ota;
 	struct web_config web;		/* the issuer centre's pages (web.h) */
+	const struct http_site *site;	/* NULL: the issuer's */
 	bool quiet;		/* no log line per session */
 	const char *record_dir;	/* NULL, or where every message is written */
 	/*

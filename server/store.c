@@ -3,6 +3,7 @@
  */
 #include "store.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,4 +106,94 @@ void store_result_free(struct store_result *res)
 		free(res->cells[i]);
 	free(res->cells);
 	memset(res, 0, sizeof(*res));
+}
+
+/* ---- migrations ---- */
+
+static char *dialect(const struct store *st, const char *sql)
+{
+	const char *id = store_kind(st) == STORE_POSTGRESQL ? "BIGSERIAL PRIMARY KEY"
+							    : "INTEGER PRIMARY KEY AUTOINCREMENT";
+	size_t n = strlen(sql) + 64;
+	char *out = malloc(n);
+	size_t k = 0;
+
+	if (!out)
+		return NULL;
+	for (const char *p = sql; *p;) {
+		if (strncmp(p, "@ID@", 4) == 0) {
+			size_t m = strlen(id);
+			char *grown = realloc(out, n += m);
+			if (!grown) {
+				free(out);
+				return NULL;
+			}
+			out = grown;
+			memcpy(out + k, id, m);
+			k += m;
+			p += 4;
+		} else {
+			out[k++] = *p++;
+		}
+	}
+	out[k] = '\0';
+	return out;
+}
+
+static enum ec_status schema_version(struct store *st, long *version, struct ec_error *err)
+{
+	struct store_result r;
+	enum ec_status s = store_exec(st, "SELECT max(version) FROM schema_version", NULL, 0, &r, err);
+
+	if (s != EC_OK)
+		return s;
+	const char *v = store_cell(&r, 0, 0);
+	*version = v ? strtol(v, NULL, 10) : 0;
+	store_result_free(&r);
+	return EC_OK;
+}
+
+enum ec_status store_migrate(struct store *st, const char *const *migrations, size_t count,
+			     const char *program, struct ec_error *err)
+{
+	enum ec_status s;
+	long version;
+
+	s = store_script(st, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", err);
+	if (s != EC_OK)
+		return s;
+	s = store_begin(st, err);
+	if (s != EC_OK)
+		return s;
+	/* On PostgreSQL two instances starting together queue here. */
+	if (store_kind(st) == STORE_POSTGRESQL &&
+	    (s = store_exec(st, "LOCK TABLE schema_version IN EXCLUSIVE MODE", NULL, 0, NULL, err)) != EC_OK)
+		goto fail;
+	if ((s = schema_version(st, &version, err)) != EC_OK)
+		goto fail;
+	if (version > (long)count) {
+		s = ec_error_set(err, EC_ERR_FORMAT,
+				 "the database has schema version %ld, newer than this %s's %zu: it is another program's database, or it needs a newer %s.",
+				 version, program, count, program);
+		goto fail;
+	}
+	for (size_t v = (size_t)version; v < count; v++) {
+		char *sql = dialect(st, migrations[v]), num[24];
+		if (!sql) {
+			s = ec_error_set(err, EC_ERR_FILE, "out of memory migrating the database.");
+			goto fail;
+		}
+		s = store_script(st, sql, err);
+		free(sql);
+		if (s != EC_OK)
+			goto fail;
+		snprintf(num, sizeof(num), "%zu", v + 1);
+		const char *p[] = { num };
+		if ((s = store_exec(st, "INSERT INTO schema_version (version) VALUES ($1)", p, 1, NULL, err)) != EC_OK)
+			goto fail;
+	}
+	return store_commit(st, err);
+fail:
+	store_rollback(st);
+	return s;
 }

@@ -107,6 +107,16 @@ static inline long long store_cell_ll(const struct store_result *res, size_t row
 /* Run a script of statements without parameters (migrations). */
 enum ec_status store_script(struct store *st, const char *sql, struct ec_error *err);
 
+/*
+ * Create the schema or bring it up to date: migrations[N] takes it from
+ * version N to N+1 ("@ID@" in it is the dialect's auto-numbered primary
+ * key), the version kept in table schema_version; one program's schema
+ * per database. A version newer than count is refused (program names the
+ * program in the message). Never edit a published migration: add one.
+ */
+enum ec_status store_migrate(struct store *st, const char *const *migrations, size_t count,
+			     const char *program, struct ec_error *err);
+
 /* Backends (store.c dispatches on the URL). */
 struct store_ops {
 	enum store_kind kind;

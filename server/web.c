@@ -137,3 +137,126 @@ bool web_cookie(const char *header, const char *name, char *out, size_t cap)
 	}
 	return false;
 }
+
+/* ---- pages ---- */
+
+#define COOKIE_ATTRS "; Path=/; HttpOnly; Secure; SameSite=Strict"
+
+void web_page_open(struct web_page *p, struct store *st, const struct web_request *rq,
+		   struct web_response *rs)
+{
+	struct ec_error err;
+
+	p->st = st;
+	p->rq = rq;
+	p->rs = rs;
+	p->have_session = p->signed_in = false;
+	memset(rs, 0, sizeof(*rs));
+	if (rq->cookie && sessions_get(st, rq->cookie, &p->sess, &err) == EC_OK) {
+		p->have_session = true;
+		if (p->sess.holder && holders_get(st, p->sess.holder, &p->who, &err) == EC_OK)
+			p->signed_in = true;
+	}
+}
+
+void web_page_close(struct web_page *p)
+{
+	if (!p->rs->body) {
+		p->rs->status = 500;
+		p->rs->body = strdup("");
+		p->rs->content_type = "text/plain";
+	}
+}
+
+void web_answer(struct web_page *p, int status, const char *type, struct sb *b)
+{
+	p->rs->status = b->failed ? 500 : status;
+	p->rs->content_type = type;
+	p->rs->body = b->text;
+	p->rs->len = b->len;
+	if (b->failed) {
+		p->rs->body = strdup("out of memory");
+		p->rs->len = p->rs->body ? strlen(p->rs->body) : 0;
+		p->rs->content_type = "text/plain";
+	}
+	*b = (struct sb){ 0 };
+}
+
+void web_redirect(struct web_page *p, const char *to)
+{
+	struct sb b = { 0 };
+	snprintf(p->rs->location, sizeof(p->rs->location), "%s", to);
+	sb_put(&b, "");
+	web_answer(p, 303, "text/plain", &b);
+}
+
+void web_json(struct web_page *p, int status, json_t *o)
+{
+	struct sb b = { 0 };
+	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	sb_put(&b, text ? text : "{}");
+	free(text);
+	web_answer(p, o && text ? status : 500, "application/json", &b);
+}
+
+static void set_cookie(struct web_page *p)
+{
+	snprintf(p->rs->set_cookie, sizeof(p->rs->set_cookie), WEB_COOKIE "=%s" COOKIE_ATTRS,
+		 p->cookie);
+}
+
+bool web_ensure_session(struct web_page *p)
+{
+	struct ec_error err;
+
+	if (p->have_session)
+		return true;
+	if (sessions_new(p->st, 0, p->cookie, &p->sess, &err) != EC_OK)
+		return false;
+	p->have_session = true;
+	set_cookie(p);
+	return true;
+}
+
+bool web_same_origin(const struct web_page *p)
+{
+	const char *o = p->rq->origin;
+	if (!o || strcmp(o, "null") == 0)
+		return o == NULL;
+	const char *h = strstr(o, "://");
+	return h && p->rq->host && strcmp(h + 3, p->rq->host) == 0;
+}
+
+bool web_form_ok(struct web_page *p)
+{
+	char token[WEB_TOKEN_HEX + 1];
+
+	return p->have_session && web_same_origin(p) &&
+	       web_field(p->rq->body, p->rq->len, "csrf", token, sizeof(token)) &&
+	       sessions_csrf_ok(&p->sess, token);
+}
+
+enum ec_status web_sign_in(struct web_page *p, long long holder, struct ec_error *err)
+{
+	struct ec_error ignored;
+
+	if (p->have_session)
+		sessions_end(p->st, p->rq->cookie, &ignored);
+	p->have_session = false;
+	enum ec_status s = sessions_new(p->st, holder, p->cookie, &p->sess, err);
+	if (s != EC_OK)
+		return s;
+	p->have_session = true;
+	set_cookie(p);
+	return EC_OK;
+}
+
+void web_sign_out(struct web_page *p)
+{
+	struct ec_error err;
+
+	sessions_end(p->st, p->rq->cookie, &err);
+	p->have_session = p->signed_in = false;
+	snprintf(p->rs->set_cookie, sizeof(p->rs->set_cookie), WEB_COOKIE "=; Max-Age=0" COOKIE_ATTRS);
+}

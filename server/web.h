@@ -15,7 +15,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "error.h"
+#include "holders.h"
 #include "issuer.h"
 #include "store.h"
 
@@ -48,6 +51,9 @@ struct web_response {
 	size_t len;
 	char set_cookie[256];		/* "" none */
 	char location[512];		/* "" none: for 303 */
+	/* The Content-Security-Policy's connect-src beyond 'self' (static,
+	 * NULL none): the shop's pages talk to the holder's agent. */
+	const char *connect_src;
 };
 
 struct web_config {
@@ -82,5 +88,48 @@ bool web_field(const char *form, size_t len, const char *name, char *out, size_t
 
 /* The value of cookie name in a Cookie header, into out. */
 bool web_cookie(const char *header, const char *name, char *out, size_t cap);
+
+/* ---- pages ---- */
+
+/*
+ * One request being answered, by the issuer centre (centre.c) or the shop:
+ * the store, the request and its answer, the visitor's session (one is
+ * made before log-in when a form needs its CSRF token) and, signed in,
+ * the account.
+ */
+struct web_page {
+	struct store *st;
+	const struct web_config *cfg;	/* the issuer centre's; NULL elsewhere */
+	const void *site;		/* another site's own configuration */
+	const struct web_request *rq;
+	struct web_response *rs;
+	struct web_session sess;
+	bool have_session;
+	struct holder who;		/* when signed in */
+	bool signed_in;
+	char cookie[WEB_TOKEN_HEX];	/* a new session's, to set */
+};
+
+/* Start answering rq: rs cleared, the session of its cookie looked up. */
+void web_page_open(struct web_page *p, struct store *st, const struct web_request *rq,
+		   struct web_response *rs);
+/* Finish: an answer that was never given becomes a 500. */
+void web_page_close(struct web_page *p);
+/* Give b (its text taken) as the answer; out of memory is a 500. */
+void web_answer(struct web_page *p, int status, const char *type, struct sb *b);
+void web_redirect(struct web_page *p, const char *to);
+/* A JSON answer; o is taken. */
+void web_json(struct web_page *p, int status, json_t *o);
+/* Make sure there is a session (one before log-in if need be). */
+bool web_ensure_session(struct web_page *p);
+/* Whether the request comes from this server's own pages (an Origin
+ * naming this host, or none: browsers send it on every cross-site POST). */
+bool web_same_origin(const struct web_page *p);
+/* A form's POST: a session, its CSRF token in field "csrf", our origin. */
+bool web_form_ok(struct web_page *p);
+/* Signed in as holder: a new session replaces the one before, so a token
+ * planted before log-in is worth nothing after. */
+enum ec_status web_sign_in(struct web_page *p, long long holder, struct ec_error *err);
+void web_sign_out(struct web_page *p);
 
 #endif
