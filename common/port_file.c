@@ -6,6 +6,8 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 int port_file_write(const char *path, unsigned port)
@@ -27,4 +29,24 @@ int port_file_write(const char *path, unsigned port)
 		return -1;
 	}
 	return 0;
+}
+
+bool listen_parse(char *text, const char **host, uint16_t *port)
+{
+	char *colon = strrchr(text, ':');
+	char *end;
+
+	if (!colon)
+		return false;
+	*colon = '\0';
+	long p = strtol(colon + 1, &end, 10);
+	if (*end || p < 0 || p > 65535 || colon == text || !colon[1])
+		return false;
+	if (text[0] == '[' && colon[-1] == ']') {
+		colon[-1] = '\0';
+		text++;
+	}
+	*host = text;
+	*port = (uint16_t)p;
+	return true;
 }

@@ -169,18 +169,15 @@ static enum ec_status verify_pin(struct ec_pcsc *pc, ec_pin_fn get_pin, void *pi
 	return st;
 }
 
-/*
- * The offline checks of a debit answer (record || signature): the card's
- * signature under its certified key, and every field as requested.
- */
-static enum ec_status check_debit(const struct ec_merchant *m, const struct ec_purse_data *pd,
-				  const struct purse_debit_request *req, const uint8_t *answer,
-				  struct ec_payment *res, struct ec_error *err)
+enum ec_status ec_merchant_check_debit(const struct ec_merchant *m,
+				      const uint8_t serial[PURSE_SERIAL_LEN],
+				      const struct purse_debit_request *req, const uint8_t *answer,
+				      size_t len, struct ec_payment *res, struct ec_error *err)
 {
 	const uint8_t *sig = answer + PURSE_DEBIT_RECORD_LEN;
 	struct purse_debit_record rec;
 
-	if (!purse_debit_record_parse(answer, PURSE_DEBIT_RECORD_LEN, &rec))
+	if (len != DEBIT_RESPONSE_LEN || !purse_debit_record_parse(answer, PURSE_DEBIT_RECORD_LEN, &rec))
 		return ec_error_set(err, EC_ERR_FORMAT, "the card's debit record cannot be read: is this an ecard wallet?");
 	if (purse_debit_record_check(m->ca_pub, res->card_cert, answer, sig) != 1)
 		return ec_error_set(err, EC_ERR_CHECK,
@@ -195,7 +192,7 @@ static enum ec_status check_debit(const struct ec_merchant *m, const struct ec_p
 		field = "merchant id";
 	else if (memcmp(rec.challenge, req->challenge, PURSE_CHALLENGE_LEN) != 0)
 		field = "challenge";
-	else if (memcmp(rec.serial, pd->serial, PURSE_SERIAL_LEN) != 0)
+	else if (memcmp(rec.serial, serial, PURSE_SERIAL_LEN) != 0)
 		field = "card serial";
 	if (field)
 		return ec_error_set(err, EC_ERR_CHECK,
@@ -330,5 +327,5 @@ enum ec_status ec_merchant_pay(const struct ec_merchant *merchant, struct ec_pcs
 	} else if (sw != SW_OK) {
 		return ec_error_sw(err, "DEBIT", sw);
 	}
-	return check_debit(merchant, &pd, &req, answer, result, err);
+	return ec_merchant_check_debit(merchant, pd.serial, &req, answer, sizeof(answer), result, err);
 }

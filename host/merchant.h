@@ -85,6 +85,18 @@ void ec_merchant_wipe(struct ec_merchant *merchant);
  * payment again is safe. Card refusals give EC_ERR_CARD (6400: not enough
  * money), failed checks EC_ERR_CHECK.
  */
+/*
+ * The offline checks of DEBIT's answer (record || signature, len bytes)
+ * to req, sent to the card of that serial whose certificate, checked
+ * against the CA already, is in res->card_cert: the card's signature under
+ * its certified key, and every field as requested. On EC_OK res holds the
+ * record and signature. EC_ERR_FORMAT, EC_ERR_CHECK otherwise.
+ */
+enum ec_status ec_merchant_check_debit(const struct ec_merchant *m,
+				      const uint8_t serial[PURSE_SERIAL_LEN],
+				      const struct purse_debit_request *req, const uint8_t *answer,
+				      size_t len, struct ec_payment *res, struct ec_error *err);
+
 enum ec_status ec_merchant_pay(const struct ec_merchant *merchant, struct ec_pcsc *pc,
 			       uint32_t amount, uint16_t currency, ec_pin_fn get_pin,
 			       void *pin_arg, struct ec_payment *result, struct ec_error *err);

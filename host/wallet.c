@@ -76,19 +76,11 @@ enum ec_status ec_wallet_reselect(struct ec_pcsc *pc, unsigned timeout_ms, struc
 
 /* ---- wallet ---- */
 
-enum ec_status ec_wallet_purse_data(struct ec_pcsc *pc, struct ec_purse_data *pd,
-				    struct ec_error *err)
+enum ec_status ec_wallet_purse_data_parse(const uint8_t *data, size_t len, uint16_t sw,
+					  struct ec_purse_data *pd, struct ec_error *err)
 {
-	static const uint8_t cmd[] = { WALLET_CLA, WALLET_INS_GET_PURSE_DATA, 0x00, 0x00, 0x00 };
-	uint8_t data[WALLET_PURSE_DATA_LEN];
-	size_t len;
 	struct cursor c;
 
-	uint16_t sw;
-	enum ec_status st = ec_exchange(pc, "GET PURSE DATA", cmd, sizeof(cmd), data, sizeof(data),
-					&len, &sw, err);
-	if (st != EC_OK)
-		return st;
 	/* Every wallet command but STORE DATA says 6985 before issuance. */
 	if (sw == SW_CONDITIONS)
 		return ec_error_refused(err, "GET PURSE DATA", sw,
@@ -112,6 +104,21 @@ enum ec_status ec_wallet_purse_data(struct ec_pcsc *pc, struct ec_purse_data *pd
 				    "the card's wallet is version %u, this ecard knows version %d: use a newer ecard.",
 				    pd->version, WALLET_PURSE_DATA_VERSION);
 	return EC_OK;
+}
+
+enum ec_status ec_wallet_purse_data(struct ec_pcsc *pc, struct ec_purse_data *pd,
+				    struct ec_error *err)
+{
+	static const uint8_t cmd[] = { WALLET_CLA, WALLET_INS_GET_PURSE_DATA, 0x00, 0x00, 0x00 };
+	uint8_t data[WALLET_PURSE_DATA_LEN];
+	size_t len;
+	uint16_t sw;
+
+	enum ec_status st = ec_exchange(pc, "GET PURSE DATA", cmd, sizeof(cmd), data, sizeof(data),
+					&len, &sw, err);
+	if (st != EC_OK)
+		return st;
+	return ec_wallet_purse_data_parse(data, len, sw, pd, err);
 }
 
 enum ec_status ec_wallet_log(struct ec_pcsc *pc, unsigned index, struct ec_log_entry *entry,

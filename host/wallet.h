@@ -70,6 +70,10 @@ enum ec_status ec_wallet_select(struct ec_pcsc *pc, struct ec_error *err);
 /* GET PURSE DATA (the wallet selected). */
 enum ec_status ec_wallet_purse_data(struct ec_pcsc *pc, struct ec_purse_data *pd,
 				    struct ec_error *err);
+/* GET PURSE DATA's answer (data, its status word sw) read into pd, for a
+ * caller that relays the command itself (a SERAM remote agent). */
+enum ec_status ec_wallet_purse_data_parse(const uint8_t *data, size_t len, uint16_t sw,
+					  struct ec_purse_data *pd, struct ec_error *err);
 /*
  * READ LOG entry index (0 = newest; the wallet selected). *present is false
  * when there is no entry at that index (the card answered 6A83, 6A86, 6A88

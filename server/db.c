@@ -13,6 +13,7 @@
 
 #include "crypto.h"
 #include "hex.h"
+#include "holders.h"
 
 long long db_now_ms(void)
 {
@@ -143,24 +144,7 @@ static const char *const migrations[] = {
 	"CREATE INDEX fraud_by_serial ON fraud (serial);",
 	/* 6: the issuer centre's holders, their web sessions, attempts to log
 	 * in or sign up (for the rate limits) and card orders (holders.h) */
-	"CREATE TABLE holders ("
-	" id @ID@,"
-	" email TEXT NOT NULL UNIQUE,"
-	" name TEXT NOT NULL,"
-	" password TEXT NOT NULL,"
-	" staff INTEGER NOT NULL DEFAULT 0,"
-	" created BIGINT NOT NULL);"
-	"CREATE TABLE web_sessions ("
-	" id TEXT PRIMARY KEY,"
-	" holder BIGINT,"
-	" csrf TEXT NOT NULL,"
-	" created BIGINT NOT NULL,"
-	" expires BIGINT NOT NULL);"
-	"CREATE INDEX web_sessions_by_expiry ON web_sessions (expires);"
-	"CREATE TABLE web_attempts ("
-	" who TEXT NOT NULL,"
-	" at BIGINT NOT NULL);"
-	"CREATE INDEX web_attempts_by_who ON web_attempts (who, at);"
+	HOLDERS_TABLES_V1
 	"CREATE TABLE card_orders ("
 	" id @ID@,"
 	" holder BIGINT NOT NULL,"

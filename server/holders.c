@@ -15,6 +15,7 @@
 #include "db.h"
 #include "hex.h"
 #include "utf8.h"
+#include "web.h"
 
 /* argon2id with the parameters OWASP gives for it (19 MiB, 2 passes). */
 #define ARGON_T 2
@@ -30,14 +31,7 @@ static void num(char *buf, size_t cap, long long v)
 
 static bool text_ok(const char *s, size_t max)
 {
-	size_t n = s ? strlen(s) : 0;
-
-	if (n == 0 || n > max || !utf8_valid((const uint8_t *)s, n))
-		return false;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		if (*p < 0x20 || *p == 0x7F)
-			return false;
-	return true;
+	return web_text_ok(s, 1, max, false);
 }
 
 bool holder_email_ok(const char *email)

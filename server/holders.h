@@ -43,6 +43,32 @@
 #define SESSION_TTL_MS (8LL * 3600 * 1000)
 #define SESSION_ANON_TTL_MS (3600LL * 1000)
 
+/*
+ * The tables of accounts, sessions and attempts as first published, for
+ * the migrations of each program that keeps accounts (the issuer centre's
+ * holders, the shop's customers). Never change it: a change is a new
+ * migration in each program.
+ */
+#define HOLDERS_TABLES_V1 \
+	"CREATE TABLE holders (" \
+	" id @ID@," \
+	" email TEXT NOT NULL UNIQUE," \
+	" name TEXT NOT NULL," \
+	" password TEXT NOT NULL," \
+	" staff INTEGER NOT NULL DEFAULT 0," \
+	" created BIGINT NOT NULL);" \
+	"CREATE TABLE web_sessions (" \
+	" id TEXT PRIMARY KEY," \
+	" holder BIGINT," \
+	" csrf TEXT NOT NULL," \
+	" created BIGINT NOT NULL," \
+	" expires BIGINT NOT NULL);" \
+	"CREATE INDEX web_sessions_by_expiry ON web_sessions (expires);" \
+	"CREATE TABLE web_attempts (" \
+	" who TEXT NOT NULL," \
+	" at BIGINT NOT NULL);" \
+	"CREATE INDEX web_attempts_by_who ON web_attempts (who, at);"
+
 struct holder {
 	long long id;
 	char email[HOLDER_EMAIL_MAX + 1];

@@ -156,26 +156,6 @@ static void on_signal(int sig)
 	stopping = 1;
 }
 
-static bool parse_listen(char *text, const char **host, uint16_t *port)
-{
-	char *colon = strrchr(text, ':');
-	char *end;
-
-	if (!colon)
-		return false;
-	*colon = '\0';
-	long p = strtol(colon + 1, &end, 10);
-	if (*end || p < 0 || p > 65535 || colon == text)
-		return false;
-	if (text[0] == '[' && colon[-1] == ']') {
-		colon[-1] = '\0';
-		text++;
-	}
-	*host = text;
-	*port = (uint16_t)p;
-	return true;
-}
-
 static int cmd_serve(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -255,7 +235,7 @@ static int cmd_serve(int argc, char **argv)
 	}
 	if (optind < argc)
 		return usage_error("serve takes no arguments.", usage_serve);
-	if (!parse_listen(listen_buf, &o.host, &o.port))
+	if (!listen_parse(listen_buf, &o.host, &o.port))
 		return usage_error("--listen takes ADDR:PORT, e.g. 127.0.0.1:8443 or [::1]:8443.", usage_serve);
 	if (o.insecure && (o.cert_pem || o.key_pem))
 		return usage_error("--insecure-http and --cert/--key exclude each other.", usage_serve);

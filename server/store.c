@@ -132,6 +132,16 @@ static char *dialect(const struct store *st, const char *sql)
 			memcpy(out + k, id, m);
 			k += m;
 			p += 4;
+		} else if (strncmp(p, "@SQLITE@", 8) == 0 || strncmp(p, "@POSTGRESQL@", 12) == 0) {
+			/* A section for one dialect, up to @END@. */
+			bool pg = p[1] == 'P';
+			p += pg ? 12 : 8;
+			if (pg != (store_kind(st) == STORE_POSTGRESQL)) {
+				const char *end = strstr(p, "@END@");
+				p = end ? end : p + strlen(p);
+			}
+		} else if (strncmp(p, "@END@", 5) == 0) {
+			p += 5;
 		} else {
 			out[k++] = *p++;
 		}

@@ -110,7 +110,8 @@ enum ec_status store_script(struct store *st, const char *sql, struct ec_error *
 /*
  * Create the schema or bring it up to date: migrations[N] takes it from
  * version N to N+1 ("@ID@" in it is the dialect's auto-numbered primary
- * key), the version kept in table schema_version; one program's schema
+ * key; "@SQLITE@ ... @END@" and "@POSTGRESQL@ ... @END@" are kept for
+ * that dialect only), the version kept in table schema_version; one program's schema
  * per database. A version newer than count is refused (program names the
  * program in the message). Never edit a published migration: add one.
  */

@@ -138,6 +138,18 @@ bool web_cookie(const char *header, const char *name, char *out, size_t cap)
 	return false;
 }
 
+bool web_text_ok(const char *s, size_t min, size_t max, bool lines)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n < min || n > max || !utf8_valid((const uint8_t *)s, n))
+		return false;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if ((*p < 0x20 || *p == 0x7F) && !(lines && (*p == '\t' || *p == '\r' || *p == '\n')))
+			return false;
+	return true;
+}
+
 /* ---- pages ---- */
 
 #define COOKIE_ATTRS "; Path=/; HttpOnly; Secure; SameSite=Strict"

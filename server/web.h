@@ -82,6 +82,9 @@ void sb_printf(struct sb *b, const char *fmt, ...) __attribute__((format(printf,
 /* s with & < > " ' escaped, for HTML text and quoted attributes. */
 void sb_html(struct sb *b, const char *s);
 
+/* min to max bytes of UTF-8 text without control characters (tab, CR and
+ * LF allowed when lines is true). */
+bool web_text_ok(const char *s, size_t min, size_t max, bool lines);
 /* A field of a urlencoded form (or query), decoded into out (cap bytes):
  * false when it is missing, too long, or not UTF-8 text without NUL. */
 bool web_field(const char *form, size_t len, const char *name, char *out, size_t cap);

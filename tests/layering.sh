@@ -21,6 +21,7 @@ host:host common
 vcard-daemon:vcard-daemon vcard applet host common
 ccid-sim:ccid-sim vcard applet ifd/codec common
 server:server host common
+shop:shop server host common
 netfault:netfault common'
 
 status=0
