@@ -12,6 +12,7 @@
 
 #include "gp.h"
 #include "seram.h"
+#include "wallet_proto.h"
 
 #define RESPONSE_MAX (16 * 1024 * 1024)
 #define DEFAULT_DELAY_MS 1000	/* the binding's pause when an order has none */
@@ -28,7 +29,7 @@ struct agent {
 	struct ec_agent_stats *stats;
 	CURL *curl;
 	size_t server;		/* the URL in use */
-	char session[40];
+	char session[SERAM_SESSION_ID_MAX + 1];
 	size_t requests;	/* made, answered or not */
 	bool failing;		/* since first_failure, no server answered */
 	struct timespec first_failure;
@@ -161,6 +162,16 @@ static void on_notification(struct agent *a, const char *text)
 
 	if (a->opt->notify)
 		a->opt->notify(a->opt->notify_arg, text);
+	if (sscanf(text, "pay/%15[^/]%n", what, &used) == 1) {
+		const char *rest = text[used] == '/' ? text + used + 1 : "";
+		if (strcmp(what, "done") == 0) {
+			a->stats->jobs_done++;
+		} else if (strcmp(what, "failed") == 0) {
+			a->stats->jobs_failed++;
+			snprintf(a->failure, sizeof(a->failure), "the payment failed: %s", rest);
+		}
+		return;
+	}
 	if (sscanf(text, "job/%lld/%15[^/]/%15[^/]%n", &id, kind, what, &used) != 3)
 		return;
 	const char *rest = text[used] == '/' ? text + used + 1 : "";
@@ -265,7 +276,9 @@ static enum session_end session(struct agent *a, enum ec_status *st, struct ec_e
 	enum session_end end = SESSION_FATAL;
 	bool card_failed = false;
 
-	if (seram_new_session_id(a->session) != EC_OK) {
+	if (a->opt->session_id)
+		snprintf(a->session, sizeof(a->session), "%s", a->opt->session_id);
+	else if (seram_new_session_id(a->session) != EC_OK) {
 		*st = ec_error_set(err, EC_ERR_CRYPTO, "the random generator failed.");
 		return SESSION_FATAL;
 	}
@@ -364,6 +377,9 @@ static enum session_end session(struct agent *a, enum ec_status *st, struct ec_e
 				break;
 			case SERAM_CMD_NOTIFICATION:
 				on_notification(a, c->notification ? c->notification : "");
+				if (a->opt->act && !card_failed)
+					a->opt->act(a->opt->act_arg, a->pc, c->notification ? c->notification : "",
+						    &order, i + 1);
 				break;
 			case SERAM_CMD_STOP:
 				stop = true;
@@ -495,4 +511,23 @@ enum ec_status ec_agent_run(struct ec_pcsc *pc, const struct ec_agent_options *o
 	report_progress(&a);
 	curl_easy_cleanup(a.curl);
 	return st;
+}
+
+bool ec_agent_debit_in_order(const struct seram_order *order, size_t next,
+			     struct purse_debit_request *req)
+{
+	for (size_t i = next; order && i < order->count; i++) {
+		const struct seram_command *c = &order->commands[i];
+		if (c->type != SERAM_CMD_SE_RAM)
+			continue;
+		for (size_t k = 0; k < c->apdus.count; k++) {
+			const struct seram_apdu *a = &c->apdus.items[k];
+			/* 80 44 00 00 Lc request [Le] */
+			if (a->len >= 5 + PURSE_DEBIT_REQUEST_LEN && a->bytes[0] == WALLET_CLA &&
+			    a->bytes[1] == WALLET_INS_DEBIT && a->bytes[4] == PURSE_DEBIT_REQUEST_LEN)
+				return purse_debit_request_parse(a->bytes + 5, PURSE_DEBIT_REQUEST_LEN, req);
+		}
+		return false;	/* the DEBIT must be the next card command */
+	}
+	return false;
 }

@@ -19,7 +19,14 @@
  *
  * ecard-server sends notifications "job/ID/KIND/start/COMMANDS/BLOCKS",
  * "job/ID/KIND/done" and "job/ID/KIND/failed/TEXT" that the agent uses for
- * its progress line and exit status; other notifications are printed.
+ * its progress line and exit status; a shop taking a payment (ecard-shop)
+ * sends "pay/verify-pin/SHOP", "pay/done/TEXT", "pay/failed/TEXT" and
+ * "pay/interrupted/TEXT"; other notifications are printed.
+ *
+ * The browser path: a page hands the agent a session that a shop opened
+ * (ecard agent --listen); every handshake of the run then uses that
+ * session id, and after a broken link or a card that failed the agent
+ * comes back to the same session.
  */
 #ifndef ECARD_AGENT_H
 #define ECARD_AGENT_H
@@ -30,6 +37,8 @@
 
 #include "error.h"
 #include "pcsc.h"
+#include "purse.h"
+#include "seram.h"
 
 #define EC_AGENT_SERVERS_MAX 8
 
@@ -67,6 +76,17 @@ struct ec_agent_options {
 	void *notify_arg;
 	ec_agent_tap_fn tap;
 	void *tap_arg;
+	/* The session id of every handshake (NULL: a new one each time). */
+	const char *session_id;
+	/*
+	 * Called with each notification as the order is run, before the
+	 * commands after it: it may act on the card (a shop's "pay/verify-pin"
+	 * asks the holder for the PIN and sends VERIFY), seeing the order's
+	 * later commands (from index next) to show what they will do.
+	 */
+	void (*act)(void *arg, struct ec_pcsc *pc, const char *text, const struct seram_order *order,
+		    size_t next);
+	void *act_arg;
 	/*
 	 * For tests of the resume: called before each request is sent
 	 * (answered false) and after each answer is received (answered
@@ -105,5 +125,13 @@ enum ec_status ec_agent_card_id(struct ec_pcsc *pc, char out[32], struct ec_erro
  */
 enum ec_status ec_agent_run(struct ec_pcsc *pc, const struct ec_agent_options *opt,
 			    struct ec_agent_stats *stats, struct ec_error *err);
+
+/*
+ * The DEBIT request that the order's next card command (from index next)
+ * sends, read into req: what the card will sign, which is what a PIN
+ * prompt shows (amount, currency, merchant), whatever a notification says.
+ */
+bool ec_agent_debit_in_order(const struct seram_order *order, size_t next,
+			     struct purse_debit_request *req);
 
 #endif

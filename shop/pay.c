@@ -385,6 +385,13 @@ static enum ec_status book(struct step *c, const uint8_t *answer, size_t len, bo
 	    hex_decode(c->row->card_cert, pay.card_cert, PURSE_CERT_LEN) != PURSE_CERT_LEN)
 		return ec_error_set(err, EC_ERR_FORMAT, "payment %lld's request is damaged.", c->row->id);
 	if (ec_merchant_check_debit(c->cfg->merchant, serial, &req, answer, len, &pay, &why) != EC_OK) {
+		if (!recovered) {
+			/* Not the card's word (a relay altered it, or it was cut
+			 * short): the card's own last transaction says whether
+			 * it paid. */
+			c->row->unknown = true;
+			return ask_card(c) == EC_OK ? EC_OK : ec_error_set(err, EC_ERR_ARG, "out of memory.");
+		}
 		c->row->unknown = false;
 		finish(c, PAY_FAILED, why.text);
 		return EC_OK;

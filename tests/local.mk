@@ -70,7 +70,7 @@ UNIT_TESTS = \
 	tests/unit/vcard/test_t0_card \
 	tests/unit/ccid-sim/test_ccid_sim \
 	tests/unit/server/test_ota tests/unit/server/test_topup tests/unit/server/test_settle \
-	tests/unit/server/test_centre tests/unit/server/test_issue \
+	tests/unit/server/test_centre tests/unit/server/test_issue tests/unit/server/test_shop \
 	tests/unit/netfault/test_netfault
 
 ## --- unit tests, one program per module ---
@@ -217,10 +217,17 @@ tests_unit_server_test_topup_CPPFLAGS = $(TEST_CPPFLAGS) $(INC_SERVER)
 tests_unit_server_test_topup_CFLAGS = $(TEST_CFLAGS) $(JANSSON_CFLAGS)
 tests_unit_server_test_topup_LDADD = $(tests_unit_server_test_ota_LDADD)
 
-tests_unit_server_test_centre_SOURCES = tests/unit/server/test_centre.c $(OTA_FIXTURE)
+WEB_CLIENT = tests/unit/server/web_client.c tests/unit/server/web_client.h
+tests_unit_server_test_centre_SOURCES = tests/unit/server/test_centre.c $(OTA_FIXTURE) $(WEB_CLIENT)
 tests_unit_server_test_centre_CPPFLAGS = $(TEST_CPPFLAGS) $(INC_SERVER)
 tests_unit_server_test_centre_CFLAGS = $(TEST_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS)
 tests_unit_server_test_centre_LDADD = $(tests_unit_server_test_ota_LDADD) $(CURL_LIBS)
+
+tests_unit_server_test_shop_SOURCES = tests/unit/server/test_shop.c $(WEB_CLIENT)
+tests_unit_server_test_shop_CPPFLAGS = $(TEST_CPPFLAGS) $(INC_SERVER) $(INC_SHOP)
+tests_unit_server_test_shop_CFLAGS = $(TEST_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS)
+tests_unit_server_test_shop_LDADD = libtestsupport.la libvcardfront.la libapplets.la libvcard.la \
+	libecardshop.la libecardserver.la libecard.la libcommoncrypto.la libcommon.la $(TEST_LIBS) $(CURL_LIBS)
 
 tests_unit_server_test_issue_SOURCES = tests/unit/server/test_issue.c $(OTA_FIXTURE)
 tests_unit_server_test_issue_CPPFLAGS = $(TEST_CPPFLAGS) $(INC_SERVER)

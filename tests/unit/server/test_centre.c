@@ -25,132 +25,10 @@
 #include "perso.h"
 #include "settle.h"
 #include "test_support.h"
+#include "web_client.h"
 #include "wallet.h"
 
-/* ---- a small browser ---- */
-
-struct reply {
-	long status;
-	char *body;
-	size_t len;
-	char cookie[WEB_TOKEN_HEX + 8];	/* a Set-Cookie's value; "-" cleared */
-	char location[256];
-};
-
-static size_t on_body(char *data, size_t size, size_t n, void *arg)
-{
-	struct reply *r = arg;
-	size_t k = size * n;
-	r->body = realloc(r->body, r->len + k + 1);
-	cr_assert_not_null(r->body);
-	memcpy(r->body + r->len, data, k);
-	r->len += k;
-	r->body[r->len] = '\0';
-	return k;
-}
-
-static size_t on_header(char *data, size_t size, size_t n, void *arg)
-{
-	struct reply *r = arg;
-	size_t k = size * n;
-	char line[512];
-	snprintf(line, sizeof(line), "%.*s", (int)(k < sizeof(line) - 1 ? k : sizeof(line) - 1), data);
-	if (strncasecmp(line, "Set-Cookie: __Host-ecard=", 25) == 0) {
-		size_t v = strcspn(line + 25, ";\r\n");
-		snprintf(r->cookie, sizeof(r->cookie), "%.*s", (int)v, line + 25);
-		if (v == 0)
-			strcpy(r->cookie, "-");
-		cr_assert(strstr(line, "HttpOnly") && strstr(line, "Secure") &&
-			  strstr(line, "SameSite=Strict") && strstr(line, "Path=/"), "%s", line);
-	}
-	if (strncasecmp(line, "Location: ", 10) == 0)
-		snprintf(r->location, sizeof(r->location), "%.*s", (int)strcspn(line + 10, "\r\n"), line + 10);
-	return k;
-}
-
-/* One request; headers (may be NULL) as curl takes them. */
-static struct reply request(const char *method, const char *path, const char *cookie,
-			    const char *type, const char *body, size_t len, const char *header)
-{
-	struct reply r = { 0 };
-	char url[512], c[128];
-	CURL *h = curl_easy_init();
-	struct curl_slist *hs = NULL;
-
-	cr_assert_not_null(h);
-	snprintf(url, sizeof(url), "%s%s", base, path);
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &r);
-	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, &r);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
-	if (cookie && cookie[0]) {
-		snprintf(c, sizeof(c), "__Host-ecard=%s", cookie);
-		curl_easy_setopt(h, CURLOPT_COOKIE, c);
-	}
-	if (body) {
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	}
-	if (type) {
-		char t[128];
-		snprintf(t, sizeof(t), "Content-Type: %s", type);
-		hs = curl_slist_append(hs, t);
-	}
-	if (header)
-		hs = curl_slist_append(hs, header);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hs);
-	cr_assert_eq(curl_easy_perform(h), CURLE_OK, "%s %s", method, path);
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);
-	curl_slist_free_all(hs);
-	curl_easy_cleanup(h);
-	if (!r.body)
-		r.body = calloc(1, 1);
-	return r;
-}
-
-/* A browser: its session cookie and the last page's CSRF token. */
-struct browser {
-	char cookie[WEB_TOKEN_HEX + 8];
-	char csrf[WEB_TOKEN_HEX + 8];
-};
-
-static void keep(struct browser *b, const struct reply *r)
-{
-	if (r->cookie[0])
-		snprintf(b->cookie, sizeof(b->cookie), "%s", strcmp(r->cookie, "-") ? r->cookie : "");
-	const char *t = strstr(r->body, "name=\"csrf\" value=\"");
-	if (t)
-		snprintf(b->csrf, sizeof(b->csrf), "%.*s", (int)strcspn(t + 19, "\""), t + 19);
-}
-
-static struct reply get(struct browser *b, const char *path)
-{
-	struct reply r = request("GET", path, b->cookie, NULL, NULL, 0, NULL);
-	keep(b, &r);
-	return r;
-}
-
-/* A form: "name=value&..." (urlencoded by the caller), with the CSRF token
- * (csrf NULL: the browser's). */
-static struct reply post(struct browser *b, const char *path, const char *fields, const char *csrf)
-{
-	char *form = malloc(strlen(fields) + 128);
-	sprintf(form, "csrf=%s%s%s", csrf ? csrf : b->csrf, fields[0] ? "&" : "", fields);
-	struct reply r = request("POST", path, b->cookie, "application/x-www-form-urlencoded", form,
-				 strlen(form), NULL);
-	free(form);
-	keep(b, &r);
-	return r;
-}
-
-static void done(struct reply *r)
-{
-	free(r->body);
-	r->body = NULL;
-}
+/* ---- a holder ---- */
 
 static void sign_up(struct browser *b, const char *email, const char *name)
 {
@@ -205,6 +83,7 @@ static void setup(void)
 	with_issuer = true;
 	start(0);
 	with_issuer = false;
+	web_base = base;
 }
 
 static void teardown(void)
