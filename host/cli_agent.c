@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,11 +12,15 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "agent_listen.h"
 #include "cli.h"
+#include "port_file.h"
 
 const char cli_usage_agent[] =
 	"usage: ecard agent --server URL[,URL...] [--ca FILE] [--reader NAME|INDEX]\n"
 	"                   [--watch [--interval SECONDS]] [--retry SECONDS] [--json] [-v]\n"
+	"       ecard agent --listen ADDR:PORT --allow-origin ORIGIN[,ORIGIN...]\n"
+	"                   [--pinentry PROGRAM] [--port-file FILE] [--ca FILE] [--reader NAME|INDEX]\n"
 	"\n"
 	"Present the card to the issuer's server and relay what it sends: the\n"
 	"server (ecard-server, or any GP SERAM remote agent) runs the jobs it holds\n"
@@ -36,7 +41,18 @@ const char cli_usage_agent[] =
 	"Exit status: 0 every job done (or none waiting), 1 a job failed or the\n"
 	"card kept failing, 2 the server could not be reached or answered wrongly.\n"
 	"\n"
-	"example: ecard agent --server https://issuer.example:8443 --ca issuer-ca.pem\n";
+	"With --listen, the agent waits for the pages of the sites --allow-origin\n"
+	"names (https://shop.example, with :PORT when not the scheme's), on\n"
+	"loopback only (127.0.0.1:8855 is where ecard-shop's pages look): a page\n"
+	"hands it a payment session of its own site, or asks for details from the\n"
+	"card's profile (\"fill from card\"). The holder is asked through the\n"
+	"pinentry program (--pinentry, default pinentry): once per site whether it\n"
+	"may use the card, for each payment the PIN with the amount and merchant\n"
+	"the card will sign, for each form which details to give. The PIN goes to\n"
+	"the card only; nothing is kept. Runs until stopped.\n"
+	"\n"
+	"example: ecard agent --server https://issuer.example:8443 --ca issuer-ca.pem\n"
+	"         ecard agent --listen 127.0.0.1:8855 --allow-origin https://shop.example\n";
 
 const char cli_usage_server[] =
 	"usage: ecard server COMMAND [OPTIONS]\n"
@@ -124,9 +140,80 @@ static void print_summary(struct cli *cli, const struct ec_agent_stats *s, enum 
 		s->seconds);
 }
 
+static volatile sig_atomic_t listening;
+
+static void stop_listening(int sig)
+{
+	(void)sig;
+	listening = 0;
+}
+
+/* ecard agent --listen: answer the allowed sites' pages until stopped. */
+static int listen_for_pages(struct cli *cli, const char *where, const char *origins,
+			    const char *pinentry, const char *port_file, const char *ca)
+{
+	struct ec_listen_options lo = { .ca_file = ca, .pc = &cli->pc };
+	char addr[128], *list = strdup(origins ? origins : "");
+	struct ec_listener *l;
+	struct ec_error err = { 0 };
+
+	snprintf(addr, sizeof(addr), "%s", where);
+	if (!listen_parse(addr, &lo.host, &lo.port)) {
+		free(list);
+		cli_error("--listen takes ADDR:PORT on loopback, e.g. 127.0.0.1:8855.");
+		return EXIT_USAGE;
+	}
+	for (char *o = list ? strtok(list, ",") : NULL; o; o = strtok(NULL, ",")) {
+		if (lo.norigins == EC_LISTEN_ORIGINS_MAX || !ec_listen_origin_ok(o)) {
+			cli_error("--allow-origin takes up to %d origins (https://shop.example[:PORT]), separated by commas.",
+				  EC_LISTEN_ORIGINS_MAX);
+			free(list);
+			return EXIT_USAGE;
+		}
+		lo.origins[lo.norigins++] = o;
+	}
+	if (lo.norigins == 0) {
+		free(list);
+		cli_error("--listen needs --allow-origin: the sites whose pages may use the card.");
+		return EXIT_USAGE;
+	}
+	lo.pinentry.program = pinentry;
+	int r = cli_connect(cli);
+	if (r != 0) {
+		free(list);
+		return r;
+	}
+	if (ec_listen_start(&lo, &l, &err) != EC_OK) {
+		free(list);
+		return cli_fail(&err);
+	}
+	fprintf(stderr, "agent: listening on %s port %u for the pages of %zu site%s\n", lo.host,
+		(unsigned)ec_listen_port(l), lo.norigins, lo.norigins == 1 ? "" : "s");
+	if (port_file && port_file_write(port_file, ec_listen_port(l)) != 0) {
+		ec_listen_stop(l);
+		free(list);
+		cli_error("%s could not be written: %s.", port_file, strerror(errno));
+		return EXIT_USAGE;
+	}
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = stop_listening;
+	listening = 1;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	while (listening)
+		pause();
+	ec_listen_stop(l);
+	free(list);
+	fprintf(stderr, "agent: stopped\n");
+	return EXIT_SUCCESS;
+}
+
 int verb_agent(struct cli *cli, int argc, char **argv)
 {
 	const char *server = NULL, *ca = NULL, *interval_text = NULL, *retry_text = NULL;
+	const char *listen_at = NULL, *origins = NULL, *pinentry = NULL, *port_file = NULL;
 	bool watch = false;
 	const struct cli_option opts[] = {
 		{ "--server", &server, NULL },
@@ -134,6 +221,10 @@ int verb_agent(struct cli *cli, int argc, char **argv)
 		{ "--watch", NULL, &watch },
 		{ "--interval", &interval_text, NULL },
 		{ "--retry", &retry_text, NULL },
+		{ "--listen", &listen_at, NULL },
+		{ "--allow-origin", &origins, NULL },
+		{ "--pinentry", &pinentry, NULL },
+		{ "--port-file", &port_file, NULL },
 		{ NULL, NULL, NULL },
 	};
 	struct ec_agent_options opt;
@@ -146,6 +237,21 @@ int verb_agent(struct cli *cli, int argc, char **argv)
 		return r;
 	if (npos != 0) {
 		cli_error("\"ecard agent\" takes no arguments: run \"ecard agent --help\".");
+		return EXIT_USAGE;
+	}
+	if (ca && access(ca, R_OK) != 0) {
+		cli_error("the CA file %s cannot be read: %s.", ca, strerror(errno));
+		return EXIT_USAGE;
+	}
+	if (listen_at) {
+		if (server || watch) {
+			cli_error("--listen answers pages; --server and --watch go without it.");
+			return EXIT_USAGE;
+		}
+		return listen_for_pages(cli, listen_at, origins, pinentry, port_file, ca);
+	}
+	if (origins || pinentry || port_file) {
+		cli_error("--allow-origin, --pinentry and --port-file go with --listen.");
 		return EXIT_USAGE;
 	}
 	memset(&opt, 0, sizeof(opt));
@@ -164,11 +270,6 @@ int verb_agent(struct cli *cli, int argc, char **argv)
 	if (retry_text && !seconds(retry_text, 1, 86400, &opt.retry_s)) {
 		free(list);
 		cli_error("--retry takes 1 to 86400 seconds.");
-		return EXIT_USAGE;
-	}
-	if (ca && access(ca, R_OK) != 0) {
-		free(list);
-		cli_error("the CA file %s cannot be read: %s.", ca, strerror(errno));
 		return EXIT_USAGE;
 	}
 	opt.ca_file = ca;

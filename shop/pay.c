@@ -620,7 +620,11 @@ static enum ec_status on_pin(struct step *c, struct ec_error *err)
 		finish(c, PAY_FAILED, "the PIN is blocked now: nothing was debited.");
 		return EC_OK;
 	}
-	bool wrong = tries >= 0 && c->row->pin_tries >= 0 && tries < c->row->pin_tries;
+	/* Fewer tries than before is a wrong PIN. So is a card that was
+	 * verified in this session before (it answered 9000, tries not known)
+	 * and is not any more: only a wrong VERIFY undoes it. A cancel sends
+	 * no VERIFY and changes neither. */
+	bool wrong = tries >= 0 && (c->row->pin_tries < 0 || tries < c->row->pin_tries);
 	c->row->pin_tries = tries;
 	if (!wrong) {
 		finish(c, PAY_FAILED, "the holder did not give the PIN: nothing was debited.");

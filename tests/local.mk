@@ -224,10 +224,11 @@ tests_unit_server_test_centre_CFLAGS = $(TEST_CFLAGS) $(JANSSON_CFLAGS) $(CURL_C
 tests_unit_server_test_centre_LDADD = $(tests_unit_server_test_ota_LDADD) $(CURL_LIBS)
 
 tests_unit_server_test_shop_SOURCES = tests/unit/server/test_shop.c $(WEB_CLIENT)
-tests_unit_server_test_shop_CPPFLAGS = $(TEST_CPPFLAGS) $(INC_SERVER) $(INC_SHOP)
+tests_unit_server_test_shop_CPPFLAGS = $(TEST_CPPFLAGS) $(INC_SERVER) $(INC_SHOP) \
+	-DFAKE_PINENTRY='"$(abs_top_builddir)/tests/support/fake-pinentry"'
 tests_unit_server_test_shop_CFLAGS = $(TEST_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS)
 tests_unit_server_test_shop_LDADD = libtestsupport.la libvcardfront.la libapplets.la libvcard.la \
-	libecardshop.la libecardserver.la libecard.la libcommoncrypto.la libcommon.la $(TEST_LIBS) $(CURL_LIBS)
+	libecardlisten.la libecardshop.la libecardserver.la libecard.la libcommoncrypto.la libcommon.la $(TEST_LIBS) $(CURL_LIBS)
 
 tests_unit_server_test_issue_SOURCES = tests/unit/server/test_issue.c $(OTA_FIXTURE)
 tests_unit_server_test_issue_CPPFLAGS = $(TEST_CPPFLAGS) $(INC_SERVER)
@@ -376,7 +377,8 @@ OTA_TESTS = tests/ota/protocol.test
 EXTRA_DIST += tests/ota/protocol.test tests/ota/protocol.py tests/ota/seram.schema.json \
 	tests/ota/validate.py tests/ota/mkcerts.sh
 
-check_PROGRAMS += $(UNIT_TESTS) $(FUZZ_BINS) $(INTEGRATION_TEST_BINS)
+check_PROGRAMS += $(UNIT_TESTS) $(FUZZ_BINS) $(INTEGRATION_TEST_BINS) tests/support/fake-pinentry
+tests_support_fake_pinentry_SOURCES = tests/support/fake_pinentry.c
 TESTS = $(LAYERING_TESTS) $(UNIT_TESTS) $(OTA_TESTS) $(FUZZ_TESTS) $(INTEGRATION_TESTS) $(QEMU_TESTS)
 TEST_EXTENSIONS = .test
 TEST_LOG_COMPILER = $(SHELL)

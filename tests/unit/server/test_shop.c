@@ -18,6 +18,8 @@
 #include <jansson.h>
 
 #include "agent.h"
+#include "agent_listen.h"
+#include "amount.h"
 #include "catalogue.h"
 #include "crypto.h"
 #include "gp_keys.h"
@@ -28,7 +30,9 @@
 #include "merchant.h"
 #include "pay.h"
 #include "perso.h"
+#include "profile.h"
 #include "pin_client.h"
+#include "pinentry.h"
 #include "purse.h"
 #include "sales.h"
 #include "settle.h"
@@ -201,7 +205,7 @@ static void expect(struct browser *b, const char *path, long status, const char 
 	struct reply r = get(b, path);
 	cr_assert_eq(r.status, status, "GET %s: %ld", path, r.status);
 	if (text)
-		cr_assert(strstr(r.body, text), "GET %s lacks %s", path, text);
+		cr_assert(strstr(r.body, text), "GET %s lacks %s: %s", path, text, r.body);
 	done(&r);
 }
 
@@ -928,4 +932,316 @@ Test(shop, an_answer_the_relay_altered_is_never_taken_for_a_payment)
 					      items[0].signature), 1, "only a valid record is kept");
 	free(items);
 	free(lines);
+}
+
+/* ---- the agent in the browser path (ecard agent --listen) ---- */
+
+static struct ec_listener *listener;
+static char agent_base[64], pin_log[512], pin_answers[512];
+
+static void quiet(void *arg, const char *line)
+{
+	(void)arg;
+	(void)line;
+}
+
+/* What the holder will answer the pinentry dialogs, in turn. */
+static void holder_answers(const char *answers)
+{
+	FILE *f = fopen(pin_answers, "w");
+	cr_assert_not_null(f);
+	fputs(answers, f);
+	fclose(f);
+	f = fopen(pin_log, "w");
+	cr_assert_not_null(f);
+	fclose(f);
+}
+
+/* What pinentry showed and was asked. */
+static char *shown(void)
+{
+	static char text[16384];
+	FILE *f = fopen(pin_log, "r");
+	size_t n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	text[n] = '\0';
+	return text;
+}
+
+static int times(const char *text, const char *what)
+{
+	int n = 0;
+	for (const char *p = strstr(text, what); p; p = strstr(p + 1, what))
+		n++;
+	return n;
+}
+
+static void start_agent(void)
+{
+	struct ec_error err = { 0 };
+	ts_tmp_path(pin_log, sizeof(pin_log), "pinentry.log");
+	ts_tmp_path(pin_answers, sizeof(pin_answers), "pinentry.answers");
+	setenv("ECARD_TEST_PINENTRY_LOG", pin_log, 1);
+	setenv("ECARD_TEST_PINENTRY_ANSWERS", pin_answers, 1);
+	holder_answers("");
+	struct ec_listen_options lo = { .host = "127.0.0.1", .norigins = 1, .pc = &card.pc,
+					.reconnect = card_back, .retry_s = 10, .log = quiet };
+	lo.origins[0] = base;	/* the shop, as its pages' Origin names it */
+	lo.pinentry.program = FAKE_PINENTRY;
+	lo.pinentry.timeout_s = 10;
+	cr_assert_eq(ec_listen_start(&lo, &listener, &err), EC_OK, "%s", err.text);
+	snprintf(agent_base, sizeof(agent_base), "http://127.0.0.1:%u", (unsigned)ec_listen_port(listener));
+}
+
+/* A page's call to the agent: from origin, with body (NULL: a preflight). */
+static struct reply agent_call(const char *path, const char *origin, const char *body,
+			       const char *more_headers)
+{
+	char headers[512];
+	snprintf(headers, sizeof(headers), "Origin: %s%s%s", origin, more_headers ? "\n" : "",
+		 more_headers ? more_headers : "");
+	web_base = agent_base;
+	struct reply r = request(body ? "POST" : "OPTIONS", path, NULL, body ? "application/json" : NULL,
+				 body, body ? strlen(body) : 0, headers);
+	web_base = base;
+	return r;
+}
+
+static void pay_through_agent(struct browser *b, long long sale, long expect_status)
+{
+	char sid[SERAM_SESSION_ID_MAX + 1], server[256], json[512];
+	open_payment(b, sale, sid, server);
+	snprintf(json, sizeof(json), "{\"server\":\"%s\",\"sessionId\":\"%s\"}", server, sid);
+	struct reply r = agent_call("/v1/session", base, json, NULL);
+	cr_assert_eq(r.status, expect_status, "%ld %s; pinentry: %s", r.status, r.body, shown());
+	done(&r);
+}
+
+Test(shop, the_listening_agent_answers_only_allowed_sites_about_their_own_server)
+{
+	struct browser b = { 0 };
+	char sid[SERAM_SESSION_ID_MAX + 1], server[256], json[512];
+
+	start_agent();
+	long long sale = order_something(&b, "lee%40example.org");
+	open_payment(&b, sale, sid, server);
+
+	/* The preflight of an allowed page, Private Network Access included. */
+	struct reply r = agent_call("/v1/session", base, NULL,
+				    "Access-Control-Request-Method: POST\nAccess-Control-Request-Headers: content-type\n"
+				    "Access-Control-Request-Private-Network: true");
+	cr_assert_eq(r.status, 204, "%ld", r.status);
+	char want[128];
+	snprintf(want, sizeof(want), "Access-Control-Allow-Origin: %s", base);
+	cr_assert(strstr(r.headers, want), "%s", r.headers);
+	cr_assert(strstr(r.headers, "Access-Control-Allow-Private-Network: true"), "%s", r.headers);
+	cr_assert(strstr(r.headers, "Access-Control-Allow-Methods: POST"));
+	done(&r);
+
+	/* Another site: refused, and told nothing it could read. */
+	snprintf(json, sizeof(json), "{\"server\":\"%s\",\"sessionId\":\"%s\"}", server, sid);
+	r = agent_call("/v1/session", "https://evil.example", NULL, "Access-Control-Request-Private-Network: true");
+	cr_assert_eq(r.status, 403);
+	cr_assert_null(strstr(r.headers, "Access-Control-Allow"), "%s", r.headers);
+	done(&r);
+	r = agent_call("/v1/session", "https://evil.example", json, NULL);
+	cr_assert_eq(r.status, 403);
+	cr_assert_null(strstr(r.headers, "Access-Control-Allow"));
+	done(&r);
+	r = agent_call("/v1/session", "null", json, NULL);
+	cr_assert_eq(r.status, 403);
+	done(&r);
+	/* An allowed page whose name was rebound to loopback (another Host). */
+	r = agent_call("/v1/session", base, json, "Host: shop.example");
+	cr_assert_eq(r.status, 421);
+	done(&r);
+	/* An allowed page cannot point the agent at another server. */
+	const char *servers[] = { "http://127.0.0.1:1/gp/seram", "https://evil.example/gp/seram", ".evil.example/x",
+				  "@evil.example/", "/../x?y=1", "0/gp/seram" };
+	for (size_t i = 0; i < sizeof(servers) / sizeof(servers[0]); i++) {
+		char s[256];
+		if (strncmp(servers[i], "http", 4) == 0)
+			snprintf(s, sizeof(s), "%s", servers[i]);
+		else
+			snprintf(s, sizeof(s), "%s%s", base, servers[i]);
+		snprintf(json, sizeof(json), "{\"server\":\"%s\",\"sessionId\":\"%s\"}", s, sid);
+		r = agent_call("/v1/session", base, json, NULL);
+		cr_assert_eq(r.status, 403, "%s: %ld", s, r.status);
+		done(&r);
+	}
+	/* Bad bodies. */
+	const char *bodies[] = { "{}", "[]", "not json", "{\"server\":1,\"sessionId\":2}",
+				 "{\"server\":\"x\",\"sessionId\":\"../../etc\"}" };
+	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		r = agent_call("/v1/session", base, bodies[i], NULL);
+		cr_assert_eq(r.status, 400, "%s: %ld", bodies[i], r.status);
+		done(&r);
+	}
+	cr_assert_str_eq(shown(), "", "the holder was asked nothing for any of these");
+
+	/* The holder says no to the site: nothing is run. */
+	holder_answers("no\n");
+	snprintf(json, sizeof(json), "{\"server\":\"%s\",\"sessionId\":\"%s\"}", server, sid);
+	r = agent_call("/v1/session", base, json, NULL);
+	cr_assert_eq(r.status, 403);
+	done(&r);
+	cr_assert_eq(times(shown(), "CONFIRM"), 1);
+	cr_assert_eq(times(shown(), "GETPIN"), 0);
+	cr_assert_str_eq(state_of(sale), SALE_AWAITING);
+	cr_assert_eq(link_plan.debits, 0);
+	ec_listen_stop(listener);
+}
+
+Test(shop, a_page_pays_through_the_listening_agent_with_the_pin_from_pinentry)
+{
+	struct browser b = { 0 };
+	start_agent();
+	long long sale = order_something(&b, "max%40example.org");
+	uint32_t before = purse().balance;
+	char amount[EC_AMOUNT_TEXT_MAX];
+	ec_amount_format((uint32_t)total_of(sale), merchant.currency, amount, sizeof(amount));
+
+	holder_answers("yes\npin " PIN "\n");
+	pay_through_agent(&b, sale, 200);
+	cr_assert_str_eq(state_of(sale), SALE_PAID);
+	cr_assert_eq(purse().balance, before - (uint32_t)total_of(sale));
+	const char *log = shown();
+	char want[256];
+	snprintf(want, sizeof(want), "SETDESC The web site %s wants to use your card", base);
+	cr_assert(strstr(log, want), "%s", log);
+	snprintf(want, sizeof(want), "Pay %s to SmartMarket (merchant 534D415254000001), for the web site %s?",
+		 amount, base);
+	cr_assert(strstr(log, want), "the PIN dialog shows what the card signs: %s", log);
+	cr_assert_null(strstr(log, PIN), "the PIN is nowhere but in the answer");
+
+	/* The site is known now; a wrong PIN, then the right one. */
+	long long sale2 = place_order(&b, "max%40example.org");
+	holder_answers("pin 0000\npin " PIN "\n");
+	pay_through_agent(&b, sale2, 200);
+	log = shown();
+	cr_assert_eq(times(log, "CONFIRM"), 0, "asked once per site");
+	cr_assert_eq(times(log, "GETPIN"), 2);
+	cr_assert(strstr(log, "Wrong PIN: wrong PIN, 2 tries left"), "%s", log);
+	cr_assert_str_eq(state_of(sale2), SALE_PAID);
+
+	/* The holder cancels: the page is told, nothing is paid. */
+	long long sale3 = place_order(&b, "max%40example.org");
+	top_up_if_low();
+	holder_answers("cancel\n");
+	uint32_t now = purse().balance;
+	pay_through_agent(&b, sale3, 409);
+	cr_assert_str_eq(state_of(sale3), SALE_AWAITING);
+	cr_assert_eq(purse().balance, now);
+	char path[64];
+	snprintf(path, sizeof(path), "/api/orders/%lld", sale3);
+	expect(&b, path, 200, "did not give the PIN");
+	ec_listen_stop(listener);
+}
+
+Test(shop, fill_from_card_gives_the_fields_the_holder_agreed_to_under_the_card_policy)
+{
+	struct ec_error err = { 0 };
+	int tries;
+	const struct {
+		const char *name, *value;
+	} fields[] = { { "forename", "Ada" }, { "surname", "Lovelace" }, { "street", "12 <b>St</b> James's Square" },
+		       { "town", "London" }, { "postcode", "SW1Y 4LE" }, { "email", "ada@example.org" },
+		       { "card-number", "4000 0012 3456 7899" } };
+
+	cr_assert_eq(ec_profile_select(&card.pc, &err), EC_OK, "%s", err.text);
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		cr_assert_eq(ec_pin_verify(&card.pc, PIN, &tries, &err), EC_OK, "%s", err.text);
+		cr_assert_eq(ec_profile_put_field(&card.pc, ec_profile_field_find(fields[i].name)->id,
+						  fields[i].value, strlen(fields[i].value), &err),
+			     EC_OK, "%s", err.text);
+	}
+	card_back(NULL, &card.pc);	/* a new card session: no PIN verified */
+	start_agent();
+
+	const char *ask = "{\"fields\":[\"forename\",\"surname\",\"street\",\"town\",\"county\",\"postcode\",\"email\"]}";
+	holder_answers("yes\n");
+	struct reply r = agent_call("/v1/fill", base, ask, NULL);
+	cr_assert_eq(r.status, 200, "%ld %s", r.status, r.body);
+	json_t *j = json_loads(r.body, 0, NULL);
+	json_t *f = json_object_get(j, "fields");
+	cr_assert_str_eq(json_string_value(json_object_get(f, "forename")), "Ada");
+	cr_assert_str_eq(json_string_value(json_object_get(f, "street")), "12 <b>St</b> James's Square");
+	cr_assert_str_eq(json_string_value(json_object_get(f, "email")), "ada@example.org");
+	cr_assert_null(json_object_get(f, "county"), "an empty field is left out");
+	cr_assert_null(json_object_get(f, "card-number"), "only what was asked");
+	json_decref(j);
+	done(&r);
+	const char *log = shown();
+	char want[256];
+	snprintf(want, sizeof(want), "The web site %s asks for these details from your card:", base);
+	cr_assert(strstr(log, want), "%s", log);
+	cr_assert(strstr(log, "forename, surname, street, town, county, postcode, email"), "%s", log);
+	cr_assert_eq(times(log, "GETPIN"), 0, "general fields need no PIN");
+
+	/* A private field follows the card's policy: the PIN each time. */
+	for (int round = 0; round < 2; round++) {
+		holder_answers("yes\npin " PIN "\n");
+		r = agent_call("/v1/fill", base, "{\"fields\":[\"card-number\"]}", NULL);
+		cr_assert_eq(r.status, 200, "%ld %s", r.status, r.body);
+		cr_assert(strstr(r.body, "4000 0012 3456 7899"), "%s", r.body);
+		done(&r);
+		cr_assert_eq(times(shown(), "GETPIN"), 1, "round %d", round);
+		cr_assert(strstr(shown(), "card-number (private)"));
+	}
+	/* The PIN cancelled: the private field is left out. */
+	holder_answers("yes\ncancel\n");
+	r = agent_call("/v1/fill", base, "{\"fields\":[\"forename\",\"card-number\"]}", NULL);
+	cr_assert_eq(r.status, 200);
+	cr_assert(strstr(r.body, "Ada"));
+	cr_assert_null(strstr(r.body, "4000"), "%s", r.body);
+	done(&r);
+	/* The holder says no: nothing. */
+	holder_answers("no\n");
+	r = agent_call("/v1/fill", base, ask, NULL);
+	cr_assert_eq(r.status, 403);
+	cr_assert_null(strstr(r.body, "Ada"));
+	done(&r);
+	/* Another site, unknown fields, bad bodies. */
+	r = agent_call("/v1/fill", "https://evil.example", ask, NULL);
+	cr_assert_eq(r.status, 403);
+	done(&r);
+	holder_answers("");
+	const char *bad[] = { "{\"fields\":[\"shoe-size\"]}", "{\"fields\":[]}", "{\"fields\":\"forename\"}",
+			      "{\"fields\":[\"FORENAME\"]}", "{}" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		r = agent_call("/v1/fill", base, bad[i], NULL);
+		cr_assert_eq(r.status, 400, "%s: %ld", bad[i], r.status);
+		done(&r);
+	}
+	cr_assert_str_eq(shown(), "", "nothing asked for bad requests");
+	ec_listen_stop(listener);
+}
+
+Test(shop, pinentry_is_spoken_to_in_assuan_and_a_missing_program_is_an_error)
+{
+	struct ec_error err = { 0 };
+	char pin[EC_PIN_TEXT_MAX];
+	bool yes = true;
+
+	start_agent();	/* the fake pinentry's files */
+	struct ec_pinentry pe = { .program = FAKE_PINENTRY, .title = "T%1", .timeout_s = 5 };
+	holder_answers("pin 12%2534\nno\n");
+	cr_assert_eq(ec_pinentry_getpin(&pe, "line one\nline 100%", "PIN:", pin, sizeof(pin), &err), EC_OK,
+		     "%s", err.text);
+	cr_assert_str_eq(pin, "12%34", "the answer's %%-escapes decoded");
+	cr_assert_eq(ec_pinentry_confirm(&pe, "sure?", &yes, &err), EC_OK);
+	cr_assert_not(yes);
+	const char *log = shown();
+	cr_assert(strstr(log, "SETTITLE T%1\n"), "%s", log);
+	cr_assert(strstr(log, "SETDESC line one\nline 100%\n"), "the description's %%-escapes: %s", log);
+	/* Too long an answer is refused and wiped. */
+	holder_answers("pin 123456789012345678901234567890\n");
+	cr_assert_eq(ec_pinentry_getpin(&pe, "x", "PIN:", pin, sizeof(pin), &err), EC_ERR_ARG);
+	cr_assert_str_eq(pin, "");
+	/* No such program. */
+	pe.program = "/nonexistent/pinentry";
+	cr_assert_eq(ec_pinentry_getpin(&pe, "x", "PIN:", pin, sizeof(pin), &err), EC_ERR_FILE);
+	cr_assert(strstr(err.text, "/nonexistent/pinentry"), "%s", err.text);
+	ec_listen_stop(listener);
 }

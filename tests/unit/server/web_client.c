@@ -39,6 +39,8 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
 		cr_assert(strstr(line, "HttpOnly") && strstr(line, "Secure") &&
 			  strstr(line, "SameSite=Strict") && strstr(line, "Path=/"), "%s", line);
 	}
+	size_t have = strlen(r->headers);
+	snprintf(r->headers + have, sizeof(r->headers) - have, "%s", line);
 	if (strncasecmp(line, "Location: ", 10) == 0)
 		snprintf(r->location, sizeof(r->location), "%.*s", (int)strcspn(line + 10, "\r\n"), line + 10);
 	return k;
@@ -75,8 +77,12 @@ struct reply request(const char *method, const char *path, const char *cookie,
 		snprintf(t, sizeof(t), "Content-Type: %s", type);
 		hs = curl_slist_append(hs, t);
 	}
-	if (header)
-		hs = curl_slist_append(hs, header);
+	if (header) {
+		char *copy = strdup(header);
+		for (char *line = strtok(copy, "\n"); line; line = strtok(NULL, "\n"))
+			hs = curl_slist_append(hs, line);
+		free(copy);
+	}
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hs);
 	cr_assert_eq(curl_easy_perform(h), CURLE_OK, "%s %s", method, path);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);

@@ -19,9 +19,11 @@ struct reply {
 	size_t len;
 	char cookie[WEB_TOKEN_HEX + 8];	/* a Set-Cookie's value; "-" cleared */
 	char location[256];
+	char headers[4096];	/* every header line, as received */
 };
 
-/* One request; header (may be NULL) as curl takes one. */
+/* One request; header (may be NULL): header lines as curl takes them,
+ * several separated by newlines. */
 struct reply request(const char *method, const char *path, const char *cookie, const char *type,
 		     const char *body, size_t len, const char *header);
 
