@@ -377,9 +377,14 @@ static enum session_end session(struct agent *a, enum ec_status *st, struct ec_e
 				break;
 			case SERAM_CMD_NOTIFICATION:
 				on_notification(a, c->notification ? c->notification : "");
-				if (a->opt->act && !card_failed)
-					a->opt->act(a->opt->act_arg, a->pc, c->notification ? c->notification : "",
-						    &order, i + 1);
+				if (a->opt->act && !card_failed &&
+				    !a->opt->act(a->opt->act_arg, a->pc, c->notification ? c->notification : "",
+						 &order, i + 1)) {
+					card_failed = true;
+					rep.status = SERAM_UNAVAILABLE_SE;
+					rep.error = strdup("the card failed while the agent spoke to it");
+					snprintf(a->failure, sizeof(a->failure), "%s", rep.error ? rep.error : "");
+				}
 				break;
 			case SERAM_CMD_STOP:
 				stop = true;

@@ -82,9 +82,11 @@ struct ec_agent_options {
 	 * Called with each notification as the order is run, before the
 	 * commands after it: it may act on the card (a shop's "pay/verify-pin"
 	 * asks the holder for the PIN and sends VERIFY), seeing the order's
-	 * later commands (from index next) to show what they will do.
+	 * later commands (from index next) to show what they will do. It
+	 * returns false when the card failed under it: the rest of the order
+	 * is not run, and the card is reconnected as after any failure.
 	 */
-	void (*act)(void *arg, struct ec_pcsc *pc, const char *text, const struct seram_order *order,
+	bool (*act)(void *arg, struct ec_pcsc *pc, const char *text, const struct seram_order *order,
 		    size_t next);
 	void *act_arg;
 	/*

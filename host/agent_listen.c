@@ -148,7 +148,7 @@ struct pay_prompt {
 };
 
 /* A shop's "pay/verify-pin/NAME": the PIN through pinentry, to the card. */
-static void verify_pin(void *arg, struct ec_pcsc *pc, const char *text,
+static bool verify_pin(void *arg, struct ec_pcsc *pc, const char *text,
 		       const struct seram_order *order, size_t next)
 {
 	struct pay_prompt *pp = arg;
@@ -159,15 +159,15 @@ static void verify_pin(void *arg, struct ec_pcsc *pc, const char *text,
 
 	if (strncmp(text, "pay/wrong-pin/", 14) == 0) {
 		snprintf(pp->last, sizeof(pp->last), "%s", text + 14);
-		return;
+		return true;
 	}
 	if (strncmp(text, "pay/verify-pin/", 15) != 0)
-		return;
+		return true;
 	/* What the card will sign, not what the notification says, is shown;
 	 * a notification that no DEBIT follows asks for nothing. */
 	if (!ec_agent_debit_in_order(order, next, &req)) {
 		say(pp->l, "%s asked for the PIN without a payment after it: not asked", pp->origin);
-		return;
+		return true;
 	}
 	hex_encode(req.merchant_id, PURSE_ID_LEN, merchant);
 	snprintf(desc, sizeof(desc), "%s%s%sPay %s to %.60s (merchant %s), for the web site %s?\n\nThe PIN goes to your card only.",
@@ -177,10 +177,13 @@ static void verify_pin(void *arg, struct ec_pcsc *pc, const char *text,
 	pp->asked++;
 	if (ec_pinentry_getpin(&pp->l->opt.pinentry, desc, "PIN:", pin, sizeof(pin), &err) != EC_OK) {
 		say(pp->l, "payment for %s: %s", pp->origin, err.text);
-		return;	/* DEBIT then finds no fresh PIN: nothing is paid */
+		return true;	/* DEBIT then finds no fresh PIN: nothing is paid */
 	}
-	ec_pin_verify(pc, pin, &tries, &err);
+	enum ec_status st = ec_pin_verify(pc, pin, &tries, &err);
 	crypto_wipe(pin, sizeof(pin));
+	/* A wrong PIN is the card's answer; a card that did not answer
+	 * failed, and the payment goes on once it is back. */
+	return st == EC_OK || st == EC_ERR_CARD || st == EC_ERR_ARG;
 }
 
 /* Ask the holder once per run whether the site may use the card. */

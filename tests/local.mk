@@ -325,10 +325,10 @@ FUZZ_TESTS = tests/fuzz/fuzz.test tests/fuzz/fuzz_card.test tests/fuzz/fuzz_host
 ## --- integration: private pcscd, vpcd, ecard-vcard, the driver and its simulator ---
 INTEGRATION_TEST_BINS = tests/integration/test_pcsc tests/integration/test_cli \
 	tests/integration/test_gp tests/integration/test_ifd tests/integration/test_ota \
-	tests/integration/test_centre
+	tests/integration/test_centre tests/integration/test_shop
 INTEGRATION_TESTS = tests/integration/pcsc.test tests/integration/cli.test \
 	tests/integration/gp.test tests/integration/ifd.test tests/integration/ota.test \
-	tests/integration/centre.test
+	tests/integration/centre.test tests/integration/shop.test
 HARNESS = tests/integration/harness.c tests/integration/harness.h
 HARNESS_LIBS = libecard.la libcommoncrypto.la libcommon.la $(TEST_LIBS)
 tests_integration_test_pcsc_SOURCES = tests/integration/test_pcsc.c $(HARNESS)
@@ -356,6 +356,11 @@ tests_integration_test_centre_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_integration_test_centre_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_centre_LDADD = $(HARNESS_LIBS)
 EXTRA_DIST += tests/centre/browser.py
+tests_integration_test_shop_SOURCES = tests/integration/test_shop.c $(HARNESS)
+tests_integration_test_shop_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_integration_test_shop_CFLAGS = $(TEST_CFLAGS)
+tests_integration_test_shop_LDADD = $(HARNESS_LIBS)
+EXTRA_DIST += tests/shop/browser.py tests/support/browser_run.py
 EXTRA_DIST += tests/integration/in-namespace.sh tests/integration/run.sh $(INTEGRATION_TESTS) \
 	$(FUZZ_TESTS)
 

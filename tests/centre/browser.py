@@ -19,81 +19,23 @@ import argparse
 import json
 import os
 import ssl
-import subprocess
 import sys
-import time
 import urllib.request
 
-from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
-from selenium.webdriver.chrome.service import Service
-from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from browser_run import WAIT, Failed, Run as Browser, check, main as run_main  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 HOLDER = "ada@example.org"
 STAFF = "staff@issuer.example"
 PASSWORD = "correct horse battery"
-WAIT = 20
 
 
-class Failed(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Failed(what)
-
-
-class Run:
+class Run(Browser):
     def __init__(self, a):
+        super().__init__(a.url, a.shots)
         self.a = a
-        self.shot_no = 0
-        opts = webdriver.ChromeOptions()
-        opts.binary_location = "/usr/bin/chromium"
-        for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                    "--ignore-certificate-errors", "--window-size=1000,1000",
-                    "--disable-gpu", "--no-first-run", "--disable-extensions"):
-            opts.add_argument(arg)
-        self.d = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
-        self.d.set_page_load_timeout(WAIT)
-        self.d.set_script_timeout(WAIT)
-
-    def quit(self):
-        self.d.quit()
-
-    def shot(self, name):
-        self.shot_no += 1
-        path = os.path.join(self.a.shots, "%02d-%s.png" % (self.shot_no, name))
-        self.d.save_screenshot(path)
-        print("browser: screenshot %s" % path, flush=True)
-
-    def go(self, path):
-        self.d.get(self.a.url + path)
-
-    def el(self, css):
-        return WebDriverWait(self.d, WAIT).until(lambda d: d.find_element(By.CSS_SELECTOR, css))
-
-    def text(self, css):
-        return self.el(css).text
-
-    def fill(self, css, value):
-        e = self.el(css)
-        e.clear()
-        e.send_keys(value)
-
-    def click(self, css):
-        self.el(css).click()
-
-    def at(self, path):
-        WebDriverWait(self.d, WAIT).until(lambda d: d.current_url.endswith(path))
-
-    def program(self, *args, stdin=None, pass_fds=()):
-        r = subprocess.run(args, input=stdin, capture_output=True, text=True, timeout=120,
-                           pass_fds=pass_fds)
-        if r.returncode != 0:
-            raise Failed("%s exited %d: %s%s" % (" ".join(args), r.returncode, r.stdout, r.stderr))
-        return r.stdout
 
     def server(self, *args):
         return self.program(self.a.server, *args, "--db", self.a.db)
@@ -129,21 +71,8 @@ def main():
                 "shots"):
         p.add_argument("--" + opt, required=True)
     a = p.parse_args()
-    os.makedirs(a.shots, exist_ok=True)
     r = Run(a)
-    try:
-        steps(r, a)
-    except (Failed, TimeoutException) as e:
-        try:
-            r.shot("failed")
-        except Exception:
-            pass
-        print("browser: FAILED at %s: %s" % (r.d.current_url, e), flush=True)
-        r.quit()
-        return 1
-    r.quit()
-    print("browser: every check held; %d screenshots in %s" % (r.shot_no, a.shots), flush=True)
-    return 0
+    return run_main(r, lambda run: steps(run, a), "the issuer centre")
 
 
 def steps(r, a):

@@ -484,10 +484,10 @@ int harness_run_input(const char *program, const char *const *args, const char *
 	pid_t pid = fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
-		const char *argv[32];
+		const char *argv[64];
 		int n = 0;
 		argv[n++] = program;
-		for (int i = 0; args && args[i] && n < 31; i++)
+		for (int i = 0; args && args[i] && n < 63; i++)
 			argv[n++] = args[i];
 		argv[n] = NULL;
 		dup2(p[1], 1);

@@ -11,7 +11,10 @@
  *
  * The answer used is the one after as many as the log holds GETPIN and
  * CONFIRM lines, so a test reads what each question showed and how many
- * were asked.
+ * were asked. An answer may end with " & COMMAND": /bin/sh runs the
+ * command before the answer is given (a test that pulls the card out of
+ * the reader as the holder types the PIN; what the command puts in the
+ * background goes on after).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,11 +90,18 @@ int main(void)
 		line[strcspn(line, "\r\n")] = '\0';
 		if (strcmp(line, "GETPIN") == 0) {
 			next_answer(answer, sizeof(answer));
+			char *amp = strstr(answer, " & ");
+			if (amp) {
+				*amp = '\0';
+				if (system(amp + 3) != 0)
+					note("the answer's command failed");
+			}
 			note("GETPIN");
 			if (strncmp(answer, "pin ", 4) == 0)
 				printf("D %s\nOK\n", answer + 4);
 			else
 				printf("ERR 83886179 Operation cancelled <Pinentry>\n");
+
 		} else if (strcmp(line, "CONFIRM") == 0) {
 			next_answer(answer, sizeof(answer));
 			note("CONFIRM");

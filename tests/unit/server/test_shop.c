@@ -293,7 +293,7 @@ struct holder_at_agent {
 	char shop_seen[64];
 };
 
-static void verify_pin(void *arg, struct ec_pcsc *pc, const char *text, const struct seram_order *order,
+static bool verify_pin(void *arg, struct ec_pcsc *pc, const char *text, const struct seram_order *order,
 		       size_t next)
 {
 	struct holder_at_agent *h = arg;
@@ -302,7 +302,7 @@ static void verify_pin(void *arg, struct ec_pcsc *pc, const char *text, const st
 	int tries;
 
 	if (strncmp(text, "pay/verify-pin/", 15) != 0)
-		return;
+		return true;
 	cr_assert(ec_agent_debit_in_order(order, next, &req), "a DEBIT follows the PIN's notification");
 	h->amount_seen = req.amount;
 	snprintf(h->shop_seen, sizeof(h->shop_seen), "%s", text + 15);
@@ -310,6 +310,7 @@ static void verify_pin(void *arg, struct ec_pcsc *pc, const char *text, const st
 	h->asked++;
 	if (pin[0])
 		ec_pin_verify(pc, pin, &tries, &err);
+	return true;
 }
 
 /* Run the agent on the session, as `ecard agent --listen` does for a page. */
