@@ -18,7 +18,8 @@ static const char *const migrations[] = {
 	HOLDERS_TABLES_V1
 	"CREATE TABLE categories ("
 	" id @ID@,"
-	" name TEXT NOT NULL UNIQUE);"
+	" name TEXT NOT NULL UNIQUE,"
+	" products BIGINT NOT NULL DEFAULT 0);"
 	"CREATE TABLE products ("
 	" id @ID@,"
 	" category BIGINT NOT NULL,"

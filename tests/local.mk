@@ -399,7 +399,7 @@ check-unit:
 
 ## --- benchmark: `make bench` (not part of `make check`) ---
 EXTRA_PROGRAMS += tests/bench/echo_card tests/bench/rtt tests/bench/bench_inproc \
-	tests/bench/mkcap tests/bench/bench_ota tests/bench/bench_settle
+	tests/bench/mkcap tests/bench/bench_ota tests/bench/bench_settle tests/bench/bench_shop
 tests_bench_echo_card_SOURCES = tests/bench/echo_card.c
 tests_bench_echo_card_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_bench_rtt_SOURCES = tests/bench/rtt.c
@@ -416,19 +416,25 @@ tests_bench_mkcap_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_bench_mkcap_CFLAGS = $(AM_CFLAGS) $(PCSC_CFLAGS) $(LIBZIP_CFLAGS)
 tests_bench_mkcap_LDADD = libcapgen.la libecard.la libcommoncrypto.la libcommon.la \
 	$(LIBZIP_LIBS) $(PCSC_LIBS)
-tests_bench_bench_ota_SOURCES = tests/bench/bench_ota.c
+BENCH_UTIL = tests/bench/bench_util.c tests/bench/bench_util.h
+tests_bench_bench_ota_SOURCES = tests/bench/bench_ota.c $(BENCH_UTIL)
 tests_bench_bench_ota_CPPFLAGS = $(TEST_CPPFLAGS) $(INC_SERVER) $(INC_NETFAULT)
 tests_bench_bench_ota_CFLAGS = $(AM_CFLAGS) $(PCSC_CFLAGS) $(CURL_CFLAGS)
 tests_bench_bench_ota_LDADD = libcapgen.la libvcardfront.la libapplets.la libvcard.la \
 	libecardserver.la libnetfault.la libecard.la libcommoncrypto.la libcommon.la \
 	$(CURL_LIBS) $(LIBZIP_LIBS) $(PCSC_LIBS) -lpthread
-tests_bench_bench_settle_SOURCES = tests/bench/bench_settle.c
+tests_bench_bench_settle_SOURCES = tests/bench/bench_settle.c $(BENCH_UTIL)
 tests_bench_bench_settle_CPPFLAGS = $(TEST_CPPFLAGS) $(INC_SERVER)
 tests_bench_bench_settle_CFLAGS = $(AM_CFLAGS) $(PCSC_CFLAGS)
-tests_bench_bench_settle_LDADD = libecardserver.la libecard.la libcommoncrypto.la libcommon.la \
-	$(PCSC_LIBS) -lpthread
+tests_bench_bench_settle_LDADD = libvcardfront.la libapplets.la libvcard.la libecardserver.la \
+	libecard.la libcommoncrypto.la libcommon.la $(PCSC_LIBS) -lpthread
+tests_bench_bench_shop_SOURCES = tests/bench/bench_shop.c $(BENCH_UTIL)
+tests_bench_bench_shop_CPPFLAGS = $(TEST_CPPFLAGS) $(INC_SERVER) $(INC_SHOP)
+tests_bench_bench_shop_CFLAGS = $(AM_CFLAGS) $(PCSC_CFLAGS) $(CURL_CFLAGS)
+tests_bench_bench_shop_LDADD = libvcardfront.la libapplets.la libvcard.la libecardshop.la \
+	libecardserver.la libecard.la libcommoncrypto.la libcommon.la $(CURL_LIBS) $(PCSC_LIBS) -lpthread
 CLEANFILES += $(EXTRA_PROGRAMS)
-EXTRA_DIST += tests/bench/run.sh tests/bench/ota.sh
+EXTRA_DIST += tests/bench/run.sh tests/bench/ota.sh tests/bench/shop.sh tests/bench/pg.sh
 
 bench: all $(EXTRA_PROGRAMS)
 	top_builddir='$(abs_top_builddir)' top_srcdir='$(abs_top_srcdir)' \

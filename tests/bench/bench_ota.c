@@ -38,6 +38,7 @@
 #include <pthread.h>
 
 #include "agent.h"
+#include "bench_util.h"
 #include "applets.h"
 #include "capgen.h"
 #include "card.h"
@@ -53,52 +54,6 @@
 static const uint8_t pkg[] = { 0xF0, 0x45, 0x43, 0x42, 0x4E, 0x43 };
 static const uint8_t module[] = { 0xF0, 0x45, 0x43, 0x42, 0x4E, 0x43, 0x01 };
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what, const char *detail)
-{
-	fprintf(stderr, "bench_ota: %s%s\n", what, detail);
-	exit(2);
-}
-
-struct card {
-	struct vc_storage *st;
-	struct vc_card card;
-	struct ec_pcsc pc;
-	char id[16];
-};
-
-static void card_make(struct card *c, uint32_t number, size_t size)
-{
-	struct vc_card_options o = { .serial_set = true };
-	o.serial[4] = (uint8_t)(number >> 24);
-	o.serial[5] = (uint8_t)(number >> 16);
-	o.serial[6] = (uint8_t)(number >> 8);
-	o.serial[7] = (uint8_t)number;
-	if (vc_storage_mem_create(size ? size : 512 * 1024, &c->st) != VC_OK ||
-	    vc_card_create(c->st, &o, ecard_applets, ecard_applet_count, NULL) != VC_OK)
-		die("", "a card could not be made");
-	vc_card_init(&c->card, c->st, NULL);
-	for (size_t i = 0; i < ecard_applet_count; i++)
-		vc_card_register(&c->card, ecard_applets[i]);
-	if (vc_card_power_up(&c->card) != VC_OK)
-		die("", "a card did not power up");
-	ec_pcsc_init(&c->pc, NULL);
-	vc_inproc_attach(&c->pc, &c->card);
-	snprintf(c->id, sizeof(c->id), "%08X", number);
-}
-
-static void card_free(struct card *c)
-{
-	vc_card_free(&c->card);
-	vc_storage_destroy(c->st);
-}
-
 static void make_cap(const char *path, size_t size)
 {
 	struct capgen_applet app = { module, sizeof(module) };
@@ -106,7 +61,7 @@ static void make_cap(const char *path, size_t size)
 				    .version_major = 1, .applets = &app, .applet_count = 1,
 				    .target_size = size };
 	if (capgen_write_spec(&spec, path) != 0)
-		die("a CAP file could not be made: ", path);
+		bench_die("a CAP file could not be made: ", path);
 }
 
 /* ---- latency ---- */
@@ -150,21 +105,21 @@ static struct run_result one_load(const char *dir, const char *cap, size_t batch
 	struct http_server *srv;
 	struct store *st;
 	char db[512], base[64], cmd[64], reply[256];
-	struct card c;
+	struct bench_card c;
 
 	snprintf(db, sizeof(db), "sqlite:%s/latency-%u.db", dir, number);
 	if (store_open(db, &st, &err) != EC_OK || db_migrate(st, &err) != EC_OK)
-		die("", err.text);
+		bench_die("", err.text);
 	o.db_url = db;
 	o.ota.test_keys = true;
 	o.ota.max_batch_commands = batch_commands;
 	if (http_start(&o, &srv, &err) != EC_OK)
-		die("", err.text);
-	card_make(&c, number, 0);
+		bench_die("", err.text);
+	bench_card_make(&c, number, 0);
 	struct ota_load_args a = { .cap_path = cap, .install = module, .install_len = sizeof(module) };
 	long long id;
 	if (ota_add_load(st, c.id, &a, &id, &err) != EC_OK)
-		die("", err.text);
+		bench_die("", err.text);
 
 	/* The proxy in front of this server, with the delay each way. */
 	struct sockaddr_storage lis, up;
@@ -173,7 +128,7 @@ static struct run_result one_load(const char *dir, const char *cap, size_t batch
 	snprintf(text, sizeof(text), "127.0.0.1:%u", (unsigned)http_port(srv));
 	if (!nf_parse_loopback("127.0.0.1:0", &lis, &ll) || !nf_parse_loopback(text, &up, &ul) ||
 	    nf_open(&nf, &lis, ll, &up, ul) != 0)
-		die("", "the proxy could not start");
+		bench_die("", "the proxy could not start");
 	snprintf(cmd, sizeof(cmd), "delay up %ld", delay_ms);
 	nf_command(&nf, cmd, reply, sizeof(reply));
 	snprintf(cmd, sizeof(cmd), "delay down %ld", delay_ms);
@@ -186,9 +141,9 @@ static struct run_result one_load(const char *dir, const char *cap, size_t batch
 	struct ec_agent_stats stats;
 	snprintf(base, sizeof(base), "http://127.0.0.1:%u", (unsigned)nf_port(&nf));
 	opt.servers[0] = base;
-	double t0 = now_s();
+	double t0 = bench_now();
 	enum ec_status s = ec_agent_run(&c.pc, &opt, &stats, &err);
-	r.seconds = now_s() - t0;
+	r.seconds = bench_now() - t0;
 	r.exchanges = stats.exchanges;
 	r.apdus = stats.apdus;
 	r.ok = s == EC_OK && stats.jobs_done == 1;
@@ -199,7 +154,7 @@ static struct run_result one_load(const char *dir, const char *cap, size_t batch
 	nf_close(&nf);
 	http_stop(srv);
 	store_close(st);
-	card_free(&c);
+	bench_card_free(&c);
 	return r;
 }
 
@@ -208,7 +163,7 @@ static int latency(long delay_ms, size_t size)
 	char dir[] = "/tmp/ecard-bench-ota-XXXXXX", cap[128], cmd[160];
 
 	if (!mkdtemp(dir))
-		die("", strerror(errno));
+		bench_die("", strerror(errno));
 	snprintf(cap, sizeof(cap), "%s/app.cap", dir);
 	make_cap(cap, size);
 	printf("over the air, %zu-byte CAP loaded and installed through ecard-netfault, %ld ms each way:\n",
@@ -231,7 +186,7 @@ static int latency(long delay_ms, size_t size)
 /* ---- capacity ---- */
 
 struct vagent {
-	struct card c;
+	struct bench_card c;
 	CURL *easy;
 	struct curl_slist *headers;
 	char sid[37];
@@ -293,7 +248,7 @@ static void post(CURLM *m, struct vagent *v, const char *endpoint, char *body)
 	curl_easy_setopt(v->easy, CURLOPT_HTTPHEADER, v->headers);
 	curl_easy_setopt(v->easy, CURLOPT_POSTFIELDS, v->body);
 	curl_easy_setopt(v->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(v->body));
-	v->sent = now_s();
+	v->sent = bench_now();
 	curl_multi_add_handle(m, v->easy);
 }
 
@@ -405,7 +360,7 @@ static void advance(CURLM *m, struct vagent *v, long status)
 		free(v->pending);
 		v->pending = seram_report_encode(&r);
 		v->pending_to = "remoteManagement";
-		v->due = now_s() + think_s * (0.8 + 0.4 * (double)rand() / RAND_MAX);
+		v->due = bench_now() + think_s * (0.8 + 0.4 * (double)rand() / RAND_MAX);
 	} else {
 		post(m, v, "remoteManagement", seram_report_encode(&r));
 	}
@@ -460,12 +415,6 @@ static double server_p99_ms(const struct histogram *before, const struct histogr
 	return -1;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
 static int capacity(const char *db_url, size_t n, size_t cap_size)
 {
 	char dir[] = "/tmp/ecard-bench-load-XXXXXX", cap[128];
@@ -475,47 +424,47 @@ static int capacity(const char *db_url, size_t n, size_t cap_size)
 	struct rlimit rl = { 65536, 65536 };
 	setrlimit(RLIMIT_NOFILE, &rl);
 	if (!mkdtemp(dir))
-		die("", strerror(errno));
+		bench_die("", strerror(errno));
 	snprintf(cap, sizeof(cap), "%s/small.cap", dir);
 	make_cap(cap, cap_size);
 	if (store_open(db_url, &st, &err) != EC_OK || db_migrate(st, &err) != EC_OK)
-		die("", err.text);
+		bench_die("", err.text);
 
 	/* The cards, and a job for each: the first through ota_add_load, the
 	 * others copies of it in one transaction. */
-	double t0 = now_s();
+	double t0 = bench_now();
 	struct vagent *v = calloc(n, sizeof(*v));
 	static uint32_t run;
 	run++;
 	for (size_t i = 0; i < n; i++) {
-		card_make(&v[i].c, (uint32_t)(run << 24 | (i + 1)) ^ (uint32_t)getpid() << 12, 96 * 1024);
+		bench_card_make(&v[i].c, (uint32_t)(run << 24 | (i + 1)) ^ (uint32_t)getpid() << 12, 96 * 1024);
 		if (topups) {
 			struct ec_gp_keys test;
 			ec_gp_default_keys(&test, 0);
 			if (ec_personalize(&topup_issuer, &v[i].c.pc, NULL, &test, NULL, NULL, &err) != EC_OK)
-				die("a card could not be personalized: ", err.text);
+				bench_die("a card could not be personalized: ", err.text);
 		}
 	}
 	struct ota_load_args a = { .cap_path = cap, .install = module, .install_len = sizeof(module) };
 	long long first;
 	if ((topups ? ota_add_topup(st, v[0].c.id, "1.00", NULL, &first, &err)
 		    : ota_add_load(st, v[0].c.id, &a, &first, &err)) != EC_OK)
-		die("", err.text);
+		bench_die("", err.text);
 	struct db_job tmpl;
 	if (db_job_get(st, first, false, &tmpl, &err) != EC_OK || store_begin(st, &err) != EC_OK)
-		die("", err.text);
+		bench_die("", err.text);
 	for (size_t i = 1; i < n; i++) {
 		struct db_job j = tmpl;
 		j.params = strdup(tmpl.params);
 		snprintf(j.card, sizeof(j.card), "%s", v[i].c.id);
 		if (db_job_add(st, &j, &err) != EC_OK)
-			die("", err.text);
+			bench_die("", err.text);
 		free(j.params);
 	}
 	if (store_commit(st, &err) != EC_OK)
-		die("", err.text);
+		bench_die("", err.text);
 	db_job_free(&tmpl);
-	printf("  %zu cards and jobs ready in %.1f s\n", n, now_s() - t0);
+	printf("  %zu cards and jobs ready in %.1f s\n", n, bench_now() - t0);
 
 	CURLM *m = curl_multi_init();
 	curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, (long)n + 16);
@@ -529,7 +478,7 @@ static int capacity(const char *db_url, size_t n, size_t cap_size)
 	exchanges = apdus_total = failures = nlat = 0;
 	cap_lat = 8 * n + 64;
 	latencies = malloc(cap_lat * sizeof(*latencies));
-	t0 = now_s();
+	t0 = bench_now();
 	for (size_t i = 0; i < n; i++) {
 		struct seram_handshake hs = { .se_count = 1 };
 		v[i].easy = curl_easy_init();
@@ -579,7 +528,7 @@ static int capacity(const char *db_url, size_t n, size_t cap_size)
 			CURLcode rc = msg->data.result;
 			curl_multi_remove_handle(m, msg->easy_handle);
 			if (nlat < cap_lat)
-				latencies[nlat++] = now_s() - a2->sent;
+				latencies[nlat++] = bench_now() - a2->sent;
 			exchanges++;
 			if (rc != CURLE_OK)
 				fail(a2, curl_easy_strerror(rc));
@@ -588,7 +537,7 @@ static int capacity(const char *db_url, size_t n, size_t cap_size)
 		}
 		/* Paced reports whose think time is over. */
 		if (think_s > 0) {
-			double now = now_s();
+			double now = bench_now();
 			for (size_t i = 0; i < n; i++)
 				if (v[i].pending && v[i].due <= now) {
 					char *body = v[i].pending;
@@ -597,11 +546,10 @@ static int capacity(const char *db_url, size_t n, size_t cap_size)
 				}
 		}
 	}
-	double secs = now_s() - t0;
+	double secs = bench_now() - t0;
 	server_histogram(&after);
 	double server_p99 = server_p99_ms(&before, &after);
-	qsort(latencies, nlat, sizeof(*latencies), cmp_double);
-	double p50 = nlat ? latencies[nlat / 2] : 0, p99 = nlat ? latencies[nlat * 99 / 100] : 0;
+	double p50 = bench_percentile(latencies, nlat, 50), p99 = bench_percentile(latencies, nlat, 99);
 	size_t done = 0;
 	for (size_t i = 0; i < n; i++)
 		done += v[i].jobs_done;
@@ -617,7 +565,7 @@ static int capacity(const char *db_url, size_t n, size_t cap_size)
 		free(v[i].body);
 		free(v[i].resp);
 		free(v[i].pending);
-		card_free(&v[i].c);
+		bench_card_free(&v[i].c);
 	}
 	free(v);
 	free(latencies);
@@ -633,6 +581,7 @@ static int capacity(const char *db_url, size_t n, size_t cap_size)
 
 int main(int argc, char **argv)
 {
+	bench_name = "bench_ota";
 	/* As ecard-server: no mapping and unmapping of every large buffer. */
 	mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
 	mallopt(M_TRIM_THRESHOLD, 128 * 1024 * 1024);
@@ -655,7 +604,7 @@ int main(int argc, char **argv)
 		server_url = argv[2];
 		topups = true;
 		if (ec_issuer_load(argv[4], &topup_issuer, &err) != EC_OK)
-			die("", err.text);
+			bench_die("", err.text);
 		int rc = 0;
 		for (int i = 5; i < argc; i++) {
 			think_s = strstr(argv[i], "/paced") ? 1.0 : 0;

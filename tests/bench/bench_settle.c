@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "cards.h"
 #include "crypto.h"
 #include "db.h"
@@ -47,19 +48,6 @@ static uint8_t merchant_ids[MERCHANTS][PURSE_ID_LEN];
 static struct settle_item *items;
 static size_t nrecords, ncards;
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what, const char *detail)
-{
-	fprintf(stderr, "bench_settle: %s%s\n", what, detail);
-	exit(2);
-}
-
 /* Record i: card i % ncards, its counter i / ncards + 1. */
 struct gen {
 	size_t from, step;
@@ -81,7 +69,7 @@ static void *generate(void *arg)
 		struct settle_item *it = &items[i];
 		purse_debit_record_encode(&r, it->record);
 		if (purse_debit_record_sign(c->priv, it->record, it->signature) != 0)
-			die("", "a record could not be signed");
+			bench_die("", "a record could not be signed");
 		memcpy(it->cert, c->cert, PURSE_CERT_LEN);
 		it->usable = true;
 	}
@@ -106,28 +94,29 @@ static void *verify(void *arg)
 
 int main(int argc, char **argv)
 {
+	bench_name = "bench_settle";
 	char dir[] = "/tmp/ecard-bench-settle-XXXXXX", issuer_dir[128], url[200];
 	struct ec_error err = { 0 };
 	struct store *st;
 
 	if (!mkdtemp(dir))
-		die("", "no temporary directory");
+		bench_die("", "no temporary directory");
 	snprintf(url, sizeof(url), "%s", argc > 1 ? argv[1] : "");
 	if (!url[0])
 		snprintf(url, sizeof(url), "sqlite:%s/settle.db", dir);
 	nrecords = argc > 2 ? (size_t)atol(argv[2]) : 1000000;
 	ncards = argc > 3 ? (size_t)atol(argv[3]) : 1000;
 	if (nrecords == 0 || ncards == 0)
-		die("", "usage: bench_settle [DB_URL [RECORDS [CARDS]]]");
+		bench_die("", "usage: bench_settle [DB_URL [RECORDS [CARDS]]]");
 	snprintf(issuer_dir, sizeof(issuer_dir), "%s/issuer", dir);
 	if (ec_issuer_init(issuer_dir, 978, 50000000, &err) != EC_OK ||
 	    ec_issuer_load(issuer_dir, &issuer, &err) != EC_OK)
-		die("", err.text);
+		bench_die("", err.text);
 	if (store_open(url, &st, &err) != EC_OK || db_migrate(st, &err) != EC_OK)
-		die("", err.text);
+		bench_die("", err.text);
 
 	/* Merchants, onboarded; cards, known, each loaded with enough. */
-	double t0 = now_s();
+	double t0 = bench_now();
 	for (int m = 0; m < MERCHANTS; m++) {
 		uint8_t priv[CRYPTO_EC_PRIV_LEN], pub[CRYPTO_EC_PUB_LEN], cert[PURSE_CERT_LEN];
 		char token[2 * SETTLE_TOKEN_LEN + 1], name[32];
@@ -137,14 +126,14 @@ int main(int argc, char **argv)
 		if (crypto_ec_generate(priv, pub) != 0 ||
 		    purse_cert_make(issuer.ca_priv, PURSE_CERT_MERCHANT, merchant_ids[m], pub, cert) != 0 ||
 		    settle_merchant_add(st, issuer.ca_pub, name, cert, token, &err) != EC_OK)
-			die("a merchant: ", err.text);
+			bench_die("a merchant: ", err.text);
 	}
 	cards = calloc(ncards, sizeof(*cards));
 	items = calloc(nrecords, sizeof(*items));
 	if (!cards || !items)
-		die("", "out of memory");
+		bench_die("", "out of memory");
 	if (store_begin(st, &err) != EC_OK)
-		die("", err.text);
+		bench_die("", err.text);
 	size_t per_card = nrecords / ncards + 1;
 	for (size_t c = 0; c < ncards; c++) {
 		char serial[CARD_SERIAL_HEX], account[CARD_ACCOUNT_MAX], ref[64];
@@ -152,7 +141,7 @@ int main(int argc, char **argv)
 		if (crypto_ec_generate(cards[c].priv, cards[c].pub) != 0 ||
 		    purse_cert_make(issuer.ca_priv, PURSE_CERT_CARD, cards[c].serial, cards[c].pub,
 				    cards[c].cert) != 0)
-			die("", "a card could not be made");
+			bench_die("", "a card could not be made");
 		hex_encode(cards[c].serial, PURSE_SERIAL_LEN, serial);
 		card_account(serial, account);
 		snprintf(ref, sizeof(ref), "bench-load/%s", serial);
@@ -160,10 +149,10 @@ int main(int argc, char **argv)
 		struct ledger_line l[2] = { { LEDGER_GRANTS, -amount }, { account, amount } };
 		if (cards_add(st, serial, NULL, NULL, 0, &err) != EC_OK ||
 		    ledger_post(st, ref, l, 2, NULL, &err) != EC_OK)
-			die("", err.text);
+			bench_die("", err.text);
 	}
 	if (store_commit(st, &err) != EC_OK)
-		die("", err.text);
+		bench_die("", err.text);
 	pthread_t th[THREADS];
 	struct gen g[THREADS];
 	for (int k = 0; k < THREADS; k++) {
@@ -173,7 +162,7 @@ int main(int argc, char **argv)
 	for (int k = 0; k < THREADS; k++)
 		pthread_join(th[k], NULL);
 	printf("settlement: %zu records of %zu cards at %d merchants signed in %.1f s\n", nrecords,
-	       ncards, MERCHANTS, now_s() - t0);
+	       ncards, MERCHANTS, bench_now() - t0);
 
 	/* ECDSA verification alone, on as many threads, over a sample. */
 	size_t sample = nrecords < 100000 ? nrecords : 100000;
@@ -183,7 +172,7 @@ int main(int argc, char **argv)
 		for (size_t c = 0; c < ncards && vj[k].keys; c++)
 			vj[k].keys[c] = crypto_ec_verifier_new(cards[c].pub);
 	}
-	t0 = now_s();
+	t0 = bench_now();
 	for (int k = 0; k < THREADS; k++)
 		pthread_create(&th[k], NULL, verify, &vj[k]);
 	size_t ok = 0;
@@ -191,31 +180,31 @@ int main(int argc, char **argv)
 		pthread_join(th[k], NULL);
 		ok += vj[k].ok;
 	}
-	double verify_rate = (double)sample / (now_s() - t0);
+	double verify_rate = (double)sample / (bench_now() - t0);
 	for (int k = 0; k < THREADS; k++) {
 		for (size_t c = 0; c < ncards && vj[k].keys; c++)
 			crypto_ec_verifier_free(vj[k].keys[c]);
 		free(vj[k].keys);
 	}
 	if (ok != sample)
-		die("", "a record did not verify");
+		bench_die("", "a record did not verify");
 
 	struct settle_options o = { .ca_pub = issuer.ca_pub, .currency = issuer.currency,
 				    .threads = THREADS, .chunk = 5000 };
 	struct settle_counts counts, again;
-	t0 = now_s();
+	t0 = bench_now();
 	if (settle_items(st, &o, items, nrecords, NULL, &counts, &err) != EC_OK)
-		die("", err.text);
-	double secs = now_s() - t0;
-	t0 = now_s();
+		bench_die("", err.text);
+	double secs = bench_now() - t0;
+	t0 = bench_now();
 	if (settle_items(st, &o, items, nrecords, NULL, &again, &err) != EC_OK)
-		die("", err.text);
-	double secs_again = now_s() - t0;
+		bench_die("", err.text);
+	double secs_again = bench_now() - t0;
 	struct ledger_account *acc;
 	size_t nacc;
 	long long sum;
 	if (ledger_accounts(st, &acc, &nacc, &sum, &err) != EC_OK)
-		die("", err.text);
+		bench_die("", err.text);
 	free(acc);
 	bool right = counts.outcome[SETTLE_PAID] == nrecords &&
 		     again.outcome[SETTLE_DUPLICATE] == nrecords && again.paid_amount == 0 && sum == 0;

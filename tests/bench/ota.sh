@@ -64,27 +64,9 @@ echo
 # The SQLite runs leave the kernel writing their files back: let it finish,
 # so that PostgreSQL's log flushes do not queue behind it.
 sync
-bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | tail -1)
-if [ -z "$bin" ]; then
-	echo "PostgreSQL is not installed (Debian package postgresql): its figures are skipped"
-	exit $failed
-fi
-as=
-chmod 755 "$work"
-mkdir "$work/pg"
-if [ "$(id -u)" = 0 ]; then
-	chown nobody "$work/pg"
-	as="setpriv --reuid=nobody --regid=nogroup --clear-groups --"
-fi
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-$as "$bin/initdb" -D "$work/pg/data" -U ecard --auth=trust -E UTF8 --no-sync >"$work/initdb.log" 2>&1 || {
-	cat "$work/initdb.log"
-	exit 1
-}
-$as "$bin/postgres" -D "$work/pg/data" -k "$work/pg" -p "$port" -c listen_addresses=127.0.0.1 \
-	-c max_connections=200 ${ECARD_BENCH_PG_OPTS:-} >"$work/postgres.log" 2>&1 &
-pids="$pids $!"
-pg="postgresql://ecard@127.0.0.1:$port/postgres"
+# shellcheck source=tests/bench/pg.sh
+. "$(dirname "$0")/pg.sh"
+start_pg || exit $failed
 for _ in $(seq 100); do "$server" migrate --db "$pg" >/dev/null 2>&1 && break; sleep 0.1; done
 echo
 echo "ecard-server capacity, PostgreSQL (fsync on, as installed):"

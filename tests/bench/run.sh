@@ -541,4 +541,10 @@ if [ -x "$bench_dir/bench_ota" ]; then
 	sh "$top_srcdir/tests/bench/ota.sh" || failed=1
 fi
 
+if [ -x "$bench_dir/bench_shop" ]; then
+	echo
+	echo "running the shop's benchmarks (tests/bench/shop.sh)..."
+	sh "$top_srcdir/tests/bench/shop.sh" || failed=1
+fi
+
 [ -z "$failed" ]

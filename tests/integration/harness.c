@@ -7,7 +7,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <limits.h>
+#include <pwd.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <sys/socket.h>
@@ -519,4 +521,78 @@ int harness_run_input(const char *program, const char *const *args, const char *
 	int status;
 	waitpid(pid, &status, 0);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* ---- PostgreSQL ---- */
+
+int harness_free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+	getsockname(fd, (struct sockaddr *)&a, &len);
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+/* Debian's PostgreSQL binaries, or NULL. */
+static const char *pg_bin(char *buf, size_t len)
+{
+	glob_t g;
+	if (glob("/usr/lib/postgresql/*/bin/initdb", 0, NULL, &g) != 0)
+		return NULL;
+	snprintf(buf, len, "%.*s", (int)(strlen(g.gl_pathv[g.gl_pathc - 1]) - strlen("/initdb")),
+		 g.gl_pathv[g.gl_pathc - 1]);
+	globfree(&g);
+	return buf;
+}
+
+bool harness_pg_start(struct harness *h, struct harness_pg *pg)
+{
+	char bin[128], cmd[1024], data[96], initdb[160], postgres[160], port[16];
+
+	memset(pg, 0, sizeof(*pg));
+	if (!pg_bin(bin, sizeof(bin)))
+		return false;
+	/* Inside the test's directory, which harness_stop() removes. */
+	snprintf(pg->dir, sizeof(pg->dir), "%s/pg", h->dir);
+	cr_assert_eq(mkdir(pg->dir, 0700), 0);
+	pg->as_nobody = geteuid() == 0;
+	if (pg->as_nobody) {
+		cr_assert_eq(chmod(h->dir, 0711), 0, "nobody may pass through to its directory");
+		struct passwd *pw = getpwnam("nobody");
+		cr_assert_not_null(pw);
+		cr_assert_eq(chown(pg->dir, pw->pw_uid, pw->pw_gid), 0);
+	}
+	const char *as = pg->as_nobody ? "setpriv --reuid=nobody --regid=nogroup --clear-groups -- " : "";
+	snprintf(data, sizeof(data), "%s/data", pg->dir);
+	snprintf(initdb, sizeof(initdb), "%s/initdb", bin);
+	snprintf(postgres, sizeof(postgres), "%s/postgres", bin);
+	snprintf(cmd, sizeof(cmd), "%s%s -D %s -U ecard --auth=trust -E UTF8 --no-sync >%s/initdb.log 2>&1",
+		 as, initdb, data, pg->dir);
+	cr_assert_eq(system(cmd), 0, "initdb failed (see %s/initdb.log)", pg->dir);
+	int p = harness_free_port();
+	snprintf(port, sizeof(port), "%d", p);
+	const char *root_args[] = { "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--",
+				    postgres, "-D", data, "-k", pg->dir, "-p", port, "-c",
+				    "listen_addresses=127.0.0.1", "-c", "fsync=off", NULL };
+	const char *user_args[] = { "-D", data, "-k", pg->dir, "-p", port, "-c",
+				    "listen_addresses=127.0.0.1", "-c", "fsync=off", NULL };
+	pg->pid = pg->as_nobody ? harness_spawn(h, "/usr/bin/setpriv", root_args, "postgres.log")
+				: harness_spawn(h, postgres, user_args, "postgres.log");
+	snprintf(pg->url, sizeof(pg->url), "postgresql://ecard@127.0.0.1:%d/postgres", p);
+	snprintf(cmd, sizeof(cmd), "%s/pg_isready -q -h 127.0.0.1 -p %d", bin, p);
+	for (int i = 0; i < 150; i++) {
+		if (system(cmd) == 0)
+			return true;
+		sleep_ms(100);
+	}
+	cr_assert_fail("PostgreSQL did not come up (see %s/postgres.log)", h->dir);
+	return false;
+}
+
+void harness_pg_stop(struct harness *h, struct harness_pg *pg)
+{
+	harness_kill(h, pg->pid, SIGINT);	/* a fast shutdown */
 }

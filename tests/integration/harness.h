@@ -110,4 +110,23 @@ int harness_reap(struct harness *h, pid_t pid, int timeout_ms);
 /* Path of a program in the build tree. */
 const char *harness_program(const char *name, char *buf, size_t len);
 
+/* A port free now on loopback, for a program that must be told one. */
+int harness_free_port(void);
+
+/*
+ * A PostgreSQL of the test's own (Debian's binaries): initdb into the
+ * test's directory and postgres on a free loopback port, without fsync;
+ * as root, both run as nobody (PostgreSQL refuses root). False when
+ * PostgreSQL is not installed; url is then "". Stopped with the rest, or
+ * by harness_pg_stop().
+ */
+struct harness_pg {
+	char dir[80];
+	char url[160];
+	pid_t pid;
+	bool as_nobody;
+};
+bool harness_pg_start(struct harness *h, struct harness_pg *pg);
+void harness_pg_stop(struct harness *h, struct harness_pg *pg);
+
 #endif

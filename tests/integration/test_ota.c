@@ -261,89 +261,6 @@ Test(ota_it, load_and_install_at_03_and_33_with_every_message_valid)
 	cr_assert_eq(system(script), 0, "every message fits the SERAM schema");
 }
 
-/* ---- PostgreSQL, started by the test ---- */
-
-struct pg {
-	char dir[80];
-	char url[160];
-	pid_t pid;
-	bool as_nobody;
-};
-
-static int free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	cr_assert(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
-	getsockname(fd, (struct sockaddr *)&a, &len);
-	close(fd);
-	return ntohs(a.sin_port);
-}
-
-/* Debian's PostgreSQL binaries, or NULL. */
-static const char *pg_bin(char *buf, size_t len)
-{
-	glob_t g;
-	if (glob("/usr/lib/postgresql/*/bin/initdb", 0, NULL, &g) != 0)
-		return NULL;
-	snprintf(buf, len, "%.*s", (int)(strlen(g.gl_pathv[g.gl_pathc - 1]) - strlen("/initdb")),
-		 g.gl_pathv[g.gl_pathc - 1]);
-	globfree(&g);
-	return buf;
-}
-
-/* initdb into a fresh directory and start postgres on a free loopback
- * port; as root, both run as nobody (PostgreSQL refuses root). */
-static bool pg_start(struct pg *pg)
-{
-	char bin[128], cmd[1024], data[96], initdb[160], postgres[160], port[16];
-
-	memset(pg, 0, sizeof(*pg));
-	if (!pg_bin(bin, sizeof(bin)))
-		return false;
-	/* Inside the test's directory, which harness_stop() removes. */
-	snprintf(pg->dir, sizeof(pg->dir), "%s/pg", h.dir);
-	cr_assert_eq(mkdir(pg->dir, 0700), 0);
-	pg->as_nobody = geteuid() == 0;
-	if (pg->as_nobody)
-		cr_assert_eq(chmod(h.dir, 0711), 0, "nobody may pass through to its directory");
-	if (pg->as_nobody) {
-		struct passwd *pw = getpwnam("nobody");
-		cr_assert_not_null(pw);
-		cr_assert_eq(chown(pg->dir, pw->pw_uid, pw->pw_gid), 0);
-	}
-	const char *as = pg->as_nobody ? "setpriv --reuid=nobody --regid=nogroup --clear-groups -- " : "";
-	snprintf(data, sizeof(data), "%s/data", pg->dir);
-	snprintf(initdb, sizeof(initdb), "%s/initdb", bin);
-	snprintf(postgres, sizeof(postgres), "%s/postgres", bin);
-	snprintf(cmd, sizeof(cmd), "%s%s -D %s -U ecard --auth=trust -E UTF8 --no-sync >%s/initdb.log 2>&1",
-		 as, initdb, data, pg->dir);
-	cr_assert_eq(system(cmd), 0, "initdb failed (see %s/initdb.log)", pg->dir);
-	int p = free_port();
-	snprintf(port, sizeof(port), "%d", p);
-	const char *root_args[] = { "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--",
-				    postgres, "-D", data, "-k", pg->dir, "-p", port, "-c",
-				    "listen_addresses=127.0.0.1", "-c", "fsync=off", NULL };
-	const char *user_args[] = { "-D", data, "-k", pg->dir, "-p", port, "-c",
-				    "listen_addresses=127.0.0.1", "-c", "fsync=off", NULL };
-	pg->pid = pg->as_nobody ? harness_spawn(&h, "/usr/bin/setpriv", root_args, "postgres.log")
-				: harness_spawn(&h, postgres, user_args, "postgres.log");
-	snprintf(pg->url, sizeof(pg->url), "postgresql://ecard@127.0.0.1:%d/postgres", p);
-	for (int i = 0; i < 150; i++) {
-		if (run("ecard-server", "migrate", "--db", pg->url, NULL) == 0)
-			return true;
-		usleep(100000);
-	}
-	cr_assert_fail("PostgreSQL did not come up: %s", out);
-	return false;
-}
-
-static void pg_stop(struct pg *pg)
-{
-	harness_kill(&h, pg->pid, SIGINT);	/* a fast shutdown */
-}
-
 /* One load through the proxy with a cut armed at request `at` of it. */
 static bool load_with_cut(long at, const char *kind, long *exchanges)
 {
@@ -506,17 +423,18 @@ Test(ota_it, https_with_a_certificate_the_agent_does_not_trust_is_refused)
  * goes on and no block is sent twice. */
 Test(ota_it, two_instances_on_postgresql_one_dies_the_other_goes_on)
 {
-	struct pg pg;
+	struct harness_pg pg;
 	char port_a[16], port_b[16], urls[160], state[32];
 	long commands;
 
-	if (!pg_start(&pg)) {
+	if (!harness_pg_start(&h, &pg)) {
 		cr_assert(getenv("ECARD_REQUIRE_INTEGRATION") == NULL ||
 			  strcmp(getenv("ECARD_REQUIRE_INTEGRATION"), "1") != 0,
 			  "PostgreSQL is not installed (Debian package postgresql)");
 		cr_skip_test("PostgreSQL is not installed (Debian package postgresql)");
 	}
 	snprintf(db, sizeof(db), "%s", pg.url);
+	cr_assert_eq(run("ecard-server", "migrate", "--db", db, NULL), 0, "%s", out);
 	start_server(NULL, NULL);	/* B */
 	snprintf(port_b, sizeof(port_b), "%s", server_port);
 	pid_t b = server;
@@ -554,7 +472,7 @@ Test(ota_it, two_instances_on_postgresql_one_dies_the_other_goes_on)
 		 getenv("top_builddir") ? getenv("top_builddir") : ".",
 		 getenv("top_srcdir") ? getenv("top_srcdir") : ".", h.dir);
 	cr_assert_eq(system(script), 0, "the protocol checks on PostgreSQL (see %s/protocol.log)", h.dir);
-	pg_stop(&pg);
+	harness_pg_stop(&h, &pg);
 }
 
 /* ---- top-up, with a card issued by the server's issuer ---- */
@@ -665,15 +583,16 @@ Test(ota_topup_it, cut_and_killed_at_every_step_credited_once, .init = setup_iss
 Test(ota_topup_it, cut_and_killed_at_every_step_credited_once_on_postgresql, .init = setup_issued,
      .fini = teardown, .timeout = 600)
 {
-	struct pg pg;
+	struct harness_pg pg;
 
-	if (!pg_start(&pg)) {
+	if (!harness_pg_start(&h, &pg)) {
 		if (getenv("ECARD_REQUIRE_INTEGRATION") &&
 		    strcmp(getenv("ECARD_REQUIRE_INTEGRATION"), "1") == 0)
 			cr_assert_fail("PostgreSQL is not installed (Debian package postgresql)");
 		cr_skip_test("PostgreSQL is not installed (Debian package postgresql)");
 	}
 	snprintf(db, sizeof(db), "%s", pg.url);
+	cr_assert_eq(run("ecard-server", "migrate", "--db", db, NULL), 0, "%s", out);
 	cut_and_kill_topups("PostgreSQL");
-	pg_stop(&pg);
+	harness_pg_stop(&h, &pg);
 }

@@ -15,11 +15,9 @@
  * ECARD_REQUIRE_INTEGRATION=1 (CI), where it fails.
  */
 #include <criterion/criterion.h>
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -38,18 +36,6 @@ static bool browser_here(void)
 {
 	return access("/usr/bin/chromium", X_OK) == 0 && access("/usr/bin/chromedriver", X_OK) == 0 &&
 	       system("/usr/bin/python3 -c 'import selenium' 2>/dev/null") == 0;
-}
-
-/* A port free now on loopback, for a program that must be told it. */
-static unsigned free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	cr_assert(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
-	getsockname(fd, (struct sockaddr *)&a, &len);
-	close(fd);
-	return ntohs(a.sin_port);
 }
 
 static void wait_port(const char *file, char *port, size_t cap)
@@ -99,8 +85,7 @@ Test(shop_it, a_customer_in_a_browser_fills_the_address_from_the_card_and_pays_w
 			cr_assert_fail("chromium, chromium-driver or python3-selenium is missing");
 		cr_skip_test("chromium, chromium-driver or python3-selenium is missing");
 	}
-	/* The issuer, and the card it personalized with the holder's details
-	 * and 500.00 on it. */
+	/* The issuer, and the card it personalized with the holder's details. */
 	snprintf(issuer, sizeof(issuer), "%s/issuer", h.dir);
 	const char *init[] = { "issuer", "init", issuer, NULL };
 	cr_assert_eq(run("ecard", init), 0, "%s", out);
@@ -109,8 +94,6 @@ Test(shop_it, a_customer_in_a_browser_fills_the_address_from_the_card_and_pays_w
 				"12 St James's Square", "--town", "London", "--postcode", "SW1Y 4LE",
 				"--email", "ada@example.org", NULL };
 	cr_assert_eq(run("ecard", perso), 0, "%s", out);
-	const char *load[] = { "--reader", h.reader, "load", "--issuer", issuer, "--amount", "500.00", NULL };
-	cr_assert_eq(run("ecard", load), 0, "%s", out);
 
 	snprintf(certs, sizeof(certs), "%s/certs", h.dir);
 	mkdir(certs, 0700);
@@ -143,8 +126,21 @@ Test(shop_it, a_customer_in_a_browser_fills_the_address_from_the_card_and_pays_w
 	wait_port(issuer_port_file, issuer_port, sizeof(issuer_port));
 	snprintf(issuer_url, sizeof(issuer_url), "https://127.0.0.1:%s", issuer_port);
 
+	/* 500.00 on the card, topped up online: the issuer's books know the
+	 * card and what it was loaded with, and settle its purchases. */
+	const char *learn[] = { "--reader", h.reader, "agent", "--server", issuer_url, "--ca", ca, "--json", NULL };
+	cr_assert_eq(run("ecard", learn), 0, "%s", out);
+	const char *id = strstr(out, "\"card\": \"");
+	cr_assert_not_null(id, "%s", out);
+	char card_id[32];
+	snprintf(card_id, sizeof(card_id), "%.*s", (int)strcspn(id + 9, "\""), id + 9);
+	const char *topup[] = { "job", "add", "--db", idb, "--card", card_id, "top-up", "500.00", NULL };
+	cr_assert_eq(run("ecard-server", topup), 0, "%s", out);
+	cr_assert_eq(run("ecard", learn), 0, "%s", out);
+	cr_assert(strstr(out, "\"jobs_done\": 1"), "the card was topped up: %s", out);
+
 	/* The shop, and the holder's agent its pages talk to. */
-	unsigned agent_port = free_port();
+	unsigned agent_port = (unsigned)harness_free_port();
 	snprintf(agent_url, sizeof(agent_url), "http://127.0.0.1:%u", agent_port);
 	snprintf(sdb, sizeof(sdb), "sqlite:%s/shop.db", h.dir);
 	const char *seed[] = { "seed", "--db", sdb, "--products", "500", NULL };
@@ -187,4 +183,31 @@ Test(shop_it, a_customer_in_a_browser_fills_the_address_from_the_card_and_pays_w
 	fprintf(stderr, "%s", out);
 	cr_assert_eq(rc, 0, "the browser's checks failed (exit %d); screenshots in %s", rc, shots);
 	cr_assert(strstr(out, "every check held"), "%s", out);
+}
+
+/* The shop's unit tests again, on a PostgreSQL of their own: its text
+ * search, baskets, orders and payments, with the same checks. */
+Test(shop_it, the_shop_on_postgresql)
+{
+	struct harness_pg pg;
+	char cmd[400];
+	const char *build = getenv("top_builddir") ? getenv("top_builddir") : ".";
+
+	if (!harness_pg_start(&h, &pg)) {
+		if (getenv("ECARD_REQUIRE_INTEGRATION") &&
+		    strcmp(getenv("ECARD_REQUIRE_INTEGRATION"), "1") == 0)
+			cr_assert_fail("PostgreSQL is not installed (Debian package postgresql)");
+		cr_skip_test("PostgreSQL is not installed (Debian package postgresql)");
+	}
+	/* A clean environment (this runner's own would make the other one
+	 * take itself for one of its workers); Criterion reports on stderr. */
+	snprintf(cmd, sizeof(cmd), "env -i PATH=/usr/bin:/bin ECARD_TEST_SHOP_DB=%s %s/tests/unit/server/test_shop --jobs=1 2>&1",
+		 pg.url, build);
+	const char *args[] = { "-c", cmd, NULL };
+	int rc = harness_run("/bin/sh", args, out, sizeof(out));
+	harness_pg_stop(&h, &pg);
+	const char *summary = strstr(out, "Synthesis");
+	fprintf(stderr, "the shop's unit tests on PostgreSQL: %s", summary ? summary : out);
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert(summary && strstr(summary, "Failing: 0"), "%s", out);
 }

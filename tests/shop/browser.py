@@ -144,7 +144,9 @@ def steps(r, a):
     # Pay: the site is allowed once, a wrong PIN, then the right one.
     before = r.balance()
     r.holder_answers("yes", "pin 0000", "pin " + PIN)
+    paid_totals = []
     total = r.pay("the first payment")
+    paid_totals.append(minor(total))
     check(r.text("#state") == "paid", "the order is paid")
     r.shot("paid")
     after = r.balance()
@@ -172,6 +174,7 @@ def steps(r, a):
         a.vcard, a.ctl, a.vcard, a.ctl)
     r.holder_answers("pin %s & %s" % (PIN, pull), "pin " + PIN)
     total = r.pay("the payment with the card pulled out")
+    paid_totals.append(minor(total))
     r.shot("paid-after-the-card-came-back")
     after = r.balance()
     check(r.shown().count("GETPIN") == 2, "the PIN was asked again: %s" % r.shown())
@@ -242,7 +245,8 @@ def steps(r, a):
                     "--ca", a.ca)
     check(out.startswith("0 records sent"), "nothing is sent twice: %s" % out)
     merchants = r.program(a.server, "merchant", "list", "--db", a.issuer_db)
-    check("SmartMarket" in merchants, "the issuer paid the shop: %s" % merchants)
+    want = "paid %d for 2 records  SmartMarket" % sum(paid_totals)
+    check(want in merchants, "the issuer paid the shop for both orders (%s): %s" % (want, merchants))
     print("browser: the issuer's merchants:\n" + merchants, flush=True)
 
 
