@@ -43,11 +43,14 @@ package_deps="dpkg-dev debhelper lintian debootstrap"
 # the SERAM schema checked by python3-jsonschema, certificates made with
 # openssl.
 ota_deps="postgresql python3-jsonschema openssl"
-# the issuer centre in a real browser (tests/integration/test_centre.c)
+# the issuer centre and the shop in a real browser (tests/integration/test_centre.c,
+# test_shop.c; the demo's checkout)
 web_deps="chromium chromium-driver python3-selenium"
 
 wanted="$build_deps $run_deps"
 [ "$mode" = bench ] && wanted="$wanted $bench_deps"
+# the demo's checkout runs in a headless browser, over HTTPS
+[ "$mode" = demo ] && wanted="$wanted openssl $web_deps"
 [ "$mode" = test ] && wanted="$wanted $qemu_deps $package_deps $ota_deps $web_deps"
 missing=
 for p in $wanted; do
@@ -92,8 +95,9 @@ test)
 	(cd build-sanitizers && ASAN_OPTIONS=detect_leaks=1 make -j"$jobs" check-unit) || status=1
 	say "make distcheck"
 	# The integration tests and the QEMU guests ran in make check above:
-	# distcheck builds and unit-tests the tarball, without them.
-	(cd build && ECARD_INTEGRATION=skip ECARD_QEMU_TEST=skip make -s distcheck DISTCHECK_CONFIGURE_FLAGS="--enable-werror" >distcheck.log 2>&1 &&
+	# distcheck builds and unit-tests the tarball, without them (and with
+	# short fuzz runs: the full ones ran twice above).
+	(cd build && ECARD_INTEGRATION=skip ECARD_QEMU_TEST=skip ECARD_FUZZ_SECONDS=3 make -s distcheck DISTCHECK_CONFIGURE_FLAGS="--enable-werror" >distcheck.log 2>&1 &&
 		grep -E "archives ready|ecard-.*tar" distcheck.log | head -3) ||
 		{ tail -40 build/distcheck.log; status=1; }
 

@@ -741,7 +741,7 @@ static int cmd_settle(int argc, char **argv)
 	free(token);
 	if (s != EC_OK)
 		return fail(&err, s == EC_ERR_CHECK ? 1 : 2);
-	printf("%zu records sent to the issuer\n", sent);
+	printf("%zu record%s sent to the issuer\n", sent, sent == 1 ? "" : "s");
 	return 0;
 }
 

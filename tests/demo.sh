@@ -7,7 +7,9 @@
 # and installs an applet through an agent whose link breaks on the way,
 # the load goes on from where it stopped, and tops the purse up online; then
 # a holder signs up at the issuer centre and tops the card up from the
-# bank, online. Runs inside in-namespace.sh (a private /run/pcscd); stops
+# bank, online; and the shop: a checkout in a headless browser, the
+# address filled from the card and the order paid with its PIN through the
+# holder's agent. Runs inside in-namespace.sh (a private /run/pcscd); stops
 # everything it started.
 #
 # usage: demo.sh BUILD_DIR
@@ -157,6 +159,53 @@ echo " keys at hand, and the purchase was never settled, so the books cannot kno
 echo " issuer centre reports it at the card's next contact)"
 echo "the server's log:"
 cat "$work/server.log"
+
+step "the shop: a checkout in a headless browser, paid by the card with its PIN"
+"$build/ecard-server" merchant add --db "sqlite:$work/ota.db" --issuer "$work/issuer" --name SmartMarket \
+	--new "$work/shop.merchant" --id 534D415254000001 --json |
+	sed -n 's/.*"token": *"\([^"]*\)".*/\1/p' >"$work/shop.token"
+echo "(the issuer onboarded the shop as a merchant: its key file, and the token it settles with)"
+for field in "forename Ada" "surname Lovelace" "street 12 St James's Square" "town London" \
+	"postcode SW1Y 4LE" "email ada@example.org"; do
+	# shellcheck disable=SC2086
+	echo 1234 | "$build/ecard" --reader "$reader" profile set ${field%% *} "${field#* }" --pin-fd 0 >/dev/null
+done
+echo "(the holder's address is on the card's profile)"
+"$build/ecard" server job add --db "sqlite:$work/ota.db" --card 00000001 top-up 100.00 >/dev/null
+"$build/ecard" --reader "$reader" agent --server "http://127.0.0.1:$(cat "$work/server.port")" 2>/dev/null
+echo "(and 100.00 more on the card, topped up online)"
+mkdir "$work/certs"
+sh "$src/tests/ota/mkcerts.sh" "$work/certs" >/dev/null 2>&1
+run "$build/ecard-shop" seed --db "sqlite:$work/shop.db" --products 2000
+agent_port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$build/ecard-shop" serve --db "sqlite:$work/shop.db" --cert "$work/certs/server.pem" \
+	--key "$work/certs/server.key" --merchant "$work/shop.merchant" --listen 127.0.0.1:0 \
+	--port-file "$work/shop.port" --agent "http://127.0.0.1:$agent_port" >"$work/shop.log" 2>&1 &
+pids="$pids $!"
+for _ in $(seq 50); do [ -s "$work/shop.port" ] && break; sleep 0.1; done
+shop="https://127.0.0.1:$(cat "$work/shop.port")"
+echo "(ecard-shop at $shop, with 2,000 made-up products)"
+# The holder's agent for that shop's pages; a scripted pinentry stands in
+# for the holder's dialogs: yes to the address, yes to the site, the PIN.
+make -C "$build" -s tests/support/fake-pinentry >/dev/null
+printf 'yes\nyes\npin 1234\n' >"$work/pinentry.answers"
+ECARD_TEST_PINENTRY_ANSWERS=$work/pinentry.answers ECARD_TEST_PINENTRY_LOG=$work/pinentry.log \
+	"$build/ecard" --reader "$reader" agent --listen "127.0.0.1:$agent_port" --allow-origin "$shop" \
+	--pinentry "$build/tests/support/fake-pinentry" --ca "$work/certs/ca.pem" >"$work/agent.log" 2>&1 &
+pids="$pids $!"
+echo "$ ecard agent --listen 127.0.0.1:$agent_port --allow-origin $shop --pinentry ..."
+sleep 0.5
+shots=$build/demo-screenshots
+rm -rf "$shots"
+timeout 120 /usr/bin/python3 "$src/tests/shop/demo_checkout.py" --url "$shop" --shots "$shots"
+echo "what the holder was shown (pinentry):"
+grep '^SETDESC' "$work/pinentry.log" | sed 's/^SETDESC /  /'
+run "$build/ecard" --reader "$reader" balance
+run "$build/ecard-shop" order list --db "sqlite:$work/shop.db"
+run "$build/ecard-shop" settle --db "sqlite:$work/shop.db" --to "http://127.0.0.1:$(cat "$work/server.port")" \
+	--token-file "$work/shop.token"
+run "$build/ecard" server merchant list --db "sqlite:$work/ota.db"
+echo "the screenshots of the checkout are in $shots"
 
 step "what the card daemon logged"
 cat "$work/vcard.log"

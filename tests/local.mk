@@ -360,7 +360,7 @@ tests_integration_test_shop_SOURCES = tests/integration/test_shop.c $(HARNESS)
 tests_integration_test_shop_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_integration_test_shop_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_shop_LDADD = $(HARNESS_LIBS)
-EXTRA_DIST += tests/shop/browser.py tests/support/browser_run.py
+EXTRA_DIST += tests/shop/browser.py tests/shop/demo_checkout.py tests/support/browser_run.py
 EXTRA_DIST += tests/integration/in-namespace.sh tests/integration/run.sh $(INTEGRATION_TESTS) \
 	$(FUZZ_TESTS)
 
