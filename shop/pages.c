@@ -15,6 +15,7 @@
  *   GET  /account                   a customer's orders
  *   GET  /checkout, POST            the delivery address; places the order
  *   GET  /orders/ID                 an order, paid from the card
+ *   POST /orders/ID/cancel          an order not paid yet is cancelled
  *   GET  /admin                     staff: add products, orders to ship
  *   POST /admin/products            staff: add a product
  *   POST /admin/orders/ID/ship      staff: an order paid is shipped
@@ -719,6 +720,11 @@ static void sale_page(struct web_page *p, long long id)
 		}
 	sb_put(&b, "</p>");
 	pay_section(p, &b, &s);
+	if (strcmp(s.state, SALE_AWAITING) == 0 && s.customer == p->who.id) {
+		sb_printf(&b, "<form method=\"post\" action=\"/orders/%lld/cancel\">", s.id);
+		csrf_field(p, &b);
+		sb_put(&b, "<button id=\"cancel\">Cancel the order</button></form>");
+	}
 	foot(p, &b);
 	free(lines);
 	web_answer(p, 200, HTML, &b);
@@ -736,6 +742,26 @@ static void sale_json(struct web_page *p, long long id)
 	web_json(p, 200, json_pack("{s:I,s:s,s:I,s:s,s:s}", "id", (json_int_t)s.id, "state", s.state,
 				   "total", (json_int_t)s.total, "payment_state",
 				   have ? last.state : "", "payment", have ? last.message : ""));
+}
+
+static void cancel(struct web_page *p, long long id)
+{
+	struct sale s;
+	struct ec_error err;
+	char url[64];
+
+	if (!form_ok(p) || !own_sale(p, id, &s, NULL, NULL, false))
+		return;
+	if (s.customer != p->who.id) {
+		error_page(p, 404, "There is no such order.");
+		return;
+	}
+	if (sale_move(p->st, id, SALE_AWAITING, SALE_CANCELLED, &err) != EC_OK) {
+		error_page(p, 409, "Only an order awaiting payment can be cancelled.");
+		return;
+	}
+	snprintf(url, sizeof(url), "/orders/%lld", id);
+	web_redirect(p, url);
 }
 
 /* ---- staff ---- */
@@ -880,6 +906,8 @@ static void route(struct web_page *p)
 		get ? checkout_form(p, NULL, NULL, 200) : checkout(p);
 	else if (get && (id = path_id(path, "/orders/", &rest)) && !*rest)
 		sale_page(p, id);
+	else if (post && (id = path_id(path, "/orders/", &rest)) && strcmp(rest, "/cancel") == 0)
+		cancel(p, id);
 	else if (get && (id = path_id(path, "/api/orders/", &rest)) && !*rest)
 		sale_json(p, id);
 	else if (post && (id = path_id(path, "/api/orders/", &rest)) && strcmp(rest, "/pay") == 0)

@@ -410,10 +410,11 @@ static enum ec_status book(struct step *c, const uint8_t *answer, size_t len, bo
 	if (s == EC_OK)
 		s = sale_move(c->st, c->row->sale, SALE_AWAITING, SALE_PAID, err);
 	if (s == EC_ERR_CHECK) {
-		/* Paid twice (another session of the order was first): the
-		 * record stays, for the shop to refund; this session says so. */
+		/* Paid by another session first, or cancelled while the
+		 * card debited: the record stays, for the shop to refund. */
 		c->row->unknown = false;
-		finish(c, PAY_FAILED, "the order was paid already: this second payment is kept for a refund.");
+		finish(c, PAY_FAILED,
+		       "the order was no longer awaiting payment when the card paid: the payment is kept for a refund.");
 		return EC_OK;
 	}
 	if (s != EC_OK)
@@ -554,6 +555,21 @@ static enum ec_status on_reading(struct step *c, struct ec_error *err)
 			 ec_amount_format(pd.balance, pd.currency, have, sizeof(have)),
 			 ec_amount_format((uint32_t)c->row->amount, pd.currency, text, sizeof(text)));
 		finish(c, PAY_FAILED, msg);
+		return EC_OK;
+	}
+	/* The order may have been cancelled (or paid) meanwhile: then no
+	 * DEBIT goes out. */
+	char sale[24];
+	struct store_result r;
+	snprintf(sale, sizeof(sale), "%lld", c->row->sale);
+	const char *q[] = { sale };
+	enum ec_status qs = store_exec(c->st, "SELECT state FROM sales WHERE id = $1", q, 1, &r, err);
+	if (qs != EC_OK)
+		return qs;
+	bool awaiting = r.rows == 1 && strcmp(store_cell(&r, 0, 0), SALE_AWAITING) == 0;
+	store_result_free(&r);
+	if (!awaiting) {
+		finish(c, PAY_FAILED, "the order is no longer awaiting payment: nothing was debited.");
 		return EC_OK;
 	}
 	c->row->counter_before = pd.counter;

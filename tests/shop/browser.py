@@ -7,7 +7,7 @@ behind pcscd, and ecard-server as the issuer:
   browse the catalogue, search (markup typed into the box stays text),
   put a product in the basket, sign up (the basket follows), fill the
   delivery address from the card, pay with the PIN (a wrong one first),
-  see the order paid and the card charged once; pay a second order while
+  see the order paid and the card charged once; log out and in again; pay a second order while
   the card is pulled out of the reader and put back: charged once again;
   a page of another site cannot use the agent, and the shop's own page
   cannot point it at another server; staff add a product whose name has
@@ -155,6 +155,18 @@ def steps(r, a):
     check(shown.count("GETPIN") == 2 and "Wrong PIN" in shown, "asked again after a wrong PIN: %s" % shown)
     check(("Pay %s to SmartMarket" % total) in shown, "the PIN dialog shows the amount: %s" % shown)
     check(PIN not in shown, "the PIN is nowhere in what was shown")
+
+    # Log out, and in again: the order is in the account, paid.
+    r.click("#logout")
+    r.at("/")
+    r.go("/login")
+    r.fill("#email", EMAIL)
+    r.fill("#password", PASSWORD)
+    r.click("#submit")
+    r.at("/basket")
+    r.go("/account")
+    check("paid" in r.text("#orders"), "the account lists the order paid: %s" % r.text("#orders"))
+    r.shot("account-after-log-in")
 
     # A second order, paid while the card leaves the reader and comes back.
     r.add_to_basket(product[len(a.url):], 1)

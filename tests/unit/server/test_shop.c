@@ -1257,3 +1257,47 @@ Test(shop, pinentry_is_spoken_to_in_assuan_and_a_missing_program_is_an_error)
 	cr_assert(strstr(err.text, "/nonexistent/pinentry"), "%s", err.text);
 	ec_listen_stop(listener);
 }
+
+Test(shop, an_order_cancelled_before_the_card_pays_is_not_debited)
+{
+	struct browser b = { 0 }, other = { 0 };
+	struct ec_error err = { 0 };
+	char sid[SERAM_SESSION_ID_MAX + 1], server[256], path[64];
+	long long sale = order_something(&b, "nia%40example.org");
+	uint32_t before = purse().balance;
+
+	/* A payment session is open when the customer cancels the order. */
+	open_payment(&b, sale, sid, server);
+	sign_up(&other, "oz%40example.org", "Oz");
+	snprintf(path, sizeof(path), "/orders/%lld/cancel", sale);
+	struct reply r = post(&other, path, "", NULL);
+	cr_assert_eq(r.status, 404, "another customer's order");
+	done(&r);
+	snprintf(path, sizeof(path), "/orders/%lld", sale);
+	expect(&b, path, 200, "Cancel the order");
+	snprintf(path, sizeof(path), "/orders/%lld/cancel", sale);
+	r = post(&b, path, "", "0000");
+	cr_assert_eq(r.status, 403, "the CSRF token");
+	done(&r);
+	r = post(&b, path, "", NULL);
+	cr_assert_eq(r.status, 303, "%ld %s", r.status, r.body);
+	done(&r);
+	cr_assert_str_eq(state_of(sale), SALE_CANCELLED);
+	struct holder_at_agent h = { .pins = { PIN } };
+	cr_assert_neq(run_agent(sid, server, &h, NULL, NULL, &err), EC_OK);
+	cr_assert(strstr(err.text, "no longer awaiting payment"), "%s", err.text);
+	cr_assert_eq(h.asked, 0, "no PIN asked for a cancelled order");
+	cr_assert_eq(purse().balance, before);
+	cr_assert_eq(link_plan.debits, 0);
+	/* No new payment, and no second cancel. */
+	char form[128];
+	snprintf(path, sizeof(path), "/api/orders/%lld/pay", sale);
+	snprintf(form, sizeof(form), "csrf=%s", b.csrf);
+	r = request("POST", path, b.cookie, "application/x-www-form-urlencoded", form, strlen(form), NULL);
+	cr_assert_eq(r.status, 409);
+	done(&r);
+	snprintf(path, sizeof(path), "/orders/%lld/cancel", sale);
+	r = post(&b, path, "", NULL);
+	cr_assert_eq(r.status, 409);
+	done(&r);
+}
