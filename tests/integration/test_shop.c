@@ -146,8 +146,11 @@ Test(shop_it, a_customer_in_a_browser_fills_the_address_from_the_card_and_pays_w
 	const char *seed[] = { "seed", "--db", sdb, "--products", "500", NULL };
 	cr_assert_eq(run("ecard-shop", seed), 0, "%s", out);
 	snprintf(shop_port_file, sizeof(shop_port_file), "%s/shop.port", h.dir);
+	/* The shop sends its records to the issuer every second. */
 	const char *sserve[] = { "serve", "--db", sdb, "--listen", listen_shop, "--port-file", shop_port_file,
-				 "--cert", cert, "--key", key, "--merchant", merchant, "--agent", agent_url, NULL };
+				 "--cert", cert, "--key", key, "--merchant", merchant, "--agent", agent_url,
+				 "--settle-to", issuer_url, "--settle-token-file", token_file, "--settle-every", "1",
+				 "--ca", ca, NULL };
 	harness_spawn(&h, "ecard-shop", sserve, "shop.log");
 	wait_port(shop_port_file, shop_port, sizeof(shop_port));
 	snprintf(shop_url, sizeof(shop_url), "https://127.0.0.1:%s", shop_port);
