@@ -231,7 +231,8 @@ static enum MHD_Result session(struct MHD_Connection *conn, struct ec_listener *
 					.retry_s = l->opt.retry_s ? l->opt.retry_s : 30,
 					.response_timeout_s = 30, .card_retries = 3, .session_id = sid,
 					.act = verify_pin, .act_arg = &pp, .reconnect = l->opt.reconnect,
-					.reconnect_arg = l->opt.reconnect_arg };
+					.reconnect_arg = l->opt.reconnect_arg, .cut = l->opt.cut,
+					.cut_arg = l->opt.cut_arg };
 	struct ec_agent_stats stats;
 	opt.servers[0] = server;
 	pthread_mutex_lock(&l->card);

@@ -50,6 +50,9 @@ struct ec_listen_options {
 	/* How to get the card back after it failed (agent.h); NULL: PC/SC. */
 	enum ec_status (*reconnect)(void *arg, struct ec_pcsc *pc);
 	void *reconnect_arg;
+	/* For tests of a broken link (agent.h): each session's exchanges. */
+	bool (*cut)(void *arg, size_t exchange, bool answered);
+	void *cut_arg;
 	/* One line per request handled (NULL: standard error). */
 	void (*log)(void *arg, const char *line);
 	void *log_arg;

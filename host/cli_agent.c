@@ -148,6 +148,28 @@ static void stop_listening(int sig)
 	listening = 0;
 }
 
+/*
+ * For tests of a link that breaks between the agent and a shop:
+ * ECARD_AGENT_TEST_CUT=N:before|after loses the N-th message of the next
+ * session (its request before it reaches the server, or the server's
+ * answer), once.
+ */
+struct test_cut {
+	size_t at;
+	bool answered, done;
+};
+
+static bool test_cut(void *arg, size_t exchange, bool answered)
+{
+	struct test_cut *c = arg;
+	if (c->done || exchange != c->at || answered != c->answered)
+		return false;
+	c->done = true;
+	fprintf(stderr, "agent: ECARD_AGENT_TEST_CUT: message %zu lost %s\n", exchange,
+		answered ? "after the server answered" : "before it reached the server");
+	return true;
+}
+
 /* ecard agent --listen: answer the allowed sites' pages until stopped. */
 static int listen_for_pages(struct cli *cli, const char *where, const char *origins,
 			    const char *pinentry, const char *port_file, const char *ca)
@@ -178,6 +200,21 @@ static int listen_for_pages(struct cli *cli, const char *where, const char *orig
 		return EXIT_USAGE;
 	}
 	lo.pinentry.program = pinentry;
+	static struct test_cut cut;
+	const char *cut_text = getenv("ECARD_AGENT_TEST_CUT");
+	if (cut_text) {
+		char when[16] = "";
+		unsigned long at = 0;
+		if (sscanf(cut_text, "%lu:%15s", &at, when) != 2 || at == 0 ||
+		    (strcmp(when, "before") != 0 && strcmp(when, "after") != 0)) {
+			free(list);
+			cli_error("ECARD_AGENT_TEST_CUT takes N:before or N:after.");
+			return EXIT_USAGE;
+		}
+		cut = (struct test_cut){ .at = at, .answered = strcmp(when, "after") == 0 };
+		lo.cut = test_cut;
+		lo.cut_arg = &cut;
+	}
 	int r = cli_connect(cli);
 	if (r != 0) {
 		free(list);

@@ -73,7 +73,7 @@ Test(shop_it, a_customer_in_a_browser_fills_the_address_from_the_card_and_pays_w
 {
 	char issuer[128], certs[128], cmd[600], cert[160], key[160], ca[160], sdb[160], idb[160];
 	char merchant[160], token_file[160], shop_port_file[160], issuer_port_file[160];
-	char shop_port[16], issuer_port[16], shop_url[64], issuer_url[64], agent_url[64], origin[64];
+	char shop_port[16], issuer_port[16], shop_url[64], issuer_url[64], agent_url[64];
 	char listen_shop[] = "127.0.0.1:0", listen_issuer[] = "127.0.0.1:0", agent_at[32];
 	char pin_log[160], pin_answers[160], shots[400], agent_log[160];
 	const char *top = getenv("top_srcdir") ? getenv("top_srcdir") : ".";
@@ -126,7 +126,7 @@ Test(shop_it, a_customer_in_a_browser_fills_the_address_from_the_card_and_pays_w
 	wait_port(issuer_port_file, issuer_port, sizeof(issuer_port));
 	snprintf(issuer_url, sizeof(issuer_url), "https://127.0.0.1:%s", issuer_port);
 
-	/* 500.00 on the card, topped up online: the issuer's books know the
+	/* 1000.00 on the card, topped up online: the issuer's books know the
 	 * card and what it was loaded with, and settle its purchases. */
 	const char *learn[] = { "--reader", h.reader, "agent", "--server", issuer_url, "--ca", ca, "--json", NULL };
 	cr_assert_eq(run("ecard", learn), 0, "%s", out);
@@ -134,7 +134,7 @@ Test(shop_it, a_customer_in_a_browser_fills_the_address_from_the_card_and_pays_w
 	cr_assert_not_null(id, "%s", out);
 	char card_id[32];
 	snprintf(card_id, sizeof(card_id), "%.*s", (int)strcspn(id + 9, "\""), id + 9);
-	const char *topup[] = { "job", "add", "--db", idb, "--card", card_id, "top-up", "500.00", NULL };
+	const char *topup[] = { "job", "add", "--db", idb, "--card", card_id, "top-up", "1000.00", NULL };
 	cr_assert_eq(run("ecard-server", topup), 0, "%s", out);
 	cr_assert_eq(run("ecard", learn), 0, "%s", out);
 	cr_assert(strstr(out, "\"jobs_done\": 1"), "the card was topped up: %s", out);
@@ -154,7 +154,6 @@ Test(shop_it, a_customer_in_a_browser_fills_the_address_from_the_card_and_pays_w
 	harness_spawn(&h, "ecard-shop", sserve, "shop.log");
 	wait_port(shop_port_file, shop_port, sizeof(shop_port));
 	snprintf(shop_url, sizeof(shop_url), "https://127.0.0.1:%s", shop_port);
-	snprintf(origin, sizeof(origin), "https://127.0.0.1:%s", shop_port);
 
 	snprintf(pin_log, sizeof(pin_log), "%s/pinentry.log", h.dir);
 	snprintf(pin_answers, sizeof(pin_answers), "%s/pinentry.answers", h.dir);
@@ -162,10 +161,9 @@ Test(shop_it, a_customer_in_a_browser_fills_the_address_from_the_card_and_pays_w
 	setenv("ECARD_TEST_PINENTRY_ANSWERS", pin_answers, 1);
 	char pinentry[300];
 	snprintf(pinentry, sizeof(pinentry), "%s/tests/support/fake-pinentry", build);
+	/* The holder's agent is started (and started again) by the browser
+	 * script, on that port, for the shop's origin. */
 	snprintf(agent_at, sizeof(agent_at), "127.0.0.1:%u", agent_port);
-	const char *agent[] = { "--reader", h.reader, "agent", "--listen", agent_at, "--allow-origin", origin,
-				"--pinentry", pinentry, "--ca", ca, NULL };
-	harness_spawn(&h, "ecard", agent, "agent.log");
 	snprintf(agent_log, sizeof(agent_log), "%s/agent.log", h.dir);
 
 	char ecard[256], shop[256], server[256], vcard[256], script[400];
@@ -176,7 +174,8 @@ Test(shop_it, a_customer_in_a_browser_fills_the_address_from_the_card_and_pays_w
 	snprintf(script, sizeof(script), "%s/tests/shop/browser.py", top);
 	snprintf(shots, sizeof(shots), "%s/tests/shop/screenshots", build);
 	/* Bounded: the browser and everything it waits for. */
-	const char *args[] = { "240", "/usr/bin/python3", script, "--url", shop_url, "--agent", agent_url,
+	const char *args[] = { "300", "/usr/bin/python3", script, "--url", shop_url, "--agent", agent_url,
+			       "--agent-at", agent_at, "--pinentry", pinentry,
 			       "--agent-log", agent_log, "--pin-log", pin_log, "--pin-answers", pin_answers,
 			       "--ecard", ecard, "--reader", h.reader, "--vcard", vcard, "--ctl", h.control,
 			       "--shop", shop, "--db", sdb, "--server", server, "--issuer-db", idb,

@@ -7,8 +7,11 @@ behind pcscd, and ecard-server as the issuer:
   browse the catalogue, search (markup typed into the box stays text),
   put a product in the basket, sign up (the basket follows), fill the
   delivery address from the card, pay with the PIN (a wrong one first),
-  see the order paid and the card charged once; log out and in again; pay a second order while
-  the card is pulled out of the reader and put back: charged once again;
+  see the order paid and the card charged once; log out and in again;
+  pay a second order while the card is pulled out of the reader and put
+  back: charged once again; the link between the agent and the shop cut
+  at each message of a payment, both ways: paid, and charged once, each
+  time;
   a page of another site cannot use the agent, and the shop's own page
   cannot point it at another server; staff add a product whose name has
   markup; the shop settles its records with the issuer by itself.
@@ -20,6 +23,8 @@ import argparse
 import http.server
 import json
 import os
+import socket
+import subprocess
 import sys
 import threading
 import time
@@ -37,6 +42,36 @@ class Run(Browser):
     def __init__(self, a):
         super().__init__(a.url, a.shots)
         self.a = a
+        self.agent = None
+        self.agent_log = open(a.agent_log, "a")
+
+    def start_agent(self, **env):
+        """ecard agent --listen for the shop's pages (again, with env)."""
+        self.stop_agent()
+        e = dict(os.environ, ECARD_TEST_PINENTRY_LOG=self.a.pin_log,
+                 ECARD_TEST_PINENTRY_ANSWERS=self.a.pin_answers, **env)
+        self.agent = subprocess.Popen(
+            [self.a.ecard, "--reader", self.a.reader, "agent", "--listen", self.a.agent_at,
+             "--allow-origin", self.a.url, "--pinentry", self.a.pinentry, "--ca", self.a.ca],
+            env=e, stdout=self.agent_log, stderr=self.agent_log)
+        host, port = self.a.agent_at.rsplit(":", 1)
+        for _ in range(100):
+            try:
+                socket.create_connection((host, int(port)), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise Failed("the agent did not listen on %s" % self.a.agent_at)
+
+    def stop_agent(self):
+        if self.agent:
+            self.agent.terminate()
+            self.agent.wait(timeout=10)
+            self.agent = None
+
+    def quit(self):
+        self.stop_agent()
+        super().quit()
 
     def balance(self):
         out = self.program(self.a.ecard, "--reader", self.a.reader, "balance", "--json")
@@ -82,7 +117,20 @@ def minor(text):
     return int(round(float(text.split()[0]) * 100))
 
 
+def place_order(r, a, product):
+    """One of product, to an address typed in: the order page."""
+    r.add_to_basket(product[len(a.url):], 1)
+    r.click("#checkout")
+    r.at("/checkout")
+    r.fill("#street", "1 High Street")
+    r.fill("#town", "Leeds")
+    r.fill("#postcode", "LS1 1AA")
+    r.click("#place")
+    r.until("an order page", lambda: "/orders/" in r.d.current_url)
+
+
 def steps(r, a):
+    r.start_agent()
     # The catalogue and a category.
     r.go("/")
     check("500 products" in r.text("#count"), "the catalogue: %s" % r.text("#count"))
@@ -170,14 +218,7 @@ def steps(r, a):
     r.shot("account-after-log-in")
 
     # A second order, paid while the card leaves the reader and comes back.
-    r.add_to_basket(product[len(a.url):], 1)
-    r.click("#checkout")
-    r.at("/checkout")
-    r.fill("#street", "1 High Street")
-    r.fill("#town", "Leeds")
-    r.fill("#postcode", "LS1 1AA")
-    r.click("#place")
-    r.until("the second order page", lambda: "/orders/" in r.d.current_url)
+    place_order(r, a, product)
     before = r.balance()
     # As the holder types the PIN, the card leaves the reader (for 1.5 s):
     # VERIFY and DEBIT cannot reach it; the agent waits for it, comes back
@@ -191,6 +232,25 @@ def steps(r, a):
     r.shot("paid-after-the-card-came-back")
     after = r.balance()
     check(r.shown().count("GETPIN") == 2, "the PIN was asked again: %s" % r.shown())
+
+    # The link between the agent and the shop cut at each message of a
+    # payment, before it reached the shop or after the shop acted: each
+    # order paid, each charged once.
+    for at in range(1, 5):
+        for when in ("before", "after"):
+            r.start_agent(ECARD_AGENT_TEST_CUT="%d:%s" % (at, when))
+            place_order(r, a, product)
+            before = r.balance()
+            r.holder_answers("yes", "pin " + PIN, "pin " + PIN)
+            total = r.pay("the payment with message %d cut %s" % (at, when))
+            paid_totals.append(minor(total))
+            after = r.balance()
+            check(before - after == minor(total),
+                  "cut %d %s: charged once: %d - %d for %s" % (at, when, before, after, total))
+            with open(a.agent_log) as f:
+                check("message %d lost" % at in f.read(), "the agent lost message %d" % at)
+    r.shot("paid-with-cuts")
+    r.start_agent()
     check(before - after == minor(total), "charged once: %d - %d for %s" % (before, after, total))
 
     # A page of another site cannot use the agent.
@@ -252,14 +312,14 @@ def steps(r, a):
 
     # The shop settles with the issuer by itself (serve --settle-every 1):
     # each record paid once.
-    want = "paid %d for 2 records  SmartMarket" % sum(paid_totals)
+    want = "paid %d for %d records  SmartMarket" % (sum(paid_totals), len(paid_totals))
     merchants = ""
     for _ in range(100):
         merchants = r.program(a.server, "merchant", "list", "--db", a.issuer_db)
         if want in merchants:
             break
         time.sleep(0.2)
-    check(want in merchants, "the issuer paid the shop for both orders (%s): %s" % (want, merchants))
+    check(want in merchants, "the issuer paid the shop for every order (%s): %s" % (want, merchants))
     print("browser: the issuer's merchants:\n" + merchants, flush=True)
     out = r.program(a.shop, "settle", "--db", a.db, "--to", a.issuer_url, "--token-file", a.token_file,
                     "--ca", a.ca)
@@ -268,7 +328,7 @@ def steps(r, a):
 
 def main():
     p = argparse.ArgumentParser()
-    for opt in ("url", "agent", "agent-log", "pin-log", "pin-answers", "ecard", "reader", "vcard",
+    for opt in ("url", "agent", "agent-at", "pinentry", "agent-log", "pin-log", "pin-answers", "ecard", "reader", "vcard",
                 "ctl", "shop", "db", "server", "issuer-db", "issuer-url", "token-file", "ca", "work",
                 "shots"):
         p.add_argument("--" + opt, required=True)
