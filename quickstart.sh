@@ -92,7 +92,10 @@ test)
 	(cd build && make -j"$jobs" check) || status=1
 	say "unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 	build build-sanitizers --enable-werror --enable-sanitizers
-	(cd build-sanitizers && ASAN_OPTIONS=detect_leaks=1 make -j"$jobs" check-unit) || status=1
+	# The settlement soak and the fuzz runs shorter than in make check,
+	# which ran them in full just before.
+	(cd build-sanitizers && ASAN_OPTIONS=detect_leaks=1 ECARD_TEST_SOAK=2000 ECARD_FUZZ_SECONDS=8 \
+		make -j"$jobs" check-unit) || status=1
 	say "make distcheck"
 	# The integration tests and the QEMU guests ran in make check above:
 	# distcheck builds and unit-tests the tarball, without them (and with
