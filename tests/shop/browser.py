@@ -226,12 +226,16 @@ def steps(r, a):
     # nothing was debited, for the PIN and DEBIT again.
     pull = "%s ctl %s remove >/dev/null; (sleep 1.5; %s ctl %s insert >/dev/null) &" % (
         a.vcard, a.ctl, a.vcard, a.ctl)
-    r.holder_answers("pin %s & %s" % (PIN, pull), "pin " + PIN)
+    # (The card may come and go more than once while pcscd sees it back:
+    # each new DEBIT asks for the PIN again.)
+    r.holder_answers("pin %s & %s" % (PIN, pull), "pin " + PIN, "pin " + PIN, "pin " + PIN)
     total = r.pay("the payment with the card pulled out")
     paid_totals.append(minor(total))
     r.shot("paid-after-the-card-came-back")
     after = r.balance()
-    check(r.shown().count("GETPIN") == 2, "the PIN was asked again: %s" % r.shown())
+    check(r.shown().count("GETPIN") >= 2, "the PIN was asked again: %s" % r.shown())
+    print("browser: the card pulled out: paid once, the PIN asked %d times" % r.shown().count("GETPIN"),
+          flush=True)
 
     # The link between the agent and the shop cut at each message of a
     # payment, before it reached the shop or after the shop acted: each
