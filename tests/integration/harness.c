@@ -523,6 +523,30 @@ int harness_run_input(const char *program, const char *const *args, const char *
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/* ---- browsers and ports ---- */
+
+bool harness_browser_here(void)
+{
+	return access("/usr/bin/chromium", X_OK) == 0 && access("/usr/bin/chromedriver", X_OK) == 0 &&
+	       system("/usr/bin/python3 -c 'import selenium' 2>/dev/null") == 0;
+}
+
+void harness_wait_port_file(const char *file, char *port, size_t cap)
+{
+	port[0] = '\0';
+	for (int i = 0; i < 200 && !port[0]; i++) {
+		FILE *f = fopen(file, "r");
+		if (f) {
+			if (!fgets(port, (int)cap, f))
+				port[0] = '\0';
+			fclose(f);
+		}
+		sleep_ms(20);
+	}
+	port[strcspn(port, "\n")] = '\0';
+	cr_assert(port[0], "%s was written", file);
+}
+
 /* ---- PostgreSQL ---- */
 
 int harness_free_port(void)

@@ -110,6 +110,12 @@ int harness_reap(struct harness *h, pid_t pid, int timeout_ms);
 /* Path of a program in the build tree. */
 const char *harness_program(const char *name, char *buf, size_t len);
 
+/* Whether headless Chromium, its driver and python3-selenium are here
+ * (the browser tests). */
+bool harness_browser_here(void);
+/* The port a program wrote to its --port-file (waited for up to 4 s). */
+void harness_wait_port_file(const char *file, char *port, size_t cap);
+
 /* A port free now on loopback, for a program that must be told one. */
 int harness_free_port(void);
 

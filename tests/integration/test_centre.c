@@ -29,12 +29,6 @@ static int run(const char *program, const char *const *args)
 	return harness_run(harness_program(program, prog, sizeof(prog)), args, out, sizeof(out));
 }
 
-static bool browser_here(void)
-{
-	return access("/usr/bin/chromium", X_OK) == 0 && access("/usr/bin/chromedriver", X_OK) == 0 &&
-	       system("/usr/bin/python3 -c 'import selenium' 2>/dev/null") == 0;
-}
-
 static void setup(void)
 {
 	harness_init(&h);
@@ -57,7 +51,7 @@ Test(centre_it, a_holder_in_a_browser_gets_a_card_tops_it_up_and_reads_its_histo
 	const char *top = getenv("top_srcdir") ? getenv("top_srcdir") : ".";
 	const char *build = getenv("top_builddir") ? getenv("top_builddir") : ".";
 
-	if (!browser_here()) {
+	if (!harness_browser_here()) {
 		if (getenv("ECARD_REQUIRE_INTEGRATION") &&
 		    strcmp(getenv("ECARD_REQUIRE_INTEGRATION"), "1") == 0)
 			cr_assert_fail("chromium, chromium-driver or python3-selenium is missing");
@@ -80,17 +74,7 @@ Test(centre_it, a_holder_in_a_browser_gets_a_card_tops_it_up_and_reads_its_histo
 				listen_at, "--port-file", port_file, "--cert", cert, "--key", key,
 				NULL };
 	harness_spawn(&h, "ecard-server", serve, "server.log");
-	for (int i = 0; i < 200 && !port[0]; i++) {
-		FILE *f = fopen(port_file, "r");
-		if (f) {
-			if (!fgets(port, sizeof(port), f))
-				port[0] = '\0';
-			fclose(f);
-		}
-		usleep(20000);
-	}
-	port[strcspn(port, "\n")] = '\0';
-	cr_assert(port[0], "the server wrote its port");
+	harness_wait_port_file(port_file, port, sizeof(port));
 	snprintf(url, sizeof(url), "https://127.0.0.1:%s", port);
 
 	/* The new card's identity, as its agent presents it. */

@@ -32,28 +32,6 @@ static int run(const char *program, const char *const *args)
 	return harness_run(harness_program(program, prog, sizeof(prog)), args, out, sizeof(out));
 }
 
-static bool browser_here(void)
-{
-	return access("/usr/bin/chromium", X_OK) == 0 && access("/usr/bin/chromedriver", X_OK) == 0 &&
-	       system("/usr/bin/python3 -c 'import selenium' 2>/dev/null") == 0;
-}
-
-static void wait_port(const char *file, char *port, size_t cap)
-{
-	port[0] = '\0';
-	for (int i = 0; i < 250 && !port[0]; i++) {
-		FILE *f = fopen(file, "r");
-		if (f) {
-			if (!fgets(port, (int)cap, f))
-				port[0] = '\0';
-			fclose(f);
-		}
-		usleep(20000);
-	}
-	port[strcspn(port, "\n")] = '\0';
-	cr_assert(port[0], "%s was written", file);
-}
-
 static void setup(void)
 {
 	harness_init(&h);
@@ -79,7 +57,7 @@ Test(shop_it, a_customer_in_a_browser_fills_the_address_from_the_card_and_pays_w
 	const char *top = getenv("top_srcdir") ? getenv("top_srcdir") : ".";
 	const char *build = getenv("top_builddir") ? getenv("top_builddir") : ".";
 
-	if (!browser_here()) {
+	if (!harness_browser_here()) {
 		if (getenv("ECARD_REQUIRE_INTEGRATION") &&
 		    strcmp(getenv("ECARD_REQUIRE_INTEGRATION"), "1") == 0)
 			cr_assert_fail("chromium, chromium-driver or python3-selenium is missing");
@@ -123,7 +101,7 @@ Test(shop_it, a_customer_in_a_browser_fills_the_address_from_the_card_and_pays_w
 	const char *iserve[] = { "serve", "--db", idb, "--issuer", issuer, "--listen", listen_issuer,
 				 "--port-file", issuer_port_file, "--cert", cert, "--key", key, "--quiet", NULL };
 	harness_spawn(&h, "ecard-server", iserve, "issuer.log");
-	wait_port(issuer_port_file, issuer_port, sizeof(issuer_port));
+	harness_wait_port_file(issuer_port_file, issuer_port, sizeof(issuer_port));
 	snprintf(issuer_url, sizeof(issuer_url), "https://127.0.0.1:%s", issuer_port);
 
 	/* 1000.00 on the card, topped up online: the issuer's books know the
@@ -152,7 +130,7 @@ Test(shop_it, a_customer_in_a_browser_fills_the_address_from_the_card_and_pays_w
 				 "--settle-to", issuer_url, "--settle-token-file", token_file, "--settle-every", "1",
 				 "--ca", ca, NULL };
 	harness_spawn(&h, "ecard-shop", sserve, "shop.log");
-	wait_port(shop_port_file, shop_port, sizeof(shop_port));
+	harness_wait_port_file(shop_port_file, shop_port, sizeof(shop_port));
 	snprintf(shop_url, sizeof(shop_url), "https://127.0.0.1:%s", shop_port);
 
 	snprintf(pin_log, sizeof(pin_log), "%s/pinentry.log", h.dir);
